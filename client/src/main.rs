@@ -1,0 +1,2 @@
+//! `fengxin`: the CLI for risk teams and regulators.
+fn main() {}
