@@ -1,1 +1,181 @@
-//! Placeholder.
+//! The member node's local storage, in one redb file.
+//!
+//! Raw list entries live here and nowhere else: nothing in this crate serialises an entry for
+//! sending, and no other crate reads the entries table. What leaves the node is derived data
+//! (roots, public keys, proofs).
+//!
+//! Schema (version [`SCHEMA_VERSION`], recorded in the `meta` table; a file with another version
+//! is refused):
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta` | name | bytes (`schema_version`: u32 BE) |
+//! | `lists` | list id | [`ListMeta`] (versioned JSON) |
+//! | `entries` | (list, id type, canonical id) | [`EntryRecord`] (versioned JSON) |
+//! | `tags` | (list, epoch, tag) | reference count (u32) |
+//!
+//! Every change to a list goes through a [`ListWriter`]: one redb write transaction that keeps
+//! entries, tags and counters in step and commits all at once (or not at all, if the writer is
+//! dropped or the process dies before commit).
+
+mod error;
+mod schema;
+mod writer;
+
+pub use error::StoreError;
+pub use schema::{EntryRecord, ListMeta, SCHEMA_VERSION};
+pub use writer::{ChunkOutcome, ListWriter, NewEntry, RemoveOutcome};
+
+use fengxin_crypto::MasterSeed;
+use fengxin_types::{Epoch, ListId, Tag};
+use redb::{Database, ReadableTable, ReadableTableMetadata};
+use schema::{ENTRIES, LISTS, META, TAGS};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The member's database.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+/// Per-list figures for `lists stats`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ListStats {
+    /// The list.
+    pub list: ListId,
+    /// The current epoch.
+    pub epoch: Epoch,
+    /// Stored entries.
+    pub entries: u64,
+    /// Stored entries per identifier type.
+    pub by_type: BTreeMap<String, u64>,
+    /// Distinct tags for the current epoch.
+    pub tags: u64,
+}
+
+impl Store {
+    /// Creates a new database file; fails if it exists.
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::AlreadyExists(path.to_owned()));
+        }
+        let db = Database::create(path).map_err(redb::Error::from)?;
+        let txn = db.begin_write().map_err(redb::Error::from)?;
+        {
+            let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+            meta.insert("schema_version", SCHEMA_VERSION.to_be_bytes().as_slice())
+                .map_err(redb::Error::from)?;
+            txn.open_table(LISTS).map_err(redb::Error::from)?;
+            txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+            txn.open_table(TAGS).map_err(redb::Error::from)?;
+        }
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(Self { db })
+    }
+
+    /// Opens an existing database and checks its schema version.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.to_owned()));
+        }
+        let db = Database::open(path).map_err(redb::Error::from)?;
+        let store = Self { db };
+        let found = store.schema_version()?;
+        if found != SCHEMA_VERSION {
+            return Err(StoreError::SchemaVersion {
+                found,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        Ok(store)
+    }
+
+    fn schema_version(&self) -> Result<u32, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let meta = txn.open_table(META).map_err(redb::Error::from)?;
+        let value = meta
+            .get("schema_version")
+            .map_err(redb::Error::from)?
+            .ok_or(StoreError::Corrupt("schema_version missing"))?;
+        let bytes: [u8; 4] = value
+            .value()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("schema_version is not 4 bytes"))?;
+        Ok(u32::from_be_bytes(bytes))
+    }
+
+    /// Starts a change to `list`: one write transaction, committed by [`ListWriter::commit`].
+    ///
+    /// New entries are tagged with the (list, current epoch) key derived from `seed`.
+    pub fn writer(&self, list: &ListId, seed: &MasterSeed) -> Result<ListWriter, StoreError> {
+        ListWriter::begin(&self.db, list, seed)
+    }
+
+    /// The stored metadata of a list, if it has ever held entries.
+    pub fn list_meta(&self, list: &ListId) -> Result<Option<ListMeta>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+        let meta = lists.get(list.as_str()).map_err(redb::Error::from)?;
+        meta.map(|m| ListMeta::decode(m.value())).transpose()
+    }
+
+    /// Figures for every list.
+    pub fn stats(&self) -> Result<Vec<ListStats>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+        let tags = txn.open_table(TAGS).map_err(redb::Error::from)?;
+        let mut out = Vec::new();
+        for row in lists.iter().map_err(redb::Error::from)? {
+            let (k, v) = row.map_err(redb::Error::from)?;
+            let list = ListId::parse(k.value()).map_err(|_| StoreError::Corrupt("bad list id"))?;
+            let meta = ListMeta::decode(v.value())?;
+            let epoch = meta.epoch()?;
+            let tag_count = tags
+                .range(schema::tag_range(&list, epoch))
+                .map_err(redb::Error::from)?
+                .count();
+            out.push(ListStats {
+                list,
+                epoch,
+                entries: meta.by_type.values().sum(),
+                by_type: meta.by_type,
+                tags: tag_count as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The sorted tags of `(list, epoch)`.
+    pub fn tags(&self, list: &ListId, epoch: Epoch) -> Result<Vec<Tag>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let tags = txn.open_table(TAGS).map_err(redb::Error::from)?;
+        let mut out = Vec::new();
+        for row in tags
+            .range(schema::tag_range(list, epoch))
+            .map_err(redb::Error::from)?
+        {
+            let (k, _) = row.map_err(redb::Error::from)?;
+            let (_, _, t) = k.value();
+            out.push(Tag::from_bytes(*t).map_err(|_| StoreError::Corrupt("zero tag stored"))?);
+        }
+        Ok(out)
+    }
+
+    /// Whether `tag` is stored for `(list, epoch)`.
+    pub fn has_tag(&self, list: &ListId, epoch: Epoch, tag: &Tag) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let tags = txn.open_table(TAGS).map_err(redb::Error::from)?;
+        Ok(tags
+            .get((list.as_str(), epoch.get(), tag.as_bytes()))
+            .map_err(redb::Error::from)?
+            .is_some())
+    }
+
+    /// Number of stored entries over all lists (for tests and health output).
+    pub fn entry_count(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        Ok(entries.len().map_err(redb::Error::from)?)
+    }
+}

@@ -1,0 +1,30 @@
+use std::path::PathBuf;
+
+/// Errors from the member database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Fatal: the database engine failed (I/O, corruption detected by redb, ...).
+    #[error("database: {0}")]
+    Db(#[from] redb::Error),
+    /// Caller misuse: `create` on an existing file.
+    #[error("database {0} already exists")]
+    AlreadyExists(PathBuf),
+    /// Caller misuse: `open` on a missing file.
+    #[error("database {0} does not exist (run `fengxin-node init` first)")]
+    Missing(PathBuf),
+    /// Fatal: the file was written by an incompatible version.
+    #[error("database schema version {found}, this build reads version {expected}")]
+    SchemaVersion {
+        /// Version in the file.
+        found: u32,
+        /// Version this build understands.
+        expected: u32,
+    },
+    /// Fatal: stored data does not decode.
+    #[error("database is corrupt: {0}")]
+    Corrupt(&'static str),
+    /// Fatal: OPRF key derivation failed.
+    #[error("tagging: {0}")]
+    Oprf(#[from] fengxin_crypto::OprfError),
+}

@@ -1,0 +1,202 @@
+//! Changes to one list inside one write transaction.
+
+use crate::schema::{EntryRecord, ListMeta, ENTRIES, LISTS, TAGS};
+use crate::StoreError;
+use fengxin_crypto::{ListKey, MasterSeed};
+use fengxin_types::{CanonicalId, Epoch, IdType, ListId, Tag};
+use rayon::prelude::*;
+use redb::{Database, ReadableTable, WriteTransaction};
+use std::collections::BTreeSet;
+
+/// A validated entry to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// The canonical identifier.
+    pub id: CanonicalId,
+    /// Reason code.
+    pub reason: Option<String>,
+    /// Date added, YYYY-MM-DD.
+    pub added_on: Option<String>,
+    /// Source system reference.
+    pub source_ref: Option<String>,
+}
+
+/// What [`ListWriter::add`] did with a chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkOutcome {
+    /// Entries stored.
+    pub accepted: u64,
+    /// Entries already stored (before or earlier in this transaction), stored once.
+    pub duplicates: u64,
+}
+
+/// What [`ListWriter::remove`] did with a chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemoveOutcome {
+    /// Entries removed.
+    pub removed: u64,
+    /// Identifiers already removed earlier in this transaction.
+    pub duplicates: u64,
+    /// Identifiers that were not on the list.
+    pub not_found: u64,
+}
+
+/// One write transaction changing one list: entries, tags and counters move together.
+///
+/// Dropping the writer without [`ListWriter::commit`] discards every change.
+pub struct ListWriter {
+    txn: WriteTransaction,
+    list: ListId,
+    meta: ListMeta,
+    key: ListKey,
+    removed: BTreeSet<(IdType, String)>,
+}
+
+impl std::fmt::Debug for ListWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ListWriter({}, epoch {})", self.list, self.meta.epoch)
+    }
+}
+
+impl ListWriter {
+    pub(crate) fn begin(
+        db: &Database,
+        list: &ListId,
+        seed: &MasterSeed,
+    ) -> Result<Self, StoreError> {
+        let txn = db.begin_write().map_err(redb::Error::from)?;
+        let meta = {
+            let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+            let stored = lists.get(list.as_str()).map_err(redb::Error::from)?;
+            match stored {
+                Some(m) => ListMeta::decode(m.value())?,
+                None => ListMeta::new(),
+            }
+        };
+        let key = ListKey::derive(seed, list, meta.epoch()?)?;
+        Ok(Self {
+            txn,
+            list: list.clone(),
+            meta,
+            key,
+            removed: BTreeSet::new(),
+        })
+    }
+
+    /// The list's current epoch.
+    pub fn epoch(&self) -> Epoch {
+        self.key.epoch()
+    }
+
+    /// Adds a chunk of entries. Entries already stored are counted as duplicates and left
+    /// untouched (re-importing a file changes nothing). New entries are tagged in parallel.
+    pub fn add(&mut self, entries: Vec<NewEntry>) -> Result<ChunkOutcome, StoreError> {
+        let mut outcome = ChunkOutcome::default();
+        let mut fresh = Vec::with_capacity(entries.len());
+        {
+            let table = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+            let mut seen = BTreeSet::new();
+            for e in entries {
+                let key = (self.list.as_str(), e.id.id_type().as_str(), e.id.as_str());
+                let stored = table.get(key).map_err(redb::Error::from)?.is_some();
+                if stored || !seen.insert((e.id.id_type(), e.id.as_str().to_owned())) {
+                    outcome.duplicates += 1;
+                } else {
+                    fresh.push(e);
+                }
+            }
+        }
+        let key = &self.key;
+        let tags: Vec<Tag> = fresh
+            .par_iter()
+            .map(|e| key.tag(&e.id))
+            .collect::<Result<_, _>>()?;
+        let epoch = self.epoch().get();
+        let mut entries_t = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        let mut tags_t = self.txn.open_table(TAGS).map_err(redb::Error::from)?;
+        for (e, tag) in fresh.into_iter().zip(tags) {
+            let record = EntryRecord {
+                v: 1,
+                reason: e.reason,
+                added_on: e.added_on,
+                source_ref: e.source_ref,
+                tag,
+                epoch,
+            };
+            entries_t
+                .insert(
+                    (self.list.as_str(), e.id.id_type().as_str(), e.id.as_str()),
+                    record.encode().as_slice(),
+                )
+                .map_err(redb::Error::from)?;
+            let tag_key = (self.list.as_str(), epoch, tag.as_bytes());
+            let count = tags_t
+                .get(tag_key)
+                .map_err(redb::Error::from)?
+                .map_or(0, |c| c.value());
+            tags_t
+                .insert(tag_key, count.saturating_add(1))
+                .map_err(redb::Error::from)?;
+            *self
+                .meta
+                .by_type
+                .entry(e.id.id_type().as_str().to_owned())
+                .or_insert(0) += 1;
+            outcome.accepted += 1;
+        }
+        Ok(outcome)
+    }
+
+    /// Removes a chunk of identifiers with their tags.
+    pub fn remove(&mut self, ids: Vec<CanonicalId>) -> Result<RemoveOutcome, StoreError> {
+        let mut outcome = RemoveOutcome::default();
+        let mut entries_t = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        let mut tags_t = self.txn.open_table(TAGS).map_err(redb::Error::from)?;
+        for id in ids {
+            let key = (self.list.as_str(), id.id_type().as_str(), id.as_str());
+            let removed = entries_t.remove(key).map_err(redb::Error::from)?;
+            let Some(record) = removed else {
+                if self
+                    .removed
+                    .contains(&(id.id_type(), id.as_str().to_owned()))
+                {
+                    outcome.duplicates += 1;
+                } else {
+                    outcome.not_found += 1;
+                }
+                continue;
+            };
+            let record = EntryRecord::decode(record.value())?;
+            let tag_key = (self.list.as_str(), record.epoch, record.tag.as_bytes());
+            let count = tags_t
+                .get(tag_key)
+                .map_err(redb::Error::from)?
+                .map_or(0, |c| c.value());
+            if count <= 1 {
+                tags_t.remove(tag_key).map_err(redb::Error::from)?;
+            } else {
+                tags_t
+                    .insert(tag_key, count - 1)
+                    .map_err(redb::Error::from)?;
+            }
+            if let Some(n) = self.meta.by_type.get_mut(id.id_type().as_str()) {
+                *n = n.saturating_sub(1);
+            }
+            self.removed.insert((id.id_type(), id.as_str().to_owned()));
+            outcome.removed += 1;
+        }
+        Ok(outcome)
+    }
+
+    /// Commits every change atomically.
+    pub fn commit(self) -> Result<(), StoreError> {
+        {
+            let mut lists = self.txn.open_table(LISTS).map_err(redb::Error::from)?;
+            lists
+                .insert(self.list.as_str(), self.meta.encode().as_slice())
+                .map_err(redb::Error::from)?;
+        }
+        self.txn.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+}
