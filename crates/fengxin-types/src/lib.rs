@@ -7,14 +7,17 @@
 //! - [`id`]: the identifier types of the data standard (DESIGN §4) and their canonical forms.
 //! - [`list`]: list (category) identifiers such as `fraud_txn`.
 //! - [`epoch`]: list epochs; each (list, epoch) has its own OPRF key and tree.
+//! - [`member`]: member names.
 //! - [`tag`]: the 248-bit pseudorandom tag of an entry (DESIGN §5.1).
 
 pub mod epoch;
 pub mod id;
 pub mod list;
+pub mod member;
 pub mod tag;
 
 pub use epoch::Epoch;
 pub use id::{CanonicalId, IdError, IdType};
 pub use list::{ListId, ListIdError};
+pub use member::{MemberName, MemberNameError};
 pub use tag::{Tag, TagError};
