@@ -1,0 +1,409 @@
+//! The indexed Merkle tree core: bulk build, insert, delete, root and witnesses.
+
+use std::sync::OnceLock;
+
+use ark_bn254::Fr;
+use ark_ff::Zero;
+use fengxin_types::Tag;
+use rayon::prelude::*;
+
+use crate::error::{BuildError, DeleteError, Fault, InsertError, OpenError, WitnessError};
+use crate::poseidon::hash2;
+use crate::store::TreeStore;
+use crate::value::{fr_from_bytes, fr_to_bytes, Leaf, Value};
+
+/// Depth of the tree: 2^32 leaf slots.
+pub const DEPTH: usize = 32;
+
+/// Number of leaf slots.
+pub const CAPACITY: u64 = 1 << DEPTH;
+
+/// `EMPTY[l]` is the hash of an empty subtree of height `l`: `EMPTY[0] = 0` (an empty slot),
+/// `EMPTY[l + 1] = Poseidon(EMPTY[l], EMPTY[l])`.
+pub fn empty_hashes() -> &'static [Fr; DEPTH + 1] {
+    static EMPTY: OnceLock<[Fr; DEPTH + 1]> = OnceLock::new();
+    EMPTY.get_or_init(|| {
+        let mut e = [Fr::zero(); DEPTH + 1];
+        for l in 0..DEPTH {
+            e[l + 1] = hash2(e[l], e[l]);
+        }
+        e
+    })
+}
+
+/// A leaf, its slot and its authentication path: what a proof of membership or of
+/// non-membership is built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafWitness {
+    /// The leaf.
+    pub leaf: Leaf,
+    /// Its slot (below 2^32); bit `l` says whether the node at level `l` is a right child.
+    pub index: u64,
+    /// Sibling hashes from the leaf level up (`siblings[0]` is the sibling leaf's hash).
+    pub siblings: [Fr; DEPTH],
+}
+
+impl LeafWitness {
+    /// The root this witness authenticates against.
+    pub fn root(&self) -> Fr {
+        path_root(self.leaf.hash(), self.index, &self.siblings)
+    }
+}
+
+/// The root obtained by hashing `leaf_hash` up the path of slot `index`.
+pub fn path_root(leaf_hash: Fr, index: u64, siblings: &[Fr; DEPTH]) -> Fr {
+    let mut cur = leaf_hash;
+    for (l, sib) in siblings.iter().enumerate() {
+        cur = if (index >> l) & 1 == 0 {
+            hash2(cur, *sib)
+        } else {
+            hash2(*sib, cur)
+        };
+    }
+    cur
+}
+
+/// What the tree says about a tag, with the witness for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The tag is in the tree: the witness's leaf has `value = tag`.
+    Member(LeafWitness),
+    /// The tag is not in the tree: the witness's leaf is the low leaf, whose gap holds the tag.
+    NonMember(LeafWitness),
+}
+
+impl Lookup {
+    /// Whether the tag is in the tree.
+    pub fn is_member(&self) -> bool {
+        matches!(self, Lookup::Member(_))
+    }
+
+    /// The witness, whichever the answer.
+    pub fn witness(&self) -> &LeafWitness {
+        match self {
+            Lookup::Member(w) | Lookup::NonMember(w) => w,
+        }
+    }
+}
+
+/// An indexed Merkle tree of depth [`DEPTH`] over a [`TreeStore`].
+///
+/// Slot 0 holds the sentinel leaf `(0, smallest tag)`; the other occupied slots hold one leaf per
+/// tag, linked in increasing order by `next_value`. Only the root is cached in memory.
+#[derive(Debug)]
+pub struct IndexedMerkleTree<S> {
+    store: S,
+    root: Fr,
+}
+
+/// Leaves per bulk-build chunk (2^14): each chunk's subtree is hashed in memory and written out,
+/// so a build's memory is bounded by the chunks in flight, not by the tree size.
+const CHUNK_LEVELS: usize = 14;
+
+impl<S: TreeStore> IndexedMerkleTree<S> {
+    /// Opens the tree in `store`, creating an empty tree (just the sentinel) if the store is
+    /// empty.
+    pub fn open(store: S) -> Result<Self, OpenError<S::Error>> {
+        if store.next_index().map_err(OpenError::Store)? == 0 {
+            let mut tree = Self {
+                store,
+                root: Fr::zero(),
+            };
+            tree.store
+                .put_leaf(0, Leaf::default())
+                .map_err(OpenError::Store)?;
+            tree.store.set_next_index(1).map_err(OpenError::Store)?;
+            tree.update_path(0, Leaf::default().hash())?;
+            return Ok(tree);
+        }
+        let root = match store.node(DEPTH as u8, 0).map_err(OpenError::Store)? {
+            Some(b) => fr_from_bytes(&b)
+                .ok_or_else(|| OpenError::Corrupt("root is not a field element".into()))?,
+            None => return Err(OpenError::Corrupt("tree without a root".into())),
+        };
+        Ok(Self { store, root })
+    }
+
+    /// Builds the tree of `tags` into an empty store: sorts them, drops duplicates, links the
+    /// leaves and hashes the levels in parallel (chunk by chunk, to bound memory).
+    pub fn build(mut store: S, mut tags: Vec<Tag>) -> Result<Self, BuildError<S::Error>> {
+        if store.next_index().map_err(BuildError::Store)? != 0 {
+            return Err(BuildError::NotEmpty);
+        }
+        tags.par_sort_unstable();
+        tags.dedup();
+        let n_leaves = tags.len() as u64 + 1;
+        if n_leaves > CAPACITY {
+            return Err(BuildError::TooMany(tags.len()));
+        }
+        let leaf_at = |i: u64| -> Leaf {
+            let i = i as usize;
+            let value = if i == 0 {
+                Value::ZERO
+            } else {
+                Value::from(tags[i - 1])
+            };
+            let next_value = tags.get(i).map_or(Value::ZERO, |t| Value::from(*t));
+            Leaf { value, next_value }
+        };
+        for i in 0..n_leaves {
+            store.put_leaf(i, leaf_at(i)).map_err(BuildError::Store)?;
+        }
+        store.set_next_index(n_leaves).map_err(BuildError::Store)?;
+
+        let empty = empty_hashes();
+        let chunk = 1u64 << CHUNK_LEVELS;
+        let n_chunks = n_leaves.div_ceil(chunk);
+        let batch = (rayon::current_num_threads() as u64 * 2).max(2);
+        let mut chunk_roots = Vec::with_capacity(n_chunks as usize);
+        let mut c0 = 0;
+        while c0 < n_chunks {
+            let c1 = (c0 + batch).min(n_chunks);
+            // levels[l] holds the chunk's non-empty nodes at level l (a prefix of the level).
+            let results: Vec<Vec<Vec<Fr>>> = (c0..c1)
+                .into_par_iter()
+                .map(|c| {
+                    let start = c * chunk;
+                    let end = ((c + 1) * chunk).min(n_leaves);
+                    let mut levels = Vec::with_capacity(CHUNK_LEVELS + 1);
+                    let leaves: Vec<Fr> = (start..end)
+                        .into_par_iter()
+                        .map(|i| leaf_at(i).hash())
+                        .collect();
+                    levels.push(leaves);
+                    for l in 0..CHUNK_LEVELS {
+                        let below = &levels[l];
+                        let up: Vec<Fr> = below
+                            .par_chunks(2)
+                            .map(|p| hash2(p[0], p.get(1).copied().unwrap_or(empty[l])))
+                            .collect();
+                        levels.push(up);
+                    }
+                    levels
+                })
+                .collect();
+            for (k, levels) in results.into_iter().enumerate() {
+                let c = c0 + k as u64;
+                for (l, nodes) in levels.iter().enumerate() {
+                    let first = (c * chunk) >> l;
+                    for (j, h) in nodes.iter().enumerate() {
+                        store
+                            .set_node(l as u8, first + j as u64, Some(fr_to_bytes(*h)))
+                            .map_err(BuildError::Store)?;
+                    }
+                }
+                let root = levels
+                    .last()
+                    .and_then(|v| v.first())
+                    .copied()
+                    .expect("invariant: every chunk holds at least one leaf");
+                chunk_roots.push(root);
+            }
+            c0 = c1;
+        }
+        let mut level = chunk_roots;
+        for (l, e) in empty.iter().enumerate().take(DEPTH).skip(CHUNK_LEVELS) {
+            level = level
+                .chunks(2)
+                .map(|p| hash2(p[0], p.get(1).copied().unwrap_or(*e)))
+                .collect();
+            for (j, h) in level.iter().enumerate() {
+                store
+                    .set_node(l as u8 + 1, j as u64, Some(fr_to_bytes(*h)))
+                    .map_err(BuildError::Store)?;
+            }
+        }
+        let root = *level
+            .first()
+            .expect("invariant: the top level has exactly one node");
+        Ok(Self { store, root })
+    }
+
+    /// The current root.
+    pub fn root(&self) -> Fr {
+        self.root
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back (for example to commit a database transaction).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Whether `tag` is in the tree.
+    pub fn contains(&self, tag: Tag) -> Result<bool, S::Error> {
+        Ok(self.store.find_value(Value::from(tag))?.is_some())
+    }
+
+    /// Inserts `tag`: links it after its low leaf and fills a free slot (a reused one if any).
+    /// Costs two path updates (2 × 33 Poseidon hashes).
+    pub fn insert(&mut self, tag: Tag) -> Result<(), InsertError<S::Error>> {
+        let t = Value::from(tag);
+        if self
+            .store
+            .find_value(t)
+            .map_err(InsertError::Store)?
+            .is_some()
+        {
+            return Err(InsertError::AlreadyPresent(tag));
+        }
+        let (low_index, mut low) = self.low_leaf(t)?;
+        let index = match self.store.pop_free().map_err(InsertError::Store)? {
+            Some(i) => i,
+            None => {
+                let next = self.store.next_index().map_err(InsertError::Store)?;
+                if next >= CAPACITY {
+                    return Err(InsertError::Full);
+                }
+                self.store
+                    .set_next_index(next + 1)
+                    .map_err(InsertError::Store)?;
+                next
+            }
+        };
+        let new = Leaf {
+            value: t,
+            next_value: low.next_value,
+        };
+        low.next_value = t;
+        self.store
+            .put_leaf(low_index, low)
+            .map_err(InsertError::Store)?;
+        self.update_path(low_index, low.hash())?;
+        self.store
+            .put_leaf(index, new)
+            .map_err(InsertError::Store)?;
+        self.update_path(index, new.hash())?;
+        Ok(())
+    }
+
+    /// Deletes `tag`: unlinks its leaf (the low leaf takes over its `next_value`) and empties its
+    /// slot for reuse.
+    pub fn delete(&mut self, tag: Tag) -> Result<(), DeleteError<S::Error>> {
+        let t = Value::from(tag);
+        let index = self
+            .store
+            .find_value(t)
+            .map_err(DeleteError::Store)?
+            .ok_or(DeleteError::NotPresent(tag))?;
+        let leaf = self.read_leaf(index)?;
+        let (low_index, mut low) = self.low_leaf(t)?;
+        if low.next_value != t {
+            return Err(DeleteError::Corrupt(format!(
+                "low leaf of {tag} in slot {low_index} does not link to it"
+            )));
+        }
+        low.next_value = leaf.next_value;
+        self.store
+            .put_leaf(low_index, low)
+            .map_err(DeleteError::Store)?;
+        self.update_path(low_index, low.hash())?;
+        self.store.remove_leaf(index).map_err(DeleteError::Store)?;
+        self.update_path(index, Fr::zero())?;
+        self.store.push_free(index).map_err(DeleteError::Store)?;
+        Ok(())
+    }
+
+    /// The membership witness of `tag` (its own leaf), or `None` if it is not in the tree.
+    pub fn membership_witness(
+        &self,
+        tag: Tag,
+    ) -> Result<Option<LeafWitness>, WitnessError<S::Error>> {
+        match self.lookup(tag)? {
+            Lookup::Member(w) => Ok(Some(w)),
+            Lookup::NonMember(_) => Ok(None),
+        }
+    }
+
+    /// The non-membership witness of `tag` (its low leaf), or `None` if it is in the tree.
+    pub fn non_membership_witness(
+        &self,
+        tag: Tag,
+    ) -> Result<Option<LeafWitness>, WitnessError<S::Error>> {
+        match self.lookup(tag)? {
+            Lookup::Member(_) => Ok(None),
+            Lookup::NonMember(w) => Ok(Some(w)),
+        }
+    }
+
+    /// Looks `tag` up and returns the answer with its witness.
+    pub fn lookup(&self, tag: Tag) -> Result<Lookup, WitnessError<S::Error>> {
+        let t = Value::from(tag);
+        if let Some(index) = self.store.find_value(t).map_err(WitnessError::Store)? {
+            let leaf = self.read_leaf(index)?;
+            return Ok(Lookup::Member(self.witness_at(index, leaf)?));
+        }
+        let (index, leaf) = self.low_leaf(t)?;
+        if !leaf.gap_contains(t) {
+            return Err(WitnessError::Corrupt(format!(
+                "low leaf of {tag} in slot {index} does not cover it"
+            )));
+        }
+        Ok(Lookup::NonMember(self.witness_at(index, leaf)?))
+    }
+
+    fn witness_at(&self, index: u64, leaf: Leaf) -> Result<LeafWitness, Fault<S::Error>> {
+        let mut siblings = [Fr::zero(); DEPTH];
+        for (l, s) in siblings.iter_mut().enumerate() {
+            *s = self.node_hash(l, (index >> l) ^ 1)?;
+        }
+        Ok(LeafWitness {
+            leaf,
+            index,
+            siblings,
+        })
+    }
+
+    fn read_leaf(&self, index: u64) -> Result<Leaf, Fault<S::Error>> {
+        self.store
+            .leaf(index)?
+            .ok_or_else(|| Fault::Corrupt(format!("value index points at empty slot {index}")))
+    }
+
+    fn low_leaf(&self, t: Value) -> Result<(u64, Leaf), Fault<S::Error>> {
+        let index = self
+            .store
+            .find_low(t)?
+            .ok_or_else(|| Fault::Corrupt("no sentinel leaf".into()))?;
+        Ok((index, self.read_leaf(index)?))
+    }
+
+    fn node_hash(&self, level: usize, index: u64) -> Result<Fr, Fault<S::Error>> {
+        match self.store.node(level as u8, index)? {
+            Some(b) => fr_from_bytes(&b).ok_or_else(|| {
+                Fault::Corrupt(format!("node ({level}, {index}) is not a field element"))
+            }),
+            None => Ok(empty_hashes()[level]),
+        }
+    }
+
+    fn set_node_hash(&mut self, level: usize, index: u64, h: Fr) -> Result<(), Fault<S::Error>> {
+        let v = (h != empty_hashes()[level]).then(|| fr_to_bytes(h));
+        self.store.set_node(level as u8, index, v)?;
+        Ok(())
+    }
+
+    /// Writes `leaf_hash` into slot `index` and rehashes its path up to the root.
+    fn update_path(&mut self, index: u64, leaf_hash: Fr) -> Result<(), Fault<S::Error>> {
+        let mut cur = leaf_hash;
+        let mut idx = index;
+        for l in 0..DEPTH {
+            self.set_node_hash(l, idx, cur)?;
+            let sib = self.node_hash(l, idx ^ 1)?;
+            cur = if idx & 1 == 0 {
+                hash2(cur, sib)
+            } else {
+                hash2(sib, cur)
+            };
+            idx >>= 1;
+        }
+        self.store
+            .set_node(DEPTH as u8, 0, Some(fr_to_bytes(cur)))?;
+        self.root = cur;
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! The in-memory store passes the conformance suite, and tree-level properties.
+
+use fengxin_tree::{conformance, IndexedMerkleTree, Lookup, MemoryStore, Value};
+use fengxin_types::Tag;
+use proptest::prelude::*;
+
+#[test]
+fn memory_store_conforms() {
+    conformance::run(MemoryStore::new);
+}
+
+fn tag_strategy() -> impl Strategy<Value = Tag> {
+    proptest::array::uniform31(any::<u8>()).prop_filter_map("non-zero", |b| Tag::from_bytes(b).ok())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Building a set and inserting its elements one by one into an empty tree give the same
+    /// answers with valid witnesses; the roots differ only through slot placement, so both are
+    /// checked against their own witnesses.
+    #[test]
+    fn build_and_inserts_answer_alike(
+        tags in proptest::collection::vec(tag_strategy(), 0..40),
+        probes in proptest::collection::vec(tag_strategy(), 1..10),
+    ) {
+        let built = IndexedMerkleTree::build(MemoryStore::new(), tags.clone()).expect("build");
+        let mut grown = IndexedMerkleTree::open(MemoryStore::new()).expect("open");
+        for t in &tags {
+            match grown.insert(*t) {
+                Ok(()) | Err(fengxin_tree::InsertError::AlreadyPresent(_)) => {}
+                Err(e) => panic!("insert: {e}"),
+            }
+        }
+        for p in probes.iter().chain(tags.iter()) {
+            for tree in [&built, &grown] {
+                let look = tree.lookup(*p).expect("lookup");
+                prop_assert_eq!(look.is_member(), tags.contains(p));
+                prop_assert_eq!(look.witness().root(), tree.root());
+                match look {
+                    Lookup::Member(w) => prop_assert_eq!(w.leaf.value, Value::from(*p)),
+                    Lookup::NonMember(w) => prop_assert!(w.leaf.gap_contains(Value::from(*p))),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn insert_then_delete_restores_root() {
+    let tags: Vec<Tag> = (1u8..=20)
+        .map(|i| {
+            let mut b = [0u8; 31];
+            b[0] = i.wrapping_mul(37);
+            b[30] = i;
+            Tag::from_bytes(b).expect("non-zero")
+        })
+        .collect();
+    let mut tree =
+        IndexedMerkleTree::build(MemoryStore::new(), tags[..10].to_vec()).expect("build");
+    let root = tree.root();
+    let nodes = tree.store().node_count();
+    for t in &tags[10..] {
+        tree.insert(*t).expect("insert");
+    }
+    assert_ne!(tree.root(), root);
+    for t in tags[10..].iter().rev() {
+        tree.delete(*t).expect("delete");
+    }
+    assert_eq!(
+        tree.root(),
+        root,
+        "deleting in reverse order restores the root"
+    );
+    assert_eq!(
+        tree.store().node_count(),
+        nodes,
+        "emptied subtrees are removed from the store"
+    );
+}
