@@ -145,7 +145,7 @@ impl Leaf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_ff::UniformRand;
+    use ark_ff::{Field, UniformRand};
     use proptest::prelude::*;
 
     proptest! {
@@ -170,5 +170,4 @@ mod tests {
         assert_eq!(fr_from_bytes(&fr_to_bytes(f)), Some(f));
         assert_eq!(fr_from_bytes(&[0xff; 32]), None);
     }
-    use ark_ff::Field;
 }
