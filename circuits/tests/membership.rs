@@ -97,7 +97,7 @@ fn fixture() -> Fixture {
 fn witness_for(f: &Fixture, t: Tag) -> (MembershipPublic, MembershipPrivate) {
     let look = f.tree.lookup(t).expect("lookup");
     let public = MembershipPublic {
-        root: f.tree.root(),
+        root: f.tree.root().to_field(),
         tag: tag_to_field(t),
         result: look.is_member(),
     };

@@ -31,4 +31,7 @@ pub use ark_bn254::Fr;
 pub use error::{BuildError, DeleteError, InsertError, OpenError, WitnessError};
 pub use store::{Infallible, MemoryStore, TreeStore};
 pub use tree::{empty_hashes, path_root, IndexedMerkleTree, LeafWitness, Lookup, CAPACITY, DEPTH};
-pub use value::{field_to_tag, fr_from_bytes, fr_to_bytes, tag_to_field, Leaf, Value, VALUE_BITS};
+pub use value::{
+    field_to_tag, fr_from_bytes, fr_to_bytes, tag_to_field, Leaf, Root, RootError, Value,
+    VALUE_BITS,
+};

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::error::{BuildError, DeleteError, Fault, InsertError, OpenError, WitnessError};
 use crate::poseidon::hash2;
 use crate::store::TreeStore;
-use crate::value::{fr_from_bytes, fr_to_bytes, Leaf, Value};
+use crate::value::{fr_from_bytes, fr_to_bytes, Leaf, Root, Value};
 
 /// Depth of the tree: 2^32 leaf slots.
 pub const DEPTH: usize = 32;
@@ -45,8 +45,8 @@ pub struct LeafWitness {
 
 impl LeafWitness {
     /// The root this witness authenticates against.
-    pub fn root(&self) -> Fr {
-        path_root(self.leaf.hash(), self.index, &self.siblings)
+    pub fn root(&self) -> Root {
+        Root::from_field(path_root(self.leaf.hash(), self.index, &self.siblings))
     }
 }
 
@@ -220,8 +220,8 @@ impl<S: TreeStore> IndexedMerkleTree<S> {
     }
 
     /// The current root.
-    pub fn root(&self) -> Fr {
-        self.root
+    pub fn root(&self) -> Root {
+        Root::from_field(self.root)
     }
 
     /// The underlying store.

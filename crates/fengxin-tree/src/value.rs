@@ -142,6 +142,80 @@ impl Leaf {
     }
 }
 
+/// A tree root: the public commitment to a list (published on the ledger).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Root(Fr);
+
+/// Why bytes are not a root.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RootError {
+    /// Not 32 bytes (64 hex digits).
+    #[error("a root is 32 bytes, got {0}")]
+    Length(usize),
+    /// Not hexadecimal.
+    #[error("root is not hexadecimal")]
+    Hex,
+    /// The integer is not below the BN254 scalar field modulus.
+    #[error("root is not a canonical field element")]
+    NotCanonical,
+}
+
+impl Root {
+    /// Wraps a field element.
+    pub const fn from_field(f: Fr) -> Self {
+        Self(f)
+    }
+
+    /// The field element (the circuit's public input).
+    pub const fn to_field(self) -> Fr {
+        self.0
+    }
+
+    /// 32 big-endian bytes.
+    pub fn to_bytes(self) -> [u8; 32] {
+        fr_to_bytes(self.0)
+    }
+
+    /// Parses 32 big-endian bytes; rejects non-canonical encodings.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, RootError> {
+        fr_from_bytes(bytes)
+            .map(Self)
+            .ok_or(RootError::NotCanonical)
+    }
+
+    /// Parses a byte slice of exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, RootError> {
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| RootError::Length(bytes.len()))?;
+        Self::from_bytes(&arr)
+    }
+
+    /// Lower-case hexadecimal, 64 digits.
+    pub fn to_hex(self) -> String {
+        hex::encode(self.to_bytes())
+    }
+
+    /// Parses 64 hexadecimal digits.
+    pub fn from_hex(s: &str) -> Result<Self, RootError> {
+        let bytes = hex::decode(s.trim()).map_err(|_| RootError::Hex)?;
+        Self::from_slice(&bytes)
+    }
+}
+
+impl std::fmt::Display for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl std::fmt::Debug for Root {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Root({})", self.to_hex())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +243,9 @@ mod tests {
         let f = Fr::rand(&mut rng);
         assert_eq!(fr_from_bytes(&fr_to_bytes(f)), Some(f));
         assert_eq!(fr_from_bytes(&[0xff; 32]), None);
+        let r = Root::from_field(f);
+        assert_eq!(Root::from_hex(&r.to_hex()), Ok(r));
+        assert_eq!(Root::from_bytes(&[0xff; 32]), Err(RootError::NotCanonical));
+        assert_eq!(Root::from_slice(&[1; 31]), Err(RootError::Length(31)));
     }
 }
