@@ -1,1 +1,5 @@
-fn main() {}
+//! `fengxin-node`: the member's daemon and operator tool.
+
+fn main() -> std::process::ExitCode {
+    fengxin_node::cli::main()
+}

@@ -1,0 +1,392 @@
+//! The node's data directory: secrets, configuration, public member file, database.
+//!
+//! ```text
+//! DIR/                 (mode 0700)
+//!   config.json        node configuration (versioned)
+//!   member.json        public: name, identity key, address, role (shared for genesis)
+//!   identity.key       secret, 0600: Ed25519 identity key
+//!   oprf.seed          secret, 0600: OPRF master seed (members)
+//!   view.key           secret, 0600: regulator view key (regulators)
+//!   node.redb          lists, tags, trees, ledger replica
+//! ```
+//!
+//! Every secret file is created owner-only, and opening a data directory refuses a secret file
+//! that the group or others can read.
+
+use fengxin_crypto::{IdentityKey, MasterSeed};
+use fengxin_store::Store;
+use fengxin_types::MemberName;
+use rand_core::OsRng;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const CONFIG: &str = "config.json";
+const MEMBER: &str = "member.json";
+const IDENTITY: &str = "identity.key";
+const SEED: &str = "oprf.seed";
+const VIEW: &str = "view.key";
+const DB: &str = "node.redb";
+
+/// A node's role in the consortium.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A member bank: holds lists, answers and makes queries, votes on the ledger.
+    Member,
+    /// A regulator: non-voting, holds the view secret key.
+    Regulator,
+}
+
+/// `config.json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    /// Encoding version.
+    pub version: u32,
+    /// This node's member name.
+    pub member: MemberName,
+    /// QUIC listen address.
+    pub listen: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// `member.json`: what a node shares with the consortium to be named in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemberFile {
+    /// Encoding version.
+    pub version: u32,
+    /// Member name.
+    pub name: MemberName,
+    /// Ed25519 identity public key, hex.
+    pub identity_key: String,
+    /// QUIC address.
+    pub address: String,
+    /// Role.
+    pub role: Role,
+    /// Regulator only: the X25519 view public key, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_public_key: Option<String>,
+}
+
+/// Errors opening or creating a data directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataDirError {
+    /// Caller misuse: `init` on a directory that already holds a node.
+    #[error("{0} already holds a node (config.json exists)")]
+    AlreadyInitialised(PathBuf),
+    /// Caller misuse: not a data directory.
+    #[error("{0} is not a node data directory (no config.json; run `fengxin-node init`)")]
+    NotInitialised(PathBuf),
+    /// A secret file is readable by the group or others.
+    #[error(
+        "secret file {path} has mode {mode:o}: group/others may read it; run `chmod 600 {path}`"
+    )]
+    SecretPermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file does not decode.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] fengxin_store::StoreError),
+    /// This node's role lacks the requested secret.
+    #[error("{0}")]
+    Role(&'static str),
+}
+
+/// An opened data directory.
+#[derive(Debug)]
+pub struct DataDir {
+    root: PathBuf,
+    config: Config,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes a secret file, created owner-only (0600) and never overwritten.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io_err(path))?;
+    f.write_all(bytes).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// Reads a secret file after checking that only the owner can read it.
+fn read_secret(path: &Path) -> Result<Vec<u8>, DataDirError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map_err(io_err(path))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(DataDirError::SecretPermissions {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    fs::read(path).map_err(io_err(path))
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DataDirError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| DataDirError::Invalid {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    text.push('\n');
+    fs::write(path, text).map_err(io_err(path))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DataDirError> {
+    let text = fs::read_to_string(path).map_err(io_err(path))?;
+    serde_json::from_str(&text).map_err(|e| DataDirError::Invalid {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+impl DataDir {
+    /// `fengxin-node init`: creates keys, config, the public member file and the database.
+    pub fn init(
+        root: &Path,
+        member: MemberName,
+        listen: String,
+        role: Role,
+    ) -> Result<Self, DataDirError> {
+        if root.join(CONFIG).exists() {
+            return Err(DataDirError::AlreadyInitialised(root.to_owned()));
+        }
+        fs::create_dir_all(root).map_err(io_err(root))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(root, fs::Permissions::from_mode(0o700)).map_err(io_err(root))?;
+        }
+        let identity = IdentityKey::generate(&mut OsRng);
+        write_secret(&root.join(IDENTITY), &identity.expose_secret())?;
+        let mut view_public_key = None;
+        match role {
+            Role::Member => {
+                let seed = MasterSeed::generate(&mut OsRng);
+                write_secret(&root.join(SEED), seed.expose_secret())?;
+            }
+            Role::Regulator => {
+                let mut secret = [0u8; 32];
+                rand_core::RngCore::fill_bytes(&mut OsRng, &mut secret);
+                write_secret(&root.join(VIEW), &secret)?;
+                let public = curve25519_dalek::MontgomeryPoint::mul_base_clamped(secret);
+                view_public_key = Some(hex::encode(public.to_bytes()));
+            }
+        }
+        Store::create(&root.join(DB))?;
+        let config = Config {
+            version: 1,
+            member: member.clone(),
+            listen: listen.clone(),
+            role,
+        };
+        write_json(
+            &root.join(MEMBER),
+            &MemberFile {
+                version: 1,
+                name: member,
+                identity_key: identity.public().to_string(),
+                address: listen,
+                role,
+                view_public_key,
+            },
+        )?;
+        // config.json last: its presence marks a complete init.
+        write_json(&root.join(CONFIG), &config)?;
+        Ok(Self {
+            root: root.to_owned(),
+            config,
+        })
+    }
+
+    /// Opens an initialised data directory, checking secret-file permissions.
+    pub fn open(root: &Path) -> Result<Self, DataDirError> {
+        let config_path = root.join(CONFIG);
+        if !config_path.exists() {
+            return Err(DataDirError::NotInitialised(root.to_owned()));
+        }
+        let config: Config = read_json(&config_path)?;
+        if config.version != 1 {
+            return Err(DataDirError::Invalid {
+                path: config_path,
+                reason: format!("unknown config version {}", config.version),
+            });
+        }
+        let dir = Self {
+            root: root.to_owned(),
+            config,
+        };
+        // Refuse to start on readable secrets, whatever the command.
+        for name in [IDENTITY, SEED, VIEW] {
+            let path = root.join(name);
+            if path.exists() {
+                read_secret(&path)?;
+            }
+        }
+        Ok(dir)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The public member file.
+    pub fn member_file(&self) -> Result<MemberFile, DataDirError> {
+        read_json(&self.root.join(MEMBER))
+    }
+
+    /// The OPRF master seed (members only).
+    pub fn master_seed(&self) -> Result<MasterSeed, DataDirError> {
+        if self.config.role != Role::Member {
+            return Err(DataDirError::Role("a regulator node holds no lists"));
+        }
+        let path = self.root.join(SEED);
+        let bytes = read_secret(&path)?;
+        MasterSeed::from_slice(&bytes).map_err(|e| DataDirError::Invalid {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// The identity key.
+    pub fn identity(&self) -> Result<IdentityKey, DataDirError> {
+        let path = self.root.join(IDENTITY);
+        let bytes = read_secret(&path)?;
+        IdentityKey::from_slice(&bytes).map_err(|e| DataDirError::Invalid {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Opens the database.
+    pub fn store(&self) -> Result<Store, DataDirError> {
+        Ok(Store::open(&self.root.join(DB))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name() -> MemberName {
+        MemberName::parse("bank-a").expect("valid")
+    }
+
+    #[test]
+    fn init_then_open() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("a");
+        let dir =
+            DataDir::init(&root, name(), "127.0.0.1:7400".into(), Role::Member).expect("init");
+        let seed = dir.master_seed().expect("seed");
+        let reopened = DataDir::open(&root).expect("open");
+        assert_eq!(reopened.config(), dir.config());
+        assert_eq!(
+            reopened.master_seed().expect("seed").expose_secret(),
+            seed.expose_secret()
+        );
+        let member = reopened.member_file().expect("member.json");
+        assert_eq!(
+            member.identity_key,
+            dir.identity().expect("key").public().to_string()
+        );
+        assert!(matches!(
+            DataDir::init(&root, name(), "x".into(), Role::Member),
+            Err(DataDirError::AlreadyInitialised(_))
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secrets_are_owner_only_and_readable_secrets_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("a");
+        DataDir::init(&root, name(), "127.0.0.1:7400".into(), Role::Member).expect("init");
+        for f in [IDENTITY, SEED] {
+            let mode = fs::metadata(root.join(f))
+                .expect("meta")
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+        fs::set_permissions(root.join(SEED), fs::Permissions::from_mode(0o644)).expect("chmod");
+        match DataDir::open(&root) {
+            Err(DataDirError::SecretPermissions { path, mode }) => {
+                assert!(path.ends_with(SEED));
+                assert_eq!(mode, 0o644);
+            }
+            other => panic!("expected a permissions error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn regulator_has_view_key_and_no_seed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("r");
+        let dir = DataDir::init(
+            &root,
+            MemberName::parse("regulator").expect("ok"),
+            "127.0.0.1:7500".into(),
+            Role::Regulator,
+        )
+        .expect("init");
+        assert!(dir.member_file().expect("member").view_public_key.is_some());
+        assert!(matches!(dir.master_seed(), Err(DataDirError::Role(_))));
+        assert!(!root.join(SEED).exists());
+    }
+
+    #[test]
+    fn open_missing_dir() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(
+            DataDir::open(tmp.path()),
+            Err(DataDirError::NotInitialised(_))
+        ));
+    }
+}

@@ -1,0 +1,498 @@
+//! Reading list files (CSV or JSON Lines) into a list, row by row, all in one transaction.
+//!
+//! Every data row is either stored canonicalised or reported as a [`Rejection`] with its row
+//! number, field and reason. Rows are numbered from 1 at the first data row: for CSV, the n-th
+//! record after the header (blank lines are not records); for JSON Lines, the n-th line.
+//! A file-level problem (unreadable, not UTF-8, no `identifier` column, unknown column) stores
+//! nothing: the write transaction is dropped uncommitted.
+//!
+//! Columns (CSV header or JSON keys): `identifier` (required), `reason`, `added_on`
+//! (YYYY-MM-DD), `source_ref` (optional; an empty value means absent).
+
+use fengxin_crypto::MasterSeed;
+use fengxin_store::{ListWriter, NewEntry, Store, StoreError};
+use fengxin_types::id::CivilDate;
+use fengxin_types::{CanonicalId, IdType, ListId};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Rows handed to the database per batch (tagging runs in parallel within a batch).
+const CHUNK: usize = 16_384;
+/// Longest accepted `reason` / `source_ref`, in characters.
+const MAX_TEXT: usize = 128;
+
+/// Input file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl Format {
+    /// The format implied by a file name (`.jsonl`/`.ndjson` → JSON Lines, otherwise CSV).
+    pub fn from_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("jsonl" | "ndjson") => Format::Jsonl,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// A row that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rejection {
+    /// Row number, from 1 at the first data row.
+    pub row: u64,
+    /// The field at fault (`identifier`, `reason`, `added_on`, `source_ref`, or `row` for the
+    /// row as a whole).
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// `lists import` result, in the shape of the CLI's JSON output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// The list.
+    pub list: ListId,
+    /// Entries stored.
+    pub accepted: u64,
+    /// Valid rows whose identifier was already stored (or repeated in the file): stored once.
+    pub duplicates: u64,
+    /// Rows not stored.
+    pub rejected: Vec<Rejection>,
+}
+
+/// `lists remove` result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RemoveReport {
+    /// The list.
+    pub list: ListId,
+    /// Valid rows.
+    pub accepted: u64,
+    /// Rows repeating an identifier already removed from this file.
+    pub duplicates: u64,
+    /// Entries removed.
+    pub removed: u64,
+    /// Identifiers that were not on the list.
+    pub not_found: u64,
+    /// Rows not processed.
+    pub rejected: Vec<Rejection>,
+}
+
+/// A file-level failure: nothing was stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8.
+    #[error("{path} is not UTF-8 (row {row}); nothing was stored")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The first offending row (0 for the header).
+        row: u64,
+    },
+    /// The CSV header has no `identifier` column.
+    #[error("{path} has no `identifier` column (header: {header}); nothing was stored")]
+    NoIdentifierColumn {
+        /// The file.
+        path: PathBuf,
+        /// The header found.
+        header: String,
+    },
+    /// The CSV header names a column this format does not define.
+    #[error("{path}: unknown column `{column}` (expected identifier, reason, added_on, source_ref); nothing was stored")]
+    UnknownColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+    },
+    /// The CSV header names a column twice.
+    #[error("{path}: column `{column}` appears twice; nothing was stored")]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+    },
+    /// The file is empty (no header).
+    #[error("{path} is empty (no header row); nothing was stored")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The database failed; nothing was stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One valid data row.
+struct Row {
+    entry: NewEntry,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Identifier,
+    Reason,
+    AddedOn,
+    SourceRef,
+}
+
+impl Column {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "identifier" => Some(Self::Identifier),
+            "reason" => Some(Self::Reason),
+            "added_on" => Some(Self::AddedOn),
+            "source_ref" => Some(Self::SourceRef),
+            _ => None,
+        }
+    }
+}
+
+/// Imports `path` into `list`. One transaction: on a file-level error nothing is stored.
+pub fn import_file(
+    store: &Store,
+    seed: &MasterSeed,
+    list: &ListId,
+    id_type: IdType,
+    path: &Path,
+    format: Format,
+) -> Result<ImportReport, ImportError> {
+    let mut writer = store.writer(list, seed)?;
+    let mut report = ImportReport {
+        list: list.clone(),
+        accepted: 0,
+        duplicates: 0,
+        rejected: Vec::new(),
+    };
+    report.rejected = read_rows(path, format, id_type, &mut writer, |w, rows| {
+        let out = w.add(rows.into_iter().map(|r| r.entry).collect())?;
+        report.accepted += out.accepted;
+        report.duplicates += out.duplicates;
+        Ok(())
+    })?;
+    writer.commit()?;
+    Ok(report)
+}
+
+/// Removes the identifiers listed in `path` from `list`. One transaction.
+pub fn remove_file(
+    store: &Store,
+    seed: &MasterSeed,
+    list: &ListId,
+    id_type: IdType,
+    path: &Path,
+    format: Format,
+) -> Result<RemoveReport, ImportError> {
+    let mut writer = store.writer(list, seed)?;
+    let mut report = RemoveReport {
+        list: list.clone(),
+        accepted: 0,
+        duplicates: 0,
+        removed: 0,
+        not_found: 0,
+        rejected: Vec::new(),
+    };
+    report.rejected = read_rows(path, format, id_type, &mut writer, |w, rows| {
+        report.accepted += rows.len() as u64;
+        let out = w.remove(rows.into_iter().map(|r| r.entry.id).collect())?;
+        report.removed += out.removed;
+        report.duplicates += out.duplicates;
+        report.not_found += out.not_found;
+        Ok(())
+    })?;
+    writer.commit()?;
+    Ok(report)
+}
+
+/// Streams valid rows to `sink` in chunks and returns the rejections.
+fn read_rows(
+    path: &Path,
+    format: Format,
+    id_type: IdType,
+    writer: &mut ListWriter,
+    mut sink: impl FnMut(&mut ListWriter, Vec<Row>) -> Result<(), StoreError>,
+) -> Result<Vec<Rejection>, ImportError> {
+    let file = File::open(path).map_err(|source| ImportError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let reader = BufReader::with_capacity(1 << 20, file);
+    let mut rejected = Vec::new();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut on_row = |outcome: Result<Row, Rejection>| -> Result<(), StoreError> {
+        match outcome {
+            Ok(row) => {
+                chunk.push(row);
+                if chunk.len() >= CHUNK {
+                    sink(writer, std::mem::take(&mut chunk))?;
+                }
+            }
+            Err(r) => rejected.push(r),
+        }
+        Ok(())
+    };
+    match format {
+        Format::Csv => read_csv(path, reader, id_type, &mut on_row)?,
+        Format::Jsonl => read_jsonl(path, reader, id_type, &mut on_row)?,
+    }
+    if !chunk.is_empty() {
+        sink(writer, chunk)?;
+    }
+    Ok(rejected)
+}
+
+fn read_csv<R: Read>(
+    path: &Path,
+    reader: R,
+    id_type: IdType,
+    on_row: &mut dyn FnMut(Result<Row, Rejection>) -> Result<(), StoreError>,
+) -> Result<(), ImportError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let read_err = |e: csv::Error| ImportError::Read {
+        path: path.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let header = csv.byte_headers().map_err(read_err)?.clone();
+    if header.is_empty() {
+        return Err(ImportError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let mut columns = Vec::with_capacity(header.len());
+    for raw in header.iter() {
+        let name = std::str::from_utf8(raw).map_err(|_| ImportError::NotUtf8 {
+            path: path.to_owned(),
+            row: 0,
+        })?;
+        let name = name.trim_start_matches('\u{feff}').trim();
+        let col = Column::parse(name).ok_or_else(|| ImportError::UnknownColumn {
+            path: path.to_owned(),
+            column: name.to_owned(),
+        })?;
+        if columns.contains(&col) {
+            return Err(ImportError::DuplicateColumn {
+                path: path.to_owned(),
+                column: name.to_owned(),
+            });
+        }
+        columns.push(col);
+    }
+    if !columns.contains(&Column::Identifier) {
+        return Err(ImportError::NoIdentifierColumn {
+            path: path.to_owned(),
+            header: String::from_utf8_lossy(header.as_slice()).into_owned(),
+        });
+    }
+    let mut record = csv::ByteRecord::new();
+    let mut row: u64 = 0;
+    while csv.read_byte_record(&mut record).map_err(read_err)? {
+        row += 1;
+        let mut fields = Fields::default();
+        if record.len() > columns.len() {
+            on_row(Err(Rejection {
+                row,
+                field: "row".into(),
+                reason: format!("{} fields, the header has {}", record.len(), columns.len()),
+            }))?;
+            continue;
+        }
+        for (col, raw) in columns.iter().zip(record.iter()) {
+            let text = std::str::from_utf8(raw).map_err(|_| ImportError::NotUtf8 {
+                path: path.to_owned(),
+                row,
+            })?;
+            fields.set(*col, text.to_owned());
+        }
+        on_row(fields.into_row(row, id_type))?;
+    }
+    Ok(())
+}
+
+fn read_jsonl<R: BufRead>(
+    path: &Path,
+    mut reader: R,
+    id_type: IdType,
+    on_row: &mut dyn FnMut(Result<Row, Rejection>) -> Result<(), StoreError>,
+) -> Result<(), ImportError> {
+    let mut line = Vec::new();
+    let mut row: u64 = 0;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| ImportError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(());
+        }
+        row += 1;
+        let text = std::str::from_utf8(&line).map_err(|_| ImportError::NotUtf8 {
+            path: path.to_owned(),
+            row,
+        })?;
+        let text = if row == 1 {
+            text.trim_start_matches('\u{feff}')
+        } else {
+            text
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        on_row(parse_json_row(text, row, id_type))?;
+    }
+}
+
+fn parse_json_row(text: &str, row: u64, id_type: IdType) -> Result<Row, Rejection> {
+    let reject = |field: &str, reason: String| Rejection {
+        row,
+        field: field.to_owned(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| reject("row", format!("invalid JSON: {e}")))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(reject("row", "expected a JSON object".into()));
+    };
+    let mut fields = Fields::default();
+    for (key, v) in map {
+        let col = Column::parse(&key).ok_or_else(|| {
+            reject(
+                &key,
+                "unknown field (expected identifier, reason, added_on, source_ref)".into(),
+            )
+        })?;
+        let text = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Null => String::new(),
+            other => return Err(reject(&key, format!("expected a string, got {other}"))),
+        };
+        fields.set(col, text);
+    }
+    fields.into_row(row, id_type)
+}
+
+#[derive(Default)]
+struct Fields {
+    identifier: Option<String>,
+    reason: Option<String>,
+    added_on: Option<String>,
+    source_ref: Option<String>,
+}
+
+impl Fields {
+    fn set(&mut self, col: Column, value: String) {
+        let slot = match col {
+            Column::Identifier => &mut self.identifier,
+            Column::Reason => &mut self.reason,
+            Column::AddedOn => &mut self.added_on,
+            Column::SourceRef => &mut self.source_ref,
+        };
+        *slot = Some(value);
+    }
+
+    fn into_row(self, row: u64, id_type: IdType) -> Result<Row, Rejection> {
+        let reject = |field: &str, reason: String| Rejection {
+            row,
+            field: field.to_owned(),
+            reason,
+        };
+        let raw = self
+            .identifier
+            .ok_or_else(|| reject("identifier", "missing".into()))?;
+        let id =
+            CanonicalId::parse(id_type, &raw).map_err(|e| reject("identifier", e.to_string()))?;
+        let reason = optional_text(self.reason).map_err(|e| reject("reason", e))?;
+        let source_ref = optional_text(self.source_ref).map_err(|e| reject("source_ref", e))?;
+        let added_on = match optional_text(self.added_on).map_err(|e| reject("added_on", e))? {
+            Some(d) if !is_iso_date(&d) => {
+                return Err(reject(
+                    "added_on",
+                    format!("{d:?} is not a date YYYY-MM-DD"),
+                ))
+            }
+            other => other,
+        };
+        Ok(Row {
+            entry: NewEntry {
+                id,
+                reason,
+                added_on,
+                source_ref,
+            },
+        })
+    }
+}
+
+/// Trims; empty means absent; rejects control characters and overlong text.
+fn optional_text(value: Option<String>) -> Result<Option<String>, String> {
+    let Some(v) = value else { return Ok(None) };
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.chars().any(char::is_control) {
+        return Err("contains control characters".into());
+    }
+    if v.chars().count() > MAX_TEXT {
+        return Err(format!("longer than {MAX_TEXT} characters"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// Whether `s` is a calendar date `YYYY-MM-DD` (years 1900-2099).
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|p| p.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|p| p.parse::<u16>().ok())
+    };
+    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let (Ok(m), Ok(d)) = (u8::try_from(m), u8::try_from(d)) else {
+        return false;
+    };
+    (1900..=2099).contains(&y) && CivilDate::new(y, m, d).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert!(is_iso_date("2024-02-29"));
+        assert!(!is_iso_date("2023-02-29"));
+        assert!(!is_iso_date("2023-13-01"));
+        assert!(!is_iso_date("2023-1-01"));
+        assert!(!is_iso_date("20230101"));
+        assert!(!is_iso_date("2023-01-0a"));
+        assert!(is_iso_date("2000-02-29"));
+        assert!(!is_iso_date("1900-02-29"));
+    }
+}
