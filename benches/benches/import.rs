@@ -1,5 +1,6 @@
 //! Import + tagging throughput (criterion). The 1M-row figure with peak memory comes from
 //! `fengxin-node bench import --rows 1000000`, which runs in a fresh process.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use fengxin_crypto::{ListKey, MasterSeed};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 pub enum StoreError {
     /// Fatal: the database engine failed (I/O, corruption detected by redb, ...).
     #[error("database: {0}")]
-    Db(#[from] redb::Error),
+    Db(#[source] Box<redb::Error>),
     /// Caller misuse: `create` on an existing file.
     #[error("database {0} already exists")]
     AlreadyExists(PathBuf),
@@ -27,4 +27,10 @@ pub enum StoreError {
     /// Fatal: OPRF key derivation failed.
     #[error("tagging: {0}")]
     Oprf(#[from] fengxin_crypto::OprfError),
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        Self::Db(Box::new(e))
+    }
 }
