@@ -1,7 +1,7 @@
 //! An authenticated connection to a member, and request/response exchanges over it.
 
 use crate::endpoint::Limits;
-use crate::error::ExchangeError;
+use crate::error::{ExchangeError, StreamRejection};
 use crate::frame;
 use crate::stream::{read_frame, reject, write_frame_and_finish};
 use fengxin_crypto::IdentityPublicKey;
@@ -170,6 +170,7 @@ impl IncomingRequest {
                     recv: self.recv,
                     max: self.max,
                     deadline: self.deadline,
+                    answered: false,
                 },
             )),
             Err(e) => {
@@ -181,11 +182,26 @@ impl IncomingRequest {
 }
 
 /// The answering half of a request stream.
+///
+/// Dropping it without a successful response resets the stream with
+/// [`StreamRejection::Unanswered`](crate::StreamRejection), so the requester gets a
+/// prompt typed error instead of waiting for its timeout.
 pub struct Responder {
     send: SendStream,
     recv: RecvStream,
     max: u32,
     deadline: Instant,
+    answered: bool,
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if !self.answered {
+            let code = StreamRejection::Unanswered.code();
+            // Fails only if the stream is already reset or finished, which is fine.
+            let _ = self.send.reset(code);
+        }
+    }
 }
 
 impl std::fmt::Debug for Responder {
@@ -208,12 +224,13 @@ impl Responder {
     }
 
     async fn send_encoded(mut self, encoded: &[u8]) -> Result<(), ExchangeError> {
-        let _ = &self.recv;
-        timeout_at(
+        let result = timeout_at(
             self.deadline,
             write_frame_and_finish(&mut self.send, encoded),
         )
         .await
-        .unwrap_or(Err(ExchangeError::Timeout))
+        .unwrap_or(Err(ExchangeError::Timeout));
+        self.answered = result.is_ok();
+        result
     }
 }

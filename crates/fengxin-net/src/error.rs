@@ -34,19 +34,23 @@ pub enum StreamRejection {
     Malformed,
     /// The peer gave up waiting for us.
     Timeout,
+    /// The peer read the request but declined to answer it (e.g. its handler failed).
+    Unanswered,
     /// Any other code.
     Other(u64),
 }
 
 impl StreamRejection {
-    pub(crate) fn code(self) -> u32 {
-        match self {
+    pub(crate) fn code(self) -> quinn::VarInt {
+        let code = match self {
             Self::FrameTooLarge => 1,
             Self::UnsupportedVersion => 2,
             Self::Malformed => 3,
             Self::Timeout => 4,
-            Self::Other(_) => 0xffff,
-        }
+            Self::Unanswered => 5,
+            Self::Other(code) => code,
+        };
+        quinn::VarInt::from_u64(code).unwrap_or(quinn::VarInt::MAX)
     }
 
     pub(crate) fn from_code(code: u64) -> Self {
@@ -55,6 +59,7 @@ impl StreamRejection {
             2 => Self::UnsupportedVersion,
             3 => Self::Malformed,
             4 => Self::Timeout,
+            5 => Self::Unanswered,
             other => Self::Other(other),
         }
     }

@@ -43,6 +43,11 @@
 //!
 //! The pure codec lives in [`frame`] (no I/O) so it can be tested and fuzzed on bytes.
 //!
+//! # Implementing the registry
+//!
+//! The ledger implements [`PeerRegistry`]; [`testing::check_peer_registry`] is the
+//! conformance check every implementation should pass.
+//!
 //! # Errors
 //!
 //! One enum per operation ([`BindError`], [`ConnectError`], [`AcceptError`],
@@ -58,6 +63,7 @@ mod error;
 pub mod frame;
 mod identity;
 mod stream;
+pub mod testing;
 
 pub use admission::{AdmissionError, PeerRegistry, StaticRegistry};
 pub use connection::{IncomingRequest, PeerConnection, Responder};

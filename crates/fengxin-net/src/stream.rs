@@ -2,7 +2,7 @@
 
 use crate::error::{ExchangeError, StreamRejection};
 use crate::frame::{self, FrameError, LENGTH_PREFIX_LEN};
-use quinn::{ReadExactError, RecvStream, SendStream, VarInt};
+use quinn::{ReadExactError, RecvStream, SendStream};
 
 /// Reads one frame and returns its body (version already checked).
 ///
@@ -58,7 +58,7 @@ pub(crate) fn reject(send: &mut SendStream, recv: &mut RecvStream, err: &Exchang
         // The stream is already gone or the fault is ours; nothing useful to tell.
         _ => return,
     };
-    let code = VarInt::from_u32(reason.code());
+    let code = reason.code();
     // Both calls only fail if the stream half is already closed, which is fine.
     let _ = send.reset(code);
     let _ = recv.stop(code);

@@ -413,6 +413,38 @@ async fn unanswered_exchange_times_out() {
 }
 
 #[tokio::test]
+async fn dropped_responder_is_reported_promptly() {
+    let (ka, kb) = (key(12), key(13));
+    let registry: StaticRegistry = [(ka.public(), name("bank-a")), (kb.public(), name("bank-b"))]
+        .into_iter()
+        .collect();
+    let a = bind(&ka, &registry, quick_limits());
+    let b = bind(&kb, &registry, quick_limits());
+    // b reads each request and drops the responder, as a failing handler would.
+    let server = b.clone();
+    tokio::spawn(async move {
+        if let Some(incoming) = server.accept().await {
+            if let Ok(conn) = incoming.establish().await {
+                while let Ok(req) = conn.accept_request().await {
+                    let _ = req.read::<Ping>().await;
+                }
+            }
+        }
+    });
+    let conn = a.connect(addr(&b), &name("bank-b")).await.expect("dial");
+    let started = std::time::Instant::now();
+    let err = conn
+        .request::<_, Pong>(&ping(1))
+        .await
+        .expect_err("declined");
+    assert!(
+        matches!(err, ExchangeError::Rejected(StreamRejection::Unanswered)),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2), "not a timeout");
+}
+
+#[tokio::test]
 async fn unreachable_peer_times_out() {
     let ka = key(10);
     let registry: StaticRegistry = [(ka.public(), name("bank-a"))].into_iter().collect();
