@@ -1,0 +1,275 @@
+//! Parameter files: the manifest of key hashes, loading keys against it, and the deterministic
+//! development setup.
+//!
+//! `params/` holds `manifest.json`, `membership.vk` (compressed verifying key, committed) and
+//! `membership.pk` (uncompressed proving key, about 6 MB, not committed: regenerated on first use
+//! from the development seed when the manifest says the keys are development keys). A key loads
+//! only if its SHA-256 equals the manifest's; the proving key, once its hash matches, is decoded
+//! without re-checking every point (the hash already pins the exact bytes), the verifying key
+//! with full curve and subgroup checks.
+//!
+//! **Development keys are not for production**: anyone can rerun the setup from the published
+//! seed and learn the toxic waste, hence forge proofs. Production keys come from a multi-party
+//! ceremony among members (DESIGN §9) and ship with a manifest whose `kind` is `"ceremony"`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ark_bn254::Bn254;
+use ark_groth16::{Groth16, ProvingKey, VerifyingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use fengxin_circuits::MembershipCircuit;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{KeyLoadError, SetupError};
+use crate::prover::Prover;
+use crate::verifier::Verifier;
+
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The verifying key's file name.
+pub const VK_FILE: &str = "membership.vk";
+/// The proving key's file name.
+pub const PK_FILE: &str = "membership.pk";
+/// Manifest format version.
+pub const MANIFEST_VERSION: u32 = 1;
+/// The label every development manifest carries.
+pub const DEVELOPMENT_LABEL: &str = "development keys — not for production";
+/// The public seed of the development setup. Knowing it means knowing the toxic waste.
+pub const DEVELOPMENT_SEED: [u8; 32] = *b"fengxin membership dev setup v1\0";
+
+/// Where the keys came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// Deterministic setup from [`DEVELOPMENT_SEED`]: insecure, for development and tests.
+    Development,
+    /// A multi-party ceremony.
+    Ceremony,
+}
+
+/// A key file and its pinned hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEntry {
+    /// File name inside the parameter directory.
+    pub file: String,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
+}
+
+/// `params/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version ([`MANIFEST_VERSION`]).
+    pub version: u32,
+    /// Human-readable label; [`DEVELOPMENT_LABEL`] for development keys.
+    pub label: String,
+    /// Where the keys came from.
+    pub kind: KeyKind,
+    /// The circuit ("membership").
+    pub circuit: String,
+    /// Constraint count of the circuit the keys were made for.
+    pub constraints: usize,
+    /// For development keys: the hex seed of the setup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+    /// The verifying key.
+    pub verifying_key: KeyEntry,
+    /// The proving key.
+    pub proving_key: KeyEntry,
+}
+
+impl Manifest {
+    /// Reads and parses `dir/manifest.json`.
+    pub fn load(dir: &Path) -> Result<Self, KeyLoadError> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = read(&path)?;
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|source| KeyLoadError::Manifest { path, source })?;
+        if m.version != MANIFEST_VERSION {
+            return Err(KeyLoadError::ManifestVersion(m.version));
+        }
+        Ok(m)
+    }
+}
+
+/// The parameter directory of this source tree (`params/` at the workspace root). Binaries
+/// installed elsewhere should take the directory from their configuration.
+pub fn default_params_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../params")
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, KeyLoadError> {
+    fs::read(path).map_err(|source| KeyLoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn check_hash(file: &Path, bytes: &[u8], entry: &KeyEntry) -> Result<(), KeyLoadError> {
+    let actual = sha256_hex(bytes);
+    if actual != entry.sha256.to_ascii_lowercase() {
+        return Err(KeyLoadError::HashMismatch {
+            file: file.to_path_buf(),
+            expected: entry.sha256.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Keys from the deterministic development setup, with their encodings.
+pub struct DevelopmentKeys {
+    /// The proving key.
+    pub pk: ProvingKey<Bn254>,
+    /// The verifying key, compressed ([`VK_FILE`]'s bytes).
+    pub vk_bytes: Vec<u8>,
+    /// The proving key, uncompressed ([`PK_FILE`]'s bytes).
+    pub pk_bytes: Vec<u8>,
+}
+
+/// Runs the Groth16 setup for the membership circuit from [`DEVELOPMENT_SEED`]. Deterministic:
+/// the same build gives byte-identical keys. Takes a few seconds.
+pub fn development_setup() -> Result<DevelopmentKeys, SetupError> {
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(DEVELOPMENT_SEED);
+    let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+        MembershipCircuit::blank(),
+        &mut rng,
+    )
+    .map_err(|e| SetupError::Groth16(e.to_string()))?;
+    let mut vk_bytes = Vec::new();
+    pk.vk
+        .serialize_compressed(&mut vk_bytes)
+        .map_err(|e| SetupError::Serialize(e.to_string()))?;
+    let mut pk_bytes = Vec::new();
+    pk.serialize_uncompressed(&mut pk_bytes)
+        .map_err(|e| SetupError::Serialize(e.to_string()))?;
+    Ok(DevelopmentKeys {
+        pk,
+        vk_bytes,
+        pk_bytes,
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
+    let io = |source| SetupError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    fs::rename(&tmp, path).map_err(io)
+}
+
+/// Regenerates the development keys and writes the manifest, the verifying key and the proving
+/// key into `dir` (the `params/` files are made this way). Returns the manifest.
+pub fn write_development_params(dir: &Path) -> Result<Manifest, SetupError> {
+    let keys = development_setup()?;
+    let constraints = crate::prover::CircuitShape::synthesize()
+        .map_err(SetupError::Groth16)?
+        .num_constraints;
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        label: DEVELOPMENT_LABEL.to_string(),
+        kind: KeyKind::Development,
+        circuit: "membership".to_string(),
+        constraints,
+        seed: Some(hex::encode(DEVELOPMENT_SEED)),
+        verifying_key: KeyEntry {
+            file: VK_FILE.to_string(),
+            sha256: sha256_hex(&keys.vk_bytes),
+        },
+        proving_key: KeyEntry {
+            file: PK_FILE.to_string(),
+            sha256: sha256_hex(&keys.pk_bytes),
+        },
+    };
+    fs::create_dir_all(dir).map_err(|source| SetupError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    write_atomic(&dir.join(VK_FILE), &keys.vk_bytes)?;
+    write_atomic(&dir.join(PK_FILE), &keys.pk_bytes)?;
+    let mut json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| SetupError::Serialize(e.to_string()))?;
+    json.push(b'\n');
+    write_atomic(&dir.join(MANIFEST_FILE), &json)?;
+    Ok(manifest)
+}
+
+/// Loads the verifying key of `dir`, refusing it unless its hash matches the manifest.
+pub fn load_verifying_key(dir: &Path) -> Result<VerifyingKey<Bn254>, KeyLoadError> {
+    let manifest = Manifest::load(dir)?;
+    let path = dir.join(&manifest.verifying_key.file);
+    let bytes = read(&path)?;
+    check_hash(&path, &bytes, &manifest.verifying_key)?;
+    VerifyingKey::<Bn254>::deserialize_with_mode(&bytes[..], Compress::Yes, Validate::Yes).map_err(
+        |e| KeyLoadError::Decode {
+            file: path,
+            reason: e.to_string(),
+        },
+    )
+}
+
+/// Loads a [`Verifier`] for `dir`'s verifying key.
+pub fn load_verifier(dir: &Path) -> Result<Verifier, KeyLoadError> {
+    Ok(Verifier::new(&load_verifying_key(dir)?))
+}
+
+/// Loads the proving key of `dir`, refusing it unless its hash matches the manifest. If the file
+/// is absent and the manifest is for development keys, reruns the development setup, checks
+/// that it reproduces both pinned hashes, and writes the file.
+pub fn load_proving_key(dir: &Path) -> Result<ProvingKey<Bn254>, KeyLoadError> {
+    let manifest = Manifest::load(dir)?;
+    let path = dir.join(&manifest.proving_key.file);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if manifest.kind != KeyKind::Development {
+                return Err(KeyLoadError::MissingProvingKey(path));
+            }
+            let keys = development_setup()?;
+            check_hash(
+                &dir.join(&manifest.verifying_key.file),
+                &keys.vk_bytes,
+                &manifest.verifying_key,
+            )?;
+            check_hash(&path, &keys.pk_bytes, &manifest.proving_key)?;
+            write_atomic(&path, &keys.pk_bytes)?;
+            return Ok(keys.pk);
+        }
+        Err(source) => return Err(KeyLoadError::Io { path, source }),
+    };
+    check_hash(&path, &bytes, &manifest.proving_key)?;
+    // The hash pins these exact bytes (made by `development_setup` or the ceremony), so the
+    // per-point curve and subgroup checks are skipped: they would dominate loading time.
+    ProvingKey::<Bn254>::deserialize_with_mode(&bytes[..], Compress::No, Validate::No).map_err(
+        |e| KeyLoadError::Decode {
+            file: path,
+            reason: e.to_string(),
+        },
+    )
+}
+
+/// Loads a [`Prover`] for `dir`'s proving key (generating the development key on first use).
+pub fn load_prover(dir: &Path) -> Result<Prover, KeyLoadError> {
+    let pk = load_proving_key(dir)?;
+    let vk = load_verifying_key(dir)?;
+    if pk.vk != vk {
+        return Err(KeyLoadError::WrongCircuit(
+            "proving key and verifying key are from different setups".into(),
+        ));
+    }
+    Prover::new(pk)
+}

@@ -1,0 +1,292 @@
+//! Real Groth16 proofs over the development keys in `params/`.
+
+use std::sync::OnceLock;
+
+use fengxin_proofs::keys::{self, KeyKind, Manifest};
+use fengxin_proofs::{
+    KeyLoadError, MembershipProof, PrivateWitness, ProveError, Prover, PublicInputs, Verifier,
+    VerifyError,
+};
+use fengxin_tree::{IndexedMerkleTree, MemoryStore, Root};
+use fengxin_types::Tag;
+use rand::SeedableRng;
+
+struct Fixture {
+    prover: Prover,
+    verifier: Verifier,
+    tree: IndexedMerkleTree<MemoryStore>,
+    hit: (PublicInputs, MembershipProof),
+    miss: (PublicInputs, MembershipProof),
+}
+
+fn tag(hi: u8, lo: u8) -> Tag {
+    let mut b = [0u8; 31];
+    b[0] = hi;
+    b[30] = lo;
+    Tag::from_bytes(b).expect("non-zero")
+}
+
+fn rng() -> rand_chacha::ChaCha20Rng {
+    rand_chacha::ChaCha20Rng::from_entropy()
+}
+
+/// Keys are loaded (and the proving key generated if absent) once per test binary.
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = keys::default_params_dir();
+        let prover = keys::load_prover(&dir).expect("development proving key loads");
+        let verifier = keys::load_verifier(&dir).expect("verifying key loads");
+        let tags = (1..=50u8).map(|i| tag(i * 5, i)).collect::<Vec<_>>();
+        let tree = IndexedMerkleTree::build(MemoryStore::new(), tags).expect("build");
+        let root = tree.root();
+        let mut r = rng();
+        let hit_tag = tag(25, 5);
+        let look = tree.lookup(hit_tag).expect("lookup");
+        assert!(look.is_member());
+        let hit = prover
+            .prove_lookup(root, hit_tag, &look, &mut r)
+            .expect("prove hit");
+        let miss_tag = tag(26, 0);
+        let look = tree.lookup(miss_tag).expect("lookup");
+        assert!(!look.is_member());
+        let miss = prover
+            .prove_lookup(root, miss_tag, &look, &mut r)
+            .expect("prove miss");
+        Fixture {
+            prover,
+            verifier,
+            tree,
+            hit,
+            miss,
+        }
+    })
+}
+
+#[test]
+fn hit_and_miss_verify() {
+    let f = fixture();
+    for (public, proof) in [&f.hit, &f.miss] {
+        f.verifier
+            .verify(public, proof)
+            .expect("honest proof verifies");
+        let bytes = proof.to_bytes();
+        assert_eq!(bytes.len(), MembershipProof::LEN);
+        assert!(bytes.len() <= 200);
+        let decoded = MembershipProof::from_bytes(&bytes).expect("round trip");
+        assert_eq!(&decoded, proof);
+        f.verifier
+            .verify(public, &decoded)
+            .expect("decoded proof verifies");
+    }
+    assert!(f.hit.0.result);
+    assert!(!f.miss.0.result);
+}
+
+#[test]
+fn tampered_public_inputs_rejected() {
+    let f = fixture();
+    for (public, proof) in [&f.hit, &f.miss] {
+        let other_root = Root::from_field(public.root.to_field() + fengxin_tree::Fr::from(1u64));
+        let cases = [
+            PublicInputs {
+                root: other_root,
+                ..*public
+            },
+            PublicInputs {
+                tag: tag(200, 1),
+                ..*public
+            },
+            PublicInputs {
+                result: !public.result,
+                ..*public
+            },
+        ];
+        for bad in cases {
+            assert!(
+                matches!(f.verifier.verify(&bad, proof), Err(VerifyError::Rejected)),
+                "tampered statement {bad:?} accepted"
+            );
+        }
+    }
+    // A hit's proof does not verify for the miss's statement and vice versa.
+    assert!(f.verifier.verify(&f.miss.0, &f.hit.1).is_err());
+    assert!(f.verifier.verify(&f.hit.0, &f.miss.1).is_err());
+}
+
+#[test]
+fn tampered_proof_bytes_rejected() {
+    let f = fixture();
+    let (public, proof) = &f.hit;
+    let bytes = proof.to_bytes();
+    for i in 0..bytes.len() {
+        for flip in [0x01u8, 0x80] {
+            let mut b = bytes.clone();
+            b[i] ^= flip;
+            match MembershipProof::from_bytes(&b) {
+                Err(_) => {}
+                Ok(p) => assert!(
+                    f.verifier.verify(public, &p).is_err(),
+                    "proof with byte {i} ^ {flip:#x} accepted"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn false_statements_are_not_proven() {
+    let f = fixture();
+    let mut r = rng();
+    // A miss witness (low leaf) with result = 1, and a hit witness with result = 0.
+    let look = f.tree.lookup(tag(26, 0)).expect("lookup");
+    let witness = PrivateWitness::try_from(look.witness()).expect("witness");
+    let public = PublicInputs {
+        root: f.tree.root(),
+        tag: tag(26, 0),
+        result: true,
+    };
+    assert!(matches!(
+        f.prover.prove(&public, &witness, &mut r),
+        Err(ProveError::FalseStatement)
+    ));
+    let look = f.tree.lookup(tag(25, 5)).expect("lookup");
+    let witness = PrivateWitness::try_from(look.witness()).expect("witness");
+    let public = PublicInputs {
+        result: false,
+        tag: tag(25, 5),
+        root: f.tree.root(),
+    };
+    assert!(matches!(
+        f.prover.prove(&public, &witness, &mut r),
+        Err(ProveError::FalseStatement)
+    ));
+}
+
+#[test]
+fn batch_verification() {
+    let f = fixture();
+    let mut r = rng();
+    let batch = vec![f.hit.clone(), f.miss.clone(), f.hit.clone()];
+    f.verifier
+        .verify_batch(&batch, &mut r)
+        .expect("honest batch");
+    f.verifier
+        .verify_batch(&batch[..1], &mut r)
+        .expect("batch of one");
+    let mut bad = batch.clone();
+    bad[1].0.result = true;
+    assert!(matches!(
+        f.verifier.verify_batch(&bad, &mut r),
+        Err(VerifyError::Rejected)
+    ));
+    let mut swapped = batch.clone();
+    swapped[0].1 = f.miss.1.clone();
+    assert!(f.verifier.verify_batch(&swapped, &mut r).is_err());
+    assert!(matches!(
+        f.verifier.verify_batch(&[], &mut r),
+        Err(VerifyError::EmptyBatch)
+    ));
+}
+
+fn copy_params(to: &std::path::Path) {
+    let from = keys::default_params_dir();
+    for name in [keys::MANIFEST_FILE, keys::VK_FILE] {
+        std::fs::copy(from.join(name), to.join(name)).expect("copy");
+    }
+}
+
+#[test]
+fn manifest_labels_development_keys() {
+    let m = Manifest::load(&keys::default_params_dir()).expect("manifest");
+    assert_eq!(m.kind, KeyKind::Development);
+    assert_eq!(m.label, keys::DEVELOPMENT_LABEL);
+    assert_eq!(m.constraints, fengxin_circuits::MEMBERSHIP_CONSTRAINTS);
+    assert_eq!(
+        m.seed.as_deref(),
+        Some(hex::encode(keys::DEVELOPMENT_SEED).as_str())
+    );
+}
+
+#[test]
+fn keys_with_wrong_hashes_are_refused() {
+    let _ = fixture(); // make sure params/membership.pk exists
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_params(dir.path());
+    // Verifying key: one flipped byte.
+    let vk_path = dir.path().join(keys::VK_FILE);
+    let mut vk = std::fs::read(&vk_path).expect("read");
+    vk[10] ^= 1;
+    std::fs::write(&vk_path, &vk).expect("write");
+    assert!(matches!(
+        keys::load_verifier(dir.path()),
+        Err(KeyLoadError::HashMismatch { .. })
+    ));
+    // Proving key: truncated copy.
+    copy_params(dir.path());
+    let pk = std::fs::read(keys::default_params_dir().join(keys::PK_FILE)).expect("read pk");
+    std::fs::write(dir.path().join(keys::PK_FILE), &pk[..pk.len() - 1]).expect("write");
+    assert!(matches!(
+        keys::load_proving_key(dir.path()),
+        Err(KeyLoadError::HashMismatch { .. })
+    ));
+    // A manifest that pins other hashes refuses the real keys.
+    std::fs::write(dir.path().join(keys::PK_FILE), &pk).expect("write");
+    let mut m = Manifest::load(dir.path()).expect("manifest");
+    m.verifying_key.sha256 = "00".repeat(32);
+    std::fs::write(
+        dir.path().join(keys::MANIFEST_FILE),
+        serde_json::to_vec(&m).expect("json"),
+    )
+    .expect("write");
+    assert!(matches!(
+        keys::load_verifier(dir.path()),
+        Err(KeyLoadError::HashMismatch { .. })
+    ));
+}
+
+#[test]
+fn missing_development_proving_key_is_regenerated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_params(dir.path());
+    let pk = keys::load_proving_key(dir.path()).expect("regenerated from the seed");
+    let on_disk = std::fs::read(dir.path().join(keys::PK_FILE)).expect("written");
+    let m = Manifest::load(dir.path()).expect("manifest");
+    assert_eq!(keys::sha256_hex(&on_disk), m.proving_key.sha256);
+    assert_eq!(pk.vk, keys::load_verifying_key(dir.path()).expect("vk"));
+    // A ceremony manifest never regenerates.
+    std::fs::remove_file(dir.path().join(keys::PK_FILE)).expect("rm");
+    let mut m = m;
+    m.kind = KeyKind::Ceremony;
+    std::fs::write(
+        dir.path().join(keys::MANIFEST_FILE),
+        serde_json::to_vec(&m).expect("json"),
+    )
+    .expect("write");
+    assert!(matches!(
+        keys::load_proving_key(dir.path()),
+        Err(KeyLoadError::MissingProvingKey(_))
+    ));
+}
+
+mod decode {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = MembershipProof::from_bytes(&bytes);
+        }
+
+        #[test]
+        fn random_versioned_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 128)) {
+            let mut bytes = vec![MembershipProof::VERSION];
+            bytes.extend_from_slice(&body);
+            prop_assert_eq!(bytes.len(), MembershipProof::LEN);
+            let _ = MembershipProof::from_bytes(&bytes);
+        }
+    }
+}
