@@ -4,9 +4,13 @@ use crate::error::{ExchangeError, StreamRejection};
 use crate::frame::{self, FrameError, LENGTH_PREFIX_LEN};
 use quinn::{ReadExactError, RecvStream, SendStream};
 
+/// Payload buffer reserved up front; larger frames grow as their bytes arrive.
+const INITIAL_PAYLOAD_CAPACITY: usize = 64 * 1024;
+
 /// Reads one frame and returns its body (version already checked).
 ///
-/// The length prefix is checked against `max` before the payload buffer is allocated.
+/// The length prefix is checked against `max` before any payload buffer is allocated,
+/// and the buffer grows only as payload bytes arrive.
 pub(crate) async fn read_frame(recv: &mut RecvStream, max: u32) -> Result<Vec<u8>, ExchangeError> {
     let mut prefix = [0u8; LENGTH_PREFIX_LEN];
     match recv.read_exact(&mut prefix).await {
@@ -20,16 +24,28 @@ pub(crate) async fn read_frame(recv: &mut RecvStream, max: u32) -> Result<Vec<u8
         Err(ReadExactError::ReadError(e)) => return Err(e.into()),
     }
     let len = frame::check_length_prefix(prefix, max)?;
-    let mut payload = vec![0u8; len];
-    match recv.read_exact(&mut payload).await {
-        Ok(()) => {}
-        Err(ReadExactError::FinishedEarly(n)) => {
-            return Err(FrameError::Malformed(format!(
-                "stream ended after {n} of {len} payload bytes"
-            ))
-            .into())
+    // Grow with the data actually received rather than trusting the announced length:
+    // memory then follows flow control, not a peer's claim.
+    let mut payload = Vec::with_capacity(len.min(INITIAL_PAYLOAD_CAPACITY));
+    while payload.len() < len {
+        match recv.read_chunk(len - payload.len(), true).await? {
+            Some(chunk) => {
+                payload.extend_from_slice(&chunk.bytes);
+                // Refuse an unknown version as soon as its byte arrives.
+                if let Some(&v) = payload.first() {
+                    if v != frame::FRAME_VERSION {
+                        return Err(FrameError::UnsupportedVersion(v).into());
+                    }
+                }
+            }
+            None => {
+                return Err(FrameError::Malformed(format!(
+                    "stream ended after {} of {len} payload bytes",
+                    payload.len()
+                ))
+                .into())
+            }
         }
-        Err(ReadExactError::ReadError(e)) => return Err(e.into()),
     }
     let body_len = frame::open_payload(&payload)?.len();
     // Drop the version byte in place rather than copying the body.

@@ -180,6 +180,14 @@ async fn two_members_exchange_both_ways() {
     assert_eq!(x.expect("concurrent 1").n, 11);
     assert_eq!(y.expect("concurrent 2").n, 21);
 
+    // A frame far larger than one QUIC packet or chunk.
+    let big = Ping {
+        n: 5,
+        note: "x".repeat(2 * 1024 * 1024),
+    };
+    let pong: Pong = to_b.request(&big).await.expect("2 MiB request");
+    assert_eq!(pong.n, 6);
+
     // Graceful shutdown: the peer's pending accept ends, both endpoints go idle.
     to_b.close();
     p.a.close();
