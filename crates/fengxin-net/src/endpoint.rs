@@ -11,8 +11,11 @@ use fengxin_crypto::{IdentityKey, IdentityPublicKey};
 use fengxin_types::MemberName;
 use quinn::crypto::rustls::{HandshakeData, QuicClientConfig, QuicServerConfig};
 use quinn::{IdleTimeout, TransportConfig, VarInt};
+use rustls::client::ResolvesClientCert;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -96,7 +99,8 @@ pub struct Endpoint {
 
 struct Shared {
     server: quinn::ServerConfig,
-    identity: IdentityCert,
+    public: IdentityPublicKey,
+    certified: Arc<CertifiedKey>,
     registry: Arc<dyn PeerRegistry>,
     provider: Arc<CryptoProvider>,
     transport: Arc<TransportConfig>,
@@ -106,7 +110,7 @@ struct Shared {
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
-            .field("public_key", &self.shared.identity.public_key())
+            .field("public_key", &self.shared.public)
             .field("local_addr", &self.inner.local_addr().ok())
             .finish_non_exhaustive()
     }
@@ -116,10 +120,35 @@ fn tls_err(e: impl std::fmt::Display) -> BindError {
     BindError::Tls(e.to_string())
 }
 
+/// Presents our one certificate, whatever the peer asks for. The signing key is loaded
+/// once at bind.
+#[derive(Debug)]
+struct FixedCert(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for FixedCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+impl ResolvesClientCert for FixedCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
 /// The server-side TLS configuration, with a verifier that records its refusal in
 /// `refusal`.
 fn server_tls(
-    identity: &IdentityCert,
+    certified: &Arc<CertifiedKey>,
     registry: &Arc<dyn PeerRegistry>,
     provider: &Arc<CryptoProvider>,
     refusal: Arc<OnceLock<AdmissionError>>,
@@ -129,8 +158,7 @@ fn server_tls(
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls_err)?
         .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(vec![identity.certificate().clone()], identity.private_key())
-        .map_err(tls_err)?;
+        .with_cert_resolver(Arc::new(FixedCert(certified.clone())));
     tls.alpn_protocols = vec![ALPN.to_vec()];
     // No resumption: a resumed session would skip the registry check.
     tls.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
@@ -153,10 +181,19 @@ impl Endpoint {
         let transport = Arc::new(limits.transport()?);
         let identity = IdentityCert::generate(identity)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        // Checks that the loaded signing key matches the certificate's key.
+        let certified = Arc::new(
+            CertifiedKey::from_der(
+                vec![identity.certificate().clone()],
+                identity.private_key(),
+                &provider,
+            )
+            .map_err(tls_err)?,
+        );
 
         // The endpoint-wide server configuration is a template: every incoming
         // connection gets its own TLS configuration (see `IncomingPeer::establish`).
-        let quic = server_tls(&identity, &registry, &provider, Arc::new(OnceLock::new()))?;
+        let quic = server_tls(&certified, &registry, &provider, Arc::new(OnceLock::new()))?;
         let mut server = quinn::ServerConfig::with_crypto(Arc::new(quic));
         server.transport_config(transport.clone());
 
@@ -165,7 +202,8 @@ impl Endpoint {
             inner,
             shared: Arc::new(Shared {
                 server,
-                identity,
+                public: identity.public_key(),
+                certified,
                 registry,
                 provider,
                 transport,
@@ -181,7 +219,7 @@ impl Endpoint {
 
     /// Our identity public key (the key in our certificate).
     pub fn public_key(&self) -> IdentityPublicKey {
-        self.shared.identity.public_key()
+        self.shared.public
     }
 
     /// The limits this endpoint was bound with.
@@ -217,11 +255,7 @@ impl Endpoint {
             .map_err(|e| local(&e))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_client_auth_cert(
-                vec![shared.identity.certificate().clone()],
-                shared.identity.private_key(),
-            )
-            .map_err(|e| local(&e))?;
+            .with_client_cert_resolver(Arc::new(FixedCert(shared.certified.clone())));
         tls.alpn_protocols = vec![ALPN.to_vec()];
         tls.resumption = rustls::client::Resumption::disabled();
         tls.enable_early_data = false;
@@ -301,7 +335,7 @@ impl IncomingPeer {
         let limits = shared.limits;
         let refusal = Arc::new(OnceLock::new());
         let quic = server_tls(
-            &shared.identity,
+            &shared.certified,
             &shared.registry,
             &shared.provider,
             refusal.clone(),

@@ -52,7 +52,8 @@ pub enum PeerCertError {
 pub struct IdentityCert {
     public: IdentityPublicKey,
     cert: CertificateDer<'static>,
-    key: PrivatePkcs8KeyDer<'static>,
+    /// PKCS#8 v2 DER of the identity key, zeroised on drop.
+    key: Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for IdentityCert {
@@ -72,9 +73,12 @@ impl IdentityCert {
         let pkcs8 = signing
             .to_pkcs8_der()
             .map_err(|e| IdentityCertError::Pkcs8(e.to_string()))?;
-        let key = PrivatePkcs8KeyDer::from(pkcs8.as_bytes().to_vec());
-        let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&key, &rcgen::PKCS_ED25519)
-            .map_err(|e| IdentityCertError::Certificate(e.to_string()))?;
+        let key = Zeroizing::new(pkcs8.as_bytes().to_vec());
+        let key_pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+            &PrivatePkcs8KeyDer::from(key.as_slice()),
+            &rcgen::PKCS_ED25519,
+        )
+        .map_err(|e| IdentityCertError::Certificate(e.to_string()))?;
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
             .map_err(|e| IdentityCertError::Certificate(e.to_string()))?;
         params
@@ -105,9 +109,9 @@ impl IdentityCert {
         &self.cert
     }
 
-    /// A copy of the private key for a rustls configuration.
+    /// A copy of the private key for loading into the TLS provider (once, at bind).
     pub(crate) fn private_key(&self) -> PrivateKeyDer<'static> {
-        PrivateKeyDer::Pkcs8(self.key.clone_key())
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.to_vec()))
     }
 }
 

@@ -480,3 +480,16 @@ async fn bind_rejects_inconsistent_limits() {
     bad.max_frame_len = 0;
     assert!(Endpoint::bind(loopback(), &ka, Arc::new(registry), bad).is_err());
 }
+
+#[test]
+fn bind_outside_a_runtime_is_an_error_not_a_panic() {
+    let ka = key(14);
+    let err = Endpoint::bind(
+        loopback(),
+        &ka,
+        Arc::new(StaticRegistry::default()),
+        Limits::default(),
+    )
+    .expect_err("no Tokio runtime");
+    assert_eq!(err.blame(), Blame::Local);
+}

@@ -24,6 +24,9 @@ pub enum StoreError {
     /// Fatal: stored data does not decode.
     #[error("database is corrupt: {0}")]
     Corrupt(&'static str),
+    /// Fatal: the tree could not be built or updated (storage failure or corrupt tree).
+    #[error("tree: {0}")]
+    Tree(String),
     /// Fatal: OPRF key derivation failed.
     #[error("tagging: {0}")]
     Oprf(#[from] fengxin_crypto::OprfError),

@@ -13,6 +13,7 @@
 //! | `lists` | list id | [`ListMeta`] (versioned JSON) |
 //! | `entries` | (list, id type, canonical id) | [`EntryRecord`] (versioned JSON) |
 //! | `tags` | (list, epoch, tag) | reference count (u32) |
+//! | `tree_*` | (list, epoch, ...) | the indexed Merkle tree (see [`TreeTables`]) |
 //!
 //! Every change to a list goes through a [`ListWriter`]: one redb write transaction that keeps
 //! entries, tags and counters in step and commits all at once (or not at all, if the writer is
@@ -20,13 +21,16 @@
 
 mod error;
 mod schema;
+mod tree;
 mod writer;
 
 pub use error::StoreError;
 pub use schema::{EntryRecord, ListMeta, SCHEMA_VERSION};
+pub use tree::{TreeReader, TreeStoreError, TreeTables};
 pub use writer::{ChunkOutcome, ListWriter, NewEntry, RemoveOutcome};
 
 use fengxin_crypto::MasterSeed;
+use fengxin_tree::{IndexedMerkleTree, Lookup, Root};
 use fengxin_types::{Epoch, ListId, Tag};
 use redb::{Database, ReadableTable, ReadableTableMetadata};
 use schema::{ENTRIES, LISTS, META, TAGS};
@@ -52,6 +56,8 @@ pub struct ListStats {
     pub by_type: BTreeMap<String, u64>,
     /// Distinct tags for the current epoch.
     pub tags: u64,
+    /// Root of the current epoch's tree (hex).
+    pub root: Option<String>,
 }
 
 impl Store {
@@ -70,6 +76,8 @@ impl Store {
             txn.open_table(ENTRIES).map_err(redb::Error::from)?;
             txn.open_table(TAGS).map_err(redb::Error::from)?;
         }
+        // Creates the tree tables (empty), so that read snapshots can open them.
+        TreeTables::open(&txn, "", 0)?;
         txn.commit().map_err(redb::Error::from)?;
         Ok(Self { db })
     }
@@ -141,6 +149,7 @@ impl Store {
                 entries: meta.by_type.values().sum(),
                 by_type: meta.by_type,
                 tags: tag_count as u64,
+                root: meta.root,
             });
         }
         Ok(out)
@@ -160,6 +169,23 @@ impl Store {
             out.push(Tag::from_bytes(*t).map_err(|_| StoreError::Corrupt("zero tag stored"))?);
         }
         Ok(out)
+    }
+
+    /// Looks `tag` up in the committed tree of `(list, epoch)`: hit or miss, with the witness
+    /// a proof is built from.
+    pub fn lookup(
+        &self,
+        list: &ListId,
+        epoch: Epoch,
+        tag: Tag,
+    ) -> Result<(Root, Lookup), StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let reader = TreeReader::open(&txn, list.as_str(), epoch.get())?;
+        let tree = IndexedMerkleTree::open(reader).map_err(|e| StoreError::Tree(e.to_string()))?;
+        let lookup = tree
+            .lookup(tag)
+            .map_err(|e| StoreError::Tree(e.to_string()))?;
+        Ok((tree.root(), lookup))
     }
 
     /// Whether `tag` is stored for `(list, epoch)`.

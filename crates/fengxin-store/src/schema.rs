@@ -35,6 +35,9 @@ pub struct ListMeta {
     pub epoch: u64,
     /// Entry counts per identifier type.
     pub by_type: BTreeMap<String, u64>,
+    /// Root of the current epoch's tree (hex), after the first committed change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
 }
 
 impl ListMeta {
@@ -43,6 +46,7 @@ impl ListMeta {
             v: 1,
             epoch: Epoch::FIRST.get(),
             by_type: BTreeMap::new(),
+            root: None,
         }
     }
 

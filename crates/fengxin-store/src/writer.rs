@@ -1,8 +1,10 @@
 //! Changes to one list inside one write transaction.
 
 use crate::schema::{EntryRecord, ListMeta, ENTRIES, LISTS, TAGS};
+use crate::tree::TreeTables;
 use crate::StoreError;
 use fengxin_crypto::{ListKey, MasterSeed};
+use fengxin_tree::IndexedMerkleTree;
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId, Tag};
 use rayon::prelude::*;
 use redb::{Database, ReadableTable, WriteTransaction};
@@ -50,6 +52,8 @@ pub struct ListWriter {
     meta: ListMeta,
     key: ListKey,
     removed: BTreeSet<(IdType, String)>,
+    /// Tags whose presence may have changed in this transaction (for the tree update).
+    touched: BTreeSet<Tag>,
 }
 
 impl std::fmt::Debug for ListWriter {
@@ -80,6 +84,7 @@ impl ListWriter {
             meta,
             key,
             removed: BTreeSet::new(),
+            touched: BTreeSet::new(),
         })
     }
 
@@ -137,6 +142,9 @@ impl ListWriter {
             tags_t
                 .insert(tag_key, count.saturating_add(1))
                 .map_err(redb::Error::from)?;
+            if count == 0 {
+                self.touched.insert(tag);
+            }
             *self
                 .meta
                 .by_type
@@ -174,6 +182,7 @@ impl ListWriter {
                 .map_or(0, |c| c.value());
             if count <= 1 {
                 tags_t.remove(tag_key).map_err(redb::Error::from)?;
+                self.touched.insert(record.tag);
             } else {
                 tags_t
                     .insert(tag_key, count - 1)
@@ -188,8 +197,10 @@ impl ListWriter {
         Ok(outcome)
     }
 
-    /// Commits every change atomically.
-    pub fn commit(self) -> Result<(), StoreError> {
+    /// Commits every change atomically: entries, tags, counters and the list's tree.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let root = self.sync_tree()?;
+        self.meta.root = Some(root.to_hex());
         {
             let mut lists = self.txn.open_table(LISTS).map_err(redb::Error::from)?;
             lists
@@ -199,4 +210,51 @@ impl ListWriter {
         self.txn.commit().map_err(redb::Error::from)?;
         Ok(())
     }
+
+    /// Brings the (list, epoch) tree in step with the tags table and returns its root.
+    ///
+    /// Small changes are applied incrementally (two path updates per tag); a first build, or a
+    /// change touching more than 1/32 of the tags (where rebuilding hashes less), rebuilds.
+    fn sync_tree(&mut self) -> Result<fengxin_tree::Root, StoreError> {
+        let list = self.list.as_str();
+        let epoch = self.epoch();
+        let tags_t = self.txn.open_table(TAGS).map_err(redb::Error::from)?;
+        let mut tables = TreeTables::open(&self.txn, list, epoch.get())?;
+        let built = fengxin_tree::TreeStore::next_index(&tables).map_err(tree_err)? > 0;
+        let size: u64 = self.meta.by_type.values().sum();
+        let incremental = built && (self.touched.len() as u64) * 32 <= size;
+        if !incremental {
+            tables.clear().map_err(redb::Error::from)?;
+            let mut all = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            for row in tags_t
+                .range(crate::schema::tag_range(&self.list, epoch))
+                .map_err(redb::Error::from)?
+            {
+                let (k, _) = row.map_err(redb::Error::from)?;
+                let tag = Tag::from_bytes(*k.value().2)
+                    .map_err(|_| StoreError::Corrupt("zero tag stored"))?;
+                all.push(tag);
+            }
+            let tree = IndexedMerkleTree::build(tables, all).map_err(tree_err)?;
+            return Ok(tree.root());
+        }
+        let mut tree = IndexedMerkleTree::open(tables).map_err(tree_err)?;
+        for tag in &self.touched {
+            let stored = tags_t
+                .get((list, epoch.get(), tag.as_bytes()))
+                .map_err(redb::Error::from)?
+                .is_some();
+            let in_tree = tree.contains(*tag).map_err(tree_err)?;
+            if stored && !in_tree {
+                tree.insert(*tag).map_err(tree_err)?;
+            } else if !stored && in_tree {
+                tree.delete(*tag).map_err(tree_err)?;
+            }
+        }
+        Ok(tree.root())
+    }
+}
+
+fn tree_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Tree(e.to_string())
 }
