@@ -34,12 +34,21 @@
 //! ```
 //!
 //! The version is [`FRAME_VERSION`] (1). The length prefix is checked against the
-//! endpoint's [`Limits::max_frame_len`] (default 4 MiB) before the payload buffer is
-//! allocated. Bodies are encoded with [`postcard`](https://docs.rs/postcard) (compact,
+//! endpoint's [`Limits::max_frame_len`] (default 4 MiB) before any payload buffer is
+//! allocated, and the buffer then grows only as bytes arrive (an unknown version is
+//! refused on its first byte). Bodies are encoded with [`postcard`](https://docs.rs/postcard) (compact,
 //! varint-based, serde); trailing bytes are refused. A bad frame is answered by
 //! resetting the stream with a [`StreamRejection`] code and returned as a typed
-//! [`ExchangeError`]; it never panics and never affects other streams. The whole
-//! exchange runs under [`Limits::exchange_timeout`].
+//! [`ExchangeError`]; it never panics and never affects other streams or the
+//! connection. A responder dropped without answering resets the stream with
+//! [`StreamRejection::Unanswered`]. The whole exchange runs under
+//! [`Limits::exchange_timeout`].
+//!
+//! Known TLS 1.3 property: a client finishes its handshake before the server has
+//! checked the client certificate, so a client the server does not admit may see
+//! [`Endpoint::connect`] succeed and its first exchange fail with
+//! [`ExchangeError::ConnectionLost`]. The server side always reports the refusal as
+//! [`AcceptError::Admission`].
 //!
 //! The pure codec lives in [`frame`] (no I/O) so it can be tested and fuzzed on bytes.
 //!
