@@ -13,6 +13,7 @@
 //! [`TreeTables`] works inside a write transaction (changes commit with the list's entries and
 //! tags); [`TreeReader`] reads a committed snapshot for witnesses and refuses writes.
 
+use crate::StoreError;
 use fengxin_tree::{Leaf, TreeStore, Value};
 use redb::{
     ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction,
@@ -58,15 +59,16 @@ pub struct TreeTables<'t> {
 
 impl<'t> TreeTables<'t> {
     /// Opens the tree tables of `(list, epoch)` in a write transaction.
-    pub fn open(txn: &'t WriteTransaction, list: &str, epoch: u64) -> Result<Self, redb::Error> {
+    pub fn open(txn: &'t WriteTransaction, list: &str, epoch: u64) -> Result<Self, StoreError> {
+        let open = |e: redb::TableError| StoreError::from(redb::Error::from(e));
         Ok(Self {
             list: list.to_owned(),
             epoch,
-            nodes: txn.open_table(NODES)?,
-            leaves: txn.open_table(LEAVES)?,
-            values: txn.open_table(VALUES)?,
-            free: txn.open_table(FREE)?,
-            next: txn.open_table(NEXT)?,
+            nodes: txn.open_table(NODES).map_err(open)?,
+            leaves: txn.open_table(LEAVES).map_err(open)?,
+            values: txn.open_table(VALUES).map_err(open)?,
+            free: txn.open_table(FREE).map_err(open)?,
+            next: txn.open_table(NEXT).map_err(open)?,
         })
     }
 
@@ -103,14 +105,15 @@ pub struct TreeReader {
 }
 
 impl TreeReader {
-    pub(crate) fn open(txn: &ReadTransaction, list: &str, epoch: u64) -> Result<Self, redb::Error> {
+    pub(crate) fn open(txn: &ReadTransaction, list: &str, epoch: u64) -> Result<Self, StoreError> {
+        let open = |e: redb::TableError| StoreError::from(redb::Error::from(e));
         Ok(Self {
             list: list.to_owned(),
             epoch,
-            nodes: txn.open_table(NODES)?,
-            leaves: txn.open_table(LEAVES)?,
-            values: txn.open_table(VALUES)?,
-            next: txn.open_table(NEXT)?,
+            nodes: txn.open_table(NODES).map_err(open)?,
+            leaves: txn.open_table(LEAVES).map_err(open)?,
+            values: txn.open_table(VALUES).map_err(open)?,
+            next: txn.open_table(NEXT).map_err(open)?,
         })
     }
 }
