@@ -1,6 +1,6 @@
 //! The member's Ed25519 identity key.
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use rand_core::{CryptoRng, RngCore};
 use std::fmt;
 
@@ -49,6 +49,11 @@ impl IdentityKey {
     pub fn public(&self) -> IdentityPublicKey {
         IdentityPublicKey(self.0.verifying_key().to_bytes())
     }
+
+    /// Signs `message` (which must start with a domain-separation label from [`crate::labels`]).
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
 }
 
 impl fmt::Debug for IdentityKey {
@@ -76,6 +81,16 @@ impl IdentityPublicKey {
     /// The 32 public bytes.
     pub fn to_bytes(self) -> [u8; 32] {
         self.0
+    }
+
+    /// Verifies a signature made by [`IdentityKey::sign`] (strict Ed25519 verification).
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(sig) = Signature::from_slice(signature) else {
+            return false;
+        };
+        VerifyingKey::from_bytes(&self.0)
+            .map(|vk| vk.verify_strict(message, &sig).is_ok())
+            .unwrap_or(false)
     }
 }
 
@@ -113,5 +128,20 @@ mod tests {
             Err(IdentityKeyError::Hex)
         );
         assert!(IdentityKey::from_slice(&[1; 33]).is_err());
+    }
+
+    #[test]
+    fn signatures() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let k = IdentityKey::generate(&mut rng);
+        let other = IdentityKey::generate(&mut rng);
+        let sig = k.sign(b"fengxin/test/v1 message");
+        assert!(k.public().verify(b"fengxin/test/v1 message", &sig));
+        assert!(!k.public().verify(b"fengxin/test/v1 massage", &sig));
+        assert!(!other.public().verify(b"fengxin/test/v1 message", &sig));
+        let mut bad = sig;
+        bad[10] ^= 1;
+        assert!(!k.public().verify(b"fengxin/test/v1 message", &bad));
+        assert!(!k.public().verify(b"fengxin/test/v1 message", &sig[..63]));
     }
 }

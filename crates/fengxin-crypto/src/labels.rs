@@ -14,6 +14,9 @@ pub const OPRF_INPUT: &[u8] = b"fengxin/oprf-input/v1";
 /// Hash-to-field of an OPRF output into a 248-bit tag.
 pub const TAG_FROM_OUTPUT: &[u8] = b"fengxin/tag/v1";
 
+/// Ed25519 signature over a list publication (member, list, epoch, root, OPRF public key).
+pub const PUBLICATION_SIGNATURE: &[u8] = b"fengxin/publication/v1";
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -22,6 +25,7 @@ mod tests {
             super::OPRF_KEY_INFO,
             super::OPRF_INPUT,
             super::TAG_FROM_OUTPUT,
+            super::PUBLICATION_SIGNATURE,
         ];
         for (i, a) in all.iter().enumerate() {
             for (j, b) in all.iter().enumerate() {
