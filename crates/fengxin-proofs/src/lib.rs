@@ -18,12 +18,14 @@
 
 pub mod bench;
 mod error;
+mod groth16;
 pub mod keys;
 mod proof;
 mod prover;
 mod verifier;
 
 pub use error::{DecodeError, KeyLoadError, ProveError, SetupError, VerifyError};
+pub use groth16::ProveBreakdown;
 pub use proof::{MembershipProof, PrivateWitness, PublicInputs};
 pub use prover::Prover;
 pub use verifier::Verifier;

@@ -3,7 +3,9 @@
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
-use ark_groth16::{Groth16, ProvingKey, VerifyingKey};
+use std::time::Instant;
+
+use ark_groth16::{ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisMode,
     R1CS_PREDICATE_LABEL,
@@ -14,6 +16,7 @@ use fengxin_types::Tag;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::error::{KeyLoadError, ProveError};
+use crate::groth16::{PreparedProvingKey, ProveBreakdown};
 use crate::proof::{MembershipProof, PrivateWitness, PublicInputs};
 
 /// The membership circuit's R1CS shape, computed once by synthesising it in setup mode.
@@ -61,7 +64,7 @@ impl CircuitShape {
 /// over the cached matrices.
 #[derive(Debug)]
 pub struct Prover {
-    pk: ProvingKey<Bn254>,
+    ppk: PreparedProvingKey,
     shape: CircuitShape,
 }
 
@@ -83,17 +86,20 @@ impl Prover {
                 vars
             )));
         }
-        Ok(Self { pk, shape })
+        Ok(Self {
+            ppk: PreparedProvingKey::new(pk),
+            shape,
+        })
     }
 
     /// The verifying key that matches this proving key.
     pub fn verifying_key(&self) -> &VerifyingKey<Bn254> {
-        &self.pk.vk
+        &self.ppk.pk.vk
     }
 
     /// The proving key.
     pub fn proving_key(&self) -> &ProvingKey<Bn254> {
-        &self.pk
+        &self.ppk.pk
     }
 
     /// Number of R1CS constraints of the circuit.
@@ -109,6 +115,18 @@ impl Prover {
         witness: &PrivateWitness,
         rng: &mut R,
     ) -> Result<MembershipProof, ProveError> {
+        self.prove_timed(public, witness, rng).map(|(p, _)| p)
+    }
+
+    /// [`Prover::prove`], also returning how long each phase took.
+    pub fn prove_timed<R: RngCore + CryptoRng>(
+        &self,
+        public: &PublicInputs,
+        witness: &PrivateWitness,
+        rng: &mut R,
+    ) -> Result<(MembershipProof, ProveBreakdown), ProveError> {
+        let mut times = ProveBreakdown::default();
+        let start = Instant::now();
         let circuit_public = public.to_circuit();
         if !check_membership(&circuit_public, &witness.0) {
             return Err(ProveError::FalseStatement);
@@ -140,19 +158,13 @@ impl Prover {
             }
             [instance, witness].concat()
         };
+        times.witness_ms = start.elapsed().as_secs_f64() * 1e3;
         let r = Fr::rand(rng);
         let s = Fr::rand(rng);
-        let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-            &self.pk,
-            r,
-            s,
-            &self.shape.matrices,
-            self.shape.num_instance,
-            self.shape.num_constraints,
-            &full_assignment,
-        )
-        .map_err(|e| ProveError::Groth16(e.to_string()))?;
-        Ok(MembershipProof(proof))
+        let proof =
+            crate::groth16::prove(&self.ppk, &self.shape, &full_assignment, r, s, &mut times)
+                .map_err(ProveError::Groth16)?;
+        Ok((MembershipProof(proof), times))
     }
 
     /// Proves the answer of a tree lookup: returns the public statement and its proof.
