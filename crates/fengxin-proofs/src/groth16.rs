@@ -3,15 +3,18 @@
 //! This is ark-groth16's `create_proof_with_reduction_and_matrices` (libsnark reduction, same
 //! proof equations) restructured for this circuit's fixed shape:
 //!
+//! * every query is turned, once at key load, into a precomputed fixed-base MSM table
+//!   ([`crate::msm`]);
 //! * the scalars of the A, B (G1) and B (G2) queries are the same full assignment, so they are
 //!   converted once;
 //! * query bases that are the point at infinity (variables that never occur on that side of a
-//!   constraint) are dropped once at key load, with their scalars;
+//!   constraint) are dropped at key load, with their scalars;
 //! * every phase is timed, for the benchmark's breakdown.
 
 use std::time::Instant;
 
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bn254::{g1, g2, Bn254, Fr, G2Projective};
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{BigInteger256, PrimeField};
 use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
@@ -20,6 +23,7 @@ use ark_poly::GeneralEvaluationDomain;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::msm::FixedBaseMsm;
 use crate::prover::CircuitShape;
 
 /// Milliseconds spent in each phase of one proof.
@@ -41,50 +45,82 @@ pub struct ProveBreakdown {
     pub msm_b2_ms: f64,
 }
 
-/// A query with its non-zero bases and their positions in the assignment.
-#[derive(Debug, Clone)]
-struct SparseQuery<G> {
-    bases: Vec<G>,
+/// Window width of the precomputed MSM tables (about 20 windows; see [`crate::msm`]).
+const WINDOW_BITS: usize = 13;
+
+/// A query with its non-zero bases, as a precomputed table, and their positions in the
+/// assignment.
+#[derive(Clone)]
+struct SparseQuery<P: SWCurveConfig> {
+    table: FixedBaseMsm<P>,
     /// Index into the assignment (without the leading 1) of each base.
     index: Vec<usize>,
 }
 
-impl<G: AffineRepr> SparseQuery<G> {
-    fn new(query: &[G]) -> Self {
-        let (index, bases) = query
+impl<P: SWCurveConfig> SparseQuery<P>
+where
+    P::ScalarField: PrimeField<BigInt = BigInteger256>,
+    Projective<P>: VariableBaseMSM<MulBase = Affine<P>>,
+{
+    fn new(query: &[Affine<P>]) -> Self {
+        let (index, bases): (Vec<usize>, Vec<Affine<P>>) = query
             .iter()
             .enumerate()
             .filter(|(_, g)| !g.is_zero())
             .map(|(i, g)| (i, *g))
             .unzip();
-        Self { bases, index }
+        Self {
+            table: FixedBaseMsm::new(&bases, WINDOW_BITS),
+            index,
+        }
     }
 
-    fn msm(&self, scalars: &[BigInteger256]) -> G::Group
-    where
-        G::Group: VariableBaseMSM<MulBase = G, ScalarField = Fr>,
-    {
+    fn msm(&self, scalars: &[BigInteger256]) -> Projective<P> {
         let picked: Vec<BigInteger256> = self.index.par_iter().map(|&i| scalars[i]).collect();
-        G::Group::msm_bigint(&self.bases, &picked)
+        self.table.msm(&picked)
     }
 }
 
-/// The proving key, rearranged for [`prove`].
-#[derive(Debug, Clone)]
+/// The proving key, rearranged for [`prove`]: every query as a precomputed fixed-base table.
+#[derive(Clone)]
 pub(crate) struct PreparedProvingKey {
     pub pk: ProvingKey<Bn254>,
-    a: SparseQuery<G1Affine>,
-    b1: SparseQuery<G1Affine>,
-    b2: SparseQuery<G2Affine>,
+    a: SparseQuery<g1::Config>,
+    b1: SparseQuery<g1::Config>,
+    b2: SparseQuery<g2::Config>,
+    l: SparseQuery<g1::Config>,
+    h: SparseQuery<g1::Config>,
+}
+
+impl std::fmt::Debug for PreparedProvingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedProvingKey")
+            .field("a", &self.a.table)
+            .field("b1", &self.b1.table)
+            .field("b2", &self.b2.table)
+            .field("l", &self.l.table)
+            .field("h", &self.h.table)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PreparedProvingKey {
+    /// Builds the tables (a few seconds; about 80 MB for the membership circuit).
     pub(crate) fn new(pk: ProvingKey<Bn254>) -> Self {
         // Query position 0 is the constant 1 (added outside the MSM); 1.. are the assignment.
         let a = SparseQuery::new(&pk.a_query[1..]);
         let b1 = SparseQuery::new(&pk.b_g1_query[1..]);
         let b2 = SparseQuery::new(&pk.b_g2_query[1..]);
-        Self { pk, a, b1, b2 }
+        let l = SparseQuery::new(&pk.l_query);
+        let h = SparseQuery::new(&pk.h_query);
+        Self {
+            pk,
+            a,
+            b1,
+            b2,
+            l,
+            h,
+        }
     }
 }
 
@@ -115,8 +151,7 @@ pub(crate) fn prove(
 
     let t = Instant::now();
     let h_big: Vec<BigInteger256> = h.par_iter().map(|x| x.into_bigint()).collect();
-    let n_h = pk.h_query.len().min(h_big.len());
-    let h_acc = G1Projective::msm_bigint(&pk.h_query[..n_h], &h_big[..n_h]);
+    let h_acc = ppk.h.msm(&h_big);
     times.msm_h_ms = ms(t);
 
     // Assignment without the leading 1: instance inputs then witness.
@@ -127,7 +162,7 @@ pub(crate) fn prove(
     let aux = &assignment[shape.num_instance - 1..];
 
     let t = Instant::now();
-    let l_acc = G1Projective::msm_bigint(&pk.l_query, aux);
+    let l_acc = ppk.l.msm(aux);
     times.msm_l_ms = ms(t);
 
     let t = Instant::now();

@@ -20,6 +20,7 @@ pub mod bench;
 mod error;
 mod groth16;
 pub mod keys;
+mod msm;
 mod proof;
 mod prover;
 mod verifier;
