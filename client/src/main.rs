@@ -1,2 +1,215 @@
-//! `fengxin`: the CLI for risk teams and regulators.
-fn main() {}
+//! `fengxin`: the CLI for risk teams and regulators. It talks to the member's own node through
+//! the node's local API (see `fengxin_node::api`) and verifies proofs offline.
+
+use clap::{Parser, Subcommand};
+use fengxin_node::api::{ApiRequest, ApiResponse, ScreenReport};
+use fengxin_node::publish::{params_dir, ProveOutput};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fengxin",
+    version,
+    about = "Fengxin for risk teams and regulators"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify a `fengxin-node prove` JSON object; exit 0 only if the proof is valid.
+    Verify {
+        /// The JSON file, or `-` for standard input.
+        #[arg(long)]
+        proof: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Screen one identifier against the other members' lists, through the member's node.
+    Screen {
+        /// The node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// Identifier type.
+        #[arg(long = "id-type")]
+        id_type: String,
+        /// The identifier.
+        value: String,
+        /// Only this list.
+        #[arg(long)]
+        list: Option<String>,
+        /// Only these members (repeatable).
+        #[arg(long = "member")]
+        members: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+struct Failure {
+    kind: String,
+    message: String,
+}
+
+fn fail(kind: &str, message: impl Into<String>) -> Failure {
+    Failure {
+        kind: kind.into(),
+        message: message.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let json = match &cli.command {
+        Command::Verify { json, .. } | Command::Screen { json, .. } => *json,
+    };
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"error": {"kind": f.kind, "message": f.message}})
+                );
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Verify { proof, json } => {
+            let out = verify(&proof)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "list": out.list, "epoch": out.epoch, "root": out.root, "tag": out.tag, "result": out.result})
+                );
+            } else {
+                println!(
+                    "valid: {} for tag {} against root {} ({} epoch {})",
+                    out.result, out.tag, out.root, out.list, out.epoch
+                );
+            }
+            Ok(())
+        }
+        Command::Screen {
+            node,
+            id_type,
+            value,
+            list,
+            members,
+            json,
+        } => {
+            let request = ApiRequest::Screen {
+                id_type,
+                identifier: value,
+                list,
+                members: (!members.is_empty()).then_some(members),
+            };
+            let report = match call(&node, &request)? {
+                ApiResponse::Screen(r) => r,
+                ApiResponse::Error { kind, message } => return Err(fail(&kind, message)),
+                _ => return Err(fail("protocol", "unexpected response from the node")),
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| fail("internal", e.to_string()))?
+                );
+            } else {
+                print_report(&report);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_report(report: &ScreenReport) {
+    println!(
+        "{:<12} {:<20} {:<6} {:<9} {:>10}",
+        "member", "list", "result", "verified", "latency"
+    );
+    for r in &report.results {
+        println!(
+            "{:<12} {:<20} {:<6} {:<9} {:>8.1}ms{}",
+            r.member.as_str(),
+            r.list.as_deref().unwrap_or("-"),
+            r.result.as_deref().unwrap_or("-"),
+            if r.verified { "yes" } else { "NO" },
+            r.latency_ms,
+            r.error
+                .as_ref()
+                .map_or(String::new(), |e| format!("  {}: {}", e.kind, e.message))
+        );
+    }
+}
+
+fn call(node: &Path, request: &ApiRequest) -> Result<ApiResponse, Failure> {
+    fengxin_node::api::call(node, request).map_err(|e| match e {
+        fengxin_node::api::CallError::Unreachable { .. } => fail("node_unreachable", e.to_string()),
+        other => fail("protocol", other.to_string()),
+    })
+}
+
+/// Checks a `prove` object: decodes every field and verifies the proof with the pinned key.
+fn verify(source: &str) -> Result<ProveOutput, Failure> {
+    let mut text = String::new();
+    if source == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| fail("io", e.to_string()))?;
+    } else {
+        text = std::fs::read_to_string(source).map_err(|e| fail("io", format!("{source}: {e}")))?;
+    }
+    let out: ProveOutput = serde_json::from_str(&text)
+        .map_err(|e| fail("invalid_input", format!("not a prove object: {e}")))?;
+    let root = fengxin_tree::Root::from_hex(&out.root)
+        .map_err(|e| fail("invalid_input", format!("root: {e}")))?;
+    let tag = fengxin_types::Tag::from_hex(&out.tag)
+        .map_err(|e| fail("invalid_input", format!("tag: {e}")))?;
+    let result = match out.result.as_str() {
+        "hit" => true,
+        "miss" => false,
+        other => {
+            return Err(fail(
+                "invalid_input",
+                format!("result must be hit or miss, got {other:?}"),
+            ))
+        }
+    };
+    let bytes =
+        hex::decode(&out.proof).map_err(|_| fail("invalid_input", "proof is not hexadecimal"))?;
+    let proof = fengxin_proofs::MembershipProof::from_bytes(&bytes)
+        .map_err(|e| fail("invalid_proof", format!("proof: {e}")))?;
+    let verifier = fengxin_proofs::keys::load_verifier(&params_dir())
+        .map_err(|e| fail("params", e.to_string()))?;
+    verifier
+        .verify(&fengxin_proofs::PublicInputs { root, tag, result }, &proof)
+        .map_err(|e| {
+            fail(
+                "invalid_proof",
+                format!("proof does not verify for this root, tag and result: {e}"),
+            )
+        })?;
+    Ok(out)
+}

@@ -46,6 +46,48 @@ enum Command {
         #[command(subcommand)]
         command: ListsCommand,
     },
+    /// Prove hit or miss for one tag (or identifier) against a list's current tree.
+    Prove {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// List id.
+        #[arg(long)]
+        list: String,
+        /// The tag (62 hex digits).
+        #[arg(long, conflicts_with_all = ["id_type", "identifier"], required_unless_present = "identifier")]
+        tag: Option<String>,
+        /// Identifier type (with --identifier).
+        #[arg(long = "id-type", requires = "identifier")]
+        id_type: Option<String>,
+        /// An identifier, tagged with the list's current key.
+        #[arg(long, requires = "id_type")]
+        identifier: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assemble the consortium's genesis from members' public member.json files.
+    Genesis {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Member data directories (or their member.json files).
+        #[arg(long = "member", required = true, num_args = 1..)]
+        members: Vec<PathBuf>,
+        /// Regulator data directories (or member.json files).
+        #[arg(long = "regulator")]
+        regulators: Vec<PathBuf>,
+    },
+    /// Run the node: QUIC peer endpoint and local API.
+    Run {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
     /// Write a deterministic sample list (CSV) for tests, benchmarks and demos.
     Sample {
         /// Identifier type.
@@ -73,7 +115,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A local demonstration: a fresh node, the bundled sample lists, their stats.
+    /// A local consortium on loopback: three members, sample lists, screening with proofs.
     Demo {
         /// Keep the data directory here instead of a temporary one.
         #[arg(long)]
@@ -87,6 +129,15 @@ enum ListsCommand {
     Import(ListFileArgs),
     /// Remove the identifiers listed in a file from a list.
     Remove(ListFileArgs),
+    /// Sign and store a publication of every list's (epoch, root, OPRF public key).
+    Publish {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per-list figures.
     Stats {
         /// Data directory.
@@ -192,12 +243,17 @@ pub fn main() -> ExitCode {
 impl Command {
     fn json(&self) -> bool {
         match self {
-            Command::Init { json, .. } | Command::Bench { json, .. } => *json,
+            Command::Init { json, .. }
+            | Command::Bench { json, .. }
+            | Command::Prove { json, .. } => *json,
             Command::Lists { command } => match command {
                 ListsCommand::Import(a) | ListsCommand::Remove(a) => a.json,
-                ListsCommand::Stats { json, .. } => *json,
+                ListsCommand::Stats { json, .. } | ListsCommand::Publish { json, .. } => *json,
             },
-            Command::Sample { .. } | Command::Demo { .. } => false,
+            Command::Sample { .. }
+            | Command::Demo { .. }
+            | Command::Genesis { .. }
+            | Command::Run { .. } => false,
         }
     }
 }
@@ -254,6 +310,69 @@ fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Lists { command } => run_lists(command),
+        Command::Genesis {
+            out,
+            members,
+            regulators,
+        } => {
+            let read = |paths: &[PathBuf]| -> Result<Vec<crate::datadir::MemberFile>, CliError> {
+                paths.iter().map(|p| read_member_file(p)).collect()
+            };
+            let genesis = crate::genesis::Genesis::assemble(
+                &read(&members)?,
+                &read(&regulators)?,
+                &crate::publish::params_dir(),
+            )?;
+            let mut text = serde_json::to_string_pretty(&genesis)
+                .map_err(|e| CliError::new("internal", e.to_string()))?;
+            text.push('\n');
+            std::fs::write(&out, text)
+                .map_err(|e| CliError::new("io", format!("{}: {e}", out.display())))?;
+            println!(
+                "genesis with {} members and {} regulators written to {}",
+                genesis.members.len(),
+                genesis.regulators.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Run { data, genesis } => crate::daemon::run(&data, &genesis),
+        Command::Prove {
+            data,
+            list,
+            tag,
+            id_type,
+            identifier,
+            json,
+        } => {
+            let list = parse_list(&list)?;
+            let target = match (tag, id_type, identifier) {
+                (Some(t), _, _) => crate::publish::ProveTarget::Tag(
+                    fengxin_types::Tag::from_hex(&t)
+                        .map_err(|e| CliError::new("usage", format!("--tag: {e}")))?,
+                ),
+                (None, Some(t), Some(v)) => {
+                    crate::publish::ProveTarget::Identifier(parse_id_type(&t)?, v)
+                }
+                _ => {
+                    return Err(CliError::new(
+                        "usage",
+                        "give --tag or --id-type with --identifier",
+                    ))
+                }
+            };
+            let dir = DataDir::open(&data)?;
+            let out = crate::publish::prove(&dir, &list, target)?;
+            if json {
+                print_json(&out)
+            } else {
+                println!(
+                    "{} epoch {}: {} (root {}, tag {})\nproof {}",
+                    out.list, out.epoch, out.result, out.root, out.tag, out.proof
+                );
+                Ok(())
+            }
+        }
         Command::Sample {
             id_type,
             count,
@@ -271,7 +390,7 @@ fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Bench { which, rows, json } => crate::bench::run(which, rows, json),
-        Command::Demo { data } => demo(data.as_deref()),
+        Command::Demo { data } => crate::demo::run(data.as_deref()),
     }
 }
 
@@ -316,11 +435,40 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
+        ListsCommand::Publish { data, json } => {
+            let dir = DataDir::open(&data)?;
+            let published = crate::publish::publish(&dir)?;
+            if json {
+                return print_json(&published);
+            }
+            for p in &published {
+                println!(
+                    "{:<20} epoch {:<3} root {} oprf key {}",
+                    p.list.as_str(),
+                    p.epoch,
+                    p.root,
+                    p.oprf_public_key
+                );
+            }
+            Ok(())
+        }
         ListsCommand::Stats { data, json } => {
             let dir = DataDir::open(&data)?;
             stats(&dir, json)
         }
     }
+}
+
+fn read_member_file(path: &Path) -> Result<crate::datadir::MemberFile, CliError> {
+    let file = if path.is_dir() {
+        path.join("member.json")
+    } else {
+        path.to_owned()
+    };
+    let bytes = std::fs::read(&file)
+        .map_err(|e| CliError::new("io", format!("{}: {e}", file.display())))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::new("genesis", format!("{}: {e}", file.display())))
 }
 
 fn open_for_file(a: &ListFileArgs) -> Result<(DataDir, ListId, IdType, Format), CliError> {
@@ -367,81 +515,4 @@ fn stats(dir: &DataDir, json: bool) -> Result<(), CliError> {
         );
     }
     Ok(())
-}
-
-/// The bundled sample lists (`node/samples/`): (file name, list, identifier type, contents).
-const SAMPLES: &[(&str, &str, IdType, &str)] = &[
-    (
-        "bank_a_fraud_txn_cn_id.csv",
-        ListId::FRAUD_TXN,
-        IdType::CnId,
-        include_str!("../samples/bank_a_fraud_txn_cn_id.csv"),
-    ),
-    (
-        "bank_a_high_risk_account_bank_card.csv",
-        ListId::HIGH_RISK_ACCOUNT,
-        IdType::BankCard,
-        include_str!("../samples/bank_a_high_risk_account_bank_card.csv"),
-    ),
-    (
-        "bank_a_marketing_abuse_phone.csv",
-        ListId::MARKETING_ABUSE,
-        IdType::Phone,
-        include_str!("../samples/bank_a_marketing_abuse_phone.csv"),
-    ),
-    (
-        "bank_c_credit_overdue_cn_id_with_errors.csv",
-        ListId::CREDIT_OVERDUE,
-        IdType::CnId,
-        include_str!("../samples/bank_c_credit_overdue_cn_id_with_errors.csv"),
-    ),
-];
-
-fn demo(data: Option<&Path>) -> Result<(), CliError> {
-    let tmp = match data {
-        Some(p) => p.to_owned(),
-        None => tempdir()?,
-    };
-    let root = if data.is_some() {
-        tmp.clone()
-    } else {
-        tmp.join("bank-a")
-    };
-    let name = MemberName::parse("bank-a").map_err(|e| CliError::new("internal", e.to_string()))?;
-    let dir = DataDir::init(&root, name, "127.0.0.1:7400".into(), Role::Member)?;
-    println!("initialised member bank-a in {}", root.display());
-    let store = dir.store()?;
-    let seed = dir.master_seed()?;
-    for (file, list, id_type, contents) in SAMPLES {
-        let path = root.join(file);
-        std::fs::write(&path, contents)
-            .map_err(|e| CliError::new("io", format!("{}: {e}", path.display())))?;
-        let list = parse_list(list)?;
-        let report = import::import_file(&store, &seed, &list, *id_type, &path, Format::Csv)?;
-        println!(
-            "imported {file} into {}: {} accepted, {} duplicates, {} rejected",
-            report.list,
-            report.accepted,
-            report.duplicates,
-            report.rejected.len()
-        );
-        print_rejections(&report.rejected);
-    }
-    drop(store);
-    stats(&dir, false)?;
-    if data.is_none() {
-        std::fs::remove_dir_all(&tmp)
-            .map_err(|e| CliError::new("io", format!("{}: {e}", tmp.display())))?;
-    }
-    Ok(())
-}
-
-/// A fresh directory under the system temporary directory.
-fn tempdir() -> Result<PathBuf, CliError> {
-    let mut bytes = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-    let p = std::env::temp_dir().join(format!("fengxin-demo-{}", hex::encode(bytes)));
-    std::fs::create_dir_all(&p)
-        .map_err(|e| CliError::new("io", format!("{}: {e}", p.display())))?;
-    Ok(p)
 }

@@ -2,10 +2,19 @@
 //!
 //! - [`datadir`]: the data directory (secrets, config, public member file, database).
 //! - [`import`]: list files (CSV / JSON Lines) into the database, row by row, one transaction.
+//! - [`publish`]: signed list publications and single-tag proofs.
 //! - [`bench`]: this machine's figures (`fengxin-node bench`).
+//! - [`genesis`]: the consortium's genesis file (the registry until the ledger lands).
+//! - [`daemon`]: `run`: QUIC peer endpoint, screening, local API.
+//! - [`api`]: the local API's messages.
 //! - [`cli`]: the command-line surface of `../shared/CLI.md`.
 
+pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod daemon;
 pub mod datadir;
+pub mod demo;
+pub mod genesis;
 pub mod import;
+pub mod publish;

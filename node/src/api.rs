@@ -1,0 +1,136 @@
+//! The node's local API for the bank's own tools (`fengxin` CLI): one JSON object per line over
+//! a Unix socket in the data directory (`node.sock`, owner-only, like the directory itself).
+//!
+//! Only processes of the node's own OS user can reach it; an authenticated HTTP API for bank
+//! systems is a later addition.
+
+use fengxin_types::MemberName;
+use serde::{Deserialize, Serialize};
+
+/// Socket file name in the data directory.
+pub const SOCKET: &str = "node.sock";
+
+/// A request to the local API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ApiRequest {
+    /// Screen one identifier against every other member (or a chosen set).
+    Screen {
+        /// Identifier type.
+        id_type: String,
+        /// The identifier as entered.
+        identifier: String,
+        /// Only this list.
+        #[serde(default)]
+        list: Option<String>,
+        /// Only these members.
+        #[serde(default)]
+        members: Option<Vec<String>>,
+    },
+    /// Node status.
+    Status,
+    /// Stop the daemon gracefully.
+    Shutdown,
+}
+
+/// One (member, list) answer to a screening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreenResult {
+    /// The responder.
+    pub member: MemberName,
+    /// The list (absent if the member could not be reached or listed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// "hit" or "miss", only when verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Whether the answer's proofs verified against the published root and key.
+    pub verified: bool,
+    /// What went wrong, when no verified answer exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ScreenError>,
+    /// Wall time of this member's exchange, milliseconds.
+    pub latency_ms: f64,
+}
+
+/// Why a member gave no verified answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenError {
+    /// `peer_unreachable`, `peer_misbehaved`, `refused`, `invalid_publication`.
+    pub kind: String,
+    /// Details.
+    pub message: String,
+}
+
+/// `fengxin screen` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreenReport {
+    /// The identifier type.
+    pub identifier_type: String,
+    /// One entry per (member, list).
+    pub results: Vec<ScreenResult>,
+}
+
+/// Node status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// This member.
+    pub member: MemberName,
+    /// QUIC address.
+    pub listen: String,
+    /// Members in the registry.
+    pub members: Vec<MemberName>,
+}
+
+/// A response from the local API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiResponse {
+    /// Screening results.
+    Screen(ScreenReport),
+    /// Status.
+    Status(Status),
+    /// Shutting down.
+    ShuttingDown,
+    /// The request failed.
+    Error {
+        /// Stable kind.
+        kind: String,
+        /// Details.
+        message: String,
+    },
+}
+
+/// Why the local API could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The node is not running or the socket is not reachable.
+    #[error("{path}: {source} (is `fengxin-node run` running?)")]
+    Unreachable {
+        /// The socket.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The connection failed mid-call.
+    #[error("local API: {0}")]
+    Io(#[from] std::io::Error),
+    /// The node's reply does not decode.
+    #[error("bad reply from the node: {0}")]
+    Reply(String),
+}
+
+/// One request/response over the node's local socket (blocking).
+pub fn call(data_dir: &std::path::Path, request: &ApiRequest) -> Result<ApiResponse, CallError> {
+    use std::io::{BufRead, Write};
+    let path = data_dir.join(SOCKET);
+    let mut stream = std::os::unix::net::UnixStream::connect(&path)
+        .map_err(|source| CallError::Unreachable { path, source })?;
+    let mut line = serde_json::to_string(request).map_err(|e| CallError::Reply(e.to_string()))?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
+    let mut reply = String::new();
+    std::io::BufReader::new(stream).read_line(&mut reply)?;
+    serde_json::from_str(&reply).map_err(|e| CallError::Reply(e.to_string()))
+}

@@ -1,0 +1,642 @@
+//! `fengxin-node run`: the member's daemon.
+//!
+//! - A QUIC endpoint ([`fengxin_net`]) admitting only peers whose identity key is in the
+//!   registry (genesis), answering [`fengxin_protocol`] requests from the member's lists.
+//! - The querier side: screening one identifier against every other member in parallel, each
+//!   answer verified against the member's signed publication.
+//! - The local API ([`crate::api`]) on a Unix socket for the bank's own tools.
+//!
+//! Per-peer limits: at most [`PEER_CONCURRENCY`] requests in flight and a token bucket of
+//! [`PEER_RATE`] requests per second (burst [`PEER_BURST`]); excess requests are refused with
+//! `RateLimited`, never queued without bound. Proving runs on the blocking pool.
+
+use crate::api::{
+    ApiRequest, ApiResponse, ScreenError, ScreenReport, ScreenResult, Status, SOCKET,
+};
+use crate::cli::CliError;
+use crate::datadir::{DataDir, Role};
+use crate::genesis::{Genesis, Party};
+use crate::publish::{params_dir, read_publications};
+use fengxin_crypto::{ListKey, MasterSeed};
+use fengxin_net::{Endpoint, Limits, PeerConnection, StaticRegistry};
+use fengxin_proofs::{Prover, Verifier};
+use fengxin_protocol::{
+    AnswerSource, Publication, QueryError, Refusal, RefusalKind, Request, Responder, Response,
+    RngCoreCrypto, SignedPublication,
+};
+use fengxin_store::Store;
+use fengxin_types::{CanonicalId, Epoch, IdType, ListId, MemberName, Tag};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{Notify, Semaphore};
+
+/// Requests from one peer in flight at once.
+pub const PEER_CONCURRENCY: usize = 8;
+/// Sustained requests per second per peer.
+pub const PEER_RATE: f64 = 50.0;
+/// Burst of requests per peer.
+pub const PEER_BURST: f64 = 100.0;
+/// Attempts for the idempotent steps (connect, fetching publications, a whole exchange after a
+/// network failure).
+const ATTEMPTS: u32 = 3;
+
+fn log(msg: impl std::fmt::Display) {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    eprintln!("[{t:.3}] {msg}");
+}
+
+struct PeerBudget {
+    inflight: Arc<Semaphore>,
+    tokens: f64,
+    last: Instant,
+}
+
+/// Everything the daemon shares between tasks.
+pub struct Node {
+    root: PathBuf,
+    member: MemberName,
+    listen: String,
+    store: Store,
+    seed: MasterSeed,
+    keys: Mutex<BTreeMap<(ListId, Epoch), Arc<ListKey>>>,
+    prover: Prover,
+    verifier: Verifier,
+    parties: Vec<Party>,
+    budgets: Mutex<BTreeMap<MemberName, PeerBudget>>,
+    connections: tokio::sync::Mutex<BTreeMap<MemberName, PeerConnection>>,
+    endpoint: Endpoint,
+    shutdown: Notify,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({})", self.member)
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Node {
+    fn list_key(&self, list: &ListId, epoch: Epoch) -> Result<Arc<ListKey>, String> {
+        let mut keys = self
+            .keys
+            .lock()
+            .map_err(|_| "key cache poisoned".to_owned())?;
+        if let Some(k) = keys.get(&(list.clone(), epoch)) {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(ListKey::derive(&self.seed, list, epoch).map_err(internal)?);
+        keys.insert((list.clone(), epoch), k.clone());
+        Ok(k)
+    }
+
+    /// Takes a token and an in-flight slot for `peer`, or refuses.
+    fn admit(&self, peer: &MemberName) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
+        let mut budgets = self
+            .budgets
+            .lock()
+            .map_err(|_| Refusal::new(RefusalKind::Internal, "budget lock poisoned"))?;
+        let b = budgets.entry(peer.clone()).or_insert_with(|| PeerBudget {
+            inflight: Arc::new(Semaphore::new(PEER_CONCURRENCY)),
+            tokens: PEER_BURST,
+            last: Instant::now(),
+        });
+        let now = Instant::now();
+        b.tokens =
+            (b.tokens + now.duration_since(b.last).as_secs_f64() * PEER_RATE).min(PEER_BURST);
+        b.last = now;
+        if b.tokens < 1.0 {
+            return Err(Refusal::new(
+                RefusalKind::RateLimited,
+                "request rate over the per-peer limit",
+            ));
+        }
+        let permit = b.inflight.clone().try_acquire_owned().map_err(|_| {
+            Refusal::new(
+                RefusalKind::RateLimited,
+                "too many requests in flight from this peer",
+            )
+        })?;
+        b.tokens -= 1.0;
+        Ok(permit)
+    }
+}
+
+impl AnswerSource for Node {
+    fn published(&self, list: &ListId) -> Option<(Epoch, [u8; 32])> {
+        let pubs = read_publications(&self.root).ok()?;
+        let p = pubs
+            .into_iter()
+            .find(|p| &p.publication.list == list)?
+            .publication;
+        // If the list changed since publication, the tree can no longer prove against the
+        // published root: report the current state, so the querier gets `StaleRoot`.
+        let meta = self.store.list_meta(list).ok()??;
+        let current = meta
+            .root
+            .as_deref()
+            .and_then(|r| fengxin_tree::Root::from_hex(r).ok())?;
+        let epoch = meta.epoch().ok()?;
+        if epoch == p.epoch && current.to_bytes() == p.root {
+            Some((p.epoch, p.root))
+        } else {
+            Some((epoch, current.to_bytes()))
+        }
+    }
+
+    fn evaluate(
+        &self,
+        list: &ListId,
+        epoch: Epoch,
+        blinded: &[[u8; 32]],
+        rng: &mut dyn RngCoreCrypto,
+    ) -> Result<(Vec<[u8; 32]>, Vec<u8>), String> {
+        let key = self.list_key(list, epoch)?;
+        key.blind_evaluate_batch(&mut &mut *rng, blinded)
+            .map(|(e, p)| (e, p.to_vec()))
+            .map_err(internal)
+    }
+
+    fn prove(
+        &self,
+        list: &ListId,
+        epoch: Epoch,
+        tag: Tag,
+        rng: &mut dyn RngCoreCrypto,
+    ) -> Result<(bool, Vec<u8>), String> {
+        let (root, lookup) = self.store.lookup(list, epoch, tag).map_err(internal)?;
+        let (public, proof) = self
+            .prover
+            .prove_lookup(root, tag, &lookup, &mut &mut *rng)
+            .map_err(internal)?;
+        Ok((public.result, proof.to_bytes()))
+    }
+
+    fn publications(&self) -> Vec<SignedPublication> {
+        read_publications(&self.root).unwrap_or_default()
+    }
+}
+
+/// Starts the daemon and serves until shut down (SIGINT, SIGTERM or the local API).
+pub fn run(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new("io", e.to_string()))?;
+    runtime.block_on(run_async(data, genesis_path))
+}
+
+async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
+    let dir = DataDir::open(data)?;
+    if dir.config().role != Role::Member {
+        return Err(CliError::new(
+            "role",
+            "regulator nodes join with the ledger; only members run the screening daemon",
+        ));
+    }
+    let genesis = Genesis::load(genesis_path)?;
+    let params = params_dir();
+    genesis.check_params(&params)?;
+    let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
+    let identity = dir.identity()?;
+    let me = &dir.config().member;
+    let own = parties
+        .iter()
+        .find(|p| &p.name == me)
+        .ok_or_else(|| CliError::new("genesis", format!("{me} is not in the genesis file")))?;
+    if own.key != identity.public() {
+        return Err(CliError::new(
+            "genesis",
+            format!("genesis holds another identity key for {me}"),
+        ));
+    }
+    let registry: StaticRegistry = parties.iter().map(|p| (p.key, p.name.clone())).collect();
+    let listen = dir
+        .config()
+        .listen
+        .parse()
+        .map_err(|e| CliError::new("config", format!("listen address: {e}")))?;
+    let endpoint = Endpoint::bind(listen, &identity, Arc::new(registry), Limits::default())
+        .map_err(|e| CliError::new("network", e.to_string()))?;
+    let prover = fengxin_proofs::keys::load_prover(&params)
+        .map_err(|e| CliError::new("params", e.to_string()))?;
+    let verifier = fengxin_proofs::keys::load_verifier(&params)
+        .map_err(|e| CliError::new("params", e.to_string()))?;
+    let node = Arc::new(Node {
+        root: dir.root().to_owned(),
+        member: me.clone(),
+        listen: dir.config().listen.clone(),
+        store: dir.store()?,
+        seed: dir.master_seed()?,
+        keys: Mutex::new(BTreeMap::new()),
+        prover,
+        verifier,
+        parties,
+        budgets: Mutex::new(BTreeMap::new()),
+        connections: tokio::sync::Mutex::new(BTreeMap::new()),
+        endpoint: endpoint.clone(),
+        shutdown: Notify::new(),
+    });
+
+    let socket_path = dir.root().join(SOCKET);
+    let _ = std::fs::remove_file(&socket_path);
+    let listener = tokio::net::UnixListener::bind(&socket_path)
+        .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
+    }
+    log(format!(
+        "{me} listening on {} (QUIC), local API {}",
+        endpoint
+            .local_addr()
+            .map_or_else(|_| "?".into(), |a| a.to_string()),
+        socket_path.display()
+    ));
+    println!("ready");
+
+    tokio::spawn(serve_peers(node.clone()));
+    tokio::spawn(serve_local(node.clone(), listener));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::new("io", e.to_string()))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => log("interrupt: shutting down"),
+        _ = term.recv() => log("terminate: shutting down"),
+        _ = node.shutdown.notified() => log("shutdown requested: shutting down"),
+    }
+    endpoint.close();
+    let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
+    let _ = std::fs::remove_file(&socket_path);
+    log("stopped");
+    Ok(())
+}
+
+async fn serve_peers(node: Arc<Node>) {
+    while let Some(incoming) = node.endpoint.accept().await {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let remote = incoming.remote_address();
+            let conn = match incoming.establish().await {
+                Ok(c) => c,
+                Err(e) => {
+                    log(format!("refused connection from {remote}: {e}"));
+                    return;
+                }
+            };
+            let peer = conn.member().clone();
+            log(format!("{peer} connected from {remote}"));
+            loop {
+                let req = match conn.accept_request().await {
+                    Ok(r) => r,
+                    Err(_) => break,
+                };
+                let node = node.clone();
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    let (request, responder) = match req.read::<Request>().await {
+                        Ok(x) => x,
+                        Err(e) => {
+                            log(format!("{peer}: bad request: {e}"));
+                            return;
+                        }
+                    };
+                    let response = match node.admit(&peer) {
+                        Err(refusal) => Response::Refused(refusal),
+                        Ok(permit) => {
+                            let n = node.clone();
+                            let r = tokio::task::spawn_blocking(move || {
+                                let resp = Responder::handle(&*n, request, &mut rand_core::OsRng);
+                                drop(permit);
+                                resp
+                            })
+                            .await;
+                            r.unwrap_or_else(|e| {
+                                Response::Refused(Refusal::new(
+                                    RefusalKind::Internal,
+                                    e.to_string(),
+                                ))
+                            })
+                        }
+                    };
+                    if let Response::Refused(r) = &response {
+                        log(format!("{peer}: refused ({:?}): {}", r.kind, r.message));
+                    }
+                    if let Err(e) = responder.respond(&response).await {
+                        log(format!("{peer}: could not answer: {e}"));
+                    }
+                });
+            }
+            log(format!("{peer} disconnected"));
+        });
+    }
+}
+
+async fn serve_local(node: Arc<Node>, listener: tokio::net::UnixListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let node = node.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read.take(1 << 20)).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let response = match serde_json::from_str::<ApiRequest>(&line) {
+                    Err(e) => ApiResponse::Error {
+                        kind: "bad_request".into(),
+                        message: e.to_string(),
+                    },
+                    Ok(req) => handle_api(&node, req).await,
+                };
+                let mut text = serde_json::to_string(&response).unwrap_or_default();
+                text.push('\n');
+                if write.write_all(text.as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+use tokio::io::AsyncReadExt;
+
+async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
+    match req {
+        ApiRequest::Status => ApiResponse::Status(Status {
+            member: node.member.clone(),
+            listen: node.listen.clone(),
+            members: node.parties.iter().map(|p| p.name.clone()).collect(),
+        }),
+        ApiRequest::Shutdown => {
+            node.shutdown.notify_one();
+            ApiResponse::ShuttingDown
+        }
+        ApiRequest::Screen {
+            id_type,
+            identifier,
+            list,
+            members,
+        } => match screen(node, &id_type, &identifier, list.as_deref(), members).await {
+            Ok(r) => ApiResponse::Screen(r),
+            Err(e) => ApiResponse::Error {
+                kind: "usage".into(),
+                message: e,
+            },
+        },
+    }
+}
+
+/// Screens one identifier against every other member (or `members`), in parallel.
+pub async fn screen(
+    node: &Arc<Node>,
+    id_type: &str,
+    raw: &str,
+    list: Option<&str>,
+    members: Option<Vec<String>>,
+) -> Result<ScreenReport, String> {
+    let id_type: IdType = id_type
+        .parse()
+        .map_err(|e: fengxin_types::id::UnknownIdType| e.to_string())?;
+    // The raw identifier is never logged or stored; only its canonical form is used, in memory.
+    let id = CanonicalId::parse(id_type, raw).map_err(|e| format!("identifier: {e}"))?;
+    let list = list
+        .map(ListId::parse)
+        .transpose()
+        .map_err(|e| format!("list: {e}"))?;
+    let targets: Vec<Party> = node
+        .parties
+        .iter()
+        .filter(|p| p.name != node.member)
+        .filter(|p| {
+            members
+                .as_ref()
+                .is_none_or(|m| m.iter().any(|n| n == p.name.as_str()))
+        })
+        .cloned()
+        .collect();
+    if targets.is_empty() {
+        return Err("no member to screen against".into());
+    }
+    let tasks: Vec<_> = targets
+        .into_iter()
+        .map(|party| {
+            let node = node.clone();
+            let id = id.clone();
+            let list = list.clone();
+            tokio::spawn(async move { screen_member(&node, &party, &id, list.as_ref()).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(r) => results.extend(r),
+            Err(e) => log(format!("screening task failed: {e}")),
+        }
+    }
+    Ok(ScreenReport {
+        identifier_type: id_type.to_string(),
+        results,
+    })
+}
+
+fn failure(
+    member: &MemberName,
+    list: Option<&ListId>,
+    kind: &str,
+    message: String,
+    started: Instant,
+) -> ScreenResult {
+    ScreenResult {
+        member: member.clone(),
+        list: list.map(|l| l.to_string()),
+        result: None,
+        verified: false,
+        error: Some(ScreenError {
+            kind: kind.into(),
+            message,
+        }),
+        latency_ms: started.elapsed().as_secs_f64() * 1e3,
+    }
+}
+
+async fn connection(node: &Node, party: &Party) -> Result<PeerConnection, String> {
+    let mut conns = node.connections.lock().await;
+    if let Some(c) = conns.get(&party.name) {
+        return Ok(c.clone());
+    }
+    let mut delay = Duration::from_millis(100);
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        match node.endpoint.connect(party.address, &party.name).await {
+            Ok(c) => {
+                conns.insert(party.name.clone(), c.clone());
+                return Ok(c);
+            }
+            Err(e) => {
+                last = e.to_string();
+                if attempt < ATTEMPTS {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+    }
+    Err(last)
+}
+
+async fn forget(node: &Node, member: &MemberName) {
+    node.connections.lock().await.remove(member);
+}
+
+/// One request/response exchange; network failures drop the cached connection.
+async fn exchange(node: &Node, party: &Party, request: &Request) -> Result<Response, String> {
+    let conn = connection(node, party).await?;
+    match conn.request::<Request, Response>(request).await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            forget(node, &party.name).await;
+            Err(e.to_string())
+        }
+    }
+}
+
+async fn screen_member(
+    node: &Node,
+    party: &Party,
+    id: &CanonicalId,
+    only: Option<&ListId>,
+) -> Vec<ScreenResult> {
+    let started = Instant::now();
+    // Publications: idempotent, retried.
+    let mut publications = Err(String::new());
+    for attempt in 0..ATTEMPTS {
+        publications = exchange(node, party, &Request::Publications).await;
+        if publications.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+    }
+    let publications = match publications {
+        Ok(Response::Publications(p)) => p,
+        Ok(Response::Refused(r)) => {
+            return vec![failure(&party.name, None, "refused", r.message, started)];
+        }
+        Ok(_) => {
+            return vec![failure(
+                &party.name,
+                None,
+                "peer_misbehaved",
+                "unexpected response to a publications request".into(),
+                started,
+            )];
+        }
+        Err(e) => return vec![failure(&party.name, None, "peer_unreachable", e, started)],
+    };
+    let mut verified: Vec<Publication> = Vec::new();
+    for sp in &publications {
+        match sp.verify(&party.key) {
+            Ok(p) if p.member == party.name => verified.push(p.clone()),
+            Ok(p) => {
+                return vec![failure(
+                    &party.name,
+                    Some(&p.list),
+                    "peer_misbehaved",
+                    format!("publication names member {}", p.member),
+                    started,
+                )];
+            }
+            Err(e) => {
+                return vec![failure(
+                    &party.name,
+                    Some(&sp.publication.list),
+                    "peer_misbehaved",
+                    e.to_string(),
+                    started,
+                )];
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in verified
+        .iter()
+        .filter(|p| only.is_none_or(|l| &p.list == l))
+    {
+        let started = Instant::now();
+        out.push(match query_one(node, party, p, id).await {
+            Ok(hit) => ScreenResult {
+                member: party.name.clone(),
+                list: Some(p.list.to_string()),
+                result: Some(if hit { "hit" } else { "miss" }.into()),
+                verified: true,
+                error: None,
+                latency_ms: started.elapsed().as_secs_f64() * 1e3,
+            },
+            Err((kind, message)) => failure(&party.name, Some(&p.list), kind, message, started),
+        });
+    }
+    if out.is_empty() {
+        let what = only.map_or("no published lists".to_owned(), |l| {
+            format!("does not publish {l}")
+        });
+        out.push(failure(&party.name, only, "no_list", what, started));
+    }
+    out
+}
+
+/// The two-step exchange for one list; a whole exchange is retried after a network failure.
+async fn query_one(
+    node: &Node,
+    party: &Party,
+    publication: &Publication,
+    id: &CanonicalId,
+) -> Result<bool, (&'static str, String)> {
+    let mut last = String::new();
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+        let (awaiting, request) =
+            fengxin_protocol::start(&mut rand_core::OsRng, publication, std::slice::from_ref(id))
+                .map_err(|e| ("invalid_publication", e.to_string()))?;
+        let response = match exchange(node, party, &request).await {
+            Ok(r) => r,
+            Err(e) => {
+                last = e;
+                continue;
+            }
+        };
+        let (awaiting, request) = awaiting.handle(response).map_err(classify)?;
+        let response = match exchange(node, party, &request).await {
+            Ok(r) => r,
+            Err(e) => {
+                last = e;
+                continue;
+            }
+        };
+        let answers = awaiting
+            .handle(response, &node.verifier, &mut rand_core::OsRng)
+            .map_err(classify)?;
+        return answers
+            .first()
+            .map(|a| a.hit())
+            .ok_or(("peer_misbehaved", "no answer".into()));
+    }
+    Err(("peer_unreachable", last))
+}
+
+fn classify(e: QueryError) -> (&'static str, String) {
+    match e {
+        QueryError::Misbehaved(m) => ("peer_misbehaved", m.to_string()),
+        QueryError::Refused(r) => ("refused", format!("{:?}: {}", r.kind, r.message)),
+        other => ("invalid_publication", other.to_string()),
+    }
+}

@@ -1,0 +1,289 @@
+//! `fengxin-node demo`: a local consortium on loopback, end to end.
+//!
+//! Three members (bank-a, bank-b, bank-c) are initialised in a temporary directory with the
+//! bundled sample lists, publish their roots, share a genesis file, and run as separate
+//! `fengxin-node run` processes talking QUIC on loopback. bank-a then screens a handful of
+//! identifiers against the others and prints the verified answers; the nodes shut down cleanly.
+
+use crate::api::{self, ApiRequest, ApiResponse};
+use crate::cli::CliError;
+use crate::datadir::{DataDir, Role};
+use crate::import::{self, Format};
+use fengxin_types::{IdType, ListId, MemberName};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A bundled sample list: (member, file name, list, identifier type, contents).
+type Sample = (
+    &'static str,
+    &'static str,
+    &'static str,
+    IdType,
+    &'static str,
+);
+
+/// The bundled sample lists (`node/samples/`).
+const SAMPLES: &[Sample] = &[
+    (
+        "bank-a",
+        "bank_a_fraud_txn_cn_id.csv",
+        ListId::FRAUD_TXN,
+        IdType::CnId,
+        include_str!("../samples/bank_a_fraud_txn_cn_id.csv"),
+    ),
+    (
+        "bank-a",
+        "bank_a_high_risk_account_bank_card.csv",
+        ListId::HIGH_RISK_ACCOUNT,
+        IdType::BankCard,
+        include_str!("../samples/bank_a_high_risk_account_bank_card.csv"),
+    ),
+    (
+        "bank-a",
+        "bank_a_marketing_abuse_phone.csv",
+        ListId::MARKETING_ABUSE,
+        IdType::Phone,
+        include_str!("../samples/bank_a_marketing_abuse_phone.csv"),
+    ),
+    (
+        "bank-b",
+        "bank_b_fraud_txn_cn_id.csv",
+        ListId::FRAUD_TXN,
+        IdType::CnId,
+        include_str!("../samples/bank_b_fraud_txn_cn_id.csv"),
+    ),
+    (
+        "bank-c",
+        "bank_c_credit_overdue_cn_id_with_errors.csv",
+        ListId::CREDIT_OVERDUE,
+        IdType::CnId,
+        include_str!("../samples/bank_c_credit_overdue_cn_id_with_errors.csv"),
+    ),
+];
+
+const MEMBERS: [&str; 3] = ["bank-a", "bank-b", "bank-c"];
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
+    move |e| CliError::new("io", format!("{}: {e}", path.display()))
+}
+
+/// A free UDP port on loopback (bound and released; good enough for a local demo).
+fn free_port() -> Result<u16, CliError> {
+    let s =
+        std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| CliError::new("io", e.to_string()))?;
+    Ok(s.local_addr()
+        .map_err(|e| CliError::new("io", e.to_string()))?
+        .port())
+}
+
+/// The first identifier of a sample CSV's data rows.
+fn first_identifier(csv: &str, row: usize) -> Option<String> {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    reader
+        .records()
+        .nth(row)
+        .and_then(|r| r.ok())
+        .and_then(|r| r.get(0).map(str::to_owned))
+}
+
+struct Nodes(Vec<(PathBuf, Child)>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for (dir, child) in &mut self.0 {
+            let _ = api::call(dir, &ApiRequest::Shutdown);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Starts `fengxin-node run` for `dir` and waits for it to report ready.
+fn start_node(dir: &Path, genesis: &Path) -> Result<Child, CliError> {
+    let exe = std::env::current_exe().map_err(|e| CliError::new("io", e.to_string()))?;
+    let mut child = Command::new(exe)
+        .arg("run")
+        .arg("--data")
+        .arg(dir)
+        .arg("--genesis")
+        .arg(genesis)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("node.log")).map_err(io(dir))?,
+        ))
+        .spawn()
+        .map_err(|e| CliError::new("io", format!("starting a node: {e}")))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| CliError::new("io", "no stdout"))?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(io(dir))?;
+    if line.trim() != "ready" {
+        let _ = child.kill();
+        let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+        return Err(CliError::new(
+            "node",
+            format!("{} did not start: {}", dir.display(), log.trim()),
+        ));
+    }
+    Ok(child)
+}
+
+/// Runs the demo in `root` (a fresh temporary directory unless given).
+pub fn run(data: Option<&Path>) -> Result<(), CliError> {
+    let root = match data {
+        Some(p) => p.to_owned(),
+        None => {
+            let mut bytes = [0u8; 8];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+            std::env::temp_dir().join(format!("fengxin-demo-{}", hex::encode(bytes)))
+        }
+    };
+    std::fs::create_dir_all(&root).map_err(io(&root))?;
+    let result = run_in(&root);
+    if data.is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    result
+}
+
+fn run_in(root: &Path) -> Result<(), CliError> {
+    println!("== consortium in {}", root.display());
+    let mut dirs = Vec::new();
+    for name in MEMBERS {
+        let dir = root.join(name);
+        let member =
+            MemberName::parse(name).map_err(|e| CliError::new("internal", e.to_string()))?;
+        let listen = format!("127.0.0.1:{}", free_port()?);
+        let d = DataDir::init(&dir, member, listen.clone(), Role::Member)?;
+        println!("{name}: identity {} at {listen}", d.identity()?.public());
+        dirs.push(d);
+    }
+    println!("\n== member lists (raw entries stay in each member's own database)");
+    for (member, file, list, id_type, contents) in SAMPLES {
+        let Some(d) = dirs.iter().find(|d| d.config().member.as_str() == *member) else {
+            continue;
+        };
+        let path = d.root().join(file);
+        std::fs::write(&path, contents).map_err(io(&path))?;
+        let list = ListId::parse(list).map_err(|e| CliError::new("internal", e.to_string()))?;
+        let report = import::import_file(
+            &d.store()?,
+            &d.master_seed()?,
+            &list,
+            *id_type,
+            &path,
+            Format::Csv,
+        )?;
+        println!(
+            "{member}: {file} -> {}: {} accepted, {} duplicates, {} rejected{}",
+            report.list,
+            report.accepted,
+            report.duplicates,
+            report.rejected.len(),
+            report.rejected.first().map_or(String::new(), |r| format!(
+                " (e.g. row {}, {}: {})",
+                r.row, r.field, r.reason
+            ))
+        );
+    }
+    println!("\n== publications (root and OPRF key per list, signed by the member)");
+    for d in &dirs {
+        for p in crate::publish::publish(d)? {
+            println!(
+                "{}: {} epoch {} root {}…",
+                d.config().member,
+                p.list,
+                p.epoch,
+                &p.root[..16]
+            );
+        }
+    }
+    let genesis_path = root.join("genesis.json");
+    let members: Vec<_> = dirs
+        .iter()
+        .map(|d| d.member_file())
+        .collect::<Result<_, _>>()?;
+    let genesis = crate::genesis::Genesis::assemble(&members, &[], &crate::publish::params_dir())?;
+    std::fs::write(
+        &genesis_path,
+        serde_json::to_vec_pretty(&genesis)
+            .map_err(|e| CliError::new("internal", e.to_string()))?,
+    )
+    .map_err(io(&genesis_path))?;
+    println!(
+        "\n== starting nodes (QUIC with mutual TLS on loopback; {})",
+        genesis.params_label
+    );
+    let mut nodes = Nodes(Vec::new());
+    for d in &dirs {
+        let child = start_node(d.root(), &genesis_path)?;
+        println!("{} running (pid {})", d.config().member, child.id());
+        nodes.0.push((d.root().to_owned(), child));
+    }
+
+    let on_b = first_identifier(SAMPLES[3].4, 0).unwrap_or_default();
+    let on_c = first_identifier(SAMPLES[4].4, 0).unwrap_or_default();
+    let nowhere = fengxin_sample::identifiers(IdType::CnId, 1, 424_242)
+        .next()
+        .unwrap_or_default();
+    let card = first_identifier(SAMPLES[1].4, 0).unwrap_or_default();
+    let queries = [
+        (
+            IdType::CnId,
+            on_b,
+            "on bank-b's fraud list (written untidily there)",
+        ),
+        (IdType::CnId, on_c, "on bank-c's overdue list"),
+        (IdType::CnId, nowhere, "on no list"),
+        (IdType::BankCard, card, "bank-a's own card list only"),
+    ];
+    println!("\n== bank-a screens (the others see only blinded elements and tags)");
+    let a = dirs[0].root();
+    for (id_type, value, note) in queries {
+        let request = ApiRequest::Screen {
+            id_type: id_type.to_string(),
+            identifier: value.clone(),
+            list: None,
+            members: None,
+        };
+        let masked: String = value.chars().take(4).chain("…".chars()).collect();
+        println!("{id_type} {masked} ({note}):");
+        match api::call(a, &request).map_err(|e| CliError::new("node", e.to_string()))? {
+            ApiResponse::Screen(report) => {
+                for r in report.results {
+                    println!(
+                        "  {:<7} {:<16} {:<5} verified={:<5} {:>7.1} ms{}",
+                        r.member.as_str(),
+                        r.list.as_deref().unwrap_or("-"),
+                        r.result.as_deref().unwrap_or("-"),
+                        r.verified,
+                        r.latency_ms,
+                        r.error
+                            .map_or(String::new(), |e| format!("  {}: {}", e.kind, e.message))
+                    );
+                }
+            }
+            ApiResponse::Error { kind, message } => println!("  error {kind}: {message}"),
+            other => println!("  unexpected reply {other:?}"),
+        }
+    }
+    println!("\n== shutting down");
+    drop(nodes);
+    println!("demo complete");
+    Ok(())
+}

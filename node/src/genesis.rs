@@ -1,0 +1,165 @@
+//! The consortium's genesis file: founding members, regulators, verifying-key hash.
+//!
+//! Until the ledger lands, genesis is the registry: a peer is admitted only if its identity key
+//! is a member's or a regulator's here, and answers are checked with the verifying key whose
+//! hash genesis pins.
+
+use crate::cli::CliError;
+use crate::datadir::{MemberFile, Role};
+use fengxin_crypto::IdentityPublicKey;
+use fengxin_types::MemberName;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// A founding member or regulator.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GenesisParty {
+    /// Name.
+    pub name: MemberName,
+    /// Ed25519 identity key (hex).
+    pub identity_key: String,
+    /// QUIC address.
+    pub address: String,
+    /// Regulators: the X25519 view public key (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_public_key: Option<String>,
+}
+
+/// The genesis file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Genesis {
+    /// Encoding version.
+    pub version: u32,
+    /// Voting members.
+    pub members: Vec<GenesisParty>,
+    /// Regulators (non-voting, hold view keys).
+    pub regulators: Vec<GenesisParty>,
+    /// SHA-256 of the membership circuit's verifying key (hex).
+    pub verifying_key_sha256: String,
+    /// Label of the parameters (development keys say so).
+    pub params_label: String,
+}
+
+/// A checked party: name, key, address.
+#[derive(Debug, Clone)]
+pub struct Party {
+    /// Name.
+    pub name: MemberName,
+    /// Identity key.
+    pub key: IdentityPublicKey,
+    /// Address.
+    pub address: SocketAddr,
+}
+
+fn invalid(m: String) -> CliError {
+    CliError::new("genesis", m)
+}
+
+impl Genesis {
+    /// Assembles genesis from the members' and regulators' public `member.json` files.
+    pub fn assemble(
+        members: &[MemberFile],
+        regulators: &[MemberFile],
+        params: &Path,
+    ) -> Result<Self, CliError> {
+        let manifest = fengxin_proofs::keys::Manifest::load(params)
+            .map_err(|e| CliError::new("params", e.to_string()))?;
+        let party = |m: &MemberFile, want: Role| -> Result<GenesisParty, CliError> {
+            if m.role != want {
+                return Err(invalid(format!(
+                    "{} is a {:?} node, expected {want:?}",
+                    m.name, m.role
+                )));
+            }
+            Ok(GenesisParty {
+                name: m.name.clone(),
+                identity_key: m.identity_key.clone(),
+                address: m.address.clone(),
+                view_public_key: m.view_public_key.clone(),
+            })
+        };
+        let genesis = Self {
+            version: 1,
+            members: members
+                .iter()
+                .map(|m| party(m, Role::Member))
+                .collect::<Result<_, _>>()?,
+            regulators: regulators
+                .iter()
+                .map(|m| party(m, Role::Regulator))
+                .collect::<Result<_, _>>()?,
+            verifying_key_sha256: manifest.verifying_key.sha256.clone(),
+            params_label: manifest.label.clone(),
+        };
+        genesis.parties()?;
+        Ok(genesis)
+    }
+
+    /// Reads and checks a genesis file.
+    pub fn load(path: &Path) -> Result<Self, CliError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::new("io", format!("{}: {e}", path.display())))?;
+        let g: Self = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        if g.version != 1 {
+            return Err(invalid(format!("unknown genesis version {}", g.version)));
+        }
+        g.parties()?;
+        Ok(g)
+    }
+
+    /// Every party, checked: valid keys and addresses, unique names and keys.
+    pub fn parties(&self) -> Result<Vec<(Party, Role)>, CliError> {
+        let mut names = BTreeSet::new();
+        let mut keys = BTreeSet::new();
+        let mut out = Vec::new();
+        let all = self
+            .members
+            .iter()
+            .map(|p| (p, Role::Member))
+            .chain(self.regulators.iter().map(|p| (p, Role::Regulator)));
+        for (p, role) in all {
+            let key = IdentityPublicKey::from_hex(&p.identity_key)
+                .map_err(|e| invalid(format!("{}: identity key: {e}", p.name)))?;
+            let address: SocketAddr = p
+                .address
+                .parse()
+                .map_err(|e| invalid(format!("{}: address {:?}: {e}", p.name, p.address)))?;
+            if !names.insert(p.name.clone()) {
+                return Err(invalid(format!("{} appears twice", p.name)));
+            }
+            if !keys.insert(key) {
+                return Err(invalid(format!("{}: identity key used twice", p.name)));
+            }
+            out.push((
+                Party {
+                    name: p.name.clone(),
+                    key,
+                    address,
+                },
+                role,
+            ));
+        }
+        if self.members.is_empty() {
+            return Err(invalid("no members".into()));
+        }
+        Ok(out)
+    }
+
+    /// Checks that the parameter directory's verifying key is the one genesis pins.
+    pub fn check_params(&self, params: &Path) -> Result<(), CliError> {
+        let manifest = fengxin_proofs::keys::Manifest::load(params)
+            .map_err(|e| CliError::new("params", e.to_string()))?;
+        if manifest.verifying_key.sha256 != self.verifying_key_sha256 {
+            return Err(CliError::new(
+                "params",
+                format!(
+                    "verifying key {} differs from genesis {}",
+                    manifest.verifying_key.sha256, self.verifying_key_sha256
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
