@@ -1,1 +1,194 @@
-//! End-to-end tests live in `tests/`; this library holds their shared helpers.
+//! Helpers for end-to-end tests: a consortium of real `fengxin-node` processes on loopback.
+
+use fengxin_node::api::{self, ApiRequest, ApiResponse, ScreenReport};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free UDP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Runs the node binary with `args` and returns stdout; panics with stderr on failure.
+pub fn node_cmd(bin: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .args(args)
+        .output()
+        .expect("spawn fengxin-node");
+    assert!(
+        out.status.success(),
+        "fengxin-node {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One member's data directory.
+#[derive(Debug, Clone)]
+pub struct MemberDir {
+    /// Name.
+    pub name: String,
+    /// Data directory.
+    pub dir: PathBuf,
+    /// QUIC address.
+    pub address: String,
+}
+
+/// Creates a member with `fengxin-node init`.
+pub fn init_member(bin: &Path, root: &Path, name: &str) -> MemberDir {
+    let dir = root.join(name);
+    let address = format!("127.0.0.1:{}", free_port());
+    node_cmd(
+        bin,
+        &[
+            "init",
+            "--data",
+            path_str(&dir),
+            "--member",
+            name,
+            "--listen",
+            &address,
+        ],
+    );
+    MemberDir {
+        name: name.into(),
+        dir,
+        address,
+    }
+}
+
+/// Imports a CSV file into a list and publishes.
+pub fn import_and_publish(bin: &Path, m: &MemberDir, list: &str, id_type: &str, csv: &Path) {
+    node_cmd(
+        bin,
+        &[
+            "lists",
+            "import",
+            "--data",
+            path_str(&m.dir),
+            "--list",
+            list,
+            "--id-type",
+            id_type,
+            "--file",
+            path_str(csv),
+            "--json",
+        ],
+    );
+    node_cmd(
+        bin,
+        &["lists", "publish", "--data", path_str(&m.dir), "--json"],
+    );
+}
+
+/// The path as UTF-8 (test paths are).
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 test path")
+}
+
+/// A running node process, shut down gracefully on drop.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Data directory.
+    pub dir: PathBuf,
+    child: Child,
+}
+
+impl RunningNode {
+    /// Starts `fengxin-node run` and waits for it to report ready (stderr goes to `node.log`).
+    pub fn start(bin: &Path, dir: &Path, genesis: &Path) -> Self {
+        let log = std::fs::File::create(dir.join("node.log")).expect("log file");
+        let mut child = Command::new(bin)
+            .args([
+                "run",
+                "--data",
+                path_str(dir),
+                "--genesis",
+                path_str(genesis),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn fengxin-node run");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read ready line");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "node did not start: {}",
+            std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
+        );
+        Self {
+            dir: dir.to_owned(),
+            child,
+        }
+    }
+
+    /// Screens through this node's local API.
+    pub fn screen(&self, id_type: &str, identifier: &str) -> ScreenReport {
+        match api::call(
+            &self.dir,
+            &ApiRequest::Screen {
+                id_type: id_type.into(),
+                identifier: identifier.into(),
+                list: None,
+                members: None,
+            },
+        )
+        .expect("local API call")
+        {
+            ApiResponse::Screen(r) => r,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        let _ = api::call(&self.dir, &ApiRequest::Shutdown);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every file under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    hits
+}

@@ -18,7 +18,7 @@ use crate::datadir::{DataDir, Role};
 use crate::genesis::{Genesis, Party};
 use crate::publish::{params_dir, read_publications};
 use fengxin_crypto::{ListKey, MasterSeed};
-use fengxin_net::{Endpoint, Limits, PeerConnection, StaticRegistry};
+use fengxin_net::{Blame, Endpoint, Limits, PeerConnection, StaticRegistry};
 use fengxin_proofs::{Prover, Verifier};
 use fengxin_protocol::{
     AnswerSource, Publication, QueryError, Refusal, RefusalKind, Request, Responder, Response,
@@ -468,43 +468,87 @@ fn failure(
     }
 }
 
-async fn connection(node: &Node, party: &Party) -> Result<PeerConnection, String> {
+/// A failed step of a screening exchange: the stable kind reported to the user, and whether
+/// retrying can help (only network failures are retried).
+struct StepError {
+    kind: &'static str,
+    message: String,
+    retry: bool,
+}
+
+impl StepError {
+    fn new(kind: &'static str, message: impl Into<String>, retry: bool) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            retry,
+        }
+    }
+}
+
+impl From<QueryError> for StepError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Misbehaved(m) => Self::new("peer_misbehaved", m.to_string(), false),
+            QueryError::Refused(r) => {
+                Self::new("refused", format!("{:?}: {}", r.kind, r.message), false)
+            }
+            other => Self::new("invalid_publication", other.to_string(), false),
+        }
+    }
+}
+
+async fn connection(node: &Node, party: &Party) -> Result<PeerConnection, StepError> {
     let mut conns = node.connections.lock().await;
     if let Some(c) = conns.get(&party.name) {
         return Ok(c.clone());
     }
-    let mut delay = Duration::from_millis(100);
-    let mut last = String::new();
-    for attempt in 1..=ATTEMPTS {
-        match node.endpoint.connect(party.address, &party.name).await {
-            Ok(c) => {
-                conns.insert(party.name.clone(), c.clone());
-                return Ok(c);
-            }
-            Err(e) => {
-                last = e.to_string();
-                if attempt < ATTEMPTS {
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-            }
+    match node.endpoint.connect(party.address, &party.name).await {
+        Ok(c) => {
+            conns.insert(party.name.clone(), c.clone());
+            Ok(c)
         }
+        Err(e) => Err(match e.blame() {
+            Blame::Peer => StepError::new("peer_misbehaved", e.to_string(), false),
+            _ => StepError::new("peer_unreachable", e.to_string(), true),
+        }),
     }
-    Err(last)
 }
 
-async fn forget(node: &Node, member: &MemberName) {
-    node.connections.lock().await.remove(member);
-}
-
-/// One request/response exchange; network failures drop the cached connection.
-async fn exchange(node: &Node, party: &Party, request: &Request) -> Result<Response, String> {
+/// One request/response exchange. A failed exchange drops the cached connection; the peer's
+/// fault (bad frames, wrong identity) is misbehaviour, the network's is retryable.
+async fn exchange(node: &Node, party: &Party, request: &Request) -> Result<Response, StepError> {
     let conn = connection(node, party).await?;
     match conn.request::<Request, Response>(request).await {
         Ok(r) => Ok(r),
         Err(e) => {
-            forget(node, &party.name).await;
-            Err(e.to_string())
+            node.connections.lock().await.remove(&party.name);
+            Err(match e.blame() {
+                Blame::Peer => StepError::new("peer_misbehaved", e.to_string(), false),
+                Blame::Network => StepError::new("peer_unreachable", e.to_string(), true),
+                Blame::Local => StepError::new("local", e.to_string(), false),
+                _ => StepError::new("peer_unreachable", e.to_string(), true),
+            })
+        }
+    }
+}
+
+/// Runs `step` up to [`ATTEMPTS`] times with exponential backoff while it fails retryably.
+async fn with_retries<T, F, Fut>(mut step: F) -> Result<T, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StepError>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match step().await {
+            Err(e) if e.retry && attempt < ATTEMPTS => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
         }
     }
 }
@@ -516,15 +560,7 @@ async fn screen_member(
     only: Option<&ListId>,
 ) -> Vec<ScreenResult> {
     let started = Instant::now();
-    // Publications: idempotent, retried.
-    let mut publications = Err(String::new());
-    for attempt in 0..ATTEMPTS {
-        publications = exchange(node, party, &Request::Publications).await;
-        if publications.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-    }
+    let publications = with_retries(|| exchange(node, party, &Request::Publications)).await;
     let publications = match publications {
         Ok(Response::Publications(p)) => p,
         Ok(Response::Refused(r)) => {
@@ -539,7 +575,7 @@ async fn screen_member(
                 started,
             )];
         }
-        Err(e) => return vec![failure(&party.name, None, "peer_unreachable", e, started)],
+        Err(e) => return vec![failure(&party.name, None, e.kind, e.message, started)],
     };
     let mut verified: Vec<Publication> = Vec::new();
     for sp in &publications {
@@ -571,7 +607,7 @@ async fn screen_member(
         .filter(|p| only.is_none_or(|l| &p.list == l))
     {
         let started = Instant::now();
-        out.push(match query_one(node, party, p, id).await {
+        out.push(match with_retries(|| query_one(node, party, p, id)).await {
             Ok(hit) => ScreenResult {
                 member: party.name.clone(),
                 list: Some(p.list.to_string()),
@@ -580,7 +616,7 @@ async fn screen_member(
                 error: None,
                 latency_ms: started.elapsed().as_secs_f64() * 1e3,
             },
-            Err((kind, message)) => failure(&party.name, Some(&p.list), kind, message, started),
+            Err(e) => failure(&party.name, Some(&p.list), e.kind, e.message, started),
         });
     }
     if out.is_empty() {
@@ -592,51 +628,21 @@ async fn screen_member(
     out
 }
 
-/// The two-step exchange for one list; a whole exchange is retried after a network failure.
+/// The two-step exchange for one list (restarted from a fresh blinding when retried).
 async fn query_one(
     node: &Node,
     party: &Party,
     publication: &Publication,
     id: &CanonicalId,
-) -> Result<bool, (&'static str, String)> {
-    let mut last = String::new();
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-        }
-        let (awaiting, request) =
-            fengxin_protocol::start(&mut rand_core::OsRng, publication, std::slice::from_ref(id))
-                .map_err(|e| ("invalid_publication", e.to_string()))?;
-        let response = match exchange(node, party, &request).await {
-            Ok(r) => r,
-            Err(e) => {
-                last = e;
-                continue;
-            }
-        };
-        let (awaiting, request) = awaiting.handle(response).map_err(classify)?;
-        let response = match exchange(node, party, &request).await {
-            Ok(r) => r,
-            Err(e) => {
-                last = e;
-                continue;
-            }
-        };
-        let answers = awaiting
-            .handle(response, &node.verifier, &mut rand_core::OsRng)
-            .map_err(classify)?;
-        return answers
-            .first()
-            .map(|a| a.hit())
-            .ok_or(("peer_misbehaved", "no answer".into()));
-    }
-    Err(("peer_unreachable", last))
-}
-
-fn classify(e: QueryError) -> (&'static str, String) {
-    match e {
-        QueryError::Misbehaved(m) => ("peer_misbehaved", m.to_string()),
-        QueryError::Refused(r) => ("refused", format!("{:?}: {}", r.kind, r.message)),
-        other => ("invalid_publication", other.to_string()),
-    }
+) -> Result<bool, StepError> {
+    let (awaiting, request) =
+        fengxin_protocol::start(&mut rand_core::OsRng, publication, std::slice::from_ref(id))?;
+    let response = exchange(node, party, &request).await?;
+    let (awaiting, request) = awaiting.handle(response)?;
+    let response = exchange(node, party, &request).await?;
+    let answers = awaiting.handle(response, &node.verifier, &mut rand_core::OsRng)?;
+    answers
+        .first()
+        .map(|a| a.hit())
+        .ok_or_else(|| StepError::new("peer_misbehaved", "no answer", false))
 }
