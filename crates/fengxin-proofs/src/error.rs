@@ -128,4 +128,7 @@ pub enum DecodeError {
     /// A curve point is malformed, off the curve or outside the prime-order subgroup.
     #[error("proof points are invalid")]
     Points,
+    /// The points decode but the bytes are not their canonical encoding.
+    #[error("proof encoding is not canonical")]
+    NonCanonical,
 }

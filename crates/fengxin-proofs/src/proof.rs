@@ -71,7 +71,7 @@ impl PrivateWitness {
 /// Encoding ([`MembershipProof::to_bytes`]): one version byte ([`MembershipProof::VERSION`])
 /// followed by the compressed points A (G1, 32 bytes), B (G2, 64 bytes), C (G1, 32 bytes):
 /// [`MembershipProof::LEN`] = 129 bytes. Decoding checks that the points are on the curve and in
-/// the prime-order subgroups.
+/// the prime-order subgroups, and accepts only the canonical encoding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MembershipProof(pub(crate) Proof<Bn254>);
 
@@ -106,6 +106,12 @@ impl MembershipProof {
         let mut rest = &bytes[1..];
         let proof = Proof::<Bn254>::deserialize_with_mode(&mut rest, Compress::Yes, Validate::Yes)
             .map_err(|_| DecodeError::Points)?;
-        Ok(Self(proof))
+        let proof = Self(proof);
+        // One encoding per proof: reject anything that does not re-encode to the same bytes
+        // (for example flag bits the point decoder ignores).
+        if proof.to_bytes() != bytes {
+            return Err(DecodeError::NonCanonical);
+        }
+        Ok(proof)
     }
 }

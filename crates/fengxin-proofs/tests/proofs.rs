@@ -115,6 +115,37 @@ fn tampered_public_inputs_rejected() {
 }
 
 #[test]
+fn non_canonical_encodings_rejected() {
+    let f = fixture();
+    let bytes = f.hit.1.to_bytes();
+    // Setting the infinity flag (bit 6 of a point's last byte, arkworks' SW flags) on A, or
+    // any stray flag combination, must not yield an alternative encoding of some proof.
+    for (pos, mask) in [
+        (32usize, 0x40u8),
+        (32, 0xc0),
+        (96, 0x40),
+        (128, 0x40),
+        (128, 0xc0),
+    ] {
+        let mut b = bytes.clone();
+        b[pos] ^= mask;
+        if let Ok(p) = MembershipProof::from_bytes(&b) {
+            assert_eq!(p.to_bytes(), b, "decoded a non-canonical encoding at {pos}");
+        }
+    }
+    assert!(matches!(
+        MembershipProof::from_bytes(&bytes[..128]),
+        Err(fengxin_proofs::DecodeError::Length { .. })
+    ));
+    let mut b = bytes.clone();
+    b[0] = 2;
+    assert!(matches!(
+        MembershipProof::from_bytes(&b),
+        Err(fengxin_proofs::DecodeError::Version(2))
+    ));
+}
+
+#[test]
 fn tampered_proof_bytes_rejected() {
     let f = fixture();
     let (public, proof) = &f.hit;
@@ -278,7 +309,9 @@ mod decode {
 
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = MembershipProof::from_bytes(&bytes);
+            if let Ok(p) = MembershipProof::from_bytes(&bytes) {
+                prop_assert_eq!(p.to_bytes(), bytes);
+            }
         }
 
         #[test]
@@ -286,7 +319,9 @@ mod decode {
             let mut bytes = vec![MembershipProof::VERSION];
             bytes.extend_from_slice(&body);
             prop_assert_eq!(bytes.len(), MembershipProof::LEN);
-            let _ = MembershipProof::from_bytes(&bytes);
+            if let Ok(p) = MembershipProof::from_bytes(&bytes) {
+                prop_assert_eq!(p.to_bytes(), bytes);
+            }
         }
     }
 }
