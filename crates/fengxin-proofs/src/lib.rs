@@ -29,4 +29,4 @@ pub use error::{DecodeError, KeyLoadError, ProveError, SetupError, VerifyError};
 pub use groth16::ProveBreakdown;
 pub use proof::{MembershipProof, PrivateWitness, PublicInputs};
 pub use prover::Prover;
-pub use verifier::Verifier;
+pub use verifier::{VerifiedAnswer, Verifier};

@@ -10,6 +10,33 @@ use rand_core::{CryptoRng, RngCore};
 use crate::error::VerifyError;
 use crate::proof::{MembershipProof, PublicInputs};
 
+/// An answer whose proof verified: only [`Verifier`] makes these, so holding one means the
+/// check was done (unlike a received [`PublicInputs`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VerifiedAnswer(PublicInputs);
+
+impl VerifiedAnswer {
+    /// The verified statement.
+    pub fn statement(&self) -> &PublicInputs {
+        &self.0
+    }
+
+    /// The root the answer was proven against.
+    pub fn root(&self) -> fengxin_tree::Root {
+        self.0.root
+    }
+
+    /// The queried tag.
+    pub fn tag(&self) -> fengxin_types::Tag {
+        self.0.tag
+    }
+
+    /// Hit (`true`) or miss (`false`).
+    pub fn is_hit(&self) -> bool {
+        self.0.result
+    }
+}
+
 /// Checks membership proofs against one verifying key.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -29,16 +56,16 @@ impl Verifier {
         &self.pvk.vk
     }
 
-    /// Verifies one proof.
+    /// Verifies one proof; the answer comes back as a [`VerifiedAnswer`].
     pub fn verify(
         &self,
         public: &PublicInputs,
         proof: &MembershipProof,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<VerifiedAnswer, VerifyError> {
         let ok = Groth16::<Bn254>::verify_proof(&self.pvk, &proof.0, &public.to_field_elements())
             .map_err(|e| VerifyError::Groth16(e.to_string()))?;
         if ok {
-            Ok(())
+            Ok(VerifiedAnswer(*public))
         } else {
             Err(VerifyError::Rejected)
         }
@@ -53,7 +80,7 @@ impl Verifier {
         &self,
         items: &[(PublicInputs, MembershipProof)],
         rng: &mut R,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<Vec<VerifiedAnswer>, VerifyError> {
         if items.is_empty() {
             return Err(VerifyError::EmptyBatch);
         }
@@ -100,7 +127,7 @@ impl Verifier {
         // The right side: e(α, β)^{Σρ}.
         let rhs = self.pvk.alpha_g1_beta_g2.pow(rho_sum.into_bigint());
         if lhs.0 == rhs {
-            Ok(())
+            Ok(items.iter().map(|(p, _)| VerifiedAnswer(*p)).collect())
         } else {
             Err(VerifyError::Rejected)
         }
