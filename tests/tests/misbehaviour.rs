@@ -1,0 +1,402 @@
+//! A real querier node against a misbehaving member, and hostile traffic against a real node.
+//!
+//! The misbehaving member ("bank-m") is built in this test from the same library pieces a node
+//! uses (identity certificate, QUIC endpoint, protocol messages, real OPRF keys, trees and
+//! Groth16 proofs), and bends its answers in each of the ways a querier must catch.
+
+use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
+use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
+use fengxin_net::{Endpoint, Limits, StaticRegistry};
+use fengxin_node::datadir::{MemberFile, Role};
+use fengxin_proofs::{keys, Prover};
+use fengxin_protocol::{
+    AnswerSource, Publication, Request, Responder, Response, RngCoreCrypto, SignedPublication,
+};
+use fengxin_tree::{IndexedMerkleTree, MemoryStore};
+use fengxin_types::{CanonicalId, Epoch, IdType, ListId, MemberName, Tag};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
+
+const HONEST: u8 = 0;
+const WRONG_OPRF_KEY: u8 = 1;
+const WRONG_ROOT: u8 = 2;
+const FORGED_PROOF: u8 = 3;
+const SWAPPED_PROOF: u8 = 4;
+const GARBAGE: u8 = 5;
+const BAD_PUBLICATION_SIGNATURE: u8 = 6;
+const FLIPPED_RESULT: u8 = 7;
+
+struct Bent {
+    name: MemberName,
+    identity: IdentityKey,
+    key: ListKey,
+    other_key: ListKey,
+    tree: IndexedMerkleTree<MemoryStore>,
+    /// A tree with one more entry: its root is published in WRONG_ROOT mode.
+    other_tree: IndexedMerkleTree<MemoryStore>,
+    prover: Prover,
+    /// A valid proof for a tag nobody asks about (answered in SWAPPED_PROOF mode).
+    stray_proof: Vec<u8>,
+    mode: AtomicU8,
+}
+
+fn list() -> ListId {
+    ListId::parse("fraud_txn").expect("valid")
+}
+
+impl Bent {
+    fn new(entries: &[String]) -> Self {
+        let mut rng = rand_core::OsRng;
+        let seed = MasterSeed::generate(&mut rng);
+        let key = ListKey::derive(&seed, &list(), Epoch::FIRST).expect("key");
+        let other_key =
+            ListKey::derive(&MasterSeed::generate(&mut rng), &list(), Epoch::FIRST).expect("key");
+        let tag = |s: &String| {
+            key.tag(&CanonicalId::parse(IdType::CnId, s).expect("valid"))
+                .expect("tag")
+        };
+        let tags: Vec<Tag> = entries.iter().map(tag).collect();
+        let tree = IndexedMerkleTree::build(MemoryStore::new(), tags.clone()).expect("build");
+        let mut more = tags;
+        more.push(tag(&"11010519491231002X".to_owned()));
+        let other_tree = IndexedMerkleTree::build(MemoryStore::new(), more).expect("build");
+        let prover = keys::load_prover(&keys::default_params_dir()).expect("prover");
+        // A tag nobody in this test screens.
+        let stray_id = fengxin_sample::identifiers(IdType::CnId, 1, 999)
+            .next()
+            .expect("one identifier");
+        let stray = tag(&stray_id);
+        let lookup = tree.lookup(stray).expect("lookup");
+        let (_, proof) = prover
+            .prove_lookup(tree.root(), stray, &lookup, &mut rng)
+            .expect("prove");
+        Self {
+            name: MemberName::parse("bank-m").expect("valid"),
+            identity: IdentityKey::generate(&mut rng),
+            key,
+            other_key,
+            tree,
+            other_tree,
+            prover,
+            stray_proof: proof.to_bytes(),
+            mode: AtomicU8::new(HONEST),
+        }
+    }
+
+    fn mode(&self) -> u8 {
+        self.mode.load(Ordering::SeqCst)
+    }
+
+    fn published_root(&self) -> [u8; 32] {
+        if self.mode() == WRONG_ROOT {
+            self.other_tree.root().to_bytes()
+        } else {
+            self.tree.root().to_bytes()
+        }
+    }
+}
+
+impl AnswerSource for Bent {
+    fn published(&self, l: &ListId) -> Option<(Epoch, [u8; 32])> {
+        (l == &list()).then_some((Epoch::FIRST, self.published_root()))
+    }
+
+    fn evaluate(
+        &self,
+        _: &ListId,
+        _: Epoch,
+        blinded: &[[u8; 32]],
+        rng: &mut dyn RngCoreCrypto,
+    ) -> Result<(Vec<[u8; 32]>, Vec<u8>), String> {
+        let key = if self.mode() == WRONG_OPRF_KEY {
+            &self.other_key
+        } else {
+            &self.key
+        };
+        key.blind_evaluate_batch(&mut &mut *rng, blinded)
+            .map(|(e, p)| (e, p.to_vec()))
+            .map_err(|e| e.to_string())
+    }
+
+    fn prove(
+        &self,
+        _: &ListId,
+        _: Epoch,
+        tag: Tag,
+        rng: &mut dyn RngCoreCrypto,
+    ) -> Result<(bool, Vec<u8>), String> {
+        let lookup = self.tree.lookup(tag).map_err(|e| e.to_string())?;
+        let (public, proof) = self
+            .prover
+            .prove_lookup(self.tree.root(), tag, &lookup, &mut &mut *rng)
+            .map_err(|e| e.to_string())?;
+        Ok(match self.mode() {
+            FORGED_PROOF => {
+                let mut forged = proof.to_bytes();
+                forged[20] ^= 0x5a;
+                (public.result, forged)
+            }
+            SWAPPED_PROOF => (public.result, self.stray_proof.clone()),
+            FLIPPED_RESULT => (!public.result, proof.to_bytes()),
+            _ => (public.result, proof.to_bytes()),
+        })
+    }
+
+    fn publications(&self) -> Vec<SignedPublication> {
+        let p = Publication {
+            version: Publication::VERSION,
+            member: self.name.clone(),
+            list: list(),
+            epoch: Epoch::FIRST,
+            root: self.published_root(),
+            oprf_public_key: self.key.public_key().to_bytes(),
+            published_at: 1,
+        };
+        let mut signed = p.sign(&self.identity);
+        if self.mode() == BAD_PUBLICATION_SIGNATURE {
+            signed.signature[5] ^= 1;
+        }
+        vec![signed]
+    }
+}
+
+async fn serve(endpoint: Endpoint, bent: Arc<Bent>) {
+    while let Some(incoming) = endpoint.accept().await {
+        let bent = bent.clone();
+        tokio::spawn(async move {
+            let Ok(conn) = incoming.establish().await else {
+                return;
+            };
+            while let Ok(req) = conn.accept_request().await {
+                let bent = bent.clone();
+                tokio::spawn(async move {
+                    let Ok((request, responder)) = req.read::<Request>().await else {
+                        return;
+                    };
+                    if bent.mode() == GARBAGE && !matches!(request, Request::Publications) {
+                        let _ = responder.respond_raw(&[0xff; 57]).await;
+                        return;
+                    }
+                    let response = tokio::task::spawn_blocking(move || {
+                        Responder::handle(&*bent, request, &mut rand_core::OsRng)
+                    })
+                    .await
+                    .expect("responder task");
+                    let _ = responder.respond(&response).await;
+                });
+            }
+        });
+    }
+}
+
+fn member_file(name: &MemberName, key: &IdentityKey, address: SocketAddr) -> MemberFile {
+    MemberFile {
+        version: 1,
+        name: name.clone(),
+        identity_key: key.public().to_string(),
+        address: address.to_string(),
+        role: Role::Member,
+        view_public_key: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
+    let bin = Path::new(BIN);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().to_owned();
+    let a = init_member(bin, &root, "bank-a");
+    let own = root.join("a.csv");
+    std::fs::write(&own, "identifier\n11010519491231002X\n").expect("write");
+    import_and_publish(bin, &a, "fraud_txn", "cn_id", &own);
+
+    let listed: Vec<String> = fengxin_sample::identifiers(IdType::CnId, 8, 77).collect();
+    let bent = Arc::new(Bent::new(&listed));
+    let m_addr: SocketAddr = format!("127.0.0.1:{}", fengxin_e2e::free_port())
+        .parse()
+        .expect("addr");
+    let a_key = fengxin_crypto::IdentityPublicKey::from_hex(
+        &serde_json::from_slice::<MemberFile>(
+            &std::fs::read(a.dir.join("member.json")).expect("read"),
+        )
+        .expect("member.json")
+        .identity_key,
+    )
+    .expect("key");
+    let registry: StaticRegistry = [
+        (a_key, MemberName::parse("bank-a").expect("valid")),
+        (bent.identity.public(), bent.name.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let endpoint = Endpoint::bind(
+        m_addr,
+        &bent.identity,
+        Arc::new(registry),
+        Limits::default(),
+    )
+    .expect("bind bank-m");
+    tokio::spawn(serve(endpoint.clone(), bent.clone()));
+
+    let m_json = root.join("bank-m.json");
+    std::fs::write(
+        &m_json,
+        serde_json::to_vec(&member_file(&bent.name, &bent.identity, m_addr)).expect("json"),
+    )
+    .expect("write");
+    let genesis = root.join("genesis.json");
+    node_cmd(
+        bin,
+        &[
+            "genesis",
+            "--out",
+            path_str(&genesis),
+            "--member",
+            path_str(&a.dir),
+            "--member",
+            path_str(&m_json),
+        ],
+    );
+    let mut node_a = RunningNode::start(bin, &a.dir, &genesis);
+
+    let screen = |id: String| {
+        let dir = a.dir.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                match fengxin_node::api::call(
+                    &dir,
+                    &fengxin_node::api::ApiRequest::Screen {
+                        id_type: "cn_id".into(),
+                        identifier: id,
+                        list: None,
+                        members: None,
+                    },
+                )
+                .expect("local API")
+                {
+                    fengxin_node::api::ApiResponse::Screen(r) => r,
+                    other => panic!("unexpected {other:?}"),
+                }
+            })
+            .await
+            .expect("screen task")
+        }
+    };
+
+    // Honest answers first: the fake member is a working member.
+    let report = screen(listed[0].clone()).await;
+    assert_eq!(report.results.len(), 1);
+    assert_eq!(
+        report.results[0].result.as_deref(),
+        Some("hit"),
+        "{report:?}"
+    );
+    assert!(report.results[0].verified);
+    let report = screen("11010519491231002X".into()).await;
+    assert_eq!(
+        report.results[0].result.as_deref(),
+        Some("miss"),
+        "{report:?}"
+    );
+
+    for (mode, what) in [
+        (WRONG_OPRF_KEY, "OPRF evaluation proof"),
+        (WRONG_ROOT, "published root"),
+        (FORGED_PROOF, "answer 0"),
+        (SWAPPED_PROOF, "published root"),
+        (FLIPPED_RESULT, "published root"),
+        (GARBAGE, ""),
+        (BAD_PUBLICATION_SIGNATURE, "signature"),
+    ] {
+        bent.mode.store(mode, Ordering::SeqCst);
+        for id in [listed[1].clone(), "11010519491231002X".to_owned()] {
+            let report = screen(id).await;
+            assert_eq!(report.results.len(), 1, "{report:?}");
+            let r = &report.results[0];
+            assert!(!r.verified, "mode {mode}: {r:?}");
+            assert_eq!(
+                r.result, None,
+                "mode {mode}: a misbehaving answer is never a hit or miss"
+            );
+            let e = r.error.as_ref().expect("error");
+            assert_eq!(e.kind, "peer_misbehaved", "mode {mode}: {e:?}");
+            assert!(e.message.contains(what), "mode {mode}: {e:?}");
+        }
+    }
+    bent.mode.store(HONEST, Ordering::SeqCst);
+
+    // A node whose key is not in the registry is refused by bank-a.
+    let stranger = IdentityKey::generate(&mut rand_core::OsRng);
+    let stranger_ep = Endpoint::bind(
+        "127.0.0.1:0".parse().expect("addr"),
+        &stranger,
+        Arc::new(StaticRegistry::default()),
+        Limits::default(),
+    )
+    .expect("bind");
+    let a_addr: SocketAddr = a.address.parse().expect("addr");
+    // The stranger has no registry either, so it must accept bank-a's key to even try: give
+    // it one that names bank-a.
+    let stranger_ep2 = Endpoint::bind(
+        "127.0.0.1:0".parse().expect("addr"),
+        &stranger,
+        Arc::new(
+            [(a_key, MemberName::parse("bank-a").expect("valid"))]
+                .into_iter()
+                .collect::<StaticRegistry>(),
+        ),
+        Limits::default(),
+    )
+    .expect("bind");
+    drop(stranger_ep);
+    let refused = match stranger_ep2
+        .connect(a_addr, &MemberName::parse("bank-a").expect("valid"))
+        .await
+    {
+        Err(_) => true,
+        Ok(conn) => conn
+            .request::<Request, Response>(&Request::Publications)
+            .await
+            .is_err(),
+    };
+    assert!(refused, "an unregistered key must not be served");
+
+    // Malformed and oversized frames from a registered member are refused without a crash.
+    let mut big = Limits::default();
+    big.max_frame_len = 16 << 20;
+    let m_client = Endpoint::bind(
+        "127.0.0.1:0".parse().expect("addr"),
+        &bent.identity,
+        Arc::new(
+            [(a_key, MemberName::parse("bank-a").expect("valid"))]
+                .into_iter()
+                .collect::<StaticRegistry>(),
+        ),
+        big,
+    )
+    .expect("bind");
+    let conn = m_client
+        .connect(a_addr, &MemberName::parse("bank-a").expect("valid"))
+        .await
+        .expect("registered member connects");
+    assert!(conn
+        .request_raw(1, b"\x07garbage that is no request")
+        .await
+        .is_err());
+    assert!(conn.request_raw(1, &vec![0u8; 6 << 20]).await.is_err());
+    assert!(conn.request_raw(9, b"unknown version").await.is_err());
+    let pubs: Response = conn
+        .request(&Request::Publications)
+        .await
+        .expect("a well-formed request is still served");
+    assert!(matches!(pubs, Response::Publications(p) if p.len() == 1));
+    assert!(node_a.is_running(), "bank-a must survive hostile traffic");
+
+    // And bank-a still screens.
+    let report = screen(listed[2].clone()).await;
+    assert_eq!(report.results[0].result.as_deref(), Some("hit"));
+}
