@@ -56,8 +56,9 @@ impl MerklePathVar {
     pub fn root(&self, leaf_hash: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
         let mut cur = leaf_hash.clone();
         for (bit, sib) in self.index_bits.iter().zip(&self.siblings) {
-            // left = cur + bit·(sib − cur), right = cur + sib − left: one constraint.
-            let left = &cur + FpVar::from(bit.clone()) * (sib - &cur);
+            // left = cur + (sib − cur)·bit, right = cur + sib − left: one constraint, with the
+            // bit (a small scalar) as its B operand.
+            let left = &cur + (sib - &cur) * FpVar::from(bit.clone());
             let right = &cur + sib - &left;
             cur = hash2_var(&left, &right)?;
         }
