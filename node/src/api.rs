@@ -27,6 +27,19 @@ pub enum ApiRequest {
         #[serde(default)]
         members: Option<Vec<String>>,
     },
+    /// Screen many identifiers of one type in one exchange per (member, list).
+    ScreenBatch {
+        /// Identifier type.
+        id_type: String,
+        /// The identifiers as entered.
+        identifiers: Vec<String>,
+        /// Only this list.
+        #[serde(default)]
+        list: Option<String>,
+        /// Only these members.
+        #[serde(default)]
+        members: Option<Vec<String>>,
+    },
     /// Node status.
     Status,
     /// Stop the daemon gracefully.
@@ -71,6 +84,36 @@ pub struct ScreenReport {
     pub results: Vec<ScreenResult>,
 }
 
+/// One (member, list) answer to a batch screening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchScreenResult {
+    /// The responder.
+    pub member: MemberName,
+    /// The list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// Positions (from 0) of the identifiers that hit; meaningful only when verified.
+    pub hits: Vec<usize>,
+    /// Whether every answer's proof verified.
+    pub verified: bool,
+    /// What went wrong, when no verified answer exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ScreenError>,
+    /// Wall time of this member's exchanges, milliseconds.
+    pub latency_ms: f64,
+}
+
+/// Batch screening output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchScreenReport {
+    /// The identifier type.
+    pub identifier_type: String,
+    /// Identifiers screened.
+    pub count: usize,
+    /// One entry per (member, list).
+    pub results: Vec<BatchScreenResult>,
+}
+
 /// Node status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
@@ -88,6 +131,8 @@ pub struct Status {
 pub enum ApiResponse {
     /// Screening results.
     Screen(ScreenReport),
+    /// Batch screening results.
+    ScreenBatch(BatchScreenReport),
     /// Status.
     Status(Status),
     /// Shutting down.

@@ -13,6 +13,10 @@ pub enum Which {
     Oprf,
     /// Import + tagging of a generated CSV list (`--rows`, default 1,000,000).
     Import,
+    /// Groth16 proofs, verification, tree operations and the MSM floor.
+    Proofs,
+    /// End-to-end screening on loopback: one and three responders, batches.
+    Screening,
     /// Everything available.
     All,
 }
@@ -185,22 +189,194 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// End-to-end screening figures.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScreeningFigures {
+    /// Entries per responder list.
+    pub list_size: usize,
+    /// One identifier against one responder (client-side wall time, local API included).
+    pub one_member: Figure,
+    /// One identifier against three responders in parallel.
+    pub three_members: Figure,
+    /// `three_members.p50 / one_member.p50`.
+    pub three_to_one: f64,
+    /// Proving one answer in this process (same keys), for the split below.
+    pub prove: Figure,
+    /// `one_member.p50 - prove.p50`: QUIC, OPRF, publication and proof checks.
+    pub non_proving_p50_ms: f64,
+    /// Identifiers in the batch exchange.
+    pub batch_size: usize,
+    /// Batch screening against one responder: identifiers per second.
+    pub batch_ids_per_second: f64,
+}
+
+fn internal(e: impl std::fmt::Display) -> CliError {
+    CliError::new("internal", e.to_string())
+}
+
+fn screen_once(dir: &std::path::Path, request: &crate::api::ApiRequest) -> Result<(), CliError> {
+    use crate::api::ApiResponse;
+    match crate::api::call(dir, request).map_err(|e| CliError::new("node", e.to_string()))? {
+        ApiResponse::Screen(r) if r.results.iter().all(|x| x.verified) => Ok(()),
+        ApiResponse::ScreenBatch(r) if r.results.iter().all(|x| x.verified) => Ok(()),
+        other => Err(CliError::new(
+            "bench",
+            format!("screening failed: {other:?}"),
+        )),
+    }
+}
+
+/// Starts a four-member consortium on loopback (separate processes) and times screening from
+/// one member through its local API.
+pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
+    use crate::api::ApiRequest;
+    const LIST: usize = 1000;
+    const BATCH: usize = 256;
+    let root = std::env::temp_dir().join(format!("fengxin-bench-screen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).map_err(|e| CliError::new("io", e.to_string()))?;
+    let csv = |seed: u64| -> Result<String, CliError> {
+        let mut out = Vec::new();
+        fengxin_sample::write_csv(&mut out, IdType::CnId, LIST, seed)
+            .map_err(|e| CliError::new("io", e.to_string()))?;
+        String::from_utf8(out).map_err(internal)
+    };
+    let mut specs = Vec::new();
+    for (i, name) in ["bank-a", "bank-b", "bank-c", "bank-d"]
+        .into_iter()
+        .enumerate()
+    {
+        let file = (
+            "list.csv".to_owned(),
+            ListId::FRAUD_TXN,
+            IdType::CnId,
+            csv(900 + i as u64)?,
+        );
+        specs.push((name, vec![file]));
+    }
+    let result = (|| {
+        let (dirs, nodes) = crate::demo::start_consortium(&root, &specs, false)?;
+        let a = dirs[0].root().to_owned();
+        let ids: Vec<String> =
+            fengxin_sample::identifiers(IdType::CnId, samples + BATCH, 4242).collect();
+        let screen = |id: &str, members: Option<Vec<String>>| ApiRequest::Screen {
+            id_type: "cn_id".into(),
+            identifier: id.to_owned(),
+            list: None,
+            members,
+        };
+        screen_once(&a, &screen(&ids[0], None))?;
+        let mut err = Ok(());
+        let mut i = 0;
+        let one = measure("screen 1 identifier, 1 responder", samples, || {
+            i += 1;
+            let req = screen(&ids[i % samples], Some(vec!["bank-b".into()]));
+            if let Err(e) = screen_once(&a, &req) {
+                err = Err(e);
+            }
+        });
+        err?;
+        let mut err = Ok(());
+        let three = measure("screen 1 identifier, 3 responders", samples, || {
+            i += 1;
+            if let Err(e) = screen_once(&a, &screen(&ids[i % samples], None)) {
+                err = Err(e);
+            }
+        });
+        err?;
+        let batch_req = ApiRequest::ScreenBatch {
+            id_type: "cn_id".into(),
+            identifiers: ids[samples..].to_vec(),
+            list: None,
+            members: Some(vec!["bank-b".into()]),
+        };
+        let t = Instant::now();
+        screen_once(&a, &batch_req)?;
+        let batch_secs = t.elapsed().as_secs_f64();
+        drop(nodes);
+        // Proving alone, same keys, on a tree of the same size.
+        let prover = fengxin_proofs::keys::load_prover(&crate::publish::params_dir())
+            .map_err(|e| CliError::new("params", e.to_string()))?;
+        let list = ListId::parse(ListId::FRAUD_TXN).map_err(internal)?;
+        let tags = dirs[1]
+            .store()?
+            .tags(&list, Epoch::FIRST)
+            .map_err(|e| CliError::new("store", e.to_string()))?;
+        let tree =
+            fengxin_tree::IndexedMerkleTree::build(fengxin_tree::MemoryStore::new(), tags.clone())
+                .map_err(internal)?;
+        let mut j = 0;
+        let prove = measure(
+            "prove one answer (same keys, in-process)",
+            samples.min(20),
+            || {
+                j += 1;
+                let tag = tags[j % tags.len()];
+                if let Ok(lookup) = tree.lookup(tag) {
+                    let _ = prover.prove_lookup(tree.root(), tag, &lookup, &mut rand_core::OsRng);
+                }
+            },
+        );
+        Ok(ScreeningFigures {
+            list_size: LIST,
+            three_to_one: three.p50_ms / one.p50_ms,
+            non_proving_p50_ms: one.p50_ms - prove.p50_ms,
+            one_member: one,
+            three_members: three,
+            prove,
+            batch_size: BATCH,
+            batch_ids_per_second: BATCH as f64 / batch_secs,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&root);
+    result
+}
+
 /// `fengxin-node bench`.
 pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
-    let oprf = match which {
-        Which::Oprf | Which::All => Some(oprf_figures()?),
-        Which::Import => None,
-    };
-    let import = match which {
-        Which::Import | Which::All => Some(import_figures(rows)?),
-        Which::Oprf => None,
-    };
+    let all = which == Which::All;
+    let oprf = (all || which == Which::Oprf)
+        .then(oprf_figures)
+        .transpose()?;
+    let proofs = (all || which == Which::Proofs)
+        .then(|| {
+            let cfg = fengxin_proofs::bench::BenchConfig {
+                params_dir: crate::publish::params_dir(),
+                ..Default::default()
+            };
+            fengxin_proofs::bench::run(cfg).map_err(|e| CliError::new("bench", e.to_string()))
+        })
+        .transpose()?;
+    let screening = (all || which == Which::Screening)
+        .then(|| screening_figures(30))
+        .transpose()?;
+    let import = (all || which == Which::Import)
+        .then(|| import_figures(rows))
+        .transpose()?;
     if json {
-        let text =
-            serde_json::to_string_pretty(&serde_json::json!({ "oprf": oprf, "import": import }))
-                .map_err(|e| CliError::new("internal", e.to_string()))?;
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "oprf": oprf, "proofs": proofs, "screening": screening, "import": import
+        }))
+        .map_err(internal)?;
         println!("{text}");
         return Ok(());
+    }
+    if let Some(p) = &proofs {
+        println!(
+            "proofs:\n{}",
+            serde_json::to_string_pretty(p).map_err(internal)?
+        );
+    }
+    if let Some(s) = &screening {
+        println!("{:<50} {:>10} {:>10}", "screening", "p50 ms", "p95 ms");
+        for f in [&s.one_member, &s.three_members, &s.prove] {
+            println!("{:<50} {:>10.1} {:>10.1}", f.op, f.p50_ms, f.p95_ms);
+        }
+        println!(
+            "three/one responders {:.2}x; non-proving part of the one-responder p50 {:.1} ms; \
+             batch of {} against one responder: {:.1} identifiers/s",
+            s.three_to_one, s.non_proving_p50_ms, s.batch_size, s.batch_ids_per_second
+        );
     }
     if let Some(figures) = oprf {
         println!(

@@ -11,7 +11,8 @@
 //! `RateLimited`, never queued without bound. Proving runs on the blocking pool.
 
 use crate::api::{
-    ApiRequest, ApiResponse, ScreenError, ScreenReport, ScreenResult, Status, SOCKET,
+    ApiRequest, ApiResponse, BatchScreenReport, BatchScreenResult, ScreenError, ScreenReport,
+    ScreenResult, Status, SOCKET,
 };
 use crate::cli::CliError;
 use crate::datadir::{DataDir, Role};
@@ -392,22 +393,44 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
                 message: e,
             },
         },
+        ApiRequest::ScreenBatch {
+            id_type,
+            identifiers,
+            list,
+            members,
+        } => match screen_batch(node, &id_type, &identifiers, list.as_deref(), members).await {
+            Ok(r) => ApiResponse::ScreenBatch(r),
+            Err(e) => ApiResponse::Error {
+                kind: "usage".into(),
+                message: e,
+            },
+        },
     }
 }
 
-/// Screens one identifier against every other member (or `members`), in parallel.
-pub async fn screen(
+/// Screens identifiers against every other member (or `members`), in parallel; one exchange
+/// per (member, list) carries the whole batch (in chunks of the protocol's batch limit).
+async fn screen_many(
     node: &Arc<Node>,
     id_type: &str,
-    raw: &str,
+    raws: &[String],
     list: Option<&str>,
     members: Option<Vec<String>>,
-) -> Result<ScreenReport, String> {
+) -> Result<(IdType, Vec<MemberOutcome>), String> {
     let id_type: IdType = id_type
         .parse()
         .map_err(|e: fengxin_types::id::UnknownIdType| e.to_string())?;
-    // The raw identifier is never logged or stored; only its canonical form is used, in memory.
-    let id = CanonicalId::parse(id_type, raw).map_err(|e| format!("identifier: {e}"))?;
+    // Raw identifiers are never logged or stored; only their canonical forms are used, in memory.
+    let ids = raws
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            CanonicalId::parse(id_type, raw).map_err(|e| format!("identifier {}: {e}", i + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Err("no identifiers".into());
+    }
     let list = list
         .map(ListId::parse)
         .transpose()
@@ -426,44 +449,129 @@ pub async fn screen(
     if targets.is_empty() {
         return Err("no member to screen against".into());
     }
+    let ids = Arc::new(ids);
     let tasks: Vec<_> = targets
         .into_iter()
         .map(|party| {
             let node = node.clone();
-            let id = id.clone();
+            let ids = ids.clone();
             let list = list.clone();
-            tokio::spawn(async move { screen_member(&node, &party, &id, list.as_ref()).await })
+            tokio::spawn(async move { screen_member(&node, &party, &ids, list.as_ref()).await })
         })
         .collect();
-    let mut results = Vec::new();
+    let mut outcomes = Vec::new();
     for t in tasks {
         match t.await {
-            Ok(r) => results.extend(r),
+            Ok(r) => outcomes.extend(r),
             Err(e) => log(format!("screening task failed: {e}")),
         }
     }
+    Ok((id_type, outcomes))
+}
+
+fn screen_error(e: StepError) -> ScreenError {
+    ScreenError {
+        kind: e.kind.into(),
+        message: e.message,
+    }
+}
+
+/// Screens one identifier (`fengxin screen`).
+pub async fn screen(
+    node: &Arc<Node>,
+    id_type: &str,
+    raw: &str,
+    list: Option<&str>,
+    members: Option<Vec<String>>,
+) -> Result<ScreenReport, String> {
+    let (id_type, outcomes) = screen_many(node, id_type, &[raw.to_owned()], list, members).await?;
+    let results = outcomes
+        .into_iter()
+        .map(|o| {
+            let (result, error) = match o.outcome {
+                Ok(hits) => (
+                    hits.first()
+                        .map(|h| if *h { "hit" } else { "miss" }.to_owned()),
+                    None,
+                ),
+                Err(e) => (None, Some(screen_error(e))),
+            };
+            ScreenResult {
+                member: o.member,
+                list: o.list.map(|l| l.to_string()),
+                verified: result.is_some(),
+                result,
+                error,
+                latency_ms: o.latency_ms,
+            }
+        })
+        .collect();
     Ok(ScreenReport {
         identifier_type: id_type.to_string(),
         results,
     })
 }
 
-fn failure(
+/// Screens a batch of identifiers: per (member, list), the positions that hit.
+pub async fn screen_batch(
+    node: &Arc<Node>,
+    id_type: &str,
+    raws: &[String],
+    list: Option<&str>,
+    members: Option<Vec<String>>,
+) -> Result<BatchScreenReport, String> {
+    let (id_type, outcomes) = screen_many(node, id_type, raws, list, members).await?;
+    let results = outcomes
+        .into_iter()
+        .map(|o| {
+            let (hits, verified, error) = match o.outcome {
+                Ok(hits) => (
+                    hits.iter()
+                        .enumerate()
+                        .filter(|(_, h)| **h)
+                        .map(|(i, _)| i)
+                        .collect(),
+                    true,
+                    None,
+                ),
+                Err(e) => (Vec::new(), false, Some(screen_error(e))),
+            };
+            BatchScreenResult {
+                member: o.member,
+                list: o.list.map(|l| l.to_string()),
+                hits,
+                verified,
+                error,
+                latency_ms: o.latency_ms,
+            }
+        })
+        .collect();
+    Ok(BatchScreenReport {
+        identifier_type: id_type.to_string(),
+        count: raws.len(),
+        results,
+    })
+}
+
+/// One (member, list) outcome of a screening.
+struct MemberOutcome {
+    member: MemberName,
+    list: Option<ListId>,
+    outcome: Result<Vec<bool>, StepError>,
+    latency_ms: f64,
+}
+
+fn failed(
     member: &MemberName,
     list: Option<&ListId>,
-    kind: &str,
+    kind: &'static str,
     message: String,
     started: Instant,
-) -> ScreenResult {
-    ScreenResult {
+) -> MemberOutcome {
+    MemberOutcome {
         member: member.clone(),
-        list: list.map(|l| l.to_string()),
-        result: None,
-        verified: false,
-        error: Some(ScreenError {
-            kind: kind.into(),
-            message,
-        }),
+        list: list.cloned(),
+        outcome: Err(StepError::new(kind, message, false)),
         latency_ms: started.elapsed().as_secs_f64() * 1e3,
     }
 }
@@ -556,44 +664,41 @@ where
 async fn screen_member(
     node: &Node,
     party: &Party,
-    id: &CanonicalId,
+    ids: &[CanonicalId],
     only: Option<&ListId>,
-) -> Vec<ScreenResult> {
+) -> Vec<MemberOutcome> {
     let started = Instant::now();
     let publications = with_retries(|| exchange(node, party, &Request::Publications)).await;
     let publications = match publications {
         Ok(Response::Publications(p)) => p,
         Ok(Response::Refused(r)) => {
-            return vec![failure(&party.name, None, "refused", r.message, started)];
+            return vec![failed(&party.name, None, "refused", r.message, started)]
         }
         Ok(_) => {
-            return vec![failure(
-                &party.name,
-                None,
-                "peer_misbehaved",
-                "unexpected response to a publications request".into(),
-                started,
-            )];
+            let m = "unexpected response to a publications request".to_owned();
+            return vec![failed(&party.name, None, "peer_misbehaved", m, started)];
         }
-        Err(e) => return vec![failure(&party.name, None, e.kind, e.message, started)],
+        Err(e) => return vec![failed(&party.name, None, e.kind, e.message, started)],
     };
     let mut verified: Vec<Publication> = Vec::new();
     for sp in &publications {
         match sp.verify(&party.key) {
             Ok(p) if p.member == party.name => verified.push(p.clone()),
             Ok(p) => {
-                return vec![failure(
+                let m = format!("publication names member {}", p.member);
+                return vec![failed(
                     &party.name,
                     Some(&p.list),
                     "peer_misbehaved",
-                    format!("publication names member {}", p.member),
+                    m,
                     started,
                 )];
             }
             Err(e) => {
-                return vec![failure(
+                let l = Some(&sp.publication.list);
+                return vec![failed(
                     &party.name,
-                    Some(&sp.publication.list),
+                    l,
                     "peer_misbehaved",
                     e.to_string(),
                     started,
@@ -607,42 +712,45 @@ async fn screen_member(
         .filter(|p| only.is_none_or(|l| &p.list == l))
     {
         let started = Instant::now();
-        out.push(match with_retries(|| query_one(node, party, p, id)).await {
-            Ok(hit) => ScreenResult {
-                member: party.name.clone(),
-                list: Some(p.list.to_string()),
-                result: Some(if hit { "hit" } else { "miss" }.into()),
-                verified: true,
-                error: None,
-                latency_ms: started.elapsed().as_secs_f64() * 1e3,
-            },
-            Err(e) => failure(&party.name, Some(&p.list), e.kind, e.message, started),
+        let mut hits = Vec::with_capacity(ids.len());
+        let mut outcome = Ok(());
+        for chunk in ids.chunks(fengxin_protocol::MAX_BATCH) {
+            match with_retries(|| query_batch(node, party, p, chunk)).await {
+                Ok(h) => hits.extend(h),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        out.push(MemberOutcome {
+            member: party.name.clone(),
+            list: Some(p.list.clone()),
+            outcome: outcome.map(|()| hits),
+            latency_ms: started.elapsed().as_secs_f64() * 1e3,
         });
     }
     if out.is_empty() {
         let what = only.map_or("no published lists".to_owned(), |l| {
             format!("does not publish {l}")
         });
-        out.push(failure(&party.name, only, "no_list", what, started));
+        out.push(failed(&party.name, only, "no_list", what, started));
     }
     out
 }
 
-/// The two-step exchange for one list (restarted from a fresh blinding when retried).
-async fn query_one(
+/// The two-step exchange for one list and a batch of identifiers (restarted from a fresh
+/// blinding when retried). Returns hit or miss per identifier, every one proven.
+async fn query_batch(
     node: &Node,
     party: &Party,
     publication: &Publication,
-    id: &CanonicalId,
-) -> Result<bool, StepError> {
-    let (awaiting, request) =
-        fengxin_protocol::start(&mut rand_core::OsRng, publication, std::slice::from_ref(id))?;
+    ids: &[CanonicalId],
+) -> Result<Vec<bool>, StepError> {
+    let (awaiting, request) = fengxin_protocol::start(&mut rand_core::OsRng, publication, ids)?;
     let response = exchange(node, party, &request).await?;
     let (awaiting, request) = awaiting.handle(response)?;
     let response = exchange(node, party, &request).await?;
     let answers = awaiting.handle(response, &node.verifier, &mut rand_core::OsRng)?;
-    answers
-        .first()
-        .map(|a| a.hit())
-        .ok_or_else(|| StepError::new("peer_misbehaved", "no answer", false))
+    Ok(answers.iter().map(|a| a.hit()).collect())
 }

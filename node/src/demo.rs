@@ -70,7 +70,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
 }
 
 /// A free UDP port on loopback (bound and released; good enough for a local demo).
-fn free_port() -> Result<u16, CliError> {
+pub fn free_port() -> Result<u16, CliError> {
     let s =
         std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| CliError::new("io", e.to_string()))?;
     Ok(s.local_addr()
@@ -88,7 +88,8 @@ fn first_identifier(csv: &str, row: usize) -> Option<String> {
         .and_then(|r| r.get(0).map(str::to_owned))
 }
 
-struct Nodes(Vec<(PathBuf, Child)>);
+/// Node processes started for a local consortium; shut down gracefully on drop.
+pub struct Nodes(Vec<(PathBuf, Child)>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
@@ -110,7 +111,7 @@ impl Drop for Nodes {
 }
 
 /// Starts `fengxin-node run` for `dir` and waits for it to report ready.
-fn start_node(dir: &Path, genesis: &Path) -> Result<Child, CliError> {
+pub fn start_node(dir: &Path, genesis: &Path) -> Result<Child, CliError> {
     let exe = std::env::current_exe().map_err(|e| CliError::new("io", e.to_string()))?;
     let mut child = Command::new(exe)
         .arg("run")
@@ -161,56 +162,71 @@ pub fn run(data: Option<&Path>) -> Result<(), CliError> {
     result
 }
 
-fn run_in(root: &Path) -> Result<(), CliError> {
-    println!("== consortium in {}", root.display());
+/// A member to set up: name and (file name, list, identifier type, CSV contents) imports.
+pub type MemberSpec<'a> = (&'a str, Vec<(String, &'a str, IdType, String)>);
+
+/// Initialises members on loopback ports, imports and publishes their lists, writes genesis,
+/// and starts one `fengxin-node run` process per member. With `verbose`, narrates each step.
+pub fn start_consortium(
+    root: &Path,
+    specs: &[MemberSpec<'_>],
+    verbose: bool,
+) -> Result<(Vec<DataDir>, Nodes), CliError> {
+    let say = |s: String| {
+        if verbose {
+            println!("{s}");
+        }
+    };
+    say(format!("== consortium in {}", root.display()));
     let mut dirs = Vec::new();
-    for name in MEMBERS {
-        let dir = root.join(name);
+    for (name, _) in specs {
         let member =
             MemberName::parse(name).map_err(|e| CliError::new("internal", e.to_string()))?;
         let listen = format!("127.0.0.1:{}", free_port()?);
-        let d = DataDir::init(&dir, member, listen.clone(), Role::Member)?;
-        println!("{name}: identity {} at {listen}", d.identity()?.public());
+        let d = DataDir::init(&root.join(name), member, listen.clone(), Role::Member)?;
+        say(format!(
+            "{name}: identity {} at {listen}",
+            d.identity()?.public()
+        ));
         dirs.push(d);
     }
-    println!("\n== member lists (raw entries stay in each member's own database)");
-    for (member, file, list, id_type, contents) in SAMPLES {
-        let Some(d) = dirs.iter().find(|d| d.config().member.as_str() == *member) else {
-            continue;
-        };
-        let path = d.root().join(file);
-        std::fs::write(&path, contents).map_err(io(&path))?;
-        let list = ListId::parse(list).map_err(|e| CliError::new("internal", e.to_string()))?;
-        let report = import::import_file(
-            &d.store()?,
-            &d.master_seed()?,
-            &list,
-            *id_type,
-            &path,
-            Format::Csv,
-        )?;
-        println!(
-            "{member}: {file} -> {}: {} accepted, {} duplicates, {} rejected{}",
-            report.list,
-            report.accepted,
-            report.duplicates,
-            report.rejected.len(),
-            report.rejected.first().map_or(String::new(), |r| format!(
-                " (e.g. row {}, {}: {})",
-                r.row, r.field, r.reason
-            ))
-        );
+    say("\n== member lists (raw entries stay in each member's own database)".into());
+    for ((name, imports), d) in specs.iter().zip(&dirs) {
+        for (file, list, id_type, contents) in imports {
+            let path = d.root().join(file);
+            std::fs::write(&path, contents).map_err(io(&path))?;
+            let list = ListId::parse(list).map_err(|e| CliError::new("internal", e.to_string()))?;
+            let report = import::import_file(
+                &d.store()?,
+                &d.master_seed()?,
+                &list,
+                *id_type,
+                &path,
+                Format::Csv,
+            )?;
+            say(format!(
+                "{name}: {file} -> {}: {} accepted, {} duplicates, {} rejected{}",
+                report.list,
+                report.accepted,
+                report.duplicates,
+                report.rejected.len(),
+                report.rejected.first().map_or(String::new(), |r| format!(
+                    " (e.g. row {}, {}: {})",
+                    r.row, r.field, r.reason
+                ))
+            ));
+        }
     }
-    println!("\n== publications (root and OPRF key per list, signed by the member)");
+    say("\n== publications (root and OPRF key per list, signed by the member)".into());
     for d in &dirs {
         for p in crate::publish::publish(d)? {
-            println!(
+            say(format!(
                 "{}: {} epoch {} root {}…",
                 d.config().member,
                 p.list,
                 p.epoch,
                 &p.root[..16]
-            );
+            ));
         }
     }
     let genesis_path = root.join("genesis.json");
@@ -225,16 +241,38 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             .map_err(|e| CliError::new("internal", e.to_string()))?,
     )
     .map_err(io(&genesis_path))?;
-    println!(
+    say(format!(
         "\n== starting nodes (QUIC with mutual TLS on loopback; {})",
         genesis.params_label
-    );
+    ));
     let mut nodes = Nodes(Vec::new());
     for d in &dirs {
         let child = start_node(d.root(), &genesis_path)?;
-        println!("{} running (pid {})", d.config().member, child.id());
+        say(format!(
+            "{} running (pid {})",
+            d.config().member,
+            child.id()
+        ));
         nodes.0.push((d.root().to_owned(), child));
     }
+    Ok((dirs, nodes))
+}
+
+fn run_in(root: &Path) -> Result<(), CliError> {
+    let specs: Vec<MemberSpec<'_>> = MEMBERS
+        .iter()
+        .map(|m| {
+            let imports = SAMPLES
+                .iter()
+                .filter(|s| s.0 == *m)
+                .map(|(_, file, list, t, contents)| {
+                    ((*file).to_owned(), *list, *t, (*contents).to_owned())
+                })
+                .collect();
+            (*m, imports)
+        })
+        .collect();
+    let (dirs, nodes) = start_consortium(root, &specs, true)?;
 
     let on_b = first_identifier(SAMPLES[3].4, 0).unwrap_or_default();
     let on_c = first_identifier(SAMPLES[4].4, 0).unwrap_or_default();
