@@ -38,7 +38,11 @@ fn proofs(c: &mut Criterion) {
                 let t = tags[i];
                 (t, tree.lookup(t).expect("lookup"))
             },
-            |(t, look)| prover.prove_lookup(root, t, &look, &mut OsRng).expect("prove"),
+            |(t, look)| {
+                prover
+                    .prove_lookup(root, t, &look, &mut OsRng)
+                    .expect("prove")
+            },
             BatchSize::SmallInput,
         )
     });
@@ -48,7 +52,11 @@ fn proofs(c: &mut Criterion) {
                 let t = random_tag();
                 (t, tree.lookup(t).expect("lookup"))
             },
-            |(t, look)| prover.prove_lookup(root, t, &look, &mut OsRng).expect("prove"),
+            |(t, look)| {
+                prover
+                    .prove_lookup(root, t, &look, &mut OsRng)
+                    .expect("prove")
+            },
             BatchSize::SmallInput,
         )
     });
@@ -56,7 +64,9 @@ fn proofs(c: &mut Criterion) {
         .map(|k| {
             let t = if k % 2 == 0 { tags[k] } else { random_tag() };
             let look = tree.lookup(t).expect("lookup");
-            prover.prove_lookup(root, t, &look, &mut OsRng).expect("prove")
+            prover
+                .prove_lookup(root, t, &look, &mut OsRng)
+                .expect("prove")
         })
         .collect();
     g.sample_size(50);
