@@ -105,7 +105,7 @@ impl std::fmt::Debug for PreparedProvingKey {
 }
 
 impl PreparedProvingKey {
-    /// Builds the tables (a few seconds; about 80 MB for the membership circuit).
+    /// Builds the tables (about two seconds; about 70 MB for the membership circuit).
     pub(crate) fn new(pk: ProvingKey<Bn254>) -> Self {
         // Query position 0 is the constant 1 (added outside the MSM); 1.. are the assignment.
         let a = SparseQuery::new(&pk.a_query[1..]);

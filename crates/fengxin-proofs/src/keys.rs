@@ -2,7 +2,7 @@
 //! development setup.
 //!
 //! `params/` holds `manifest.json`, `membership.vk` (compressed verifying key, committed) and
-//! `membership.pk` (uncompressed proving key, about 6 MB, not committed: regenerated on first use
+//! `membership.pk` (uncompressed proving key, about 5 MB, not committed: regenerated on first use
 //! from the development seed when the manifest says the keys are development keys). A key loads
 //! only if its SHA-256 equals the manifest's; the proving key, once its hash matches, is decoded
 //! without re-checking every point (the hash already pins the exact bytes), the verifying key
@@ -263,6 +263,8 @@ pub fn load_proving_key(dir: &Path) -> Result<ProvingKey<Bn254>, KeyLoadError> {
 }
 
 /// Loads a [`Prover`] for `dir`'s proving key (generating the development key on first use).
+/// Takes a few seconds: besides reading the key, it precomputes the MSM tables (about 70 MB).
+/// Load once and share the prover (it is `Send + Sync`).
 pub fn load_prover(dir: &Path) -> Result<Prover, KeyLoadError> {
     let pk = load_proving_key(dir)?;
     let vk = load_verifying_key(dir)?;

@@ -181,3 +181,13 @@ impl Prover {
         Ok((public, proof))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prover_and_verifier_are_shareable() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Prover>();
+        shareable::<crate::Verifier>();
+    }
+}

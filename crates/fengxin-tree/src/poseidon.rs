@@ -96,11 +96,12 @@ pub fn hash2(left: Fr, right: Fr) -> Fr {
         } else {
             s[0] = sbox(s[0]);
         }
+        // Sums of products with one Montgomery reduction each (BN254 has spare modulus bits).
         let m = &p.mds;
         s = [
-            m[0][0] * s[0] + m[0][1] * s[1] + m[0][2] * s[2],
-            m[1][0] * s[0] + m[1][1] * s[1] + m[1][2] * s[2],
-            m[2][0] * s[0] + m[2][1] * s[1] + m[2][2] * s[2],
+            Fr::sum_of_products(&m[0], &s),
+            Fr::sum_of_products(&m[1], &s),
+            Fr::sum_of_products(&m[2], &s),
         ];
     }
     s[0]
