@@ -119,6 +119,66 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         .expect("bank-b");
     assert_eq!(at_b.result.as_deref(), Some("hit"));
 
+    // The risk team's CLI prints the same answers as JSON.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fengxin-e2e-client"))
+        .args([
+            "screen",
+            "--node",
+            path_str(&a.dir),
+            "--id-type",
+            "cn_id",
+            &shared[0],
+            "--json",
+        ])
+        .output()
+        .expect("run fengxin screen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["identifier_type"], "cn_id");
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["result"], "hit");
+        assert_eq!(r["verified"], true);
+        assert!(r["latency_ms"].as_f64().is_some_and(|l| l > 0.0));
+        assert!(r["member"] == "bank-b" || r["member"] == "bank-c");
+    }
+    // A batch: one exchange per (member, list), hits by position.
+    let batch: Vec<String> = vec![
+        b_only[5].clone(),
+        nowhere[0].clone(),
+        shared[3].clone(),
+        c_only[7].clone(),
+    ];
+    match fengxin_node::api::call(
+        &a.dir,
+        &fengxin_node::api::ApiRequest::ScreenBatch {
+            id_type: "cn_id".into(),
+            identifiers: batch,
+            list: None,
+            members: None,
+        },
+    )
+    .expect("call")
+    {
+        fengxin_node::api::ApiResponse::ScreenBatch(r) => {
+            assert_eq!(r.count, 4);
+            for m in &r.results {
+                assert!(m.verified, "{m:?}");
+                let expected: Vec<usize> = match m.member.as_str() {
+                    "bank-b" => vec![0, 2],
+                    _ => vec![2, 3],
+                };
+                assert_eq!(m.hits, expected, "{}", m.member);
+            }
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
     // Invalid input is an error, not a miss.
     let err = fengxin_node::api::call(
         &a.dir,
