@@ -10,6 +10,9 @@ pub enum StoreError {
     /// Caller misuse: `create` on an existing file.
     #[error("database {0} already exists")]
     AlreadyExists(PathBuf),
+    /// Another process (usually the running node) has the database open.
+    #[error("database {0} is in use by another process (stop `fengxin-node run` for this data directory first)")]
+    InUse(PathBuf),
     /// Caller misuse: `open` on a missing file.
     #[error("database {0} does not exist (run `fengxin-node init` first)")]
     Missing(PathBuf),

@@ -87,7 +87,10 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing(path.to_owned()));
         }
-        let db = Database::open(path).map_err(redb::Error::from)?;
+        let db = Database::open(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.to_owned()),
+            other => StoreError::from(redb::Error::from(other)),
+        })?;
         let store = Self { db };
         let found = store.schema_version()?;
         if found != SCHEMA_VERSION {

@@ -176,3 +176,14 @@ fn garbage_file_is_an_error_not_a_panic() {
     std::fs::write(&path, b"not a redb file at all").expect("write");
     assert!(Store::open(&path).is_err());
 }
+
+#[test]
+fn a_second_open_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.redb");
+    let _first = Store::create(&path).expect("create");
+    match Store::open(&path) {
+        Err(StoreError::InUse(p)) => assert_eq!(p, path),
+        other => panic!("expected InUse, got {other:?}"),
+    }
+}
