@@ -88,6 +88,11 @@ enum Command {
         #[arg(long)]
         genesis: PathBuf,
     },
+    /// Circuit parameters: development setup and checks against the manifest.
+    Params {
+        #[command(subcommand)]
+        command: ParamsCommand,
+    },
     /// Write a deterministic sample list (CSV) for tests, benchmarks and demos.
     Sample {
         /// Identifier type.
@@ -121,6 +126,20 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ParamsCommand {
+    /// Run the deterministic development setup and write the keys and their manifest
+    /// (development keys: not for production; production keys come from a ceremony).
+    Setup {
+        /// Output directory (default: $FENGXIN_PARAMS or the source tree's params/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Load both keys, refusing any whose hash differs from the manifest (generating the
+    /// development proving key on first use), and print the manifest.
+    Check,
 }
 
 #[derive(Subcommand, Debug)]
@@ -251,6 +270,7 @@ impl Command {
                 ListsCommand::Stats { json, .. } | ListsCommand::Publish { json, .. } => *json,
             },
             Command::Sample { .. }
+            | Command::Params { .. }
             | Command::Demo { .. }
             | Command::Genesis { .. }
             | Command::Run { .. } => false,
@@ -267,11 +287,17 @@ fn parse_id_type(s: &str) -> Result<IdType, CliError> {
         .map_err(|e| CliError::new("usage", format!("--id-type: {e}")))
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+/// Prints JSON on stdout; a closed pipe (`| head`) ends output quietly instead of panicking.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::new("internal", e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::new("io", format!("stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn run(command: Command) -> Result<(), CliError> {
@@ -337,6 +363,27 @@ fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Run { data, genesis } => crate::daemon::run(&data, &genesis),
+        Command::Params { command } => {
+            let dir = match &command {
+                ParamsCommand::Setup { out: Some(o) } => o.clone(),
+                _ => crate::publish::params_dir(),
+            };
+            let params = |e: &dyn std::fmt::Display| CliError::new("params", e.to_string());
+            let manifest = match command {
+                ParamsCommand::Setup { .. } => {
+                    fengxin_proofs::keys::write_development_params(&dir).map_err(|e| params(&e))?
+                }
+                ParamsCommand::Check => {
+                    let prover = fengxin_proofs::keys::load_prover(&dir).map_err(|e| params(&e))?;
+                    println!(
+                        "proving key loaded: {} constraints",
+                        prover.num_constraints()
+                    );
+                    fengxin_proofs::keys::Manifest::load(&dir).map_err(|e| params(&e))?
+                }
+            };
+            print_json(&manifest)
+        }
         Command::Prove {
             data,
             list,
