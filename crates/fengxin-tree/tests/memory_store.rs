@@ -78,3 +78,88 @@ fn insert_then_delete_restores_root() {
         "emptied subtrees are removed from the store"
     );
 }
+
+/// A store that gets one detail of the contract wrong, to show the suite notices.
+struct Faulty {
+    inner: MemoryStore,
+    /// `find_low` also returns an exact match (≤ instead of <).
+    low_inclusive: bool,
+    /// `put_leaf` forgets to unmap the slot's previous value.
+    stale_values: bool,
+}
+
+impl fengxin_tree::TreeStore for Faulty {
+    type Error = fengxin_tree::Infallible;
+    fn node(&self, level: u8, index: u64) -> Result<Option<[u8; 32]>, Self::Error> {
+        self.inner.node(level, index)
+    }
+    fn set_node(&mut self, l: u8, i: u64, h: Option<[u8; 32]>) -> Result<(), Self::Error> {
+        self.inner.set_node(l, i, h)
+    }
+    fn leaf(&self, index: u64) -> Result<Option<fengxin_tree::Leaf>, Self::Error> {
+        self.inner.leaf(index)
+    }
+    fn put_leaf(&mut self, index: u64, leaf: fengxin_tree::Leaf) -> Result<(), Self::Error> {
+        if self.stale_values {
+            if let Some(old) = self.inner.leaf(index)? {
+                // Re-insert under a fresh slot mapping, leaving `old.value` mapped too.
+                self.inner.put_leaf(index, leaf)?;
+                if old.value != leaf.value {
+                    let keep = fengxin_tree::Leaf {
+                        value: old.value,
+                        next_value: old.next_value,
+                    };
+                    self.inner.put_leaf(u32::MAX as u64 + 7, keep)?;
+                }
+                return Ok(());
+            }
+        }
+        self.inner.put_leaf(index, leaf)
+    }
+    fn remove_leaf(&mut self, index: u64) -> Result<(), Self::Error> {
+        self.inner.remove_leaf(index)
+    }
+    fn find_value(&self, value: Value) -> Result<Option<u64>, Self::Error> {
+        self.inner.find_value(value)
+    }
+    fn find_low(&self, value: Value) -> Result<Option<u64>, Self::Error> {
+        if self.low_inclusive {
+            if let Some(i) = self.inner.find_value(value)? {
+                return Ok(Some(i));
+            }
+        }
+        self.inner.find_low(value)
+    }
+    fn next_index(&self) -> Result<u64, Self::Error> {
+        self.inner.next_index()
+    }
+    fn set_next_index(&mut self, next: u64) -> Result<(), Self::Error> {
+        self.inner.set_next_index(next)
+    }
+    fn push_free(&mut self, index: u64) -> Result<(), Self::Error> {
+        self.inner.push_free(index)
+    }
+    fn pop_free(&mut self) -> Result<Option<u64>, Self::Error> {
+        self.inner.pop_free()
+    }
+}
+
+#[test]
+#[should_panic(expected = "below")]
+fn suite_catches_inclusive_low_leaf() {
+    conformance::run(|| Faulty {
+        inner: MemoryStore::new(),
+        low_inclusive: true,
+        stale_values: false,
+    });
+}
+
+#[test]
+#[should_panic(expected = "old value unmapped on replace")]
+fn suite_catches_stale_value_index() {
+    conformance::run(|| Faulty {
+        inner: MemoryStore::new(),
+        low_inclusive: false,
+        stale_values: true,
+    });
+}
