@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use fengxin_node::api::{ApiRequest, ApiResponse, ScreenReport};
+use fengxin_node::cli::CliError;
 use fengxin_node::publish::{params_dir, ProveOutput};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -52,49 +53,20 @@ enum Command {
     },
 }
 
-struct Failure {
-    kind: String,
-    message: String,
-}
-
-fn fail(kind: &str, message: impl Into<String>) -> Failure {
-    Failure {
-        kind: kind.into(),
-        message: message.into(),
-    }
+fn fail(kind: impl Into<std::borrow::Cow<'static, str>>, message: impl Into<String>) -> CliError {
+    CliError::new(kind, message)
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let json = match &cli.command {
-        Command::Verify { json, .. } | Command::Screen { json, .. } => *json,
-    };
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            eprintln!("error: {}", f.message);
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"error": {"kind": f.kind, "message": f.message}})
-                );
-            }
-            ExitCode::FAILURE
-        }
-    }
+    fengxin_node::cli::drive(
+        |c: &Cli| match &c.command {
+            Command::Verify { json, .. } | Command::Screen { json, .. } => *json,
+        },
+        |c| run(c.command),
+    )
 }
 
-fn run(command: Command) -> Result<(), Failure> {
+fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Verify { proof, json } => {
             let out = verify(&proof)?;
@@ -127,7 +99,7 @@ fn run(command: Command) -> Result<(), Failure> {
             };
             let report = match call(&node, &request)? {
                 ApiResponse::Screen(r) => r,
-                ApiResponse::Error { kind, message } => return Err(fail(&kind, message)),
+                ApiResponse::Error { kind, message } => return Err(fail(kind, message)),
                 _ => return Err(fail("protocol", "unexpected response from the node")),
             };
             if json {
@@ -164,7 +136,7 @@ fn print_report(report: &ScreenReport) {
     }
 }
 
-fn call(node: &Path, request: &ApiRequest) -> Result<ApiResponse, Failure> {
+fn call(node: &Path, request: &ApiRequest) -> Result<ApiResponse, CliError> {
     fengxin_node::api::call(node, request).map_err(|e| match e {
         fengxin_node::api::CallError::Unreachable { .. } => fail("node_unreachable", e.to_string()),
         other => fail("protocol", other.to_string()),
@@ -172,7 +144,7 @@ fn call(node: &Path, request: &ApiRequest) -> Result<ApiResponse, Failure> {
 }
 
 /// Checks a `prove` object: decodes every field and verifies the proof with the pinned key.
-fn verify(source: &str) -> Result<ProveOutput, Failure> {
+fn verify(source: &str) -> Result<ProveOutput, CliError> {
     let mut text = String::new();
     if source == "-" {
         std::io::stdin()

@@ -193,15 +193,18 @@ struct ListFileArgs {
 /// A command failure: a stable kind and a one-line message.
 #[derive(Debug)]
 pub struct CliError {
-    kind: &'static str,
+    kind: std::borrow::Cow<'static, str>,
     message: String,
 }
 
 impl CliError {
     /// A failure of the given kind.
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        kind: impl Into<std::borrow::Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
-            kind,
+            kind: kind.into(),
             message: message.into(),
         }
     }
@@ -229,9 +232,14 @@ impl From<ImportError> for CliError {
     }
 }
 
-/// Runs the CLI and maps the outcome to an exit code.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+/// Parses the arguments, runs the command and maps the outcome to CLI.md's contract: exit 0 on
+/// success; otherwise a one-line reason on stderr and, with `--json`, an
+/// `{"error": {"kind", "message"}}` object on stdout. Shared by both binaries.
+pub fn drive<C: Parser>(
+    wants_json: impl Fn(&C) -> bool,
+    run: impl FnOnce(C) -> Result<(), CliError>,
+) -> ExitCode {
+    let cli = match C::try_parse() {
         Ok(c) => c,
         Err(e) => {
             // clap prints help/version on stdout and usage errors on stderr.
@@ -243,20 +251,23 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    let json = cli.command.json();
-    match run(cli.command) {
+    let json = wants_json(&cli);
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.message);
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"error": {"kind": e.kind, "message": e.message}})
-                );
+                let error = serde_json::json!({"error": {"kind": e.kind, "message": e.message}});
+                let _ = print_json(&error);
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `fengxin-node`.
+pub fn main() -> ExitCode {
+    drive(|c: &Cli| c.command.json(), |c| run(c.command))
 }
 
 impl Command {
