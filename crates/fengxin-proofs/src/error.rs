@@ -27,8 +27,10 @@ pub enum KeyLoadError {
     /// The manifest's format version is not one this build understands.
     #[error("manifest version {0} is not supported")]
     ManifestVersion(u32),
-    /// A key file's SHA-256 differs from the manifest's: the key is refused.
-    #[error("{file}: SHA-256 {actual} does not match the manifest's {expected}")]
+    /// A key file's SHA-256 differs from the manifest's: the key is refused. (A development
+    /// proving key left over from older parameters can simply be deleted: it is regenerated on
+    /// the next load.)
+    #[error("{file}: SHA-256 {actual} does not match the manifest's {expected} (key refused)")]
     HashMismatch {
         /// The key file.
         file: PathBuf,
