@@ -62,6 +62,12 @@ impl CircuitShape {
 /// The circuit's constraint matrices are computed once in [`Prover::new`]; each proof then only
 /// runs the circuit in witness-generation mode (no constraints recorded) and the Groth16 prover
 /// over the cached matrices.
+///
+/// Timing: the prover is variable-time in the witness (multi-scalar multiplications skip zero
+/// digits, and hits and misses take slightly different paths through witness generation). The
+/// differences are microseconds against hundreds of milliseconds of proving and network jitter,
+/// but the prover is not constant-time; a responder that must hide even that should pad its
+/// response time.
 #[derive(Debug)]
 pub struct Prover {
     ppk: PreparedProvingKey,
