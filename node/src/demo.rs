@@ -299,7 +299,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             list: None,
             members: None,
         };
-        let masked: String = value.chars().take(4).chain("…".chars()).collect();
+        let masked: String = value.trim().chars().take(4).chain("…".chars()).collect();
         println!("{id_type} {masked} ({note}):");
         match api::call(a, &request).map_err(|e| CliError::new("node", e.to_string()))? {
             ApiResponse::Screen(report) => {
