@@ -40,6 +40,11 @@ pub const PEER_CONCURRENCY: usize = 8;
 pub const PEER_RATE: f64 = 50.0;
 /// Burst of requests per peer.
 pub const PEER_BURST: f64 = 100.0;
+/// Identifiers per exchange when screening a batch: the responder proves each answer (about
+/// 0.2-0.5 s apiece on two cores), so a chunk must finish well inside the exchange timeout.
+pub const SCREEN_CHUNK: usize = 32;
+/// Proven answers kept (about 200 bytes each); the cache is emptied when full.
+pub const PROOF_CACHE: usize = 65_536;
 /// Attempts for the idempotent steps (connect, fetching publications, a whole exchange after a
 /// network failure).
 const ATTEMPTS: u32 = 3;
@@ -69,6 +74,9 @@ pub struct Node {
     verifier: Verifier,
     parties: Vec<Party>,
     budgets: Mutex<BTreeMap<MemberName, PeerBudget>>,
+    /// Answers already proven, by (list, epoch, root, tag): a proof stays valid for as long
+    /// as its root is the published one, and the root is part of the key.
+    proofs: Mutex<BTreeMap<(ListId, Epoch, [u8; 32], Tag), (bool, Vec<u8>)>>,
     connections: tokio::sync::Mutex<BTreeMap<MemberName, PeerConnection>>,
     endpoint: Endpoint,
     shutdown: Notify,
@@ -173,11 +181,30 @@ impl AnswerSource for Node {
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(bool, Vec<u8>), String> {
         let (root, lookup) = self.store.lookup(list, epoch, tag).map_err(internal)?;
+        let key = (list.clone(), epoch, root.to_bytes(), tag);
+        let cached = self
+            .proofs
+            .lock()
+            .map_err(|_| "proof cache poisoned".to_owned())?
+            .get(&key)
+            .cloned();
+        if let Some(answer) = cached {
+            return Ok(answer);
+        }
         let (public, proof) = self
             .prover
             .prove_lookup(root, tag, &lookup, &mut &mut *rng)
             .map_err(internal)?;
-        Ok((public.result, proof.to_bytes()))
+        let answer = (public.result, proof.to_bytes());
+        let mut cache = self
+            .proofs
+            .lock()
+            .map_err(|_| "proof cache poisoned".to_owned())?;
+        if cache.len() >= PROOF_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, answer.clone());
+        Ok(answer)
     }
 
     fn publications(&self) -> Vec<SignedPublication> {
@@ -241,6 +268,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         verifier,
         parties,
         budgets: Mutex::new(BTreeMap::new()),
+        proofs: Mutex::new(BTreeMap::new()),
         connections: tokio::sync::Mutex::new(BTreeMap::new()),
         endpoint: endpoint.clone(),
         shutdown: Notify::new(),
@@ -409,7 +437,7 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
 }
 
 /// Screens identifiers against every other member (or `members`), in parallel; one exchange
-/// per (member, list) carries the whole batch (in chunks of the protocol's batch limit).
+/// per (member, list) and chunk of [`SCREEN_CHUNK`] identifiers.
 async fn screen_many(
     node: &Arc<Node>,
     id_type: &str,
@@ -714,7 +742,7 @@ async fn screen_member(
         let started = Instant::now();
         let mut hits = Vec::with_capacity(ids.len());
         let mut outcome = Ok(());
-        for chunk in ids.chunks(fengxin_protocol::MAX_BATCH) {
+        for chunk in ids.chunks(SCREEN_CHUNK) {
             match with_retries(|| query_batch(node, party, p, chunk)).await {
                 Ok(h) => hits.extend(h),
                 Err(e) => {
