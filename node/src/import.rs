@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Rows handed to the database per batch (tagging runs in parallel within a batch).
-const CHUNK: usize = 16_384;
+const CHUNK: usize = 65_536;
 /// Longest accepted `reason` / `source_ref`, in characters.
 const MAX_TEXT: usize = 128;
 

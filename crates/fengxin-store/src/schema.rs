@@ -91,16 +91,99 @@ pub struct EntryRecord {
 }
 
 impl EntryRecord {
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        let r: Self = serde_json::from_slice(bytes).map_err(|_| StoreError::Corrupt("entry"))?;
-        if r.v != 1 {
-            return Err(StoreError::Corrupt("unknown entry version"));
+    /// Binary encoding, version 1: `v (u8) || epoch (u64 BE) || tag (31) || reason ||
+    /// added_on || source_ref`, each text as a u16 BE length (0xffff = absent) and UTF-8 bytes.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + 8 + Tag::LEN + 3 * 2 + 48);
+        out.push(1);
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(self.tag.as_bytes());
+        for field in [&self.reason, &self.added_on, &self.source_ref] {
+            match field {
+                // Import limits these fields to 128 characters, far below 0xffff bytes.
+                Some(text) if text.len() < usize::from(u16::MAX) => {
+                    out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+                    out.extend_from_slice(text.as_bytes());
+                }
+                _ => out.extend_from_slice(&u16::MAX.to_be_bytes()),
+            }
         }
-        Ok(r)
+        out
     }
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        // Serialising strings and integers to JSON cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let corrupt = || StoreError::Corrupt("entry record");
+        let (&v, rest) = bytes.split_first().ok_or_else(corrupt)?;
+        if v != 1 {
+            return Err(StoreError::Corrupt("unknown entry version"));
+        }
+        let (epoch, rest) = rest.split_at_checked(8).ok_or_else(corrupt)?;
+        let epoch = u64::from_be_bytes(epoch.try_into().map_err(|_| corrupt())?);
+        let (tag, mut rest) = rest.split_at_checked(Tag::LEN).ok_or_else(corrupt)?;
+        let tag = Tag::from_slice(tag).map_err(|_| corrupt())?;
+        let mut text = || -> Result<Option<String>, StoreError> {
+            let (len, r) = rest.split_at_checked(2).ok_or_else(corrupt)?;
+            let len = u16::from_be_bytes([len[0], len[1]]);
+            if len == u16::MAX {
+                rest = r;
+                return Ok(None);
+            }
+            let (t, r) = r.split_at_checked(usize::from(len)).ok_or_else(corrupt)?;
+            rest = r;
+            String::from_utf8(t.to_vec())
+                .map(Some)
+                .map_err(|_| corrupt())
+        };
+        let (reason, added_on, source_ref) = (text()?, text()?, text()?);
+        if !rest.is_empty() {
+            return Err(corrupt());
+        }
+        Ok(Self {
+            v: v.into(),
+            reason,
+            added_on,
+            source_ref,
+            tag,
+            epoch,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_record_round_trip_and_garbage() {
+        let tag = Tag::from_bytes([7; Tag::LEN]).expect("non-zero");
+        for (reason, added_on, source_ref) in [
+            (None, None, None),
+            (
+                Some("card_fraud".to_owned()),
+                Some("2025-01-02".to_owned()),
+                Some("核心-1".to_owned()),
+            ),
+            (Some(String::new()), None, Some("x".repeat(128))),
+        ] {
+            let r = EntryRecord {
+                v: 1,
+                reason,
+                added_on,
+                source_ref,
+                tag,
+                epoch: 3,
+            };
+            assert_eq!(EntryRecord::decode(&r.encode()).expect("decode"), r);
+            let bytes = r.encode();
+            for cut in 0..bytes.len() {
+                assert!(
+                    EntryRecord::decode(&bytes[..cut]).is_err(),
+                    "truncated at {cut}"
+                );
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(EntryRecord::decode(&longer).is_err());
+        }
     }
 }

@@ -111,6 +111,10 @@ impl ListWriter {
                 }
             }
         }
+        // Inserting in key order touches each B-tree page once per chunk, not once per entry.
+        fresh.sort_unstable_by(|a, b| {
+            (a.id.id_type(), a.id.as_str()).cmp(&(b.id.id_type(), b.id.as_str()))
+        });
         let key = &self.key;
         let tags: Vec<Tag> = fresh
             .par_iter()
@@ -119,13 +123,13 @@ impl ListWriter {
         let epoch = self.epoch().get();
         let mut entries_t = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
         let mut tags_t = self.txn.open_table(TAGS).map_err(redb::Error::from)?;
-        for (e, tag) in fresh.into_iter().zip(tags) {
+        for (e, tag) in fresh.into_iter().zip(&tags) {
             let record = EntryRecord {
                 v: 1,
                 reason: e.reason,
                 added_on: e.added_on,
                 source_ref: e.source_ref,
-                tag,
+                tag: *tag,
                 epoch,
             };
             entries_t
@@ -134,6 +138,17 @@ impl ListWriter {
                     record.encode().as_slice(),
                 )
                 .map_err(redb::Error::from)?;
+            *self
+                .meta
+                .by_type
+                .entry(e.id.id_type().as_str().to_owned())
+                .or_insert(0) += 1;
+            outcome.accepted += 1;
+        }
+        // Tags in tag order, for the same reason as the entries above.
+        let mut tags = tags;
+        tags.sort_unstable();
+        for tag in tags {
             let tag_key = (self.list.as_str(), epoch, tag.as_bytes());
             let count = tags_t
                 .get(tag_key)
@@ -145,12 +160,6 @@ impl ListWriter {
             if count == 0 {
                 self.touched.insert(tag);
             }
-            *self
-                .meta
-                .by_type
-                .entry(e.id.id_type().as_str().to_owned())
-                .or_insert(0) += 1;
-            outcome.accepted += 1;
         }
         Ok(outcome)
     }
