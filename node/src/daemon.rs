@@ -62,6 +62,9 @@ struct PeerBudget {
     last: Instant,
 }
 
+/// A proven answer's cache key: (list, epoch, root, tag).
+type ProofKey = (ListId, Epoch, [u8; 32], Tag);
+
 /// Everything the daemon shares between tasks.
 pub struct Node {
     root: PathBuf,
@@ -76,7 +79,7 @@ pub struct Node {
     budgets: Mutex<BTreeMap<MemberName, PeerBudget>>,
     /// Answers already proven, by (list, epoch, root, tag): a proof stays valid for as long
     /// as its root is the published one, and the root is part of the key.
-    proofs: Mutex<BTreeMap<(ListId, Epoch, [u8; 32], Tag), (bool, Vec<u8>)>>,
+    proofs: Mutex<BTreeMap<ProofKey, (bool, Vec<u8>)>>,
     connections: tokio::sync::Mutex<BTreeMap<MemberName, PeerConnection>>,
     endpoint: Endpoint,
     shutdown: Notify,
