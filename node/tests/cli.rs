@@ -189,3 +189,106 @@ fn killed_mid_import_leaves_previous_state() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(ok_json(&args)["accepted"], 1);
 }
+
+#[test]
+fn publish_and_prove_print_the_documented_json() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    let d = data.to_str().expect("utf-8");
+    init(&data);
+    let file = tmp.path().join("ids.csv");
+    std::fs::write(&file, "identifier\n11010519491231002X\n").expect("write");
+    let f = file.to_str().expect("utf-8");
+    ok_json(&[
+        "lists",
+        "import",
+        "--data",
+        d,
+        "--list",
+        "fraud_txn",
+        "--id-type",
+        "cn_id",
+        "--file",
+        f,
+        "--json",
+    ]);
+    let published = ok_json(&["lists", "publish", "--data", d, "--json"]);
+    let p = &published[0];
+    assert_eq!(p["list"], "fraud_txn");
+    assert_eq!(p["epoch"], 1);
+    assert_eq!(p["root"].as_str().map(str::len), Some(64));
+    assert_eq!(p["oprf_public_key"].as_str().map(str::len), Some(64));
+    let stats = ok_json(&["lists", "stats", "--data", d, "--json"]);
+    assert_eq!(stats["lists"][0]["root"], p["root"]);
+
+    let hit = ok_json(&[
+        "prove",
+        "--data",
+        d,
+        "--list",
+        "fraud_txn",
+        "--id-type",
+        "cn_id",
+        "--identifier",
+        "11010519491231002x",
+        "--json",
+    ]);
+    assert_eq!(hit["result"], "hit");
+    assert_eq!(hit["root"], p["root"]);
+    assert_eq!(hit["epoch"], 1);
+    assert_eq!(hit["proof"].as_str().map(str::len), Some(2 * 129));
+    let tag = hit["tag"].as_str().expect("tag").to_owned();
+    let again = ok_json(&[
+        "prove",
+        "--data",
+        d,
+        "--list",
+        "fraud_txn",
+        "--tag",
+        &tag,
+        "--json",
+    ]);
+    assert_eq!(
+        (again["result"].clone(), again["tag"].clone()),
+        (hit["result"].clone(), hit["tag"].clone())
+    );
+    let miss = ok_json(&[
+        "prove",
+        "--data",
+        d,
+        "--list",
+        "fraud_txn",
+        "--tag",
+        &"01".repeat(31),
+        "--json",
+    ]);
+    assert_eq!(miss["result"], "miss");
+
+    for bad in [
+        vec![
+            "prove",
+            "--data",
+            d,
+            "--list",
+            "fraud_txn",
+            "--tag",
+            "00",
+            "--json",
+        ],
+        vec![
+            "prove",
+            "--data",
+            d,
+            "--list",
+            "marketing_abuse",
+            "--tag",
+            &tag,
+            "--json",
+        ],
+    ] {
+        let out = run(&bad);
+        assert!(!out.status.success(), "{bad:?}");
+        let err: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json error");
+        assert!(err["error"]["kind"].is_string(), "{err}");
+    }
+}
