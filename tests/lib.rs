@@ -1,17 +1,12 @@
 //! Helpers for end-to-end tests: a consortium of real `fengxin-node` processes on loopback.
 
 use fengxin_node::api::{self, ApiRequest, ApiResponse, ScreenReport};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 /// A free UDP port on loopback.
 pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    fengxin_node::demo::free_port().expect("a free loopback port")
 }
 
 /// Runs the node binary with `args` and returns stdout; panics with stderr on failure.
@@ -102,30 +97,8 @@ pub struct RunningNode {
 impl RunningNode {
     /// Starts `fengxin-node run` and waits for it to report ready (stderr goes to `node.log`).
     pub fn start(bin: &Path, dir: &Path, genesis: &Path) -> Self {
-        let log = std::fs::File::create(dir.join("node.log")).expect("log file");
-        let mut child = Command::new(bin)
-            .args([
-                "run",
-                "--data",
-                path_str(dir),
-                "--genesis",
-                path_str(genesis),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn fengxin-node run");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read ready line");
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "node did not start: {}",
-            std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
-        );
+        let child = fengxin_node::demo::start_node_with(bin, dir, genesis)
+            .unwrap_or_else(|e| panic!("node did not start: {e:?}"));
         Self {
             dir: dir.to_owned(),
             child,
@@ -158,16 +131,7 @@ impl RunningNode {
 
 impl Drop for RunningNode {
     fn drop(&mut self) {
-        let _ = api::call(&self.dir, &ApiRequest::Shutdown);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        fengxin_node::demo::stop_node(&self.dir, &mut self.child);
     }
 }
 

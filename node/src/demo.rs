@@ -94,25 +94,33 @@ pub struct Nodes(Vec<(PathBuf, Child)>);
 impl Drop for Nodes {
     fn drop(&mut self) {
         for (dir, child) in &mut self.0 {
-            let _ = api::call(dir, &ApiRequest::Shutdown);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if let Ok(None) = child.try_wait() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+            stop_node(dir, child);
         }
     }
 }
 
-/// Starts `fengxin-node run` for `dir` and waits for it to report ready.
+/// Asks the node of `dir` to shut down through its local API, waits up to 5 s, then kills it.
+pub fn stop_node(dir: &Path, child: &mut Child) {
+    let _ = api::call(dir, &ApiRequest::Shutdown);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Starts `fengxin-node run` (this executable) for `dir` and waits for it to report ready.
 pub fn start_node(dir: &Path, genesis: &Path) -> Result<Child, CliError> {
     let exe = std::env::current_exe().map_err(|e| CliError::new("io", e.to_string()))?;
+    start_node_with(&exe, dir, genesis)
+}
+
+/// Starts `exe run` for `dir` (stderr to `dir/node.log`) and waits for it to report ready.
+pub fn start_node_with(exe: &Path, dir: &Path, genesis: &Path) -> Result<Child, CliError> {
     let mut child = Command::new(exe)
         .arg("run")
         .arg("--data")

@@ -30,10 +30,6 @@ pub struct Published {
     pub oprf_public_key: String,
 }
 
-fn err(kind: &'static str) -> impl Fn(String) -> CliError {
-    move |m| CliError::new(kind, m)
-}
-
 /// Signs a publication of every list's current (epoch, root, OPRF key) and stores them in the
 /// data directory, from where the daemon serves them.
 pub fn publish(dir: &DataDir) -> Result<Vec<Published>, CliError> {
@@ -53,8 +49,8 @@ pub fn publish(dir: &DataDir) -> Result<Vec<Published>, CliError> {
         let Some(root_hex) = s.root else { continue };
         let root = fengxin_tree::Root::from_hex(&root_hex)
             .map_err(|e| CliError::new("store", format!("stored root of {}: {e}", s.list)))?;
-        let key =
-            ListKey::derive(&seed, &s.list, s.epoch).map_err(|e| err("internal")(e.to_string()))?;
+        let key = ListKey::derive(&seed, &s.list, s.epoch)
+            .map_err(|e| CliError::new("internal", e.to_string()))?;
         let publication = Publication {
             version: Publication::VERSION,
             member: member.clone(),
@@ -79,7 +75,8 @@ pub fn publish(dir: &DataDir) -> Result<Vec<Published>, CliError> {
 fn write_publications(root: &Path, signed: &[SignedPublication]) -> Result<(), CliError> {
     let path = root.join(PUBLICATIONS);
     let tmp = root.join(format!("{PUBLICATIONS}.tmp"));
-    let text = serde_json::to_vec_pretty(signed).map_err(|e| err("internal")(e.to_string()))?;
+    let text =
+        serde_json::to_vec_pretty(signed).map_err(|e| CliError::new("internal", e.to_string()))?;
     std::fs::write(&tmp, text)
         .map_err(|e| CliError::new("io", format!("{}: {e}", tmp.display())))?;
     std::fs::rename(&tmp, &path)
@@ -139,8 +136,9 @@ pub fn prove(dir: &DataDir, list: &ListId, target: ProveTarget) -> Result<ProveO
             let id = CanonicalId::parse(t, &raw)
                 .map_err(|e| CliError::new("usage", format!("--identifier: {e}")))?;
             let key = ListKey::derive(&dir.master_seed()?, list, epoch)
-                .map_err(|e| err("internal")(e.to_string()))?;
-            key.tag(&id).map_err(|e| err("internal")(e.to_string()))?
+                .map_err(|e| CliError::new("internal", e.to_string()))?;
+            key.tag(&id)
+                .map_err(|e| CliError::new("internal", e.to_string()))?
         }
     };
     let (root, lookup) = store
