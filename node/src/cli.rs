@@ -198,6 +198,11 @@ pub struct CliError {
 }
 
 impl CliError {
+    /// The one-line message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A failure of the given kind.
     pub fn new(
         kind: impl Into<std::borrow::Cow<'static, str>>,

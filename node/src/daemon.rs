@@ -28,7 +28,7 @@ use fengxin_protocol::{
 use fengxin_store::Store;
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId, MemberName, Tag};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -67,7 +67,6 @@ type ProofKey = (ListId, Epoch, [u8; 32], Tag);
 
 /// Everything the daemon shares between tasks.
 pub struct Node {
-    root: PathBuf,
     member: MemberName,
     listen: String,
     store: Store,
@@ -80,6 +79,12 @@ pub struct Node {
     /// Answers already proven, by (list, epoch, root, tag): a proof stays valid for as long
     /// as its root is the published one, and the root is part of the key.
     proofs: Mutex<BTreeMap<ProofKey, (bool, Vec<u8>)>>,
+    /// The signed publications served to peers (from the last `lists publish`).
+    publications: Vec<SignedPublication>,
+    /// Per published list, the (epoch, root) the tree can prove against. The running node
+    /// holds the database, so neither changes while it runs; if a list changed after its
+    /// publication, this differs from the published root and queriers get `StaleRoot`.
+    current: BTreeMap<ListId, (Epoch, [u8; 32])>,
     connections: tokio::sync::Mutex<BTreeMap<MemberName, PeerConnection>>,
     endpoint: Endpoint,
     shutdown: Notify,
@@ -143,24 +148,7 @@ impl Node {
 
 impl AnswerSource for Node {
     fn published(&self, list: &ListId) -> Option<(Epoch, [u8; 32])> {
-        let pubs = read_publications(&self.root).ok()?;
-        let p = pubs
-            .into_iter()
-            .find(|p| &p.publication.list == list)?
-            .publication;
-        // If the list changed since publication, the tree can no longer prove against the
-        // published root: report the current state, so the querier gets `StaleRoot`.
-        let meta = self.store.list_meta(list).ok()??;
-        let current = meta
-            .root
-            .as_deref()
-            .and_then(|r| fengxin_tree::Root::from_hex(r).ok())?;
-        let epoch = meta.epoch().ok()?;
-        if epoch == p.epoch && current.to_bytes() == p.root {
-            Some((p.epoch, p.root))
-        } else {
-            Some((epoch, current.to_bytes()))
-        }
+        self.current.get(list).copied()
     }
 
     fn evaluate(
@@ -211,7 +199,7 @@ impl AnswerSource for Node {
     }
 
     fn publications(&self) -> Vec<SignedPublication> {
-        read_publications(&self.root).unwrap_or_default()
+        self.publications.clone()
     }
 }
 
@@ -260,11 +248,29 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         .map_err(|e| CliError::new("params", e.to_string()))?;
     let verifier = fengxin_proofs::keys::load_verifier(&params)
         .map_err(|e| CliError::new("params", e.to_string()))?;
+    let store = dir.store()?;
+    let publications = read_publications(dir.root()).unwrap_or_else(|e| {
+        log(format!("serving no publications: {}", e.message()));
+        Vec::new()
+    });
+    let mut current = BTreeMap::new();
+    for sp in &publications {
+        let list = &sp.publication.list;
+        let meta = store
+            .list_meta(list)
+            .map_err(|e| CliError::new("store", e.to_string()))?;
+        let state = meta.and_then(|m| {
+            let root = fengxin_tree::Root::from_hex(m.root.as_deref()?).ok()?;
+            Some((m.epoch().ok()?, root.to_bytes()))
+        });
+        if let Some(state) = state {
+            current.insert(list.clone(), state);
+        }
+    }
     let node = Arc::new(Node {
-        root: dir.root().to_owned(),
         member: me.clone(),
         listen: dir.config().listen.clone(),
-        store: dir.store()?,
+        store,
         seed: dir.master_seed()?,
         keys: Mutex::new(BTreeMap::new()),
         prover,
@@ -272,6 +278,8 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         parties,
         budgets: Mutex::new(BTreeMap::new()),
         proofs: Mutex::new(BTreeMap::new()),
+        publications,
+        current,
         connections: tokio::sync::Mutex::new(BTreeMap::new()),
         endpoint: endpoint.clone(),
         shutdown: Notify::new(),
