@@ -18,7 +18,7 @@ use crate::cli::CliError;
 use crate::datadir::{DataDir, Role};
 use crate::genesis::{Genesis, Party};
 use crate::publish::{params_dir, read_publications};
-use fengxin_crypto::{ListKey, MasterSeed};
+use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_net::{Blame, Endpoint, Limits, PeerConnection, StaticRegistry};
 use fengxin_proofs::{Prover, Verifier};
 use fengxin_protocol::{
@@ -68,6 +68,7 @@ type ProofKey = (ListId, Epoch, [u8; 32], Tag);
 /// Everything the daemon shares between tasks.
 pub struct Node {
     member: MemberName,
+    identity: IdentityKey,
     listen: String,
     store: Store,
     seed: MasterSeed,
@@ -201,6 +202,14 @@ impl AnswerSource for Node {
     fn publications(&self) -> Vec<SignedPublication> {
         self.publications.clone()
     }
+
+    fn member(&self) -> &MemberName {
+        &self.member
+    }
+
+    fn sign_receipt(&self, body: &fengxin_protocol::ReceiptBody) -> Vec<u8> {
+        self.identity.sign(&body.signing_bytes()).to_vec()
+    }
 }
 
 /// Starts the daemon and serves until shut down (SIGINT, SIGTERM or the local API).
@@ -269,6 +278,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     }
     let node = Arc::new(Node {
         member: me.clone(),
+        identity,
         listen: dir.config().listen.clone(),
         store,
         seed: dir.master_seed()?,
@@ -353,8 +363,14 @@ async fn serve_peers(node: Arc<Node>) {
                         Err(refusal) => Response::Refused(refusal),
                         Ok(permit) => {
                             let n = node.clone();
+                            let querier = peer.clone();
                             let r = tokio::task::spawn_blocking(move || {
-                                let resp = Responder::handle(&*n, request, &mut rand_core::OsRng);
+                                let resp = Responder::handle(
+                                    &*n,
+                                    &querier,
+                                    request,
+                                    &mut rand_core::OsRng,
+                                );
                                 drop(permit);
                                 resp
                             })
@@ -786,10 +802,11 @@ async fn query_batch(
     publication: &Publication,
     ids: &[CanonicalId],
 ) -> Result<Vec<bool>, StepError> {
-    let (awaiting, request) = fengxin_protocol::start(&mut rand_core::OsRng, publication, ids)?;
+    let (awaiting, request) =
+        fengxin_protocol::start(&mut rand_core::OsRng, &node.member, publication, ids)?;
     let response = exchange(node, party, &request).await?;
     let (awaiting, request) = awaiting.handle(response)?;
     let response = exchange(node, party, &request).await?;
-    let answers = awaiting.handle(response, &node.verifier, &mut rand_core::OsRng)?;
-    Ok(answers.iter().map(|a| a.hit()).collect())
+    let exchange = awaiting.handle(response, &node.verifier, &party.key, &mut rand_core::OsRng)?;
+    Ok(exchange.answers.iter().map(|a| a.hit()).collect())
 }

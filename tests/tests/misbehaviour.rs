@@ -146,6 +146,14 @@ impl AnswerSource for Bent {
         })
     }
 
+    fn member(&self) -> &MemberName {
+        &self.name
+    }
+
+    fn sign_receipt(&self, body: &fengxin_protocol::ReceiptBody) -> Vec<u8> {
+        self.identity.sign(&body.signing_bytes()).to_vec()
+    }
+
     fn publications(&self) -> Vec<SignedPublication> {
         let p = Publication {
             version: Publication::VERSION,
@@ -171,8 +179,10 @@ async fn serve(endpoint: Endpoint, bent: Arc<Bent>) {
             let Ok(conn) = incoming.establish().await else {
                 return;
             };
+            let peer = conn.member().clone();
             while let Ok(req) = conn.accept_request().await {
                 let bent = bent.clone();
+                let peer = peer.clone();
                 tokio::spawn(async move {
                     let Ok((request, responder)) = req.read::<Request>().await else {
                         return;
@@ -182,7 +192,7 @@ async fn serve(endpoint: Endpoint, bent: Arc<Bent>) {
                         return;
                     }
                     let response = tokio::task::spawn_blocking(move || {
-                        Responder::handle(&*bent, request, &mut rand_core::OsRng)
+                        Responder::handle(&*bent, &peer, request, &mut rand_core::OsRng)
                     })
                     .await
                     .expect("responder task");

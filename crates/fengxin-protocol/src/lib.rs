@@ -12,6 +12,10 @@
 //!    each with hit/miss and a Groth16 proof against that root. A verifies every proof against
 //!    the *published* root.
 //!
+//! 3. **Receipt.** B's answer carries its signature over the exchange's [`ReceiptBody`]
+//!    (who, which list, how many, digests of request and answers); A checks it and submits the
+//!    countersigned receipt to the ledger.
+//!
 //! The querier's steps consume their state ([`start`] → [`AwaitingEvaluation`] →
 //! [`AwaitingAnswers`] → [`VerifiedAnswer`]s), so steps cannot run out of order, and a
 //! [`VerifiedAnswer`] can only be obtained from a verified proof. Any inconsistency in B's
@@ -20,6 +24,7 @@
 mod messages;
 mod publication;
 mod querier;
+mod receipt;
 mod responder;
 
 pub use messages::{
@@ -28,6 +33,7 @@ pub use messages::{
 };
 pub use publication::{Publication, PublicationError, SignedPublication};
 pub use querier::{
-    start, AwaitingAnswers, AwaitingEvaluation, Misbehaviour, QueryError, VerifiedAnswer,
+    start, AwaitingAnswers, AwaitingEvaluation, Exchange, Misbehaviour, QueryError, VerifiedAnswer,
 };
+pub use receipt::{answer_digest, request_digest, ReceiptBody, SignedReceipt, RECEIPT_VERSION};
 pub use responder::{AnswerSource, Responder, RngCoreCrypto};

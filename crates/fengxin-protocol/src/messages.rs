@@ -42,6 +42,8 @@ pub struct MembershipRequest {
     pub epoch: Epoch,
     /// The root the querier will verify against (the published one).
     pub root: [u8; 32],
+    /// Querier-chosen random nonce: makes every exchange's receipt distinct.
+    pub nonce: [u8; 16],
     /// The tags.
     pub tags: Vec<Tag>,
 }
@@ -72,6 +74,8 @@ pub struct EvaluateResponse {
 /// Step 2 response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipResponse {
+    /// The responder's signature over the exchange's receipt body.
+    pub receipt_signature: Vec<u8>,
     /// One answer per tag, in request order.
     pub answers: Vec<Answer>,
 }

@@ -2,10 +2,12 @@
 
 use crate::messages::{EvaluateRequest, MembershipRequest, Refusal, Request, Response, MAX_BATCH};
 use crate::publication::Publication;
+use crate::receipt::{ReceiptBody, SignedReceipt};
 use fengxin_crypto::oprf::{self, OprfError, OprfPublicKey, PendingTags, PROOF_LEN};
+use fengxin_crypto::IdentityPublicKey;
 use fengxin_proofs::{MembershipProof, PublicInputs, Verifier};
 use fengxin_tree::Root;
-use fengxin_types::{CanonicalId, Epoch, ListId, Tag};
+use fengxin_types::{CanonicalId, Epoch, ListId, MemberName, Tag};
 use rand_core::{CryptoRng, RngCore};
 
 /// How the responder misbehaved. Never to be reported as a miss.
@@ -41,6 +43,9 @@ pub enum Misbehaviour {
         /// Which answer.
         index: usize,
     },
+    /// The receipt signature in the answers does not verify against the responder's key.
+    #[error("the receipt signature does not verify against the responder's identity key")]
+    BadReceiptSignature,
     /// A response of the wrong kind for this step.
     #[error("unexpected response for this step")]
     UnexpectedResponse,
@@ -87,6 +92,23 @@ impl VerifiedAnswer {
     }
 }
 
+/// The outcome of a completed exchange: verified answers and the receipt to submit.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// One verified answer per identifier, in query order.
+    pub answers: Vec<VerifiedAnswer>,
+    /// The receipt, signed by the responder (checked), for the querier to countersign.
+    pub receipt: SignedReceipt,
+}
+
+/// Who takes part in an exchange.
+#[derive(Debug, Clone)]
+struct Parties {
+    querier: MemberName,
+    responder: MemberName,
+    nonce: [u8; 16],
+}
+
 /// Waiting for the responder's OPRF evaluations.
 #[derive(Debug)]
 pub struct AwaitingEvaluation {
@@ -95,18 +117,21 @@ pub struct AwaitingEvaluation {
     epoch: Epoch,
     root: Root,
     oprf_key: OprfPublicKey,
+    parties: Parties,
 }
 
 /// Waiting for the responder's answers.
 #[derive(Debug)]
 pub struct AwaitingAnswers {
-    tags: Vec<Tag>,
+    request: MembershipRequest,
     root: Root,
+    parties: Parties,
 }
 
-/// Starts a query of `ids` against a responder's verified `publication`.
+/// Starts a query by `querier` of `ids` against a responder's verified `publication`.
 pub fn start<R: RngCore + CryptoRng>(
     rng: &mut R,
+    querier: &MemberName,
     publication: &Publication,
     ids: &[CanonicalId],
 ) -> Result<(AwaitingEvaluation, Request), QueryError> {
@@ -124,6 +149,8 @@ pub fn start<R: RngCore + CryptoRng>(
         .map_err(|e| QueryError::Invalid(e.to_string()))?;
     let (pending, blinded) =
         oprf::blind(rng, &publication.list, ids).map_err(|e| QueryError::Invalid(e.to_string()))?;
+    let mut nonce = [0u8; 16];
+    rng.fill_bytes(&mut nonce);
     let request = Request::Evaluate(EvaluateRequest {
         list: publication.list.clone(),
         epoch: publication.epoch,
@@ -136,6 +163,11 @@ pub fn start<R: RngCore + CryptoRng>(
             epoch: publication.epoch,
             root,
             oprf_key,
+            parties: Parties {
+                querier: querier.clone(),
+                responder: publication.member.clone(),
+                nonce,
+            },
         },
         request,
     ))
@@ -171,18 +203,20 @@ impl AwaitingEvaluation {
                     _ => Misbehaviour::BadDleq,
                 })
             })?;
-        let request = Request::Membership(MembershipRequest {
+        let request = MembershipRequest {
             list: self.list,
             epoch: self.epoch,
             root: self.root.to_bytes(),
-            tags: tags.clone(),
-        });
+            nonce: self.parties.nonce,
+            tags,
+        };
         Ok((
             AwaitingAnswers {
-                tags,
+                request: request.clone(),
                 root: self.root,
+                parties: self.parties,
             },
-            request,
+            Request::Membership(request),
         ))
     }
 }
@@ -190,29 +224,31 @@ impl AwaitingEvaluation {
 impl AwaitingAnswers {
     /// The tags being asked about (what the responder will see).
     pub fn tags(&self) -> &[Tag] {
-        &self.tags
+        &self.request.tags
     }
 
-    /// Verifies every answer's proof against the published root.
+    /// Verifies every answer's proof against the published root and the responder's receipt
+    /// signature against its identity key.
     pub fn handle<R: RngCore + CryptoRng>(
         self,
         response: Response,
         verifier: &Verifier,
+        responder_key: &IdentityPublicKey,
         rng: &mut R,
-    ) -> Result<Vec<VerifiedAnswer>, QueryError> {
-        let answers = match response {
-            Response::Answers(a) => a.answers,
+    ) -> Result<Exchange, QueryError> {
+        let (answers, receipt_signature) = match response {
+            Response::Answers(a) => (a.answers, a.receipt_signature),
             Response::Refused(r) => return Err(QueryError::Refused(r)),
             _ => return Err(misbehaved(Misbehaviour::UnexpectedResponse)),
         };
-        if answers.len() != self.tags.len() {
+        if answers.len() != self.request.tags.len() {
             return Err(misbehaved(Misbehaviour::WrongCount {
-                expected: self.tags.len(),
+                expected: self.request.tags.len(),
                 got: answers.len(),
             }));
         }
         let mut items = Vec::with_capacity(answers.len());
-        for (index, (answer, tag)) in answers.iter().zip(&self.tags).enumerate() {
+        for (index, (answer, tag)) in answers.iter().zip(&self.request.tags).enumerate() {
             let proof = MembershipProof::from_bytes(&answer.proof).map_err(|e| {
                 misbehaved(Misbehaviour::ProofEncoding {
                     index,
@@ -234,7 +270,20 @@ impl AwaitingAnswers {
                 .unwrap_or(0);
             return Err(misbehaved(Misbehaviour::BadProof { index }));
         }
-        Ok(items
+        let receipt = ReceiptBody::for_exchange(
+            self.parties.querier,
+            self.parties.responder,
+            &self.request,
+            &answers,
+        );
+        let receipt = SignedReceipt {
+            body: receipt,
+            responder_signature: receipt_signature,
+        };
+        if !receipt.verify(responder_key) {
+            return Err(misbehaved(Misbehaviour::BadReceiptSignature));
+        }
+        let answers = items
             .iter()
             .enumerate()
             .map(|(index, (public, _))| VerifiedAnswer {
@@ -242,6 +291,7 @@ impl AwaitingAnswers {
                 tag: public.tag,
                 hit: public.result,
             })
-            .collect())
+            .collect();
+        Ok(Exchange { answers, receipt })
     }
 }

@@ -4,7 +4,8 @@ use crate::messages::{
     EvaluateResponse, MembershipResponse, Refusal, RefusalKind, Request, Response, MAX_BATCH,
 };
 use crate::publication::SignedPublication;
-use fengxin_types::{Epoch, ListId, Tag};
+use crate::receipt::ReceiptBody;
+use fengxin_types::{Epoch, ListId, MemberName, Tag};
 use rand_core::{CryptoRng, RngCore};
 
 /// What the responder answers from: its published lists, OPRF keys, trees and prover.
@@ -34,6 +35,12 @@ pub trait AnswerSource {
 
     /// The signed publications to serve.
     fn publications(&self) -> Vec<SignedPublication>;
+
+    /// This member's name (the responder in receipts).
+    fn member(&self) -> &MemberName;
+
+    /// Signs a receipt body with this member's identity key.
+    fn sign_receipt(&self, body: &ReceiptBody) -> Vec<u8>;
 }
 
 /// An object-safe cryptographic RNG.
@@ -45,9 +52,11 @@ impl<T: RngCore + CryptoRng> RngCoreCrypto for T {}
 pub struct Responder;
 
 impl Responder {
-    /// Answers one request. Never fails: problems become typed refusals.
+    /// Answers one request from `querier` (the authenticated peer). Never fails: problems
+    /// become typed refusals.
     pub fn handle<S: AnswerSource + ?Sized, R: RngCore + CryptoRng>(
         source: &S,
+        querier: &MemberName,
         request: Request,
         rng: &mut R,
     ) -> Response {
@@ -70,7 +79,7 @@ impl Responder {
                     return Response::Refused(r);
                 }
                 let mut answers = Vec::with_capacity(req.tags.len());
-                for tag in req.tags {
+                for &tag in &req.tags {
                     match source.prove(&req.list, req.epoch, tag, rng) {
                         Ok((result, proof)) => {
                             answers.push(crate::messages::Answer { result, proof })
@@ -78,7 +87,16 @@ impl Responder {
                         Err(e) => return Response::Refused(Refusal::new(RefusalKind::Internal, e)),
                     }
                 }
-                Response::Answers(MembershipResponse { answers })
+                let body = ReceiptBody::for_exchange(
+                    querier.clone(),
+                    source.member().clone(),
+                    &req,
+                    &answers,
+                );
+                Response::Answers(MembershipResponse {
+                    receipt_signature: source.sign_receipt(&body),
+                    answers,
+                })
             }
         }
     }

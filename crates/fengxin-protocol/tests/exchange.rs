@@ -3,11 +3,11 @@
 
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_proofs::{keys, Prover, Verifier};
-use fengxin_protocol::AnswerSource;
 use fengxin_protocol::{
     start, Misbehaviour, Publication, PublicationError, QueryError, RefusalKind, Request,
     Responder, Response, SignedPublication,
 };
+use fengxin_protocol::{AnswerSource, ReceiptBody};
 use fengxin_tree::{IndexedMerkleTree, MemoryStore};
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId, MemberName, Tag};
 use rand_chacha::rand_core::SeedableRng;
@@ -38,12 +38,18 @@ struct Member {
     published_root: [u8; 32],
     /// Evaluate with this key instead (a responder using an unpublished key).
     evaluate_with: Option<ListKey>,
+    identity: IdentityKey,
+    name: MemberName,
+}
+
+fn querier() -> MemberName {
+    MemberName::parse("bank-a").expect("valid")
 }
 
 impl Member {
     fn new(seed: u64, entries: &[&str]) -> Self {
-        let seed = MasterSeed::generate(&mut ChaCha20Rng::seed_from_u64(seed));
-        let key = ListKey::derive(&seed, &list(), Epoch::FIRST).expect("key");
+        let master = MasterSeed::generate(&mut ChaCha20Rng::seed_from_u64(seed));
+        let key = ListKey::derive(&master, &list(), Epoch::FIRST).expect("key");
         let tags: Vec<Tag> = entries
             .iter()
             .map(|e| key.tag(&id(e)).expect("tag"))
@@ -55,6 +61,8 @@ impl Member {
             tree,
             published_root,
             evaluate_with: None,
+            identity: IdentityKey::from_slice(&[seed as u8 + 1; 32]).expect("key"),
+            name: MemberName::parse("bank-b").expect("valid"),
         }
     }
 
@@ -106,6 +114,14 @@ impl AnswerSource for Member {
     fn publications(&self) -> Vec<SignedPublication> {
         Vec::new()
     }
+
+    fn member(&self) -> &MemberName {
+        &self.name
+    }
+
+    fn sign_receipt(&self, body: &ReceiptBody) -> Vec<u8> {
+        self.identity.sign(&body.signing_bytes()).to_vec()
+    }
 }
 
 /// Runs steps 1 and 2 and returns the querier's state after step 1 plus the raw answers.
@@ -114,10 +130,10 @@ fn exchange(
     ids: &[CanonicalId],
     rng: &mut ChaCha20Rng,
 ) -> (fengxin_protocol::AwaitingAnswers, Response) {
-    let (awaiting, request) = start(rng, &member.publication(), ids).expect("start");
-    let response = Responder::handle(member, request, rng);
+    let (awaiting, request) = start(rng, &querier(), &member.publication(), ids).expect("start");
+    let response = Responder::handle(member, &querier(), request, rng);
     let (answers, request) = awaiting.handle(response).expect("valid evaluation");
-    let response = Responder::handle(member, request, rng);
+    let response = Responder::handle(member, &querier(), request, rng);
     (answers, response)
 }
 
@@ -132,8 +148,14 @@ fn honest_exchange_and_every_tampering() {
     let tags = awaiting.tags().to_vec();
     let honest = response.clone();
     let answers = awaiting
-        .handle(response, &verifier, &mut rng)
+        .handle(response, &verifier, &member.identity.public(), &mut rng)
         .expect("honest answers verify");
+    let receipt = answers.receipt.clone();
+    assert!(receipt.verify(&member.identity.public()));
+    assert_eq!(receipt.body.querier, querier());
+    assert_eq!(receipt.body.responder, member.name);
+    assert_eq!(receipt.body.count, 3);
+    let answers = answers.answers;
     let hits: Vec<bool> = answers.iter().map(|a| a.hit()).collect();
     assert_eq!(hits, vec![true, false, true]);
     assert_eq!(answers[1].tag(), tags[1]);
@@ -146,7 +168,12 @@ fn honest_exchange_and_every_tampering() {
         let (awaiting, _) = exchange_step1(&member, &ids, rng);
         let mut r = honest.clone();
         tamper(&mut r);
-        awaiting.handle(Response::Answers(r), &verifier, rng)
+        awaiting.handle(
+            Response::Answers(r),
+            &verifier,
+            &member.identity.public(),
+            rng,
+        )
     };
 
     // A flipped result.
@@ -185,6 +212,19 @@ fn honest_exchange_and_every_tampering() {
             Misbehaviour::ProofEncoding { index: 0, .. } | Misbehaviour::BadProof { index: 0 }
         )
     ));
+    // A receipt signature that is not the responder's, or signs another exchange.
+    let err = again(&mut rng, &|r| r.receipt_signature[5] ^= 0x01).expect_err("bad receipt");
+    assert_eq!(
+        err,
+        QueryError::Misbehaved(Misbehaviour::BadReceiptSignature)
+    );
+    let replayed = receipt.responder_signature.clone();
+    let err = again(&mut rng, &|r| r.receipt_signature = replayed.clone())
+        .expect_err("receipt of another exchange");
+    assert_eq!(
+        err,
+        QueryError::Misbehaved(Misbehaviour::BadReceiptSignature)
+    );
     // A dropped answer.
     let err = again(&mut rng, &|r| {
         r.answers.pop();
@@ -204,8 +244,8 @@ fn exchange_step1(
     ids: &[CanonicalId],
     rng: &mut ChaCha20Rng,
 ) -> (fengxin_protocol::AwaitingAnswers, Request) {
-    let (awaiting, request) = start(rng, &member.publication(), ids).expect("start");
-    let response = Responder::handle(member, request, rng);
+    let (awaiting, request) = start(rng, &querier(), &member.publication(), ids).expect("start");
+    let response = Responder::handle(member, &querier(), request, rng);
     awaiting.handle(response).expect("valid evaluation")
 }
 
@@ -216,8 +256,8 @@ fn responder_with_another_oprf_key_is_caught() {
     let other = MasterSeed::generate(&mut rng);
     member.evaluate_with = Some(ListKey::derive(&other, &list(), Epoch::FIRST).expect("key"));
     let (awaiting, request) =
-        start(&mut rng, &member.publication(), &[id("ACC-1")]).expect("start");
-    let response = Responder::handle(&member, request, &mut rng);
+        start(&mut rng, &querier(), &member.publication(), &[id("ACC-1")]).expect("start");
+    let response = Responder::handle(&member, &querier(), request, &mut rng);
     let err = awaiting.handle(response).expect_err("wrong key");
     assert_eq!(err, QueryError::Misbehaved(Misbehaviour::BadDleq));
 }
@@ -232,9 +272,9 @@ fn responder_answering_against_another_root_is_caught() {
         .insert(member.key.tag(&id("ACC-7")).expect("tag"))
         .expect("insert");
     let (awaiting, request) = exchange_step1(&member, &[id("ACC-7")], &mut rng);
-    let response = Responder::handle(&member, request, &mut rng);
+    let response = Responder::handle(&member, &querier(), request, &mut rng);
     let err = awaiting
-        .handle(response, &verifier(), &mut rng)
+        .handle(response, &verifier(), &member.identity.public(), &mut rng)
         .expect_err("other root");
     assert_eq!(
         err,
@@ -249,8 +289,8 @@ fn refusals_and_unexpected_responses() {
     // A query against a stale epoch is refused, and the refusal is reported as such.
     let mut stale = member.publication();
     stale.epoch = Epoch::FIRST.next().expect("epoch 2");
-    let (awaiting, request) = start(&mut rng, &stale, &[id("ACC-1")]).expect("start");
-    let response = Responder::handle(&member, request, &mut rng);
+    let (awaiting, request) = start(&mut rng, &querier(), &stale, &[id("ACC-1")]).expect("start");
+    let response = Responder::handle(&member, &querier(), request, &mut rng);
     match awaiting.handle(response) {
         Err(QueryError::Refused(r)) => assert_eq!(r.kind, RefusalKind::StaleRoot),
         other => panic!("expected a refusal, got {other:?}"),
@@ -258,13 +298,15 @@ fn refusals_and_unexpected_responses() {
     // Unknown list.
     let mut other_list = member.publication();
     other_list.list = ListId::parse("marketing_abuse").expect("valid");
-    let (awaiting, request) = start(&mut rng, &other_list, &[id("ACC-1")]).expect("start");
-    let response = Responder::handle(&member, request, &mut rng);
+    let (awaiting, request) =
+        start(&mut rng, &querier(), &other_list, &[id("ACC-1")]).expect("start");
+    let response = Responder::handle(&member, &querier(), request, &mut rng);
     assert!(
         matches!(awaiting.handle(response), Err(QueryError::Refused(r)) if r.kind == RefusalKind::UnknownList)
     );
     // A response of the wrong kind.
-    let (awaiting, _) = start(&mut rng, &member.publication(), &[id("ACC-1")]).expect("start");
+    let (awaiting, _) =
+        start(&mut rng, &querier(), &member.publication(), &[id("ACC-1")]).expect("start");
     let err = awaiting
         .handle(Response::Publications(Vec::new()))
         .expect_err("wrong kind");
@@ -274,7 +316,7 @@ fn refusals_and_unexpected_responses() {
     );
     // Caller misuse.
     assert!(matches!(
-        start(&mut rng, &member.publication(), &[]),
+        start(&mut rng, &querier(), &member.publication(), &[]),
         Err(QueryError::Invalid(_))
     ));
 }
@@ -312,7 +354,8 @@ fn publications_are_signed() {
 fn messages_round_trip_and_garbage_never_panics() {
     let mut rng = ChaCha20Rng::seed_from_u64(14);
     let member = Member::new(6, &["ACC-1"]);
-    let (_, request) = start(&mut rng, &member.publication(), &[id("ACC-1")]).expect("start");
+    let (_, request) =
+        start(&mut rng, &querier(), &member.publication(), &[id("ACC-1")]).expect("start");
     let bytes = postcard::to_stdvec(&request).expect("encode");
     let back: Request = postcard::from_bytes(&bytes).expect("decode");
     assert_eq!(back, request);

@@ -1,0 +1,722 @@
+//! The ledger host: one node's raft instance, its proposer and its membership keeper.
+
+use crate::store::{LedgerDb, OpenError, Shared};
+use crate::transport::{Network, RaftReply, RaftRpc, Transport};
+use crate::{node_id, LedgerTypes, Peer};
+use fengxin_crypto::IdentityKey;
+use fengxin_ledger::{
+    Batch, Block, Digest, GenesisMember, GenesisRegulator, LedgerState, Record, Rejection,
+};
+use fengxin_types::MemberName;
+use openraft::{Config, Raft, ServerState, SnapshotPolicy};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+
+/// Consensus timing and batching.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Leader heartbeat interval.
+    pub heartbeat: Duration,
+    /// Election timeout, lower bound.
+    pub election_min: Duration,
+    /// Election timeout, upper bound.
+    pub election_max: Duration,
+    /// Records per proposed batch, at most.
+    pub batch_max: usize,
+    /// How long the proposer waits to fill a batch.
+    pub batch_wait: Duration,
+    /// Batches in flight (proposed, not yet committed) at once.
+    pub inflight: usize,
+    /// How long a submitted record may stay uncommitted before it is proposed again.
+    pub resend_after: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_millis(100),
+            election_min: Duration::from_millis(500),
+            election_max: Duration::from_millis(1000),
+            batch_max: 4096,
+            batch_wait: Duration::from_millis(5),
+            inflight: 4,
+            resend_after: Duration::from_secs(3),
+        }
+    }
+}
+
+/// How a node joins the ledger.
+pub struct LedgerConfig {
+    /// This node's member (or regulator) name.
+    pub name: MemberName,
+    /// Its identity key (signs proposed batches).
+    pub key: IdentityKey,
+    /// The redb file.
+    pub path: PathBuf,
+    /// The genesis hash.
+    pub chain_id: Digest,
+    /// Founding members.
+    pub members: Vec<GenesisMember>,
+    /// Regulators.
+    pub regulators: Vec<GenesisRegulator>,
+    /// Timing.
+    pub timing: Timing,
+}
+
+/// Ledger errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The ledger file could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// Storage failed.
+    #[error("ledger storage: {0}")]
+    Storage(String),
+    /// The consensus engine failed.
+    #[error("consensus: {0}")]
+    Consensus(String),
+    /// A record was rejected.
+    #[error("record {index} rejected: {reason}")]
+    Rejected {
+        /// Position in the submission.
+        index: usize,
+        /// Why.
+        reason: Rejection,
+    },
+    /// A record was rejected when its block was built (ordering made it invalid).
+    #[error("record rejected at commit: {0}")]
+    RejectedAtCommit(String),
+    /// Waiting timed out.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+/// A node's view of the ledger, for `ledger status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerStatus {
+    /// This node.
+    pub node: String,
+    /// Committed height.
+    pub height: u64,
+    /// Hash of the block at that height (hex; the chain id at height 0).
+    pub block_hash: String,
+    /// The chain id (hex).
+    pub chain_id: String,
+    /// This node's role: leader, follower, candidate or learner.
+    pub role: String,
+    /// The current leader's name, if known.
+    pub leader: Option<String>,
+    /// The consensus term.
+    pub term: u64,
+    /// Voting validators (names).
+    pub validators: Vec<String>,
+    /// Non-voting replicas (names).
+    pub learners: Vec<String>,
+    /// Records submitted by this node and not yet committed.
+    pub outbox: usize,
+}
+
+/// A running ledger node.
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    raft: Raft<LedgerTypes>,
+    id: u64,
+    name: MemberName,
+    key: IdentityKey,
+    db: LedgerDb,
+    shared: Arc<Shared>,
+    transport: Arc<dyn Transport>,
+    queue: Mutex<Queue>,
+    wake: Notify,
+    timing: Timing,
+    stopped: AtomicBool,
+    /// Record id → committed height (Ok) or rejection (Err), for records seen recently.
+    outcomes: Mutex<BTreeMap<Digest, Result<u64, String>>>,
+    /// Bumped after `outcomes` takes in a new block (waiters wake on it, not on the height,
+    /// which moves before the outcomes are recorded).
+    outcome_tick: tokio::sync::watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct Queue {
+    records: VecDeque<Record>,
+    ids: BTreeSet<Digest>,
+    /// Own submissions not yet committed: id → when last proposed.
+    sent: BTreeMap<Digest, Instant>,
+}
+
+fn log(msg: impl std::fmt::Display) {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    eprintln!("[{t:.3}] ledger: {msg}");
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Ledger {
+    /// Opens the node's ledger file, replays its blocks, starts raft and the background tasks.
+    /// Founding members initialise the consensus membership on their first start.
+    pub async fn start(
+        config: LedgerConfig,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self, LedgerError> {
+        let genesis = LedgerState::genesis(
+            config.chain_id,
+            config.members.clone(),
+            config.regulators.clone(),
+        );
+        let (db, shared) = LedgerDb::open(&config.path, genesis.clone())?;
+        let id = node_id(&config.key.public().to_bytes());
+        let raft_config = Config {
+            cluster_name: format!("fengxin-{}", hex::encode(&config.chain_id[..8])),
+            heartbeat_interval: config.timing.heartbeat.as_millis() as u64,
+            election_timeout_min: config.timing.election_min.as_millis() as u64,
+            election_timeout_max: config.timing.election_max.as_millis() as u64,
+            snapshot_policy: SnapshotPolicy::Never,
+            max_payload_entries: 64,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| LedgerError::Consensus(e.to_string()))?;
+        let network = Network {
+            transport: transport.clone(),
+        };
+        let raft = Raft::new(
+            id,
+            Arc::new(raft_config),
+            network,
+            db.log_store(),
+            db.state_machine(shared.clone(), genesis),
+        )
+        .await
+        .map_err(|e| LedgerError::Consensus(e.to_string()))?;
+
+        let voters: BTreeMap<u64, Peer> = config
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    node_id(&m.identity_key),
+                    Peer {
+                        name: m.name.to_string(),
+                        address: m.address.clone(),
+                    },
+                )
+            })
+            .collect();
+        if voters.contains_key(&id)
+            && !raft
+                .is_initialized()
+                .await
+                .map_err(|e| LedgerError::Consensus(e.to_string()))?
+        {
+            // Every founding member initialises with the same membership; all but the first
+            // to win an election find the log non-empty and are told so, harmlessly.
+            if let Err(e) = raft.initialize(voters).await {
+                log(format!("initialise: {e}"));
+            }
+        }
+        let inner = Arc::new(Inner {
+            raft,
+            id,
+            name: config.name,
+            key: config.key,
+            db,
+            shared,
+            transport,
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
+            timing: config.timing,
+            stopped: AtomicBool::new(false),
+            outcomes: Mutex::new(BTreeMap::new()),
+            outcome_tick: tokio::sync::watch::channel(0).0,
+        });
+        let pending = inner
+            .db
+            .outbox()
+            .map_err(|e| LedgerError::Storage(e.to_string()))?;
+        if !pending.is_empty() {
+            log(format!(
+                "{} records from the outbox queued again",
+                pending.len()
+            ));
+            inner.enqueue(pending, true);
+        }
+        tokio::spawn(proposer(inner.clone()));
+        tokio::spawn(keeper(inner.clone()));
+        tokio::spawn(watch_outcomes(inner.clone()));
+        Ok(Self { inner })
+    }
+
+    /// This node's consensus id.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// Handles a consensus message from a peer (the node's network server calls this).
+    pub async fn handle(&self, rpc: RaftRpc) -> RaftReply {
+        let raft = &self.inner.raft;
+        match rpc {
+            RaftRpc::AppendEntries(r) => RaftReply::AppendEntries(raft.append_entries(r).await),
+            RaftRpc::Vote(r) => RaftReply::Vote(raft.vote(r).await),
+            RaftRpc::InstallSnapshot(r) => {
+                RaftReply::InstallSnapshot(raft.install_snapshot(r).await)
+            }
+            RaftRpc::Submit(records) => {
+                let n = records.len();
+                let valid: Vec<Record> = {
+                    let Ok(state) = self.inner.shared.state.read() else {
+                        return RaftReply::Submitted(Err("ledger state unavailable".into()));
+                    };
+                    records
+                        .into_iter()
+                        .filter(|r| state.check(r).is_ok())
+                        .collect()
+                };
+                let queued = valid.len();
+                self.inner.enqueue(valid, false);
+                RaftReply::Submitted(if queued == n {
+                    Ok(queued)
+                } else {
+                    Err(format!("{} of {n} records invalid", n - queued))
+                })
+            }
+        }
+    }
+
+    /// Submits records: each is checked against the current state (an invalid one is refused
+    /// with its reason and nothing is submitted), kept in the durable outbox, and proposed by
+    /// the leader. Returns the record ids.
+    pub fn submit(&self, records: Vec<Record>) -> Result<Vec<Digest>, LedgerError> {
+        {
+            let state = self
+                .inner
+                .shared
+                .state
+                .read()
+                .map_err(|_| LedgerError::Storage("ledger state lock poisoned".into()))?;
+            for (index, r) in records.iter().enumerate() {
+                state
+                    .check(r)
+                    .map_err(|reason| LedgerError::Rejected { index, reason })?;
+            }
+        }
+        self.inner
+            .db
+            .outbox_put(&records)
+            .map_err(|e| LedgerError::Storage(e.to_string()))?;
+        let ids = records.iter().map(Record::id).collect();
+        self.inner.enqueue(records, true);
+        Ok(ids)
+    }
+
+    /// Waits until the record with `id` is committed (its height) or rejected.
+    pub async fn wait_committed(&self, id: Digest, timeout: Duration) -> Result<u64, LedgerError> {
+        let mut rx = self.inner.outcome_tick.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(outcome) = self
+                .inner
+                .outcomes
+                .lock()
+                .map_err(|_| LedgerError::Storage("outcomes lock poisoned".into()))?
+                .get(&id)
+                .cloned()
+            {
+                return outcome.map_err(LedgerError::RejectedAtCommit);
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(LedgerError::Consensus("ledger stopped".into())),
+                Err(_) => {
+                    return Err(LedgerError::Timeout(format!(
+                        "record {} not committed",
+                        hex::encode(id)
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Waits until the committed height reaches `height`.
+    pub async fn wait_height(&self, height: u64, timeout: Duration) -> Result<(), LedgerError> {
+        let mut rx = self.inner.shared.height.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|h| *h >= height))
+            .await
+            .map_err(|_| LedgerError::Timeout(format!("height {height} not reached")))?
+            .map_err(|_| LedgerError::Consensus("ledger stopped".into()))?;
+        Ok(())
+    }
+
+    /// Reads the ledger state.
+    pub fn read<R>(&self, f: impl FnOnce(&LedgerState) -> R) -> Result<R, LedgerError> {
+        let state = self
+            .inner
+            .shared
+            .state
+            .read()
+            .map_err(|_| LedgerError::Storage("ledger state lock poisoned".into()))?;
+        Ok(f(&state))
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        self.inner
+            .db
+            .block(height)
+            .map_err(|e| LedgerError::Storage(e.to_string()))
+    }
+
+    /// Blocks from `height` on.
+    pub fn blocks_from(&self, height: u64) -> Result<Vec<Block>, LedgerError> {
+        self.inner
+            .db
+            .blocks_from(height)
+            .map_err(|e| LedgerError::Storage(e.to_string()))
+    }
+
+    /// This node's view of the ledger.
+    pub fn status(&self) -> Result<LedgerStatus, LedgerError> {
+        let m = self.inner.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership().clone();
+        let name_of = |id: u64| {
+            membership
+                .get_node(&id)
+                .map_or_else(|| format!("node-{id:016x}"), |p| p.name.clone())
+        };
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let role = match m.state {
+            ServerState::Leader => "leader",
+            ServerState::Candidate => "candidate",
+            ServerState::Follower if voters.contains(&self.inner.id) => "follower",
+            ServerState::Follower | ServerState::Learner => "learner",
+            ServerState::Shutdown => "stopped",
+        };
+        let (height, head, chain) = self.read(|s| (s.height(), s.head(), s.chain_id()))?;
+        let outbox = self
+            .inner
+            .db
+            .outbox()
+            .map_err(|e| LedgerError::Storage(e.to_string()))?
+            .len();
+        Ok(LedgerStatus {
+            node: self.inner.name.to_string(),
+            height,
+            block_hash: hex::encode(head),
+            chain_id: hex::encode(chain),
+            role: role.into(),
+            leader: m.current_leader.map(name_of),
+            term: m.current_term,
+            validators: voters.iter().map(|id| name_of(*id)).collect(),
+            learners: membership.learner_ids().map(name_of).collect(),
+            outbox,
+        })
+    }
+
+    /// Whether this node is the current leader.
+    pub fn is_leader(&self) -> bool {
+        let m = self.inner.raft.metrics().borrow().clone();
+        m.state == ServerState::Leader
+    }
+
+    /// Proposes a batch exactly as given (signed by this node), bypassing the submission
+    /// checks: for tests of what validators do with invalid proposals.
+    pub async fn propose_raw(&self, batch: Batch) -> Result<(), LedgerError> {
+        self.inner
+            .raft
+            .client_write(batch)
+            .await
+            .map(|_| ())
+            .map_err(|e| LedgerError::Consensus(e.to_string()))
+    }
+
+    /// This node's identity key (to sign raw batches in tests and tools).
+    pub fn identity(&self) -> &IdentityKey {
+        &self.inner.key
+    }
+
+    /// Stops raft and the background tasks.
+    pub async fn shutdown(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_waiters();
+        let _ = self.inner.raft.shutdown().await;
+    }
+}
+
+impl Inner {
+    fn enqueue(&self, records: Vec<Record>, own: bool) {
+        if let Ok(mut q) = self.queue.lock() {
+            for r in records {
+                let id = r.id();
+                if own {
+                    q.sent.insert(id, Instant::now());
+                }
+                if q.ids.insert(id) {
+                    q.records.push_back(r);
+                }
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    fn take(&self, n: usize) -> Vec<Record> {
+        let Ok(mut q) = self.queue.lock() else {
+            return Vec::new();
+        };
+        let n = n.min(q.records.len());
+        let out: Vec<Record> = q.records.drain(..n).collect();
+        for r in &out {
+            let id = r.id();
+            q.ids.remove(&id);
+            if let Some(t) = q.sent.get_mut(&id) {
+                *t = Instant::now();
+            }
+        }
+        out
+    }
+
+    fn requeue(&self, records: Vec<Record>) {
+        if let Ok(mut q) = self.queue.lock() {
+            for r in records.into_iter().rev() {
+                if q.ids.insert(r.id()) {
+                    q.records.push_front(r);
+                }
+            }
+        }
+    }
+
+    fn peer(&self, id: u64) -> Option<Peer> {
+        let m = self.raft.metrics().borrow().clone();
+        m.membership_config.membership().get_node(&id).cloned()
+    }
+}
+
+/// Takes queued records and proposes them (as leader) or forwards them to the leader.
+async fn proposer(inner: Arc<Inner>) {
+    let slots = Arc::new(Semaphore::new(inner.timing.inflight.max(1)));
+    while !inner.stopped.load(Ordering::SeqCst) {
+        tokio::select! {
+            _ = inner.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        tokio::time::sleep(inner.timing.batch_wait).await;
+        loop {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let records = inner.take(inner.timing.batch_max);
+            if records.is_empty() {
+                break;
+            }
+            let m = inner.raft.metrics().borrow().clone();
+            match m.current_leader {
+                Some(leader) if leader == inner.id && m.state == ServerState::Leader => {
+                    let batch = Batch::sign(
+                        inner.name.clone(),
+                        &inner.key,
+                        m.current_term,
+                        now_ms(),
+                        records,
+                    );
+                    let inner = inner.clone();
+                    tokio::spawn(async move {
+                        let records = batch.records.clone();
+                        if let Err(e) = inner.raft.client_write(batch).await {
+                            log(format!("proposal not committed: {e}"));
+                            inner.requeue(records);
+                        }
+                        drop(permit);
+                    });
+                }
+                Some(leader) => {
+                    let Some(peer) = inner.peer(leader) else {
+                        inner.requeue(records);
+                        break;
+                    };
+                    let inner = inner.clone();
+                    tokio::spawn(async move {
+                        match inner
+                            .transport
+                            .call(&peer, RaftRpc::Submit(records.clone()))
+                            .await
+                        {
+                            Ok(RaftReply::Submitted(_)) => {}
+                            Ok(_) | Err(_) => {
+                                inner.requeue(records);
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                        }
+                        drop(permit);
+                    });
+                }
+                None => {
+                    inner.requeue(records);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Records outcomes of committed batches and proposes again own records that were lost (a
+/// leader crashed before committing them).
+async fn watch_outcomes(inner: Arc<Inner>) {
+    let mut rx = inner.shared.height.subscribe();
+    let mut seen_height = 0;
+    let mut last_resend = Instant::now();
+    while !inner.stopped.load(Ordering::SeqCst) {
+        let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
+        let height = *rx.borrow_and_update();
+        if height > seen_height {
+            if let Ok(blocks) = inner.db.blocks_from(seen_height + 1) {
+                if let Ok(mut out) = inner.outcomes.lock() {
+                    if out.len() > 1_000_000 {
+                        out.clear();
+                    }
+                    for b in &blocks {
+                        for r in &b.records {
+                            out.insert(r.id(), Ok(b.header.height));
+                        }
+                    }
+                    if let Ok(mut rejected) = inner.shared.rejected.lock() {
+                        for (id, why) in std::mem::take(&mut *rejected) {
+                            out.entry(id).or_insert(Err(why));
+                        }
+                    }
+                }
+                if let Ok(mut q) = inner.queue.lock() {
+                    for b in &blocks {
+                        for r in &b.records {
+                            q.sent.remove(&r.id());
+                        }
+                    }
+                }
+                seen_height = blocks.last().map_or(seen_height, |b| b.header.height);
+                inner.outcome_tick.send_modify(|t| *t += 1);
+            }
+        }
+        if last_resend.elapsed() >= inner.timing.resend_after {
+            last_resend = Instant::now();
+            let Ok(outbox) = inner.db.outbox() else {
+                continue;
+            };
+            let stale: Vec<Record> = {
+                let Ok(q) = inner.queue.lock() else {
+                    continue;
+                };
+                outbox
+                    .into_iter()
+                    .filter(|r| {
+                        let id = r.id();
+                        !q.ids.contains(&id)
+                            && q.sent
+                                .get(&id)
+                                .is_none_or(|t| t.elapsed() >= inner.timing.resend_after)
+                    })
+                    .collect()
+            };
+            if !stale.is_empty() {
+                inner.enqueue(stale, true);
+            }
+        }
+    }
+}
+
+/// On the leader: keeps the consensus membership in step with the ledger's (members vote,
+/// regulators and members still catching up replicate as learners).
+async fn keeper(inner: Arc<Inner>) {
+    while !inner.stopped.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let m = inner.raft.metrics().borrow().clone();
+        if m.state != ServerState::Leader {
+            continue;
+        }
+        let Some((members, regulators)) = peers_of(&inner) else {
+            continue;
+        };
+        let membership = m.membership_config.membership().clone();
+        let known: BTreeSet<u64> = membership.nodes().map(|(id, _)| *id).collect();
+        for (id, peer) in members.iter().chain(regulators.iter()) {
+            if !known.contains(id) {
+                log(format!("adding {peer} as a learner"));
+                if let Err(e) = inner.raft.add_learner(*id, peer.clone(), false).await {
+                    log(format!("add learner {peer}: {e}"));
+                }
+            }
+        }
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let wanted: BTreeSet<u64> = members.keys().copied().collect();
+        if voters != wanted {
+            // Promote only replicas that have caught up.
+            let last = m.last_log_index.unwrap_or(0);
+            let caught_up = |id: &u64| {
+                *id == inner.id
+                    || m.replication.as_ref().is_some_and(|r| {
+                        r.get(id)
+                            .and_then(|l| l.as_ref())
+                            .is_some_and(|l| l.index + 64 >= last)
+                    })
+            };
+            if wanted
+                .iter()
+                .filter(|id| !voters.contains(id))
+                .all(caught_up)
+            {
+                log(format!("validators change to {} members", wanted.len()));
+                if let Err(e) = inner.raft.change_membership(wanted, false).await {
+                    log(format!("membership change: {e}"));
+                }
+            }
+        }
+    }
+}
+
+type PeerMap = BTreeMap<u64, Peer>;
+
+/// The ledger's members and regulators as consensus peers.
+fn peers_of(inner: &Inner) -> Option<(PeerMap, PeerMap)> {
+    let state = inner.shared.state.read().ok()?;
+    let members: BTreeMap<u64, Peer> = state
+        .members()
+        .iter()
+        .map(|(n, e)| {
+            (
+                node_id(&e.identity_key),
+                Peer {
+                    name: n.to_string(),
+                    address: e.address.clone(),
+                },
+            )
+        })
+        .collect();
+    let regulators: BTreeMap<u64, Peer> = state
+        .regulators()
+        .iter()
+        .map(|(n, r)| {
+            (
+                node_id(&r.identity_key),
+                Peer {
+                    name: n.to_string(),
+                    address: r.address.clone(),
+                },
+            )
+        })
+        .collect();
+    Some((members, regulators))
+}

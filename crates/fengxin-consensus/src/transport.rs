@@ -1,0 +1,156 @@
+//! The consensus messages and the transport they travel over.
+//!
+//! The node carries them over its QUIC connections (the same mutual-TLS identities as
+//! screening); tests use [`crate::sim`], an in-process network that can drop, delay and
+//! partition.
+
+use crate::{LedgerTypes, Peer};
+use fengxin_ledger::Record;
+use openraft::error::{InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::AnyError;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A consensus request between nodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
+pub enum RaftRpc {
+    /// Raft AppendEntries.
+    AppendEntries(AppendEntriesRequest<LedgerTypes>),
+    /// Raft RequestVote.
+    Vote(VoteRequest<u64>),
+    /// Raft InstallSnapshot (one chunk).
+    InstallSnapshot(InstallSnapshotRequest<LedgerTypes>),
+    /// Records forwarded to the leader for proposal.
+    Submit(Vec<Record>),
+}
+
+/// A consensus reply.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RaftReply {
+    /// To AppendEntries.
+    AppendEntries(Result<AppendEntriesResponse<u64>, RaftError<u64>>),
+    /// To RequestVote.
+    Vote(Result<VoteResponse<u64>, RaftError<u64>>),
+    /// To InstallSnapshot.
+    InstallSnapshot(Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>>),
+    /// To Submit: how many records were queued, or why none were.
+    Submitted(Result<usize, String>),
+}
+
+/// Why a message did not reach its peer (or no reply came back).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{peer}: {reason}")]
+pub struct TransportError {
+    /// The peer.
+    pub peer: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// A boxed future returned by [`Transport::call`].
+pub type CallFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<RaftReply, TransportError>> + Send + 'a>>;
+
+/// Carries consensus messages to peers.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `rpc` to `peer` and waits for its reply.
+    fn call<'a>(&'a self, peer: &'a Peer, rpc: RaftRpc) -> CallFuture<'a>;
+}
+
+/// openraft's network factory over a [`Transport`].
+#[derive(Clone)]
+pub struct Network {
+    pub(crate) transport: Arc<dyn Transport>,
+}
+
+/// One peer's client.
+pub struct PeerClient {
+    transport: Arc<dyn Transport>,
+    target: u64,
+    peer: Peer,
+}
+
+impl RaftNetworkFactory<LedgerTypes> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: u64, node: &Peer) -> Self::Network {
+        PeerClient {
+            transport: self.transport.clone(),
+            target,
+            peer: node.clone(),
+        }
+    }
+}
+
+fn unreachable<E: std::error::Error>(e: TransportError) -> RPCError<u64, Peer, E> {
+    RPCError::Unreachable(Unreachable::new(&AnyError::error(e.to_string())))
+}
+
+fn wrong_reply<E: std::error::Error>(peer: &Peer) -> RPCError<u64, Peer, E> {
+    RPCError::Unreachable(Unreachable::new(&AnyError::error(format!(
+        "{peer}: reply of the wrong kind"
+    ))))
+}
+
+impl RaftNetwork<LedgerTypes> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<LedgerTypes>,
+        _option: RPCOption,
+    ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, Peer, RaftError<u64>>> {
+        match self
+            .transport
+            .call(&self.peer, RaftRpc::AppendEntries(rpc))
+            .await
+        {
+            Ok(RaftReply::AppendEntries(r)) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            Ok(_) => Err(wrong_reply(&self.peer)),
+            Err(e) => Err(unreachable(e)),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<LedgerTypes>,
+        _option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<u64>,
+        RPCError<u64, Peer, RaftError<u64, InstallSnapshotError>>,
+    > {
+        match self
+            .transport
+            .call(&self.peer, RaftRpc::InstallSnapshot(rpc))
+            .await
+        {
+            Ok(RaftReply::InstallSnapshot(r)) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            Ok(_) => Err(wrong_reply(&self.peer)),
+            Err(e) => Err(unreachable(e)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<u64>,
+        _option: RPCOption,
+    ) -> Result<VoteResponse<u64>, RPCError<u64, Peer, RaftError<u64>>> {
+        match self.transport.call(&self.peer, RaftRpc::Vote(rpc)).await {
+            Ok(RaftReply::Vote(r)) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            Ok(_) => Err(wrong_reply(&self.peer)),
+            Err(e) => Err(unreachable(e)),
+        }
+    }
+}

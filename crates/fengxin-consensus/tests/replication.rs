@@ -1,0 +1,351 @@
+//! Four validators over the simulated network: crash and restart, a 2|2 partition, lossy and
+//! slow links, and invalid or conflicting proposals — every node ends with the same blocks.
+
+use fengxin_consensus::sim::SimNetwork;
+use fengxin_consensus::{Ledger, LedgerConfig, Timing};
+use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
+use fengxin_ledger::{Batch, GenesisMember, Record, RecordBody};
+use fengxin_protocol::Publication;
+use fengxin_types::{Epoch, ListId, MemberName};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const NAMES: [&str; 4] = ["bank-a", "bank-b", "bank-c", "bank-d"];
+const WAIT: Duration = Duration::from_secs(20);
+
+fn key(i: usize) -> IdentityKey {
+    IdentityKey::from_slice(&[i as u8 + 1; 32]).expect("key")
+}
+
+fn name(i: usize) -> MemberName {
+    MemberName::parse(NAMES[i]).expect("name")
+}
+
+fn members() -> Vec<GenesisMember> {
+    (0..4)
+        .map(|i| GenesisMember {
+            name: name(i),
+            identity_key: key(i).public().to_bytes(),
+            address: format!("sim:{i}"),
+        })
+        .collect()
+}
+
+struct Cluster {
+    net: SimNetwork,
+    dir: tempfile::TempDir,
+    nodes: Vec<Option<Ledger>>,
+}
+
+fn timing() -> Timing {
+    Timing {
+        heartbeat: Duration::from_millis(50),
+        election_min: Duration::from_millis(250),
+        election_max: Duration::from_millis(500),
+        ..Timing::default()
+    }
+}
+
+async fn start_node(net: &SimNetwork, dir: &Path, i: usize) -> Ledger {
+    let path: PathBuf = dir.join(format!("{}.redb", NAMES[i]));
+    // A restarted node may find its previous instance still releasing the file.
+    let mut tries = 0;
+    let ledger = loop {
+        let config = LedgerConfig {
+            name: name(i),
+            key: key(i),
+            path: path.clone(),
+            chain_id: [9; 32],
+            members: members(),
+            regulators: Vec::new(),
+            timing: timing(),
+        };
+        match Ledger::start(config, net.transport(NAMES[i])).await {
+            Ok(l) => break l,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("start {}: {e}", NAMES[i]),
+        }
+    };
+    net.attach(NAMES[i], ledger.clone());
+    ledger
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let net = SimNetwork::new();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut nodes = Vec::new();
+        for i in 0..4 {
+            nodes.push(Some(start_node(&net, dir.path(), i).await));
+        }
+        Self { net, dir, nodes }
+    }
+
+    fn node(&self, i: usize) -> &Ledger {
+        self.nodes[i].as_ref().expect("running")
+    }
+
+    async fn crash(&mut self, i: usize) {
+        self.net.detach(NAMES[i]);
+        if let Some(l) = self.nodes[i].take() {
+            l.shutdown().await;
+        }
+    }
+
+    async fn restart(&mut self, i: usize) {
+        self.nodes[i] = Some(start_node(&self.net, self.dir.path(), i).await);
+    }
+
+    async fn leader(&self) -> usize {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            for (i, n) in self.nodes.iter().enumerate() {
+                if n.as_ref().is_some_and(Ledger::is_leader) {
+                    return i;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no leader elected");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every running node holds the same block at every height up to the highest.
+    async fn assert_same_chain(&self) -> u64 {
+        let top = self
+            .nodes
+            .iter()
+            .flatten()
+            .map(|n| n.read(|s| s.height()).expect("state"))
+            .max()
+            .unwrap_or(0);
+        for n in self.nodes.iter().flatten() {
+            n.wait_height(top, WAIT).await.expect("catches up");
+        }
+        let reference = self.nodes.iter().flatten().next().expect("a node");
+        for h in 1..=top {
+            let want = reference.block(h).expect("read").expect("block").hash();
+            for n in self.nodes.iter().flatten() {
+                let got = n.block(h).expect("read").expect("block").hash();
+                assert_eq!(got, want, "height {h} differs");
+            }
+        }
+        top
+    }
+
+    async fn stop(mut self) {
+        for i in 0..4 {
+            self.crash(i).await;
+        }
+    }
+}
+
+fn publication(i: usize, list: &str, epoch: u64, root_byte: u8) -> Record {
+    let list = ListId::parse(list).expect("list");
+    let epoch = Epoch::new(epoch).expect("epoch");
+    let seed = MasterSeed::generate(&mut ChaCha20Rng::seed_from_u64(i as u64));
+    let oprf = ListKey::derive(&seed, &list, epoch).expect("key");
+    Record::sign(
+        name(i),
+        &key(i),
+        RecordBody::Publication(Publication {
+            version: Publication::VERSION,
+            member: name(i),
+            list,
+            epoch,
+            root: [root_byte; 32],
+            oprf_public_key: oprf.public_key().to_bytes(),
+            published_at: epoch.get(),
+        }),
+    )
+}
+
+async fn submit_and_wait(node: &Ledger, records: Vec<Record>) -> u64 {
+    let ids = node.submit(records).expect("valid records");
+    let mut top = 0;
+    for id in ids {
+        top = top.max(node.wait_committed(id, WAIT).await.expect("committed"));
+    }
+    top
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_validator_restarts_replays_and_catches_up() {
+    let mut c = Cluster::start().await;
+    c.leader().await;
+    for epoch in 1..=5 {
+        let recs = (0..4)
+            .map(|i| publication(i, "fraud_txn", epoch, 1))
+            .collect();
+        submit_and_wait(c.node(epoch as usize % 4), recs).await;
+    }
+    let before = c.assert_same_chain().await;
+    assert!(before >= 1);
+
+    // Crash bank-d; the other three keep committing.
+    c.crash(3).await;
+    for epoch in 6..=10 {
+        let recs = (0..3)
+            .map(|i| publication(i, "fraud_txn", epoch, 1))
+            .collect();
+        submit_and_wait(c.node(epoch as usize % 3), recs).await;
+    }
+    let during = c.node(0).read(|s| s.height()).expect("state");
+    assert!(during > before);
+
+    // bank-d restarts from its own file (its blocks replay) and catches up from its peers.
+    c.restart(3).await;
+    let replayed = c.node(3).read(|s| s.height()).expect("state");
+    assert!(replayed >= before, "replayed {replayed} of {before}");
+    c.node(3)
+        .wait_height(during, WAIT)
+        .await
+        .expect("caught up");
+    // It takes part again: its own submission commits.
+    submit_and_wait(c.node(3), vec![publication(3, "fraud_txn", 6, 2)]).await;
+    c.assert_same_chain().await;
+    let status = c.node(3).status().expect("status");
+    assert_eq!(status.validators.len(), 4);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_two_partition_halts_without_forking_and_resumes_after_healing() {
+    let c = Cluster::start().await;
+    c.leader().await;
+    submit_and_wait(c.node(0), vec![publication(0, "fraud_txn", 1, 1)]).await;
+    let before = c.assert_same_chain().await;
+
+    c.net
+        .partition(&["bank-a", "bank-b"], &["bank-c", "bank-d"]);
+    let left = c
+        .node(0)
+        .submit(vec![publication(0, "fraud_txn", 2, 1)])
+        .expect("queued");
+    let right = c
+        .node(2)
+        .submit(vec![publication(2, "fraud_txn", 1, 1)])
+        .expect("queued");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for n in c.nodes.iter().flatten() {
+        assert_eq!(
+            n.read(|s| s.height()).expect("state"),
+            before,
+            "no side has a quorum"
+        );
+    }
+
+    c.net.heal();
+    c.node(0)
+        .wait_committed(left[0], WAIT)
+        .await
+        .expect("left commits");
+    c.node(2)
+        .wait_committed(right[0], WAIT)
+        .await
+        .expect("right commits");
+    let after = c.assert_same_chain().await;
+    assert!(after > before);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lossy_and_slow_links_still_commit_the_same_chain() {
+    let c = Cluster::start().await;
+    c.leader().await;
+    c.net.set_drop(150);
+    c.net.set_delay(Duration::from_millis(5));
+    for epoch in 1..=4 {
+        let recs = (0..4)
+            .map(|i| publication(i, "marketing_abuse", epoch, 3))
+            .collect();
+        submit_and_wait(c.node(epoch as usize % 4), recs).await;
+    }
+    c.net.set_drop(0);
+    c.assert_same_chain().await;
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_and_conflicting_proposals_never_enter_a_block() {
+    let c = Cluster::start().await;
+    let l = c.leader().await;
+    let leader = c.node(l);
+    submit_and_wait(c.node(0), vec![publication(0, "fraud_txn", 1, 1)]).await;
+
+    let valid = publication(1, "fraud_txn", 1, 1);
+    let mut bad_signature = publication(2, "fraud_txn", 1, 1);
+    bad_signature.signature[3] ^= 1;
+    let outsider = IdentityKey::from_slice(&[77; 32]).expect("key");
+    let unknown_author = Record::sign(
+        MemberName::parse("bank-x").expect("name"),
+        &outsider,
+        publication(3, "fraud_txn", 1, 1).body,
+    );
+    let replayed = publication(0, "fraud_txn", 1, 1);
+    // bank-c equivocates: two different roots for the same (list, epoch) in one batch.
+    let first = publication(2, "credit_overdue", 1, 4);
+    let second = publication(2, "credit_overdue", 1, 5);
+    let records = vec![
+        bad_signature.clone(),
+        unknown_author.clone(),
+        replayed.clone(),
+        valid.clone(),
+        first.clone(),
+        second.clone(),
+    ];
+    let batch = Batch::sign(name(l), leader.identity(), 1, 0, records);
+    leader.propose_raw(batch).await.expect("ordered");
+
+    // A batch whose signature does not match its proposer is refused whole.
+    let mut forged = Batch::sign(
+        name(l),
+        leader.identity(),
+        1,
+        0,
+        vec![publication(3, "fraud_txn", 1, 1)],
+    );
+    forged.proposer = name((l + 1) % 4);
+    leader.propose_raw(forged).await.expect("ordered");
+
+    let top = c.assert_same_chain().await;
+    let mut committed = Vec::new();
+    for h in 1..=top {
+        let block = leader.block(h).expect("read").expect("block");
+        committed.extend(block.records.iter().map(Record::id));
+    }
+    assert!(committed.contains(&valid.id()));
+    assert!(committed.contains(&first.id()));
+    for bad in [&bad_signature, &unknown_author, &second] {
+        assert!(
+            !committed.contains(&bad.id()),
+            "{} entered a block",
+            bad.kind()
+        );
+    }
+    assert_eq!(
+        committed.iter().filter(|id| **id == replayed.id()).count(),
+        1,
+        "a replayed record is committed once"
+    );
+    assert!(!committed.contains(&publication(3, "fraud_txn", 1, 1).id()));
+    for n in c.nodes.iter().flatten() {
+        let root = n
+            .read(|s| {
+                s.current_publication(&name(2), &ListId::parse("credit_overdue").expect("list"))
+                    .map(|p| p.publication.root)
+            })
+            .expect("state");
+        assert_eq!(
+            root,
+            Some([4; 32]),
+            "every node keeps the first of the conflicting pair"
+        );
+    }
+    c.stop().await;
+}

@@ -1,0 +1,370 @@
+//! Deterministic validation of every record kind: valid records accepted, each kind of
+//! tampering or replay rejected with its reason, and identical batches giving identical chains.
+
+use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
+use fengxin_ledger::{
+    Batch, Feedback, GenesisMember, LedgerState, Motion, MotionAction, Record, RecordBody,
+    Rejection, Verdict, Vote,
+};
+use fengxin_protocol::{Answer, MembershipRequest, Publication, ReceiptBody};
+use fengxin_types::{Epoch, ListId, MemberName, Tag};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+struct Party {
+    name: MemberName,
+    key: IdentityKey,
+}
+
+fn parties(n: usize) -> Vec<Party> {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    (0..n)
+        .map(|i| Party {
+            name: MemberName::parse(&format!("bank-{}", (b'a' + i as u8) as char)).expect("name"),
+            key: IdentityKey::generate(&mut rng),
+        })
+        .collect()
+}
+
+fn genesis(ps: &[Party]) -> LedgerState {
+    LedgerState::genesis(
+        [7; 32],
+        ps.iter()
+            .map(|p| GenesisMember {
+                name: p.name.clone(),
+                identity_key: p.key.public().to_bytes(),
+                address: "127.0.0.1:1".into(),
+            })
+            .collect(),
+        Vec::new(),
+    )
+}
+
+fn list() -> ListId {
+    ListId::parse("fraud_txn").expect("list")
+}
+
+fn publication(p: &Party, epoch: u64) -> Record {
+    let seed = MasterSeed::generate(&mut ChaCha20Rng::seed_from_u64(epoch));
+    let epoch = Epoch::new(epoch).expect("epoch");
+    let key = ListKey::derive(&seed, &list(), epoch).expect("key");
+    let publication = Publication {
+        version: Publication::VERSION,
+        member: p.name.clone(),
+        list: list(),
+        epoch,
+        root: [3; 32],
+        oprf_public_key: key.public_key().to_bytes(),
+        published_at: 1,
+    };
+    Record::sign(p.name.clone(), &p.key, RecordBody::Publication(publication))
+}
+
+fn receipt(querier: &Party, responder: &Party, nonce: u8) -> Record {
+    let request = MembershipRequest {
+        list: list(),
+        epoch: Epoch::FIRST,
+        root: [3; 32],
+        nonce: [nonce; 16],
+        tags: vec![Tag::from_bytes([5; 31]).expect("tag")],
+    };
+    let answers = vec![Answer {
+        result: true,
+        proof: vec![1; 129],
+    }];
+    let signed = ReceiptBody::for_exchange(
+        querier.name.clone(),
+        responder.name.clone(),
+        &request,
+        &answers,
+    )
+    .sign(&responder.key);
+    Record::sign(
+        querier.name.clone(),
+        &querier.key,
+        RecordBody::Receipt(signed),
+    )
+}
+
+fn batch(proposer: &Party, records: Vec<Record>) -> Batch {
+    Batch::sign(proposer.name.clone(), &proposer.key, 1, 1_000, records)
+}
+
+#[test]
+fn receipts_are_checked_and_replays_refused() {
+    let ps = parties(3);
+    let mut state = genesis(&ps);
+    // A receipt against a list the responder never published.
+    assert!(matches!(
+        state.check(&receipt(&ps[0], &ps[1], 1)),
+        Err(Rejection::NotPublished { .. })
+    ));
+    let applied = state.apply_batch(&batch(&ps[2], vec![publication(&ps[1], 1)]));
+    assert_eq!(applied.rejected, vec![]);
+    assert_eq!(state.height(), 1);
+
+    let good = receipt(&ps[0], &ps[1], 1);
+    assert_eq!(state.check(&good), Ok(()));
+
+    // The responder's signature over another body.
+    let mut forged = good.clone();
+    if let RecordBody::Receipt(r) = &mut forged.body {
+        r.body.count = 2;
+    }
+    let forged = Record::sign(ps[0].name.clone(), &ps[0].key, forged.body);
+    assert_eq!(state.check(&forged), Err(Rejection::BadResponderSignature));
+
+    // The querier's signature broken.
+    let mut tampered = good.clone();
+    tampered.signature[0] ^= 1;
+    assert_eq!(state.check(&tampered), Err(Rejection::BadSignature));
+
+    // A member submitting someone else's receipt.
+    let RecordBody::Receipt(inner) = good.body.clone() else {
+        panic!("receipt")
+    };
+    let stolen = Record::sign(ps[2].name.clone(), &ps[2].key, RecordBody::Receipt(inner));
+    assert!(matches!(
+        state.check(&stolen),
+        Err(Rejection::NotAuthorsRecord { .. })
+    ));
+
+    // A receipt by a non-member.
+    let outsider = Party {
+        name: MemberName::parse("bank-x").expect("name"),
+        key: IdentityKey::generate(&mut ChaCha20Rng::seed_from_u64(99)),
+    };
+    assert!(matches!(
+        state.check(&receipt(&outsider, &ps[1], 1)),
+        Err(Rejection::UnknownAuthor(_))
+    ));
+
+    // Accepted once; the same receipt again — in the same batch or later — is a replay.
+    let applied = state.apply_batch(&batch(&ps[2], vec![good.clone(), good.clone()]));
+    let block = applied.block.expect("block");
+    assert_eq!(block.records.len(), 1);
+    assert_eq!(applied.rejected, vec![(good.id(), Rejection::Replayed)]);
+    assert!(block.check(&ps[2].key.public()));
+    assert!(!block.check(&ps[1].key.public()));
+    let applied = state.apply_batch(&batch(&ps[2], vec![good.clone()]));
+    assert!(
+        applied.block.is_none(),
+        "an all-rejected batch makes no block"
+    );
+    assert_eq!(applied.rejected, vec![(good.id(), Rejection::Replayed)]);
+    assert_eq!(state.height(), 2);
+
+    let a = state.counters(&ps[0].name);
+    let b = state.counters(&ps[1].name);
+    assert_eq!((a.queries_made, a.identifiers_screened), (1, 1));
+    assert_eq!((b.queries_served, b.identifiers_served), (1, 1));
+
+    // Feedback: only by the querier, only once.
+    let id = {
+        let RecordBody::Receipt(r) = &good.body else {
+            panic!("receipt")
+        };
+        r.body.id()
+    };
+    let feedback = |p: &Party| {
+        Record::sign(
+            p.name.clone(),
+            &p.key,
+            RecordBody::Feedback(Feedback {
+                receipt: id,
+                verdict: Verdict::Confirmed,
+            }),
+        )
+    };
+    assert!(matches!(
+        state.check(&feedback(&ps[1])),
+        Err(Rejection::NotAuthorsRecord { .. })
+    ));
+    state.apply_batch(&batch(&ps[0], vec![feedback(&ps[0])]));
+    assert_eq!(state.counters(&ps[1].name).confirmed, 1);
+    assert_eq!(
+        state.check(&feedback(&ps[0])),
+        Err(Rejection::FeedbackGiven)
+    );
+}
+
+#[test]
+fn publications_move_forward_only_and_speak_for_their_author() {
+    let ps = parties(2);
+    let mut state = genesis(&ps);
+    state.apply_batch(&batch(&ps[0], vec![publication(&ps[0], 2)]));
+    assert!(matches!(
+        state.check(&publication(&ps[0], 2)),
+        Err(Rejection::StaleEpoch { .. })
+    ));
+    assert!(matches!(
+        state.check(&publication(&ps[0], 1)),
+        Err(Rejection::StaleEpoch { .. })
+    ));
+    assert_eq!(state.check(&publication(&ps[0], 3)), Ok(()));
+    // bank-b signing a publication in bank-a's name.
+    let RecordBody::Publication(p) = publication(&ps[0], 3).body else {
+        panic!("publication")
+    };
+    let forged = Record::sign(ps[1].name.clone(), &ps[1].key, RecordBody::Publication(p));
+    assert!(matches!(
+        state.check(&forged),
+        Err(Rejection::NotAuthorsRecord { .. })
+    ));
+    // A root that is not a field element.
+    let RecordBody::Publication(mut p) = publication(&ps[0], 3).body else {
+        panic!("publication")
+    };
+    p.root = [0xff; 32];
+    let bad = Record::sign(ps[0].name.clone(), &ps[0].key, RecordBody::Publication(p));
+    assert!(matches!(
+        state.check(&bad),
+        Err(Rejection::Malformed { field: "root", .. })
+    ));
+    let current = state
+        .current_publication(&ps[0].name, &list())
+        .expect("published");
+    assert_eq!(current.publication.epoch, Epoch::new(2).expect("2"));
+}
+
+#[test]
+fn admission_needs_two_thirds_and_removal_revokes() {
+    let ps = parties(4);
+    let mut state = genesis(&ps);
+    let newcomer = IdentityKey::generate(&mut ChaCha20Rng::seed_from_u64(42));
+    let name = MemberName::parse("bank-new").expect("name");
+    let motion = Record::sign(
+        ps[0].name.clone(),
+        &ps[0].key,
+        RecordBody::Motion(Motion {
+            action: MotionAction::Admit {
+                name: name.clone(),
+                identity_key: newcomer.public().to_bytes(),
+                address: "127.0.0.1:9".into(),
+            },
+            note: "signed the agreement".into(),
+        }),
+    );
+    let id = motion.id();
+    let vote = |p: &Party, approve: bool| {
+        Record::sign(
+            p.name.clone(),
+            &p.key,
+            RecordBody::Vote(Vote {
+                motion: id,
+                approve,
+            }),
+        )
+    };
+    state.apply_batch(&batch(&ps[0], vec![motion.clone()]));
+    assert_eq!(state.check(&motion), Err(Rejection::Replayed));
+    assert!(matches!(
+        state.check(&vote(&ps[0], true)),
+        Err(Rejection::AlreadyVoted(_))
+    ));
+    // 2 of 4 in favour is not enough.
+    state.apply_batch(&batch(&ps[0], vec![vote(&ps[1], true)]));
+    assert!(!state.members().contains_key(&name));
+    assert!(matches!(
+        state.check(&vote(&ps[1], false)),
+        Err(Rejection::AlreadyVoted(_))
+    ));
+    // 3 of 4 carries it.
+    state.apply_batch(&batch(&ps[0], vec![vote(&ps[2], true)]));
+    assert!(state.members().contains_key(&name));
+    assert_eq!(
+        state.member_for_key(&newcomer.public().to_bytes()),
+        Some(&name)
+    );
+    assert_eq!(
+        state.check(&vote(&ps[3], true)),
+        Err(Rejection::MotionClosed)
+    );
+
+    // Removal: 5 members now, 4 approvals needed (2/3 of 5 = 3.33); two against sinks it.
+    let removal = Record::sign(
+        ps[1].name.clone(),
+        &ps[1].key,
+        RecordBody::Motion(Motion {
+            action: MotionAction::Remove {
+                name: ps[3].name.clone(),
+            },
+            note: String::new(),
+        }),
+    );
+    let rid = removal.id();
+    let rvote = |p: &Party, approve: bool| {
+        Record::sign(
+            p.name.clone(),
+            &p.key,
+            RecordBody::Vote(Vote {
+                motion: rid,
+                approve,
+            }),
+        )
+    };
+    state.apply_batch(&batch(
+        &ps[0],
+        vec![removal, rvote(&ps[0], true), rvote(&ps[2], true)],
+    ));
+    assert!(
+        state.members().contains_key(&ps[3].name),
+        "3 of 5 is not 2/3"
+    );
+    let newcomer_vote = Record::sign(
+        name.clone(),
+        &newcomer,
+        RecordBody::Vote(Vote {
+            motion: rid,
+            approve: true,
+        }),
+    );
+    state.apply_batch(&batch(&ps[0], vec![newcomer_vote]));
+    assert!(!state.members().contains_key(&ps[3].name));
+    // The removed member can no longer write or propose.
+    assert!(matches!(
+        state.check(&publication(&ps[3], 1)),
+        Err(Rejection::UnknownAuthor(_))
+    ));
+    let refused = state.apply_batch(&batch(&ps[3], vec![publication(&ps[0], 1)]));
+    assert!(refused.batch_error.is_some());
+}
+
+#[test]
+fn a_forged_batch_is_refused_and_chains_are_deterministic() {
+    let ps = parties(3);
+    let mut a = genesis(&ps);
+    let mut b = genesis(&ps);
+    let mut forged = batch(&ps[0], vec![publication(&ps[0], 1)]);
+    forged.proposer = ps[1].name.clone();
+    let out = a.apply_batch(&forged);
+    assert!(out.batch_error.is_some() && out.block.is_none());
+    assert_eq!(a.height(), 0);
+
+    let batches = vec![
+        batch(&ps[0], vec![publication(&ps[0], 1), publication(&ps[1], 1)]),
+        batch(
+            &ps[1],
+            vec![receipt(&ps[2], &ps[0], 1), receipt(&ps[2], &ps[1], 2)],
+        ),
+        batch(&ps[2], vec![receipt(&ps[0], &ps[1], 3)]),
+    ];
+    let mut blocks = Vec::new();
+    for batch in &batches {
+        let x = a.apply_batch(batch).block.expect("block");
+        let y = b.apply_batch(batch).block.expect("block");
+        assert_eq!(x.hash(), y.hash());
+        blocks.push(x);
+    }
+    assert_eq!(a, b);
+    for w in blocks.windows(2) {
+        assert_eq!(w[1].header.prev_hash, w[0].hash());
+    }
+    // Replaying the stored blocks rebuilds the same state.
+    let mut c = genesis(&ps);
+    for block in &blocks {
+        c.replay_block(block).expect("replay");
+    }
+    assert_eq!(c, a);
+    assert!(c.replay_block(&blocks[0]).is_err(), "out of order");
+}
