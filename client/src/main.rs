@@ -51,6 +51,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The ledger's query receipts this member is party to.
+    Receipts {
+        /// The node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The consortium ledger, as the member's node sees it.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LedgerCommand {
+    /// Height, head block hash and validators.
+    Status {
+        /// The node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One committed block.
+    Block {
+        /// The node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// Block height.
+        #[arg(long)]
+        height: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn fail(kind: impl Into<std::borrow::Cow<'static, str>>, message: impl Into<String>) -> CliError {
@@ -60,7 +99,12 @@ fn fail(kind: impl Into<std::borrow::Cow<'static, str>>, message: impl Into<Stri
 fn main() -> ExitCode {
     fengxin_node::cli::drive(
         |c: &Cli| match &c.command {
-            Command::Verify { json, .. } | Command::Screen { json, .. } => *json,
+            Command::Verify { json, .. }
+            | Command::Screen { json, .. }
+            | Command::Receipts { json, .. }
+            | Command::Ledger {
+                command: LedgerCommand::Status { json, .. } | LedgerCommand::Block { json, .. },
+            } => *json,
         },
         |c| run(c.command),
     )
@@ -113,6 +157,101 @@ fn run(command: Command) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Receipts { node, json } => match call(&node, &ApiRequest::Receipts)? {
+            ApiResponse::Receipts(v) if json => print_json(&v),
+            ApiResponse::Receipts(v) => {
+                println!(
+                    "{} receipts for {} at height {}",
+                    v.receipts.len(),
+                    v.member,
+                    v.height
+                );
+                println!(
+                    "{:<8} {:<12} {:<12} {:<20} {:>5} {:>6}  id",
+                    "height", "querier", "responder", "list", "epoch", "count"
+                );
+                for r in &v.receipts {
+                    println!(
+                        "{:<8} {:<12} {:<12} {:<20} {:>5} {:>6}  {}{}",
+                        r.height,
+                        r.querier.as_str(),
+                        r.responder.as_str(),
+                        r.list,
+                        r.epoch,
+                        r.count,
+                        &r.id[..16],
+                        r.feedback
+                            .as_ref()
+                            .map_or(String::new(), |f| format!("  ({f})"))
+                    );
+                }
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+        Command::Ledger {
+            command: LedgerCommand::Status { node, json },
+        } => match call(&node, &ApiRequest::LedgerStatus)? {
+            ApiResponse::LedgerStatus(s) if json => print_json(&s),
+            ApiResponse::LedgerStatus(s) => {
+                println!("height      {}", s.height);
+                println!("block hash  {}", s.block_hash);
+                println!("chain id    {}", s.chain_id);
+                println!("node        {} ({}, term {})", s.node, s.role, s.term);
+                println!("leader      {}", s.leader.as_deref().unwrap_or("-"));
+                println!("validators  {}", s.validators.join(", "));
+                if !s.learners.is_empty() {
+                    println!("learners    {}", s.learners.join(", "));
+                }
+                if s.outbox > 0 {
+                    println!("outbox      {} records not yet committed", s.outbox);
+                }
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+        Command::Ledger {
+            command: LedgerCommand::Block { node, height, json },
+        } => match call(&node, &ApiRequest::LedgerBlock { height })? {
+            ApiResponse::LedgerBlock(b) if json => print_json(&b),
+            ApiResponse::LedgerBlock(b) => {
+                println!("block {} {}", b.height, b.hash);
+                println!("  prev      {}", b.prev_hash);
+                println!(
+                    "  proposer  {} (term {}, {} records proposed, {} accepted)",
+                    b.proposer,
+                    b.term,
+                    b.proposed,
+                    b.records.len()
+                );
+                for r in &b.records {
+                    println!(
+                        "  {:<12} {} by {}  {}",
+                        r.kind,
+                        &r.id[..16],
+                        r.author,
+                        r.summary
+                    );
+                }
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).map_err(|e| fail("internal", e.to_string()))?
+    );
+    Ok(())
+}
+
+fn unexpected(response: ApiResponse) -> Result<(), CliError> {
+    match response {
+        ApiResponse::Error { kind, message } => Err(fail(kind, message)),
+        _ => Err(fail("protocol", "unexpected response from the node")),
     }
 }
 

@@ -42,6 +42,23 @@ pub enum ApiRequest {
     },
     /// Node status.
     Status,
+    /// The ledger's height, head hash and validators as this node sees them.
+    LedgerStatus,
+    /// One committed block.
+    LedgerBlock {
+        /// Its height.
+        height: u64,
+    },
+    /// The query receipts this member is party to.
+    Receipts,
+    /// Sign the current publication of every list and submit it to the ledger.
+    Publish,
+    /// Submit signed records to the ledger (checked first; nothing is submitted if any is
+    /// invalid).
+    Submit {
+        /// The records.
+        records: Vec<fengxin_ledger::Record>,
+    },
     /// Stop the daemon gracefully.
     Shutdown,
 }
@@ -121,8 +138,14 @@ pub struct Status {
     pub member: MemberName,
     /// QUIC address.
     pub listen: String,
-    /// Members in the registry.
+    /// Current members (from the ledger).
     pub members: Vec<MemberName>,
+    /// Committed ledger height.
+    #[serde(default)]
+    pub height: u64,
+    /// Current list publications on the ledger (all members).
+    #[serde(default)]
+    pub publications: usize,
 }
 
 /// A response from the local API.
@@ -137,6 +160,16 @@ pub enum ApiResponse {
     Status(Status),
     /// Shutting down.
     ShuttingDown,
+    /// Ledger status.
+    LedgerStatus(fengxin_consensus::LedgerStatus),
+    /// A block.
+    LedgerBlock(BlockView),
+    /// Receipts.
+    Receipts(ReceiptsView),
+    /// Publications submitted.
+    Published(Vec<crate::publish::Published>),
+    /// Records submitted (their ids, hex).
+    Submitted(Vec<String>),
     /// The request failed.
     Error {
         /// Stable kind.
@@ -178,4 +211,71 @@ pub fn call(data_dir: &std::path::Path, request: &ApiRequest) -> Result<ApiRespo
     let mut reply = String::new();
     std::io::BufReader::new(stream).read_line(&mut reply)?;
     serde_json::from_str(&reply).map_err(|e| CallError::Reply(e.to_string()))
+}
+
+/// A committed block, as `fengxin ledger block` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockView {
+    /// Height.
+    pub height: u64,
+    /// Block hash (hex).
+    pub hash: String,
+    /// Previous block hash (hex).
+    pub prev_hash: String,
+    /// The proposing validator.
+    pub proposer: String,
+    /// The consensus term.
+    pub term: u64,
+    /// Proposer's clock, ms since the Unix epoch.
+    pub proposed_at_ms: u64,
+    /// Records proposed (some may have been rejected).
+    pub proposed: usize,
+    /// The accepted records.
+    pub records: Vec<RecordView>,
+}
+
+/// One record in a block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordView {
+    /// Record id (hex).
+    pub id: String,
+    /// Kind: publication, receipt, feedback, motion, vote.
+    pub kind: String,
+    /// Author.
+    pub author: String,
+    /// The public content.
+    pub summary: serde_json::Value,
+}
+
+/// `fengxin receipts` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptsView {
+    /// This member.
+    pub member: MemberName,
+    /// The ledger height the list was read at.
+    pub height: u64,
+    /// Receipts this member is party to, oldest first.
+    pub receipts: Vec<ReceiptView>,
+}
+
+/// One receipt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    /// Receipt id (hex).
+    pub id: String,
+    /// Block height.
+    pub height: u64,
+    /// Querier.
+    pub querier: MemberName,
+    /// Responder.
+    pub responder: MemberName,
+    /// List.
+    pub list: String,
+    /// Epoch.
+    pub epoch: u64,
+    /// Identifiers screened.
+    pub count: u32,
+    /// `confirmed` / `false_positive` once the querier gave feedback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
 }

@@ -198,6 +198,11 @@ pub struct CliError {
 }
 
 impl CliError {
+    /// The stable kind.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
     /// The one-line message.
     pub fn message(&self) -> &str {
         &self.message
@@ -500,7 +505,19 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
         }
         ListsCommand::Publish { data, json } => {
             let dir = DataDir::open(&data)?;
-            let published = crate::publish::publish(&dir)?;
+            // A running node holds the database: it signs and submits the publications itself.
+            let published = if data.join(crate::api::SOCKET).exists() {
+                match crate::api::call(&data, &crate::api::ApiRequest::Publish) {
+                    Ok(crate::api::ApiResponse::Published(p)) => p,
+                    Ok(crate::api::ApiResponse::Error { kind, message }) => {
+                        return Err(CliError::new(kind, message))
+                    }
+                    Ok(_) => return Err(CliError::new("protocol", "unexpected response")),
+                    Err(_) => crate::publish::publish(&dir)?,
+                }
+            } else {
+                crate::publish::publish(&dir)?
+            };
             if json {
                 return print_json(&published);
             }

@@ -19,7 +19,8 @@ use crate::datadir::{DataDir, Role};
 use crate::genesis::{Genesis, Party};
 use crate::publish::{params_dir, read_publications};
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
-use fengxin_net::{Blame, Endpoint, Limits, PeerConnection, StaticRegistry};
+use fengxin_ledger::{Record, RecordBody};
+use fengxin_net::{Blame, Endpoint, Limits, PeerConnection};
 use fengxin_proofs::{Prover, Verifier};
 use fengxin_protocol::{
     AnswerSource, Publication, QueryError, Refusal, RefusalKind, Request, Responder, Response,
@@ -69,13 +70,14 @@ type ProofKey = (ListId, Epoch, [u8; 32], Tag);
 pub struct Node {
     member: MemberName,
     identity: IdentityKey,
+    data: std::path::PathBuf,
     listen: String,
     store: Store,
     seed: MasterSeed,
     keys: Mutex<BTreeMap<(ListId, Epoch), Arc<ListKey>>>,
     prover: Prover,
     verifier: Verifier,
-    parties: Vec<Party>,
+    ledger: fengxin_consensus::Ledger,
     budgets: Mutex<BTreeMap<MemberName, PeerBudget>>,
     /// Answers already proven, by (list, epoch, root, tag): a proof stays valid for as long
     /// as its root is the published one, and the root is part of the key.
@@ -102,6 +104,25 @@ fn internal(e: impl std::fmt::Display) -> String {
 }
 
 impl Node {
+    /// The current members, from the ledger.
+    fn parties(&self) -> Vec<Party> {
+        self.ledger
+            .read(|s| {
+                s.members()
+                    .iter()
+                    .filter_map(|(name, m)| {
+                        Some(Party {
+                            name: name.clone(),
+                            key: fengxin_crypto::IdentityPublicKey::from_slice(&m.identity_key)
+                                .ok()?,
+                            address: m.address.parse().ok()?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn list_key(&self, list: &ListId, epoch: Epoch) -> Result<Arc<ListKey>, String> {
         let mut keys = self
             .keys
@@ -245,14 +266,32 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
             format!("genesis holds another identity key for {me}"),
         ));
     }
-    let registry: StaticRegistry = parties.iter().map(|p| (p.key, p.name.clone())).collect();
+    let registry = Arc::new(crate::ledger::LedgerRegistry::new(
+        parties.iter().map(|p| (p.key, p.name.clone())).collect(),
+    ));
     let listen = dir
         .config()
         .listen
         .parse()
         .map_err(|e| CliError::new("config", format!("listen address: {e}")))?;
-    let endpoint = Endpoint::bind(listen, &identity, Arc::new(registry), Limits::default())
+    let endpoint = Endpoint::bind(listen, &identity, registry.clone(), Limits::default())
         .map_err(|e| CliError::new("network", e.to_string()))?;
+    let ledger_key = IdentityKey::from_slice(&identity.expose_secret())
+        .map_err(|e| CliError::new("internal", e.to_string()))?;
+    let ledger_config = crate::ledger::config(
+        &genesis,
+        me.clone(),
+        ledger_key,
+        dir.root(),
+        fengxin_consensus::Timing::default(),
+    )?;
+    let ledger = fengxin_consensus::Ledger::start(
+        ledger_config,
+        crate::ledger::QuicTransport::new(endpoint.clone()),
+    )
+    .await
+    .map_err(|e| CliError::new("ledger", e.to_string()))?;
+    registry.attach(ledger.clone());
     let prover = fengxin_proofs::keys::load_prover(&params)
         .map_err(|e| CliError::new("params", e.to_string()))?;
     let verifier = fengxin_proofs::keys::load_verifier(&params)
@@ -279,13 +318,14 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     let node = Arc::new(Node {
         member: me.clone(),
         identity,
+        data: dir.root().to_path_buf(),
         listen: dir.config().listen.clone(),
         store,
         seed: dir.master_seed()?,
         keys: Mutex::new(BTreeMap::new()),
         prover,
         verifier,
-        parties,
+        ledger: ledger.clone(),
         budgets: Mutex::new(BTreeMap::new()),
         proofs: Mutex::new(BTreeMap::new()),
         publications,
@@ -294,6 +334,12 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         endpoint: endpoint.clone(),
         shutdown: Notify::new(),
     });
+
+    match submit_publications(&node, &node.publications) {
+        Ok(0) => {}
+        Ok(n) => log(format!("submitted {n} publications to the ledger")),
+        Err(e) => log(format!("publications not submitted: {}", e.message())),
+    }
 
     let socket_path = dir.root().join(SOCKET);
     let _ = std::fs::remove_file(&socket_path);
@@ -359,8 +405,21 @@ async fn serve_peers(node: Arc<Node>) {
                             return;
                         }
                     };
+                    if let Request::Ledger(bytes) = &request {
+                        let response = crate::ledger::serve(&node.ledger, bytes).await;
+                        let _ = responder.respond(&response).await;
+                        return;
+                    }
+                    let is_member = node
+                        .ledger
+                        .read(|s| s.members().contains_key(&peer))
+                        .unwrap_or(false);
                     let response = match node.admit(&peer) {
                         Err(refusal) => Response::Refused(refusal),
+                        Ok(_) if !is_member => Response::Refused(Refusal::new(
+                            RefusalKind::Malformed,
+                            "only current members may screen",
+                        )),
                         Ok(permit) => {
                             let n = node.clone();
                             let querier = peer.clone();
@@ -430,12 +489,44 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
         ApiRequest::Status => ApiResponse::Status(Status {
             member: node.member.clone(),
             listen: node.listen.clone(),
-            members: node.parties.iter().map(|p| p.name.clone()).collect(),
+            members: node.parties().into_iter().map(|p| p.name).collect(),
+            height: node.ledger.read(|s| s.height()).unwrap_or(0),
+            publications: node
+                .ledger
+                .read(|s| s.current_publications().len())
+                .unwrap_or(0),
         }),
         ApiRequest::Shutdown => {
             node.shutdown.notify_one();
             ApiResponse::ShuttingDown
         }
+        ApiRequest::LedgerStatus => match node.ledger.status() {
+            Ok(s) => ApiResponse::LedgerStatus(s),
+            Err(e) => api_error("ledger", e),
+        },
+        ApiRequest::LedgerBlock { height } => match node.ledger.block(height) {
+            Ok(Some(b)) => ApiResponse::LedgerBlock(crate::ledger::block_view(&b)),
+            Ok(None) => api_error(
+                "not_found",
+                format!(
+                    "no block at height {height} (height is {})",
+                    node.ledger.read(|s| s.height()).unwrap_or(0)
+                ),
+            ),
+            Err(e) => api_error("ledger", e),
+        },
+        ApiRequest::Receipts => match crate::ledger::receipts_view(&node.ledger, &node.member) {
+            Ok(v) => ApiResponse::Receipts(v),
+            Err(e) => api_error("ledger", e),
+        },
+        ApiRequest::Publish => match publish_running(node) {
+            Ok(p) => ApiResponse::Published(p),
+            Err(e) => api_error(e.kind(), e.message()),
+        },
+        ApiRequest::Submit { records } => match node.ledger.submit(records) {
+            Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
+            Err(e) => api_error("rejected", e),
+        },
         ApiRequest::Screen {
             id_type,
             identifier,
@@ -461,6 +552,53 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             },
         },
     }
+}
+
+fn api_error(kind: &str, e: impl std::fmt::Display) -> ApiResponse {
+    ApiResponse::Error {
+        kind: kind.into(),
+        message: e.to_string(),
+    }
+}
+
+/// `lists publish` against the running node: signs every list's current publication, stores
+/// them, and submits those the ledger does not hold yet.
+fn publish_running(node: &Node) -> Result<Vec<crate::publish::Published>, CliError> {
+    let (published, signed) =
+        crate::publish::sign_publications(&node.store, &node.seed, &node.identity, &node.member)?;
+    crate::publish::write_publications(&node.data, &signed)?;
+    submit_publications(node, &signed)?;
+    Ok(published)
+}
+
+/// Submits the publications the ledger does not hold yet (a newer epoch than its current).
+fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usize, CliError> {
+    let fresh: Vec<Record> = signed
+        .iter()
+        .filter(|sp| {
+            let p = &sp.publication;
+            node.ledger
+                .read(|s| {
+                    s.current_publication(&node.member, &p.list)
+                        .is_none_or(|cur| cur.publication.epoch < p.epoch)
+                })
+                .unwrap_or(false)
+        })
+        .map(|sp| {
+            Record::sign(
+                node.member.clone(),
+                &node.identity,
+                RecordBody::Publication(sp.publication.clone()),
+            )
+        })
+        .collect();
+    let n = fresh.len();
+    if n > 0 {
+        node.ledger
+            .submit(fresh)
+            .map_err(|e| CliError::new("ledger", e.to_string()))?;
+    }
+    Ok(n)
 }
 
 /// Screens identifiers against every other member (or `members`), in parallel; one exchange
@@ -491,15 +629,14 @@ async fn screen_many(
         .transpose()
         .map_err(|e| format!("list: {e}"))?;
     let targets: Vec<Party> = node
-        .parties
-        .iter()
+        .parties()
+        .into_iter()
         .filter(|p| p.name != node.member)
         .filter(|p| {
             members
                 .as_ref()
                 .is_none_or(|m| m.iter().any(|n| n == p.name.as_str()))
         })
-        .cloned()
         .collect();
     if targets.is_empty() {
         return Err("no member to screen against".into());
@@ -723,44 +860,18 @@ async fn screen_member(
     only: Option<&ListId>,
 ) -> Vec<MemberOutcome> {
     let started = Instant::now();
-    let publications = with_retries(|| exchange(node, party, &Request::Publications)).await;
-    let publications = match publications {
-        Ok(Response::Publications(p)) => p,
-        Ok(Response::Refused(r)) => {
-            return vec![failed(&party.name, None, "refused", r.message, started)]
-        }
-        Ok(_) => {
-            let m = "unexpected response to a publications request".to_owned();
-            return vec![failed(&party.name, None, "peer_misbehaved", m, started)];
-        }
-        Err(e) => return vec![failed(&party.name, None, e.kind, e.message, started)],
-    };
-    let mut verified: Vec<Publication> = Vec::new();
-    for sp in &publications {
-        match sp.verify(&party.key) {
-            Ok(p) if p.member == party.name => verified.push(p.clone()),
-            Ok(p) => {
-                let m = format!("publication names member {}", p.member);
-                return vec![failed(
-                    &party.name,
-                    Some(&p.list),
-                    "peer_misbehaved",
-                    m,
-                    started,
-                )];
-            }
-            Err(e) => {
-                let l = Some(&sp.publication.list);
-                return vec![failed(
-                    &party.name,
-                    l,
-                    "peer_misbehaved",
-                    e.to_string(),
-                    started,
-                )];
-            }
-        }
-    }
+    // The roots and keys come from the ledger: what the member committed to, signed by it and
+    // validated by every node.
+    let verified: Vec<Publication> = node
+        .ledger
+        .read(|s| {
+            s.current_publications()
+                .into_iter()
+                .filter(|p| p.publication.member == party.name)
+                .map(|p| p.publication.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut out = Vec::new();
     for p in verified
         .iter()
@@ -808,5 +919,13 @@ async fn query_batch(
     let (awaiting, request) = awaiting.handle(response)?;
     let response = exchange(node, party, &request).await?;
     let exchange = awaiting.handle(response, &node.verifier, &party.key, &mut rand_core::OsRng)?;
+    let record = Record::sign(
+        node.member.clone(),
+        &node.identity,
+        RecordBody::Receipt(exchange.receipt),
+    );
+    if let Err(e) = node.ledger.submit(vec![record]) {
+        log(format!("receipt for {} not submitted: {e}", party.name));
+    }
     Ok(exchange.answers.iter().map(|a| a.hit()).collect())
 }

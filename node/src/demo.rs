@@ -263,7 +263,55 @@ pub fn start_consortium(
         ));
         nodes.0.push((d.root().to_owned(), child));
     }
+    let expected: usize = dirs
+        .iter()
+        .map(|d| crate::publish::read_publications(d.root()).map_or(0, |p| p.len()))
+        .sum();
+    for d in &dirs {
+        wait_for_publications(d.root(), expected)?;
+    }
+    say(format!(
+        "ledger: {expected} list publications committed (roots and OPRF keys every querier checks against)"
+    ));
     Ok((dirs, nodes))
+}
+
+/// Waits until the node's ledger holds `expected` current publications.
+pub fn wait_for_publications(dir: &Path, expected: usize) -> Result<(), CliError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(ApiResponse::Status(s)) = api::call(dir, &ApiRequest::Status) {
+            if s.publications >= expected {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(CliError::new(
+                "ledger",
+                format!("{}: publications not committed within 60 s", dir.display()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the node's outbox is empty (everything it submitted is committed).
+pub fn wait_for_outbox(dir: &Path) -> Result<fengxin_consensus::LedgerStatus, CliError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(ApiResponse::LedgerStatus(s)) = api::call(dir, &ApiRequest::LedgerStatus) {
+            if s.outbox == 0 {
+                return Ok(s);
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(CliError::new(
+                "ledger",
+                format!("{}: submissions not committed within 60 s", dir.display()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn run_in(root: &Path) -> Result<(), CliError> {
@@ -328,6 +376,62 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             other => println!("  unexpected reply {other:?}"),
         }
     }
+    println!("\n== ledger: query receipts (signed by querier and responder; no identifier, tag or result)");
+    wait_for_outbox(a)?;
+    if let ApiResponse::Receipts(v) =
+        api::call(a, &ApiRequest::Receipts).map_err(|e| CliError::new("node", e.to_string()))?
+    {
+        for r in &v.receipts {
+            println!(
+                "  height {:<3} {} asked {} about {} ({} identifier{}) receipt {}…",
+                r.height,
+                r.querier.as_str(),
+                r.responder.as_str(),
+                r.list,
+                r.count,
+                if r.count == 1 { "" } else { "s" },
+                &r.id[..16]
+            );
+        }
+    }
+    println!("\n== ledger status on every node (replicated over QUIC; the same chain everywhere)");
+    let mut heads = std::collections::BTreeSet::new();
+    for d in &dirs {
+        let target = api::call(a, &ApiRequest::LedgerStatus)
+            .ok()
+            .and_then(|r| match r {
+                ApiResponse::LedgerStatus(s) => Some(s.height),
+                _ => None,
+            })
+            .unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            let s = match api::call(d.root(), &ApiRequest::LedgerStatus) {
+                Ok(ApiResponse::LedgerStatus(s)) => Some(s),
+                _ => None,
+            };
+            match s {
+                Some(s) if s.height >= target || Instant::now() > deadline => break s,
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        };
+        println!(
+            "  {:<7} height {:<3} block {} {:<9} validators {}",
+            status.node,
+            status.height,
+            status.block_hash,
+            status.role,
+            status.validators.join(",")
+        );
+        heads.insert((status.height, status.block_hash));
+    }
+    if heads.len() != 1 {
+        return Err(CliError::new(
+            "ledger",
+            format!("nodes disagree on the chain head: {heads:?}"),
+        ));
+    }
+
     println!("\n== shutting down");
     drop(nodes);
     println!("demo complete");

@@ -17,4 +17,5 @@ pub mod datadir;
 pub mod demo;
 pub mod genesis;
 pub mod import;
+pub mod ledger;
 pub mod publish;

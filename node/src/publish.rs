@@ -18,7 +18,7 @@ pub fn params_dir() -> PathBuf {
 pub const PUBLICATIONS: &str = "publications.json";
 
 /// One line of `lists publish` output.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Published {
     /// The list.
     pub list: ListId,
@@ -37,6 +37,18 @@ pub fn publish(dir: &DataDir) -> Result<Vec<Published>, CliError> {
     let seed = dir.master_seed()?;
     let identity = dir.identity()?;
     let member = dir.config().member.clone();
+    let (out, signed) = sign_publications(&store, &seed, &identity, &member)?;
+    write_publications(dir.root(), &signed)?;
+    Ok(out)
+}
+
+/// Signs a publication of every list's current (epoch, root, OPRF key).
+pub fn sign_publications(
+    store: &fengxin_store::Store,
+    seed: &fengxin_crypto::MasterSeed,
+    identity: &fengxin_crypto::IdentityKey,
+    member: &fengxin_types::MemberName,
+) -> Result<(Vec<Published>, Vec<SignedPublication>), CliError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -66,13 +78,13 @@ pub fn publish(dir: &DataDir) -> Result<Vec<Published>, CliError> {
             root: root_hex,
             oprf_public_key: key.public_key().to_string(),
         });
-        signed.push(publication.sign(&identity));
+        signed.push(publication.sign(identity));
     }
-    write_publications(dir.root(), &signed)?;
-    Ok(out)
+    Ok((out, signed))
 }
 
-fn write_publications(root: &Path, signed: &[SignedPublication]) -> Result<(), CliError> {
+/// Stores signed publications in the data directory (atomically).
+pub fn write_publications(root: &Path, signed: &[SignedPublication]) -> Result<(), CliError> {
     let path = root.join(PUBLICATIONS);
     let tmp = root.join(format!("{PUBLICATIONS}.tmp"));
     let text =

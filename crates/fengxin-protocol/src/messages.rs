@@ -20,6 +20,8 @@ pub enum Request {
     Membership(MembershipRequest),
     /// The responder's current signed list publications.
     Publications,
+    /// A ledger replication message (encoded by the consensus host; opaque here).
+    Ledger(Vec<u8>),
 }
 
 /// Step 1 request.
@@ -60,6 +62,8 @@ pub enum Response {
     Publications(Vec<SignedPublication>),
     /// The request was refused.
     Refused(Refusal),
+    /// A ledger replication reply (opaque here).
+    Ledger(Vec<u8>),
 }
 
 /// Step 1 response.

@@ -62,6 +62,10 @@ impl Responder {
     ) -> Response {
         match request {
             Request::Publications => Response::Publications(source.publications()),
+            Request::Ledger(_) => Response::Refused(Refusal::new(
+                RefusalKind::Malformed,
+                "ledger messages go to the consensus host, not the screening responder",
+            )),
             Request::Evaluate(req) => {
                 if let Err(r) = check(source, &req.list, req.epoch, None, req.blinded.len()) {
                     return Response::Refused(r);

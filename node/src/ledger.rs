@@ -1,0 +1,293 @@
+//! The node's side of the ledger: the QUIC transport for consensus messages, the peer
+//! registry served from ledger state, and the genesis → ledger mapping.
+
+use crate::cli::CliError;
+use crate::genesis::Genesis;
+use fengxin_consensus::{
+    transport::CallFuture, LedgerConfig, Peer, RaftReply, RaftRpc, Timing, Transport,
+    TransportError,
+};
+use fengxin_crypto::{IdentityKey, IdentityPublicKey};
+use fengxin_ledger::{Digest, GenesisMember, GenesisRegulator};
+use fengxin_net::{Endpoint, PeerConnection, PeerRegistry};
+use fengxin_protocol::{Request, Response};
+use fengxin_types::MemberName;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// The ledger file in the data directory.
+pub const LEDGER_FILE: &str = "ledger.redb";
+
+/// The chain id: a labelled hash of the genesis file's canonical JSON.
+pub fn chain_id(genesis: &Genesis) -> Result<Digest, CliError> {
+    let canonical =
+        serde_json::to_vec(genesis).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let mut h = Sha256::new();
+    h.update(fengxin_crypto::labels::LEDGER_GENESIS);
+    h.update(&canonical);
+    Ok(h.finalize().into())
+}
+
+fn key_bytes(hex_key: &str, who: &MemberName) -> Result<[u8; 32], CliError> {
+    IdentityPublicKey::from_hex(hex_key)
+        .map(IdentityPublicKey::to_bytes)
+        .map_err(|e| CliError::new("genesis", format!("{who}: identity key: {e}")))
+}
+
+/// The ledger configuration of this node from genesis.
+pub fn config(
+    genesis: &Genesis,
+    name: MemberName,
+    key: IdentityKey,
+    data: &Path,
+    timing: Timing,
+) -> Result<LedgerConfig, CliError> {
+    let members = genesis
+        .members
+        .iter()
+        .map(|m| {
+            Ok(GenesisMember {
+                name: m.name.clone(),
+                identity_key: key_bytes(&m.identity_key, &m.name)?,
+                address: m.address.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let regulators = genesis
+        .regulators
+        .iter()
+        .map(|r| {
+            Ok(GenesisRegulator {
+                name: r.name.clone(),
+                identity_key: key_bytes(&r.identity_key, &r.name)?,
+                address: r.address.clone(),
+                view_public_key: r.view_public_key.clone().unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    Ok(LedgerConfig {
+        name,
+        key,
+        path: data.join(LEDGER_FILE),
+        chain_id: chain_id(genesis)?,
+        members,
+        regulators,
+        timing,
+    })
+}
+
+/// TLS admission from the ledger's current membership (members and regulators); before the
+/// ledger is up, from genesis.
+pub struct LedgerRegistry {
+    genesis: BTreeMap<IdentityPublicKey, MemberName>,
+    ledger: OnceLock<fengxin_consensus::Ledger>,
+}
+
+impl LedgerRegistry {
+    /// A registry that admits the genesis parties until [`LedgerRegistry::attach`].
+    pub fn new(genesis: BTreeMap<IdentityPublicKey, MemberName>) -> Self {
+        Self {
+            genesis,
+            ledger: OnceLock::new(),
+        }
+    }
+
+    /// From now on, admission follows the ledger.
+    pub fn attach(&self, ledger: fengxin_consensus::Ledger) {
+        let _ = self.ledger.set(ledger);
+    }
+}
+
+impl PeerRegistry for LedgerRegistry {
+    fn member_for_key(&self, key: &IdentityPublicKey) -> Option<MemberName> {
+        match self.ledger.get() {
+            Some(ledger) => ledger
+                .read(|s| {
+                    let k = key.to_bytes();
+                    s.member_for_key(&k)
+                        .or_else(|| s.regulator_for_key(&k))
+                        .cloned()
+                })
+                .ok()
+                .flatten(),
+            None => self.genesis.get(key).cloned(),
+        }
+    }
+}
+
+/// Consensus messages over the node's QUIC endpoint (mutual TLS with the identity keys).
+pub struct QuicTransport {
+    endpoint: Endpoint,
+    connections: tokio::sync::Mutex<BTreeMap<String, PeerConnection>>,
+}
+
+impl QuicTransport {
+    /// A transport over `endpoint`.
+    pub fn new(endpoint: Endpoint) -> Arc<Self> {
+        Arc::new(Self {
+            endpoint,
+            connections: tokio::sync::Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    async fn connection(&self, peer: &Peer) -> Result<PeerConnection, TransportError> {
+        let fail = |reason: String| TransportError {
+            peer: peer.name.clone(),
+            reason,
+        };
+        if let Some(c) = self.connections.lock().await.get(&peer.name) {
+            return Ok(c.clone());
+        }
+        let name = MemberName::parse(&peer.name).map_err(|e| fail(e.to_string()))?;
+        let addr = peer
+            .address
+            .parse()
+            .map_err(|e| fail(format!("address {}: {e}", peer.address)))?;
+        let conn = self
+            .endpoint
+            .connect(addr, &name)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.connections
+            .lock()
+            .await
+            .insert(peer.name.clone(), conn.clone());
+        Ok(conn)
+    }
+}
+
+impl Transport for QuicTransport {
+    fn call<'a>(&'a self, peer: &'a Peer, rpc: RaftRpc) -> CallFuture<'a> {
+        Box::pin(async move {
+            let fail = |reason: String| TransportError {
+                peer: peer.name.clone(),
+                reason,
+            };
+            let bytes = postcard::to_allocvec(&rpc).map_err(|e| fail(e.to_string()))?;
+            let conn = self.connection(peer).await?;
+            match conn.request::<_, Response>(&Request::Ledger(bytes)).await {
+                Ok(Response::Ledger(reply)) => {
+                    postcard::from_bytes::<RaftReply>(&reply).map_err(|e| fail(e.to_string()))
+                }
+                Ok(other) => Err(fail(format!("unexpected reply {other:?}"))),
+                Err(e) => {
+                    self.connections.lock().await.remove(&peer.name);
+                    Err(fail(e.to_string()))
+                }
+            }
+        })
+    }
+}
+
+/// Answers one consensus message from a peer (already decoded from the screening frame).
+pub async fn serve(ledger: &fengxin_consensus::Ledger, bytes: &[u8]) -> Response {
+    match postcard::from_bytes::<RaftRpc>(bytes) {
+        Ok(rpc) => {
+            let reply = ledger.handle(rpc).await;
+            match postcard::to_allocvec(&reply) {
+                Ok(b) => Response::Ledger(b),
+                Err(e) => Response::Refused(fengxin_protocol::Refusal::new(
+                    fengxin_protocol::RefusalKind::Internal,
+                    e.to_string(),
+                )),
+            }
+        }
+        Err(e) => Response::Refused(fengxin_protocol::Refusal::new(
+            fengxin_protocol::RefusalKind::Malformed,
+            format!("ledger message: {e}"),
+        )),
+    }
+}
+
+/// A block as the API shows it.
+pub fn block_view(b: &fengxin_ledger::Block) -> crate::api::BlockView {
+    use fengxin_ledger::RecordBody;
+    let records = b
+        .records
+        .iter()
+        .map(|r| {
+            let summary = match &r.body {
+                RecordBody::Publication(p) => serde_json::json!({
+                    "list": p.list.as_str(),
+                    "epoch": p.epoch.get(),
+                    "root": hex::encode(p.root),
+                    "oprf_public_key": hex::encode(p.oprf_public_key),
+                }),
+                RecordBody::Receipt(rc) => serde_json::json!({
+                    "receipt": hex::encode(rc.body.id()),
+                    "querier": rc.body.querier.as_str(),
+                    "responder": rc.body.responder.as_str(),
+                    "list": rc.body.list.as_str(),
+                    "epoch": rc.body.epoch.get(),
+                    "count": rc.body.count,
+                }),
+                RecordBody::Feedback(f) => serde_json::json!({
+                    "receipt": hex::encode(f.receipt),
+                    "verdict": format!("{:?}", f.verdict),
+                }),
+                RecordBody::Motion(m) => serde_json::json!({
+                    "action": format!("{:?}", m.action),
+                    "note": m.note,
+                }),
+                RecordBody::Vote(v) => serde_json::json!({
+                    "motion": hex::encode(v.motion),
+                    "approve": v.approve,
+                }),
+                _ => serde_json::Value::Null,
+            };
+            crate::api::RecordView {
+                id: hex::encode(r.id()),
+                kind: r.kind().into(),
+                author: r.author.to_string(),
+                summary,
+            }
+        })
+        .collect();
+    crate::api::BlockView {
+        height: b.header.height,
+        hash: hex::encode(b.hash()),
+        prev_hash: hex::encode(b.header.prev_hash),
+        proposer: b.header.proposer.to_string(),
+        term: b.header.term,
+        proposed_at_ms: b.header.proposed_at_ms,
+        proposed: b.proposed.len(),
+        records,
+    }
+}
+
+/// The receipts `member` is party to.
+pub fn receipts_view(
+    ledger: &fengxin_consensus::Ledger,
+    member: &MemberName,
+) -> Result<crate::api::ReceiptsView, fengxin_consensus::LedgerError> {
+    ledger.read(|s| {
+        let mut receipts: Vec<crate::api::ReceiptView> = s
+            .receipts()
+            .iter()
+            .filter(|(_, r)| {
+                r.receipt.body.querier == *member || r.receipt.body.responder == *member
+            })
+            .map(|(id, r)| crate::api::ReceiptView {
+                id: hex::encode(id),
+                height: r.height,
+                querier: r.receipt.body.querier.clone(),
+                responder: r.receipt.body.responder.clone(),
+                list: r.receipt.body.list.to_string(),
+                epoch: r.receipt.body.epoch.get(),
+                count: r.receipt.body.count,
+                feedback: r.feedback.map(|v| match v {
+                    fengxin_ledger::Verdict::Confirmed => "confirmed".to_owned(),
+                    fengxin_ledger::Verdict::FalsePositive => "false_positive".to_owned(),
+                }),
+            })
+            .collect();
+        receipts.sort_by(|a, b| a.height.cmp(&b.height).then(a.id.cmp(&b.id)));
+        crate::api::ReceiptsView {
+            member: member.clone(),
+            height: s.height(),
+            receipts,
+        }
+    })
+}
