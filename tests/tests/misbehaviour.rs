@@ -2,10 +2,13 @@
 //!
 //! The misbehaving member ("bank-m") is built in this test from the same library pieces a node
 //! uses (identity certificate, QUIC endpoint, protocol messages, real OPRF keys, trees and
-//! Groth16 proofs), and bends its answers in each of the ways a querier must catch.
+//! Groth16 proofs), and bends its answers in each of the ways a querier must catch. It does not
+//! run the ledger; the two honest nodes (bank-a, bank-b) are a quorum of the three validators,
+//! and bank-m's signed publication reaches the ledger through bank-a's local API.
 
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
+use fengxin_ledger::{Record, RecordBody};
 use fengxin_net::{Endpoint, Limits, StaticRegistry};
 use fengxin_node::datadir::{MemberFile, Role};
 use fengxin_proofs::{keys, Prover};
@@ -27,7 +30,6 @@ const WRONG_ROOT: u8 = 2;
 const FORGED_PROOF: u8 = 3;
 const SWAPPED_PROOF: u8 = 4;
 const GARBAGE: u8 = 5;
-const BAD_PUBLICATION_SIGNATURE: u8 = 6;
 const FLIPPED_RESULT: u8 = 7;
 
 struct Bent {
@@ -92,10 +94,19 @@ impl Bent {
     }
 
     fn published_root(&self) -> [u8; 32] {
-        if self.mode() == WRONG_ROOT {
-            self.other_tree.root().to_bytes()
-        } else {
-            self.tree.root().to_bytes()
+        self.tree.root().to_bytes()
+    }
+
+    /// The publication committed to the ledger.
+    fn publication(&self) -> Publication {
+        Publication {
+            version: Publication::VERSION,
+            member: self.name.clone(),
+            list: list(),
+            epoch: Epoch::FIRST,
+            root: self.published_root(),
+            oprf_public_key: self.key.public_key().to_bytes(),
+            published_at: 1,
         }
     }
 }
@@ -129,10 +140,16 @@ impl AnswerSource for Bent {
         tag: Tag,
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(bool, Vec<u8>), String> {
-        let lookup = self.tree.lookup(tag).map_err(|e| e.to_string())?;
+        // In WRONG_ROOT mode the answers are proven against an unpublished tree.
+        let tree = if self.mode() == WRONG_ROOT {
+            &self.other_tree
+        } else {
+            &self.tree
+        };
+        let lookup = tree.lookup(tag).map_err(|e| e.to_string())?;
         let (public, proof) = self
             .prover
-            .prove_lookup(self.tree.root(), tag, &lookup, &mut &mut *rng)
+            .prove_lookup(tree.root(), tag, &lookup, &mut &mut *rng)
             .map_err(|e| e.to_string())?;
         Ok(match self.mode() {
             FORGED_PROOF => {
@@ -155,20 +172,7 @@ impl AnswerSource for Bent {
     }
 
     fn publications(&self) -> Vec<SignedPublication> {
-        let p = Publication {
-            version: Publication::VERSION,
-            member: self.name.clone(),
-            list: list(),
-            epoch: Epoch::FIRST,
-            root: self.published_root(),
-            oprf_public_key: self.key.public_key().to_bytes(),
-            published_at: 1,
-        };
-        let mut signed = p.sign(&self.identity);
-        if self.mode() == BAD_PUBLICATION_SIGNATURE {
-            signed.signature[5] ^= 1;
-        }
-        vec![signed]
+        vec![self.publication().sign(&self.identity)]
     }
 }
 
@@ -223,6 +227,10 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     let own = root.join("a.csv");
     std::fs::write(&own, "identifier\n11010519491231002X\n").expect("write");
     import_and_publish(bin, &a, "fraud_txn", "cn_id", &own);
+    let b = init_member(bin, &root, "bank-b");
+    let b_list = root.join("b.csv");
+    std::fs::write(&b_list, "identifier\n11010519491231002X\n").expect("write");
+    import_and_publish(bin, &b, "marketing_abuse", "cn_id", &b_list);
 
     let listed: Vec<String> = fengxin_sample::identifiers(IdType::CnId, 8, 77).collect();
     let bent = Arc::new(Bent::new(&listed));
@@ -268,10 +276,51 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
             "--member",
             path_str(&a.dir),
             "--member",
+            path_str(&b.dir),
+            "--member",
             path_str(&m_json),
         ],
     );
     let mut node_a = RunningNode::start(bin, &a.dir, &genesis);
+    let _node_b = RunningNode::start(bin, &b.dir, &genesis);
+
+    // bank-m's publication goes on the ledger through bank-a's local API; forged ones do not.
+    let submit = |records: Vec<Record>| {
+        fengxin_node::api::call(&a.dir, &fengxin_node::api::ApiRequest::Submit { records })
+            .expect("local API")
+    };
+    let sign = |p: Publication| {
+        Record::sign(
+            bent.name.clone(),
+            &bent.identity,
+            RecordBody::Publication(p),
+        )
+    };
+    let mut forged = sign(bent.publication());
+    forged.signature[5] ^= 1;
+    match submit(vec![forged]) {
+        fengxin_node::api::ApiResponse::Error { kind, message } => {
+            assert_eq!(kind, "rejected");
+            assert!(message.contains("signature"), "{message}");
+        }
+        other => panic!("a forged publication was accepted: {other:?}"),
+    }
+    let mut impostor = bent.publication();
+    impostor.member = MemberName::parse("bank-b").expect("valid");
+    match submit(vec![sign(impostor)]) {
+        fengxin_node::api::ApiResponse::Error { message, .. } => {
+            assert!(
+                message.contains("cannot write a record for bank-b"),
+                "{message}"
+            )
+        }
+        other => panic!("a publication in another member's name was accepted: {other:?}"),
+    }
+    match submit(vec![sign(bent.publication())]) {
+        fengxin_node::api::ApiResponse::Submitted(ids) => assert_eq!(ids.len(), 1),
+        other => panic!("bank-m's publication was refused: {other:?}"),
+    }
+    fengxin_node::demo::wait_for_publications(&a.dir, 3).expect("publications committed");
 
     let screen = |id: String| {
         let dir = a.dir.clone();
@@ -283,7 +332,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
                         id_type: "cn_id".into(),
                         identifier: id,
                         list: None,
-                        members: None,
+                        members: Some(vec!["bank-m".into()]),
                     },
                 )
                 .expect("local API")
@@ -320,7 +369,6 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         (SWAPPED_PROOF, "published root"),
         (FLIPPED_RESULT, "published root"),
         (GARBAGE, ""),
-        (BAD_PUBLICATION_SIGNATURE, "signature"),
     ] {
         bent.mode.store(mode, Ordering::SeqCst);
         for id in [listed[1].clone(), "11010519491231002X".to_owned()] {

@@ -80,6 +80,13 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     let node_a = RunningNode::start(bin, &a.dir, &genesis);
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
     let _node_c = RunningNode::start(bin, &c.dir, &genesis);
+    let published: usize = [&a.dir, &b.dir, &c.dir]
+        .iter()
+        .map(|d| fengxin_node::publish::read_publications(d).map_or(0, |p| p.len()))
+        .sum();
+    for d in [&a.dir, &b.dir, &c.dir] {
+        fengxin_node::demo::wait_for_publications(d, published).expect("publications committed");
+    }
 
     let cases: Vec<(&String, &str, &str)> = b_only[..3]
         .iter()
@@ -194,6 +201,102 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         matches!(err, fengxin_node::api::ApiResponse::Error { .. }),
         "{err:?}"
     );
+
+    // Every exchange left one receipt on the ledger, signed by both parties, identical on every
+    // node: cases and the untidy one through the API, one through the CLI, and the batch.
+    let exchanges = (cases.len() + 2) * 2 + 2;
+    let status = fengxin_node::demo::wait_for_outbox(&a.dir).expect("receipts committed");
+    assert_eq!(status.validators.len(), 3, "{status:?}");
+    let receipts = match fengxin_node::api::call(&a.dir, &fengxin_node::api::ApiRequest::Receipts)
+        .expect("call")
+    {
+        fengxin_node::api::ApiResponse::Receipts(r) => r,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(receipts.receipts.len(), exchanges, "{receipts:?}");
+    let to_b = receipts
+        .receipts
+        .iter()
+        .filter(|r| r.responder.as_str() == "bank-b")
+        .count();
+    assert_eq!(to_b, exchanges / 2);
+    assert!(receipts
+        .receipts
+        .iter()
+        .all(|r| r.querier.as_str() == "bank-a" && r.height >= 1));
+    let batch_receipts: Vec<_> = receipts.receipts.iter().filter(|r| r.count == 4).collect();
+    assert_eq!(
+        batch_receipts.len(),
+        2,
+        "the batch is one receipt per responder"
+    );
+    for d in [&b.dir, &c.dir] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let s = match fengxin_node::api::call(d, &fengxin_node::api::ApiRequest::LedgerStatus)
+                .expect("call")
+            {
+                fengxin_node::api::ApiResponse::LedgerStatus(s) => s,
+                other => panic!("unexpected {other:?}"),
+            };
+            if s.height == status.height {
+                assert_eq!(s.block_hash, status.block_hash, "same chain on every node");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{s:?} vs {status:?}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    // bank-b's view lists only the receipts it is party to.
+    match fengxin_node::api::call(&b.dir, &fengxin_node::api::ApiRequest::Receipts).expect("call") {
+        fengxin_node::api::ApiResponse::Receipts(r) => {
+            assert_eq!(r.receipts.len(), to_b);
+            assert!(r.receipts.iter().all(|x| x.responder.as_str() == "bank-b"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The CLI prints the ledger status and blocks as JSON; a missing block is an error.
+    let client = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fengxin-e2e-client"))
+            .args(args)
+            .output()
+            .expect("run fengxin")
+    };
+    let out = client(&["ledger", "status", "--node", path_str(&a.dir), "--json"]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["height"], status.height);
+    assert_eq!(json["block_hash"], status.block_hash.as_str());
+    assert_eq!(json["validators"].as_array().map(Vec::len), Some(3));
+    let out = client(&[
+        "ledger",
+        "block",
+        "--node",
+        path_str(&a.dir),
+        "--height",
+        "1",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["height"], 1);
+    assert!(json["records"].as_array().is_some_and(|r| !r.is_empty()));
+    let out = client(&[
+        "ledger",
+        "block",
+        "--node",
+        path_str(&a.dir),
+        "--height",
+        "999999",
+        "--json",
+    ]);
+    assert!(!out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["error"]["kind"], "not_found");
+    let out = client(&["receipts", "--node", path_str(&a.dir), "--json"]);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["receipts"].as_array().map(Vec::len), Some(exchanges));
 
     // Responders saw blinded elements and tags only: the identifiers they do not list appear
     // nowhere in their data directories or logs, raw or canonical.
