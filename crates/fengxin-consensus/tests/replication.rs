@@ -4,7 +4,7 @@
 use fengxin_consensus::sim::SimNetwork;
 use fengxin_consensus::{Ledger, LedgerConfig, Timing};
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
-use fengxin_ledger::{Batch, GenesisMember, Record, RecordBody};
+use fengxin_ledger::{Batch, GenesisMember, Motion, MotionAction, Record, RecordBody, Vote};
 use fengxin_protocol::Publication;
 use fengxin_types::{Epoch, ListId, MemberName};
 use rand_chacha::rand_core::SeedableRng;
@@ -12,7 +12,7 @@ use rand_chacha::ChaCha20Rng;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const NAMES: [&str; 4] = ["bank-a", "bank-b", "bank-c", "bank-d"];
+const NAMES: [&str; 5] = ["bank-a", "bank-b", "bank-c", "bank-d", "bank-e"];
 const WAIT: Duration = Duration::from_secs(20);
 
 fn key(i: usize) -> IdentityKey {
@@ -139,7 +139,7 @@ impl Cluster {
     }
 
     async fn stop(mut self) {
-        for i in 0..4 {
+        for i in 0..self.nodes.len() {
             self.crash(i).await;
         }
     }
@@ -347,5 +347,78 @@ async fn invalid_and_conflicting_proposals_never_enter_a_block() {
             "every node keeps the first of the conflicting pair"
         );
     }
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admitted_member_syncs_as_a_learner_then_votes() {
+    let mut c = Cluster::start().await;
+    c.leader().await;
+    for epoch in 1..=3 {
+        let recs = (0..4)
+            .map(|i| publication(i, "fraud_txn", epoch, 1))
+            .collect();
+        submit_and_wait(c.node(0), recs).await;
+    }
+    // bank-e starts before its admission: it is nobody's voter and replicates nothing yet.
+    let e = start_node(&c.net, c.dir.path(), 4).await;
+    c.nodes.push(Some(e));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(c.node(4).read(|s| s.height()).expect("state"), 0);
+    assert!(
+        c.node(4)
+            .submit(vec![publication(4, "fraud_txn", 1, 1)])
+            .is_err(),
+        "not a member yet"
+    );
+
+    let motion = Record::sign(
+        name(0),
+        &key(0),
+        RecordBody::Motion(Motion {
+            action: MotionAction::Admit {
+                name: name(4),
+                identity_key: key(4).public().to_bytes(),
+                address: "sim:4".into(),
+            },
+            note: "admitted by the council".into(),
+        }),
+    );
+    let id = motion.id();
+    submit_and_wait(c.node(0), vec![motion]).await;
+    let votes: Vec<Record> = [1, 2]
+        .iter()
+        .map(|&i| {
+            Record::sign(
+                name(i),
+                &key(i),
+                RecordBody::Vote(Vote {
+                    motion: id,
+                    approve: true,
+                }),
+            )
+        })
+        .collect();
+    submit_and_wait(c.node(1), votes).await;
+
+    // The leader adds bank-e as a learner, it syncs every block, then becomes a validator.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = c.node(4).status().expect("status");
+        if status.validators.len() == 5 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not promoted: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.assert_same_chain().await;
+    // With two of the founders down, bank-e's vote is needed for a quorum (3 of 5).
+    c.crash(2).await;
+    c.crash(3).await;
+    submit_and_wait(c.node(4), vec![publication(4, "fraud_txn", 1, 1)]).await;
+    c.assert_same_chain().await;
     c.stop().await;
 }
