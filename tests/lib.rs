@@ -92,6 +92,8 @@ pub struct RunningNode {
     /// Data directory.
     pub dir: PathBuf,
     child: Child,
+    /// Killed already: dropping must not ask the data directory's (new) node to stop.
+    killed: bool,
 }
 
 impl RunningNode {
@@ -102,6 +104,7 @@ impl RunningNode {
         Self {
             dir: dir.to_owned(),
             child,
+            killed: false,
         }
     }
 
@@ -123,6 +126,13 @@ impl RunningNode {
         }
     }
 
+    /// Kills the process with SIGKILL (no shutdown of any kind) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.killed = true;
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -131,6 +141,9 @@ impl RunningNode {
 
 impl Drop for RunningNode {
     fn drop(&mut self) {
+        if self.killed {
+            return;
+        }
         fengxin_node::demo::stop_node(&self.dir, &mut self.child);
     }
 }
