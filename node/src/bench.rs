@@ -17,6 +17,8 @@ pub enum Which {
     Proofs,
     /// End-to-end screening on loopback: one and three responders, batches.
     Screening,
+    /// The ledger: committed receipts per second and finality with four validators over QUIC.
+    Ledger,
     /// Everything available.
     All,
 }
@@ -38,13 +40,21 @@ pub struct Figure {
 
 /// Times `f` `n` times and summarises.
 pub fn measure(op: &str, n: usize, mut f: impl FnMut()) -> Figure {
-    let mut samples: Vec<Duration> = (0..n.max(1))
+    let samples: Vec<Duration> = (0..n.max(1))
         .map(|_| {
             let t = Instant::now();
             f();
             t.elapsed()
         })
         .collect();
+    summarize(op, samples)
+}
+
+/// Summarises measured durations (at least one).
+pub fn summarize(op: &str, mut samples: Vec<Duration>) -> Figure {
+    if samples.is_empty() {
+        samples.push(Duration::ZERO);
+    }
     samples.sort();
     let pick = |q: f64| {
         let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
@@ -370,12 +380,15 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
     let screening = (all || which == Which::Screening)
         .then(|| screening_figures(30))
         .transpose()?;
+    let ledger = (all || which == Which::Ledger)
+        .then(|| ledger_figures(LEDGER_RECEIPTS))
+        .transpose()?;
     let import = (all || which == Which::Import)
         .then(|| import_figures(rows))
         .transpose()?;
     if json {
         let text = serde_json::to_string_pretty(&serde_json::json!({
-            "oprf": oprf, "proofs": proofs, "screening": screening, "import": import
+            "oprf": oprf, "proofs": proofs, "screening": screening, "ledger": ledger, "import": import
         }))
         .map_err(internal)?;
         println!("{text}");
@@ -403,6 +416,21 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
             s.three_to_one, s.non_proving_p50_ms, s.batch_size, s.batch_ids_per_second
         );
     }
+    if let Some(l) = &ledger {
+        println!(
+            "ledger, {} validators over QUIC on loopback: {} receipts committed in {:.2} s = {:.0} receipts/s \
+             ({} blocks); finality p50 {:.1} ms p95 {:.1} ms ({} samples); signature checks alone: {:.0} receipts/s per core",
+            l.validators,
+            l.receipts,
+            l.seconds,
+            l.receipts_per_second,
+            l.blocks,
+            l.finality.p50_ms,
+            l.finality.p95_ms,
+            l.finality.samples,
+            l.verify_limit_per_core
+        );
+    }
     if let Some(figures) = oprf {
         println!(
             "{:<50} {:>10} {:>10} {:>12}",
@@ -427,4 +455,274 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// Receipts committed in the ledger throughput run.
+pub const LEDGER_RECEIPTS: usize = 20_000;
+
+/// Ledger figures.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LedgerFigures {
+    /// Validators.
+    pub validators: usize,
+    /// Receipts submitted and committed.
+    pub receipts: usize,
+    /// Wall time from the first submission until every validator held them all.
+    pub seconds: f64,
+    /// Committed receipts per second.
+    pub receipts_per_second: f64,
+    /// Blocks they took.
+    pub blocks: u64,
+    /// Submission to commit at the submitting node, one receipt at a time.
+    pub finality: Figure,
+    /// Receipts per second one core can validate (two Ed25519 verifications and the ids):
+    /// the ceiling a single-threaded apply can reach.
+    pub verify_limit_per_core: f64,
+}
+
+/// Four in-process validators, each with its own QUIC endpoint and redb file, replicate
+/// `n` query receipts submitted at one of them.
+pub fn ledger_figures(n: usize) -> Result<LedgerFigures, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(internal)?;
+    runtime.block_on(ledger_figures_async(n))
+}
+
+async fn ledger_figures_async(n: usize) -> Result<LedgerFigures, CliError> {
+    use fengxin_crypto::IdentityKey;
+    use fengxin_ledger::Record;
+    use std::sync::Arc;
+
+    let tmp = std::env::temp_dir().join(format!("fengxin-bench-ledger-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(internal)?;
+    let mut addrs = Vec::new();
+    for _ in 0..4 {
+        addrs.push(format!("127.0.0.1:{}", crate::demo::free_port()?));
+    }
+    let w = ReceiptWorkload::new(&addrs)?;
+    let (names, keys, members) = (&w.names, &w.keys, &w.members);
+    let registry: fengxin_net::StaticRegistry = (0..4)
+        .map(|i| (keys[i].public(), names[i].clone()))
+        .collect();
+    let registry = Arc::new(registry);
+    let mut ledgers = Vec::new();
+    for i in 0..4 {
+        let endpoint = fengxin_net::Endpoint::bind(
+            addrs[i].parse().map_err(internal)?,
+            &keys[i],
+            registry.clone(),
+            fengxin_net::Limits::default(),
+        )
+        .map_err(internal)?;
+        let config = fengxin_consensus::LedgerConfig {
+            name: names[i].clone(),
+            key: IdentityKey::from_slice(&keys[i].expose_secret()).map_err(internal)?,
+            path: tmp.join(format!("{}.redb", names[i])),
+            chain_id: [7; 32],
+            members: members.clone(),
+            regulators: Vec::new(),
+            timing: fengxin_consensus::Timing::default(),
+        };
+        let ledger = fengxin_consensus::Ledger::start(
+            config,
+            crate::ledger::QuicTransport::new(endpoint.clone()),
+        )
+        .await
+        .map_err(internal)?;
+        tokio::spawn(crate::ledger::serve_endpoint(endpoint, ledger.clone()));
+        ledgers.push(ledger);
+    }
+    let wait = Duration::from_secs(120);
+    let ids = ledgers[0]
+        .submit(w.publications.clone())
+        .map_err(internal)?;
+    for id in ids {
+        ledgers[0]
+            .wait_committed(id, wait)
+            .await
+            .map_err(internal)?;
+    }
+    let receipt = |k: usize| w.receipt(k);
+    let records: Vec<Record> = (0..n).map(receipt).collect();
+
+    // The validation ceiling: what one core spends per receipt at apply time.
+    let probe = ledgers[0].read(|s| s.clone()).map_err(internal)?;
+    let sample = &records[..records.len().min(2000)];
+    let t = Instant::now();
+    for r in sample {
+        probe.check(r).map_err(internal)?;
+        let _ = r.id();
+    }
+    let verify_limit_per_core = sample.len() as f64 / t.elapsed().as_secs_f64();
+
+    let start_height = ledgers[0].read(|s| s.height()).map_err(internal)?;
+    let started = Instant::now();
+    let mut last = None;
+    for chunk in records.chunks(512) {
+        let ids = ledgers[0].submit(chunk.to_vec()).map_err(internal)?;
+        last = ids.last().copied();
+    }
+    let last = last.ok_or_else(|| CliError::new("bench", "no receipts"))?;
+    let height = ledgers[0]
+        .wait_committed(last, wait)
+        .await
+        .map_err(internal)?;
+    let committed = ledgers[0].read(|s| s.receipts().len()).map_err(internal)?;
+    if committed != n {
+        return Err(CliError::new(
+            "bench",
+            format!("{committed} of {n} receipts committed"),
+        ));
+    }
+    for l in &ledgers {
+        l.wait_height(height, wait).await.map_err(internal)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+
+    // Finality: one receipt at a time, submitted at a follower half the time.
+    let mut samples = Vec::new();
+    for k in 0..60 {
+        let r = receipt(n + k);
+        let node = &ledgers[k % 2];
+        let t = Instant::now();
+        let ids = node.submit(vec![r]).map_err(internal)?;
+        node.wait_committed(ids[0], wait).await.map_err(internal)?;
+        samples.push(t.elapsed());
+    }
+    let finality = summarize("receipt submitted -> committed at the submitter", samples);
+    for l in &ledgers {
+        l.shutdown().await;
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(LedgerFigures {
+        validators: 4,
+        receipts: n,
+        seconds,
+        receipts_per_second: n as f64 / seconds,
+        blocks: height - start_height,
+        finality,
+        verify_limit_per_core,
+    })
+}
+
+/// A synthetic ledger workload: four members, three published lists, and as many distinct,
+/// correctly signed query receipts (bank-a asking the others) as wanted.
+pub struct ReceiptWorkload {
+    /// Member names.
+    pub names: Vec<fengxin_types::MemberName>,
+    /// Their identity keys.
+    pub keys: Vec<fengxin_crypto::IdentityKey>,
+    /// Genesis entries.
+    pub members: Vec<fengxin_ledger::GenesisMember>,
+    /// Publications of bank-b, bank-c and bank-d.
+    pub publications: Vec<fengxin_ledger::Record>,
+    list: ListId,
+}
+
+impl ReceiptWorkload {
+    /// A workload whose members listen at `addrs` (four).
+    pub fn new(addrs: &[String]) -> Result<Self, CliError> {
+        use fengxin_ledger::{GenesisMember, Record, RecordBody};
+        use fengxin_protocol::Publication;
+        let names: Vec<fengxin_types::MemberName> = ["bank-a", "bank-b", "bank-c", "bank-d"]
+            .iter()
+            .map(|s| fengxin_types::MemberName::parse(s).map_err(internal))
+            .collect::<Result<_, _>>()?;
+        let keys: Vec<fengxin_crypto::IdentityKey> = (0..4)
+            .map(|_| fengxin_crypto::IdentityKey::generate(&mut rand_core::OsRng))
+            .collect();
+        let members = (0..4)
+            .map(|i| GenesisMember {
+                name: names[i].clone(),
+                identity_key: keys[i].public().to_bytes(),
+                address: addrs.get(i).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let list = ListId::parse(ListId::FRAUD_TXN).map_err(internal)?;
+        let seed = MasterSeed::generate(&mut rand_core::OsRng);
+        let oprf_key = ListKey::derive(&seed, &list, Epoch::FIRST).map_err(internal)?;
+        let publications = (1..4)
+            .map(|i| {
+                Record::sign(
+                    names[i].clone(),
+                    &keys[i],
+                    RecordBody::Publication(Publication {
+                        version: Publication::VERSION,
+                        member: names[i].clone(),
+                        list: list.clone(),
+                        epoch: Epoch::FIRST,
+                        root: [1; 32],
+                        oprf_public_key: oprf_key.public_key().to_bytes(),
+                        published_at: 1,
+                    }),
+                )
+            })
+            .collect();
+        Ok(Self {
+            names,
+            keys,
+            members,
+            publications,
+            list,
+        })
+    }
+
+    /// The genesis state with the publications applied (height 1).
+    pub fn state(&self) -> Result<fengxin_ledger::LedgerState, CliError> {
+        let mut state =
+            fengxin_ledger::LedgerState::genesis([7; 32], self.members.clone(), Vec::new());
+        let batch = fengxin_ledger::Batch::sign(
+            self.names[0].clone(),
+            &self.keys[0],
+            1,
+            0,
+            self.publications.clone(),
+        );
+        let applied = state.apply_batch(&batch);
+        if applied.block.is_none() {
+            return Err(CliError::new("bench", format!("{:?}", applied.rejected)));
+        }
+        Ok(state)
+    }
+
+    /// A batch of `records` proposed by bank-a.
+    pub fn batch(&self, records: Vec<fengxin_ledger::Record>) -> fengxin_ledger::Batch {
+        fengxin_ledger::Batch::sign(self.names[0].clone(), &self.keys[0], 1, 0, records)
+    }
+
+    /// The `k`-th receipt: bank-a asked one of the others about one identifier.
+    pub fn receipt(&self, k: usize) -> fengxin_ledger::Record {
+        use fengxin_protocol::{Answer, MembershipRequest, ReceiptBody};
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&(k as u64).to_be_bytes());
+        let responder = 1 + k % 3;
+        let request = MembershipRequest {
+            list: self.list.clone(),
+            epoch: Epoch::FIRST,
+            root: [1; 32],
+            nonce,
+            tags: fengxin_types::Tag::from_bytes([5; 31])
+                .into_iter()
+                .collect(),
+        };
+        let answers = [Answer {
+            result: false,
+            proof: vec![0; 129],
+        }];
+        let signed = ReceiptBody::for_exchange(
+            self.names[0].clone(),
+            self.names[responder].clone(),
+            &request,
+            &answers,
+        )
+        .sign(&self.keys[responder]);
+        fengxin_ledger::Record::sign(
+            self.names[0].clone(),
+            &self.keys[0],
+            fengxin_ledger::RecordBody::Receipt(signed),
+        )
+    }
 }

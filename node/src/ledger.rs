@@ -291,3 +291,32 @@ pub fn receipts_view(
         }
     })
 }
+
+/// Serves consensus messages arriving at `endpoint` (for processes that run the ledger without
+/// the screening daemon: benchmarks and tools).
+pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledger) {
+    while let Some(incoming) = endpoint.accept().await {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            let Ok(conn) = incoming.establish().await else {
+                return;
+            };
+            while let Ok(req) = conn.accept_request().await {
+                let ledger = ledger.clone();
+                tokio::spawn(async move {
+                    let Ok((request, responder)) = req.read::<Request>().await else {
+                        return;
+                    };
+                    let response = match request {
+                        Request::Ledger(bytes) => serve(&ledger, &bytes).await,
+                        _ => Response::Refused(fengxin_protocol::Refusal::new(
+                            fengxin_protocol::RefusalKind::Malformed,
+                            "this endpoint serves the ledger only",
+                        )),
+                    };
+                    let _ = responder.respond(&response).await;
+                });
+            }
+        });
+    }
+}

@@ -28,6 +28,9 @@ pub struct Timing {
     pub election_max: Duration,
     /// Records per proposed batch, at most.
     pub batch_max: usize,
+    /// Encoded bytes per proposed batch, at most (a batch must fit, with others, in one
+    /// AppendEntries frame of the transport).
+    pub batch_max_bytes: usize,
     /// How long the proposer waits to fill a batch.
     pub batch_wait: Duration,
     /// Batches in flight (proposed, not yet committed) at once.
@@ -43,6 +46,7 @@ impl Default for Timing {
             election_min: Duration::from_millis(500),
             election_max: Duration::from_millis(1000),
             batch_max: 4096,
+            batch_max_bytes: 512 * 1024,
             batch_wait: Duration::from_millis(5),
             inflight: 4,
             resend_after: Duration::from_secs(3),
@@ -188,7 +192,9 @@ impl Ledger {
             election_timeout_min: config.timing.election_min.as_millis() as u64,
             election_timeout_max: config.timing.election_max.as_millis() as u64,
             snapshot_policy: SnapshotPolicy::Never,
-            max_payload_entries: 64,
+            // With batches of at most `batch_max_bytes`, four entries stay well inside the
+            // transport's 4 MiB frame.
+            max_payload_entries: 4,
             ..Default::default()
         }
         .validate()
@@ -474,12 +480,25 @@ impl Inner {
         self.wake.notify_one();
     }
 
-    fn take(&self, n: usize) -> Vec<Record> {
+    fn take(&self, n: usize, max_bytes: usize) -> Vec<Record> {
         let Ok(mut q) = self.queue.lock() else {
             return Vec::new();
         };
-        let n = n.min(q.records.len());
-        let out: Vec<Record> = q.records.drain(..n).collect();
+        let mut out: Vec<Record> = Vec::new();
+        let mut bytes = 0;
+        while out.len() < n {
+            let Some(next) = q.records.front() else {
+                break;
+            };
+            let size = fengxin_ledger::encode(next).len();
+            if !out.is_empty() && bytes + size > max_bytes {
+                break;
+            }
+            bytes += size;
+            if let Some(r) = q.records.pop_front() {
+                out.push(r);
+            }
+        }
         for r in &out {
             let id = r.id();
             q.ids.remove(&id);
@@ -519,7 +538,7 @@ async fn proposer(inner: Arc<Inner>) {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let records = inner.take(inner.timing.batch_max);
+            let records = inner.take(inner.timing.batch_max, inner.timing.batch_max_bytes);
             if records.is_empty() {
                 break;
             }
