@@ -61,7 +61,7 @@ pub fn sign_publications(
         let Some(root_hex) = s.root else { continue };
         let root = fengxin_tree::Root::from_hex(&root_hex)
             .map_err(|e| CliError::new("store", format!("stored root of {}: {e}", s.list)))?;
-        let key = ListKey::derive(&seed, &s.list, s.epoch)
+        let key = ListKey::derive(seed, &s.list, s.epoch)
             .map_err(|e| CliError::new("internal", e.to_string()))?;
         let publication = Publication {
             version: Publication::VERSION,
