@@ -60,6 +60,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Own credit balance, allowance and their history.
+    Credits {
+        /// The node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Regulator only: decrypted records, per-member figures, list sizes and flags.
+    Audit {
+        /// The regulator node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// From this height.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Up to this height.
+        #[arg(long)]
+        to: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The consortium ledger, as the member's node sees it.
     Ledger {
         #[command(subcommand)]
@@ -102,6 +126,8 @@ fn main() -> ExitCode {
             Command::Verify { json, .. }
             | Command::Screen { json, .. }
             | Command::Receipts { json, .. }
+            | Command::Credits { json, .. }
+            | Command::Audit { json, .. }
             | Command::Ledger {
                 command: LedgerCommand::Status { json, .. } | LedgerCommand::Block { json, .. },
             } => *json,
@@ -189,6 +215,45 @@ fn run(command: Command) -> Result<(), CliError> {
             }
             other => unexpected(other),
         },
+        Command::Credits { node, json } => match call(&node, &ApiRequest::Credits)? {
+            ApiResponse::Credits(c) if json => print_json(&c),
+            ApiResponse::Credits(c) => {
+                println!("{} at height {} (epoch {})", c.member, c.height, c.epoch);
+                println!("balance    {}", c.balance);
+                println!("quality    {}‰", c.quality);
+                match (c.allowance, c.remaining) {
+                    (Some(a), Some(r)) => {
+                        println!(
+                            "allowance  {a} identifiers this epoch, {} used, {r} left",
+                            c.used
+                        )
+                    }
+                    _ => println!("allowance  - ({} used)", c.used),
+                }
+                println!("history:");
+                for e in &c.history {
+                    println!(
+                        "  height {:<5} {:>+8} = {:>8}  {}",
+                        e.height, e.delta, e.balance, e.reason
+                    );
+                }
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+        Command::Audit {
+            node,
+            from,
+            to,
+            json,
+        } => match call(&node, &ApiRequest::Audit { from, to })? {
+            ApiResponse::Audit(a) if json => print_json(&a),
+            ApiResponse::Audit(a) => {
+                print_audit(&a);
+                Ok(())
+            }
+            other => unexpected(other),
+        },
         Command::Ledger {
             command: LedgerCommand::Status { node, json },
         } => match call(&node, &ApiRequest::LedgerStatus)? {
@@ -237,6 +302,79 @@ fn run(command: Command) -> Result<(), CliError> {
             }
             other => unexpected(other),
         },
+    }
+}
+
+fn print_audit(a: &fengxin_node::audit::AuditReport) {
+    println!(
+        "audit of heights {}..={} ({} receipts)",
+        a.from,
+        a.to,
+        a.records.len()
+    );
+    for r in &a.records {
+        let what = match (&r.details, &r.error) {
+            (Some(d), _) => {
+                let hits = d.results.iter().filter(|h| **h).count();
+                format!("{} hit(s) of {}", hits, d.results.len())
+            }
+            (None, Some(e)) => format!("unreadable: {e}"),
+            _ => "-".into(),
+        };
+        println!(
+            "  height {:<4} {} -> {} {} x{}: {}",
+            r.height,
+            r.querier.as_str(),
+            r.responder.as_str(),
+            r.list,
+            r.count,
+            what
+        );
+    }
+    println!(
+        "{:<10} {:>7} {:>7} {:>6} {:>7} {:>7} {:>6} {:>8} {:>7}  list sizes",
+        "member", "queries", "ids", "hits", "served", "ids", "hits", "balance", "allow."
+    );
+    for m in &a.members {
+        let sizes: Vec<String> = m
+            .list_sizes
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}={}",
+                    l.list,
+                    l.size.map_or_else(|| "?".to_owned(), |v| v.to_string())
+                )
+            })
+            .collect();
+        println!(
+            "{:<10} {:>7} {:>7} {:>6} {:>7} {:>7} {:>6} {:>8} {:>7}  {}",
+            m.member,
+            m.queries_made,
+            m.identifiers_screened,
+            m.hits_received,
+            m.queries_served,
+            m.identifiers_served,
+            m.hits_served,
+            m.balance,
+            m.allowance
+                .map_or_else(|| "-".to_owned(), |v| v.to_string()),
+            sizes.join(" ")
+        );
+    }
+    if a.flags.is_empty() {
+        println!("flags: none");
+    }
+    for f in &a.flags {
+        println!(
+            "FLAG {} {}{}: {}",
+            f.rule,
+            f.member,
+            f.responder
+                .as_ref()
+                .map_or(String::new(), |r| format!(" (against {r})")),
+            f.evidence
+        );
     }
 }
 

@@ -53,6 +53,17 @@ pub enum ApiRequest {
     Receipts,
     /// Sign the current publication of every list and submit it to the ledger.
     Publish,
+    /// This member's credits, allowance and their history.
+    Credits,
+    /// Regulator only: decrypted records, per-member figures and enumeration flags.
+    Audit {
+        /// From this height.
+        #[serde(default)]
+        from: Option<u64>,
+        /// Up to this height.
+        #[serde(default)]
+        to: Option<u64>,
+    },
     /// Submit signed records to the ledger (checked first; nothing is submitted if any is
     /// invalid).
     Submit {
@@ -168,6 +179,10 @@ pub enum ApiResponse {
     Receipts(ReceiptsView),
     /// Publications submitted.
     Published(Vec<crate::publish::Published>),
+    /// Credits.
+    Credits(CreditsView),
+    /// The regulator's audit.
+    Audit(crate::audit::AuditReport),
     /// Records submitted (their ids, hex).
     Submitted(Vec<String>),
     /// The request failed.
@@ -278,4 +293,29 @@ pub struct ReceiptView {
     /// `confirmed` / `false_positive` once the querier gave feedback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
+}
+
+/// `fengxin credits` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditsView {
+    /// This member.
+    pub member: MemberName,
+    /// Ledger height the figures were read at.
+    pub height: u64,
+    /// Current credit epoch.
+    pub epoch: u64,
+    /// Credit balance.
+    pub balance: i64,
+    /// Quality weight, per mille.
+    pub quality: u32,
+    /// This epoch's allowance (identifiers), known only to the member and the regulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowance: Option<u64>,
+    /// Identifiers claimed against this epoch's allowance.
+    pub used: u64,
+    /// Allowance left this epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
+    /// Every change to the balance, oldest first.
+    pub history: Vec<fengxin_ledger::CreditEntry>,
 }

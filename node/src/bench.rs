@@ -524,6 +524,7 @@ async fn ledger_figures_async(n: usize) -> Result<LedgerFigures, CliError> {
             chain_id: [7; 32],
             members: members.clone(),
             regulators: Vec::new(),
+            params: fengxin_ledger::CreditParams::default(),
             timing: fengxin_consensus::Timing::default(),
         };
         let ledger = fengxin_consensus::Ledger::start(
@@ -722,7 +723,11 @@ impl ReceiptWorkload {
         fengxin_ledger::Record::sign(
             self.names[0].clone(),
             &self.keys[0],
-            fengxin_ledger::RecordBody::Receipt(signed),
+            fengxin_ledger::RecordBody::Receipt(fengxin_ledger::QueryReceipt {
+                receipt: signed,
+                allowance: None,
+                details: None,
+            }),
         )
     }
 }

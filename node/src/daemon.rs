@@ -78,6 +78,10 @@ pub struct Node {
     prover: Prover,
     verifier: Verifier,
     ledger: fengxin_consensus::Ledger,
+    /// Highest allowance usage claimed so far, per epoch (claims go out before they commit).
+    claimed: Mutex<BTreeMap<u64, u64>>,
+    /// Openings of this member's committed list sizes.
+    openings: Mutex<crate::credits::SizeOpenings>,
     budgets: Mutex<BTreeMap<MemberName, PeerBudget>>,
     /// Answers already proven, by (list, epoch, root, tag): a proof stays valid for as long
     /// as its root is the published one, and the root is part of the key.
@@ -231,6 +235,25 @@ impl AnswerSource for Node {
     fn sign_receipt(&self, body: &fengxin_protocol::ReceiptBody) -> Vec<u8> {
         self.identity.sign(&body.signing_bytes()).to_vec()
     }
+
+    fn check_allowance(
+        &self,
+        querier: &MemberName,
+        count: usize,
+        claim: &[u8],
+    ) -> Result<(), String> {
+        self.ledger
+            .read(|s| {
+                if s.view_key().is_none() {
+                    return Ok(());
+                }
+                let claim: fengxin_ledger::AllowanceClaim = postcard::from_bytes(claim)
+                    .map_err(|_| "no allowance claim with the request".to_owned())?;
+                s.check_claim(querier, u32::try_from(count).unwrap_or(u32::MAX), &claim)
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())?
+    }
 }
 
 /// Starts the daemon and serves until shut down (SIGINT, SIGTERM or the local API).
@@ -244,13 +267,10 @@ pub fn run(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
 
 async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     let dir = DataDir::open(data)?;
-    if dir.config().role != Role::Member {
-        return Err(CliError::new(
-            "role",
-            "regulator nodes join with the ledger; only members run the screening daemon",
-        ));
-    }
     let genesis = Genesis::load(genesis_path)?;
+    if dir.config().role == Role::Regulator {
+        return run_regulator(dir, genesis).await;
+    }
     let params = params_dir();
     genesis.check_params(&params)?;
     let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
@@ -326,6 +346,8 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         prover,
         verifier,
         ledger: ledger.clone(),
+        claimed: Mutex::new(BTreeMap::new()),
+        openings: Mutex::new(crate::credits::SizeOpenings::load(&dir)?),
         budgets: Mutex::new(BTreeMap::new()),
         proofs: Mutex::new(BTreeMap::new()),
         publications,
@@ -523,6 +545,35 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             Ok(p) => ApiResponse::Published(p),
             Err(e) => api_error(e.kind(), e.message()),
         },
+        ApiRequest::Credits => {
+            let openings = match node.openings.lock() {
+                Ok(o) => o.clone(),
+                Err(_) => return api_error("internal", "openings lock poisoned"),
+            };
+            match node.ledger.read(|s| {
+                let epoch = s.current_epoch();
+                let allowance = openings.allowance_value(s, &node.member);
+                let used = s.claimed(&node.member, epoch);
+                crate::api::CreditsView {
+                    member: node.member.clone(),
+                    height: s.height(),
+                    epoch,
+                    balance: s.balance(&node.member),
+                    quality: s.quality(&node.member),
+                    allowance,
+                    used,
+                    remaining: allowance.map(|a| a.saturating_sub(used)),
+                    history: s.credit_history(&node.member).to_vec(),
+                }
+            }) {
+                Ok(v) => ApiResponse::Credits(v),
+                Err(e) => api_error("ledger", e),
+            }
+        }
+        ApiRequest::Audit { .. } => api_error(
+            "not_regulator",
+            "only a regulator node holds the view key and can audit",
+        ),
         ApiRequest::Submit { records } => match node.ledger.submit(records) {
             Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
             Err(e) => api_error("rejected", e),
@@ -592,6 +643,30 @@ fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usiz
             )
         })
         .collect();
+    let mut fresh = fresh;
+    let counts: Vec<(ListId, u64)> = node
+        .store
+        .stats()
+        .map_err(|e| CliError::new("store", e.to_string()))?
+        .into_iter()
+        .filter(|s| signed.iter().any(|sp| sp.publication.list == s.list))
+        .map(|s| (s.list, s.entries))
+        .collect();
+    let dir = DataDir::open(&node.data)?;
+    let sizes = node
+        .ledger
+        .read(|state| {
+            crate::credits::size_records(&dir, state, &node.member, &node.identity, &counts)
+        })
+        .map_err(|e| CliError::new("ledger", e.to_string()))??;
+    if !sizes.is_empty() {
+        *node
+            .openings
+            .lock()
+            .map_err(|_| CliError::new("internal", "openings lock poisoned"))? =
+            crate::credits::SizeOpenings::load(&dir)?;
+    }
+    fresh.extend(sizes);
     let n = fresh.len();
     if n > 0 {
         node.ledger
@@ -905,6 +980,42 @@ async fn screen_member(
     out
 }
 
+/// The allowance claim for `count` more identifiers (none when the consortium keeps no
+/// allowances). Over allowance is a typed error and nothing is sent.
+fn allowance_claim(
+    node: &Node,
+    count: usize,
+) -> Result<Option<fengxin_ledger::AllowanceClaim>, StepError> {
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
+    let openings = node
+        .openings
+        .lock()
+        .map_err(|_| StepError::new("internal", "openings lock poisoned", false))?
+        .clone();
+    let mut claimed = node
+        .claimed
+        .lock()
+        .map_err(|_| StepError::new("internal", "claims lock poisoned", false))?;
+    let result = node
+        .ledger
+        .read(|s| {
+            if s.view_key().is_none() {
+                return Ok(None);
+            }
+            let local = claimed.get(&s.current_epoch()).copied().unwrap_or(0);
+            crate::credits::claim(&openings, s, &node.member, count, local).map(Some)
+        })
+        .map_err(|e| StepError::new("ledger", e.to_string(), false))?;
+    match result {
+        Ok(Some(c)) => {
+            claimed.insert(c.epoch, c.used_after);
+            Ok(Some(c))
+        }
+        Ok(None) => Ok(None),
+        Err(why) => Err(StepError::new("over_allowance", why, false)),
+    }
+}
+
 /// The two-step exchange for one list and a batch of identifiers (restarted from a fresh
 /// blinding when retried). Returns hit or miss per identifier, every one proven.
 async fn query_batch(
@@ -913,19 +1024,208 @@ async fn query_batch(
     publication: &Publication,
     ids: &[CanonicalId],
 ) -> Result<Vec<bool>, StepError> {
-    let (awaiting, request) =
-        fengxin_protocol::start(&mut rand_core::OsRng, &node.member, publication, ids)?;
+    let claim = allowance_claim(node, ids.len())?;
+    let claim_bytes = claim
+        .as_ref()
+        .map(|c| postcard::to_allocvec(c).unwrap_or_default())
+        .unwrap_or_default();
+    let (awaiting, request) = fengxin_protocol::start(
+        &mut rand_core::OsRng,
+        &node.member,
+        publication,
+        ids,
+        claim_bytes,
+    )?;
     let response = exchange(node, party, &request).await?;
     let (awaiting, request) = awaiting.handle(response)?;
+    let Request::Membership(membership) = &request else {
+        return Err(StepError::new(
+            "internal",
+            "expected a membership request",
+            false,
+        ));
+    };
+    let nonce = membership.nonce;
     let response = exchange(node, party, &request).await?;
     let exchange = awaiting.handle(response, &node.verifier, &party.key, &mut rand_core::OsRng)?;
+    let view = node.ledger.read(|s| s.view_key().copied()).ok().flatten();
+    let details = match view {
+        None => None,
+        Some(view) => {
+            let body = &exchange.receipt.body;
+            let d = crate::credits::ReceiptDetails {
+                tags: exchange
+                    .answers
+                    .iter()
+                    .map(|a| a.tag().to_string())
+                    .collect(),
+                results: exchange.answers.iter().map(|a| a.hit()).collect(),
+                nonce: hex::encode(nonce),
+                request_digest: hex::encode(body.request_digest),
+                answer_digest: hex::encode(body.answer_digest),
+                case_reference: None,
+            };
+            Some(
+                crate::credits::seal(&view, &body.id(), &d)
+                    .map_err(|e| StepError::new("internal", e, false))?,
+            )
+        }
+    };
     let record = Record::sign(
         node.member.clone(),
         &node.identity,
-        RecordBody::Receipt(exchange.receipt),
+        RecordBody::Receipt(fengxin_ledger::QueryReceipt {
+            receipt: exchange.receipt,
+            allowance: claim,
+            details,
+        }),
     );
     if let Err(e) = node.ledger.submit(vec![record]) {
         log(format!("receipt for {} not submitted: {e}", party.name));
     }
     Ok(exchange.answers.iter().map(|a| a.hit()).collect())
+}
+
+/// The regulator's node: replicates and validates the ledger as a non-voting learner, and
+/// serves the audit on its local API. It holds no lists and answers no screening.
+async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), CliError> {
+    let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
+    let identity = dir.identity()?;
+    let me = dir.config().member.clone();
+    let view = dir.view_secret()?;
+    let registry = Arc::new(crate::ledger::LedgerRegistry::new(
+        parties.iter().map(|p| (p.key, p.name.clone())).collect(),
+    ));
+    let listen = dir
+        .config()
+        .listen
+        .parse()
+        .map_err(|e| CliError::new("config", format!("listen address: {e}")))?;
+    let endpoint = Endpoint::bind(listen, &identity, registry.clone(), Limits::default())
+        .map_err(|e| CliError::new("network", e.to_string()))?;
+    let config = crate::ledger::config(
+        &genesis,
+        me.clone(),
+        identity,
+        dir.root(),
+        fengxin_consensus::Timing::default(),
+    )?;
+    let ledger = fengxin_consensus::Ledger::start(
+        config,
+        crate::ledger::QuicTransport::new(endpoint.clone()),
+    )
+    .await
+    .map_err(|e| CliError::new("ledger", e.to_string()))?;
+    registry.attach(ledger.clone());
+    tokio::spawn(crate::ledger::serve_endpoint(
+        endpoint.clone(),
+        ledger.clone(),
+    ));
+    let socket_path = dir.root().join(SOCKET);
+    let _ = std::fs::remove_file(&socket_path);
+    let listener = tokio::net::UnixListener::bind(&socket_path)
+        .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
+    }
+    log(format!(
+        "{me} (regulator) replicating the ledger; local API {}",
+        socket_path.display()
+    ));
+    println!("ready");
+    let shutdown = Arc::new(Notify::new());
+    let view = Arc::new(view);
+    {
+        let (ledger, shutdown, view) = (ledger.clone(), shutdown.clone(), view.clone());
+        let me = me.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (ledger, shutdown, view, me) =
+                    (ledger.clone(), shutdown.clone(), view.clone(), me.clone());
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read.take(1 << 20)).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let response = match serde_json::from_str::<ApiRequest>(&line) {
+                            Err(e) => api_error("bad_request", e),
+                            Ok(req) => regulator_api(&ledger, &view, &me, &shutdown, req).await,
+                        };
+                        let mut text = serde_json::to_string(&response).unwrap_or_default();
+                        text.push('\n');
+                        if write.write_all(text.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::new("io", e.to_string()))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => log("interrupt: shutting down"),
+        _ = term.recv() => log("terminate: shutting down"),
+        _ = shutdown.notified() => log("shutdown requested: shutting down"),
+    }
+    ledger.shutdown().await;
+    endpoint.close();
+    let _ = std::fs::remove_file(&socket_path);
+    log("stopped");
+    Ok(())
+}
+
+async fn regulator_api(
+    ledger: &fengxin_consensus::Ledger,
+    view: &Arc<fengxin_confidential::ViewSecret>,
+    me: &MemberName,
+    shutdown: &Notify,
+    req: ApiRequest,
+) -> ApiResponse {
+    match req {
+        ApiRequest::Shutdown => {
+            shutdown.notify_one();
+            ApiResponse::ShuttingDown
+        }
+        ApiRequest::Status => match ledger.read(|s| Status {
+            member: me.clone(),
+            listen: String::new(),
+            members: s.members().keys().cloned().collect(),
+            height: s.height(),
+            publications: s.current_publications().len(),
+        }) {
+            Ok(s) => ApiResponse::Status(s),
+            Err(e) => api_error("ledger", e),
+        },
+        ApiRequest::LedgerStatus => match ledger.status() {
+            Ok(s) => ApiResponse::LedgerStatus(s),
+            Err(e) => api_error("ledger", e),
+        },
+        ApiRequest::LedgerBlock { height } => match ledger.block(height) {
+            Ok(Some(b)) => ApiResponse::LedgerBlock(crate::ledger::block_view(&b)),
+            Ok(None) => api_error("not_found", format!("no block at height {height}")),
+            Err(e) => api_error("ledger", e),
+        },
+        ApiRequest::Audit { from, to } => {
+            let (ledger, view) = (ledger.clone(), view.clone());
+            // Decryption (a one-off 68 MiB table, then a discrete log per size) is CPU work.
+            let report = tokio::task::spawn_blocking(move || {
+                ledger.read(|s| {
+                    crate::audit::audit(s, &view, from.unwrap_or(1), to.unwrap_or(s.height()))
+                })
+            })
+            .await;
+            match report {
+                Ok(Ok(r)) => ApiResponse::Audit(r),
+                Ok(Err(e)) => api_error("ledger", e),
+                Err(e) => api_error("internal", e),
+            }
+        }
+        _ => api_error(
+            "regulator",
+            "a regulator node answers status, ledger and audit requests only",
+        ),
+    }
 }

@@ -64,7 +64,7 @@ pub struct MemberFile {
     pub address: String,
     /// Role.
     pub role: Role,
-    /// Regulator only: the X25519 view public key, hex.
+    /// Regulator only: the view public key, hex (X25519 for HPKE || ristretto255 ElGamal key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view_public_key: Option<String>,
 }
@@ -207,8 +207,9 @@ impl DataDir {
                 let mut secret = [0u8; 32];
                 rand_core::RngCore::fill_bytes(&mut OsRng, &mut secret);
                 write_secret(&root.join(VIEW), &secret)?;
-                let public = curve25519_dalek::MontgomeryPoint::mul_base_clamped(secret);
-                view_public_key = Some(hex::encode(public.to_bytes()));
+                // One seed gives the HPKE (X25519) key and the ElGamal key for list sizes.
+                let view = fengxin_confidential::ViewSecret::from_seed(secret);
+                view_public_key = Some(view.public().to_hex());
             }
         }
         Store::create(&root.join(DB))?;
@@ -300,6 +301,38 @@ impl DataDir {
             path,
             reason: e.to_string(),
         })
+    }
+
+    /// The regulator's view secret (regulators only).
+    pub fn view_secret(&self) -> Result<fengxin_confidential::ViewSecret, DataDirError> {
+        let path = self.root.join(VIEW);
+        let bytes = read_secret(&path)?;
+        let seed: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| DataDirError::Invalid {
+                path,
+                reason: "a view key is 32 bytes".into(),
+            })?;
+        Ok(fengxin_confidential::ViewSecret::from_seed(seed))
+    }
+
+    /// Reads an owner-only file of this data directory (`None` if absent).
+    pub fn read_private(&self, name: &str) -> Result<Option<Vec<u8>>, DataDirError> {
+        let path = self.root.join(name);
+        if !path.exists() {
+            return Ok(None);
+        }
+        read_secret(&path).map(Some)
+    }
+
+    /// Writes an owner-only file of this data directory atomically.
+    pub fn write_private(&self, name: &str, bytes: &[u8]) -> Result<(), DataDirError> {
+        let tmp = self.root.join(format!("{name}.tmp"));
+        let _ = fs::remove_file(&tmp);
+        write_secret(&tmp, bytes)?;
+        let path = self.root.join(name);
+        fs::rename(&tmp, &path).map_err(io_err(&path))
     }
 
     /// Opens the database.

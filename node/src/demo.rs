@@ -180,6 +180,17 @@ pub fn start_consortium(
     specs: &[MemberSpec<'_>],
     verbose: bool,
 ) -> Result<(Vec<DataDir>, Nodes), CliError> {
+    start_consortium_with(root, specs, None, verbose).map(|(d, _, n)| (d, n))
+}
+
+/// As [`start_consortium`], optionally with a regulator node (`credits` are the genesis credit
+/// parameters): returns the members' and the regulator's data directories.
+pub fn start_consortium_with(
+    root: &Path,
+    specs: &[MemberSpec<'_>],
+    regulator: Option<fengxin_ledger::CreditParams>,
+    verbose: bool,
+) -> Result<(Vec<DataDir>, Option<DataDir>, Nodes), CliError> {
     let say = |s: String| {
         if verbose {
             println!("{s}");
@@ -242,7 +253,37 @@ pub fn start_consortium(
         .iter()
         .map(|d| d.member_file())
         .collect::<Result<_, _>>()?;
-    let genesis = crate::genesis::Genesis::assemble(&members, &[], &crate::publish::params_dir())?;
+    let regulator_dir = match regulator {
+        Some(_) => {
+            let listen = format!("127.0.0.1:{}", free_port()?);
+            let name = MemberName::parse("regulator")
+                .map_err(|e| CliError::new("internal", e.to_string()))?;
+            let d = DataDir::init(
+                &root.join("regulator"),
+                name,
+                listen.clone(),
+                Role::Regulator,
+            )?;
+            say(format!(
+                "regulator: identity {} at {listen}, view key {}…",
+                d.identity()?.public(),
+                d.member_file()?
+                    .view_public_key
+                    .map_or(String::new(), |k| k[..16].to_owned())
+            ));
+            Some(d)
+        }
+        None => None,
+    };
+    let regulators: Vec<_> = regulator_dir
+        .iter()
+        .map(|d| d.member_file())
+        .collect::<Result<_, _>>()?;
+    let mut genesis =
+        crate::genesis::Genesis::assemble(&members, &regulators, &crate::publish::params_dir())?;
+    if let Some(params) = regulator {
+        genesis.credits = params;
+    }
     std::fs::write(
         &genesis_path,
         serde_json::to_vec_pretty(&genesis)
@@ -263,6 +304,14 @@ pub fn start_consortium(
         ));
         nodes.0.push((d.root().to_owned(), child));
     }
+    if let Some(d) = &regulator_dir {
+        let child = start_node(d.root(), &genesis_path)?;
+        say(format!(
+            "regulator running (pid {}), a non-voting replica",
+            child.id()
+        ));
+        nodes.0.push((d.root().to_owned(), child));
+    }
     let expected: usize = dirs
         .iter()
         .map(|d| crate::publish::read_publications(d.root()).map_or(0, |p| p.len()))
@@ -273,7 +322,7 @@ pub fn start_consortium(
     say(format!(
         "ledger: {expected} list publications committed (roots and OPRF keys every querier checks against)"
     ));
-    Ok((dirs, nodes))
+    Ok((dirs, regulator_dir, nodes))
 }
 
 /// Waits until the node's ledger holds `expected` current publications.
@@ -289,6 +338,29 @@ pub fn wait_for_publications(dir: &Path, expected: usize) -> Result<(), CliError
             return Err(CliError::new(
                 "ledger",
                 format!("{}: publications not committed within 60 s", dir.display()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until `dir`'s ledger reaches the height `reference` reports.
+pub fn wait_for_height(dir: &Path, reference: &Path) -> Result<(), CliError> {
+    let target = match api::call(reference, &ApiRequest::LedgerStatus) {
+        Ok(ApiResponse::LedgerStatus(s)) => s.height,
+        _ => 0,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(ApiResponse::LedgerStatus(s)) = api::call(dir, &ApiRequest::LedgerStatus) {
+            if s.height >= target {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(CliError::new(
+                "ledger",
+                format!("{}: height {target} not reached within 60 s", dir.display()),
             ));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -328,7 +400,13 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             (*m, imports)
         })
         .collect();
-    let (dirs, nodes) = start_consortium(root, &specs, true)?;
+    let params = fengxin_ledger::CreditParams {
+        base_allowance: 20,
+        ..Default::default()
+    };
+    let (dirs, regulator, nodes) = start_consortium_with(root, &specs, Some(params), true)?;
+    let regulator =
+        regulator.ok_or_else(|| CliError::new("internal", "the demo runs a regulator"))?;
 
     let on_b = first_identifier(SAMPLES[3].4, 0).unwrap_or_default();
     let on_c = first_identifier(SAMPLES[4].4, 0).unwrap_or_default();
@@ -430,6 +508,120 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             "ledger",
             format!("nodes disagree on the chain head: {heads:?}"),
         ));
+    }
+
+    println!(
+        "\n== credits (public balances move with every receipt; allowances stay confidential)"
+    );
+    for d in &dirs {
+        if let Ok(ApiResponse::Credits(c)) = api::call(d.root(), &ApiRequest::Credits) {
+            println!(
+                "  {:<7} balance {:>6}  quality {}‰  allowance {} this epoch, {} used ({} changes on the ledger)",
+                c.member.as_str(),
+                c.balance,
+                c.quality,
+                c.allowance.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                c.used,
+                c.history.len()
+            );
+            if let Some(last) = c.history.last() {
+                println!(
+                    "          last: height {} {:+} {}",
+                    last.height, last.delta, last.reason
+                );
+            }
+        }
+    }
+    println!("\n== a member over its allowance is refused");
+    let c = dirs[2].root();
+    if let Ok(ApiResponse::Credits(credits)) = api::call(c, &ApiRequest::Credits) {
+        let want = credits.remaining.unwrap_or(0) as usize + 1;
+        let ids: Vec<String> = fengxin_sample::identifiers(IdType::CnId, want, 31_337).collect();
+        let request = ApiRequest::ScreenBatch {
+            id_type: IdType::CnId.to_string(),
+            identifiers: ids,
+            list: None,
+            members: Some(vec![dirs[0].config().member.to_string()]),
+        };
+        match api::call(c, &request).map_err(|e| CliError::new("node", e.to_string()))? {
+            ApiResponse::ScreenBatch(r) => {
+                for m in &r.results {
+                    println!(
+                        "  {} screening {want} identifiers (allowance left {}): {}",
+                        dirs[2].config().member,
+                        credits.remaining.unwrap_or(0),
+                        m.error.as_ref().map_or_else(
+                            || "answered".to_owned(),
+                            |e| format!("{}: {}", e.kind, e.message)
+                        )
+                    );
+                }
+            }
+            other => println!("  {other:?}"),
+        }
+    }
+
+    println!("\n== regulator audit (decrypts receipt details and list sizes with the view key)");
+    wait_for_height(regulator.root(), dirs[0].root())?;
+    match api::call(
+        regulator.root(),
+        &ApiRequest::Audit {
+            from: None,
+            to: None,
+        },
+    )
+    .map_err(|e| CliError::new("node", e.to_string()))?
+    {
+        ApiResponse::Audit(a) => {
+            println!(
+                "  {} receipts decrypted",
+                a.records.iter().filter(|r| r.details.is_some()).count()
+            );
+            for r in a.records.iter().take(3) {
+                if let Some(d) = &r.details {
+                    println!(
+                        "  height {} {} -> {}: tags {}… results {:?}",
+                        r.height,
+                        r.querier.as_str(),
+                        r.responder.as_str(),
+                        d.tags.first().map_or("", |t| &t[..16.min(t.len())]),
+                        d.results
+                    );
+                }
+            }
+            for m in &a.members {
+                let sizes: Vec<String> = m
+                    .list_sizes
+                    .iter()
+                    .map(|l| {
+                        format!(
+                            "{}={}",
+                            l.list,
+                            l.size.map_or_else(|| "?".to_owned(), |v| v.to_string())
+                        )
+                    })
+                    .collect();
+                println!(
+                    "  {:<7} queries {:>2} ({} ids, {} hits)  served {:>2}  balance {:>6}  allowance {:>4}  sizes {}",
+                    m.member,
+                    m.queries_made,
+                    m.identifiers_screened,
+                    m.hits_received,
+                    m.queries_served,
+                    m.balance,
+                    m.allowance.map_or_else(|| "-".to_owned(), |v| v.to_string()),
+                    sizes.join(" ")
+                );
+            }
+            if a.flags.is_empty() {
+                println!("  flags: none");
+            }
+            for f in &a.flags {
+                println!("  FLAG {} {}: {}", f.rule, f.member, f.evidence);
+            }
+        }
+        ApiResponse::Error { kind, message } => println!("  error {kind}: {message}"),
+        other => println!("  unexpected {other:?}"),
     }
 
     println!("\n== shutting down");

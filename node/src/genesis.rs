@@ -39,6 +39,9 @@ pub struct Genesis {
     pub verifying_key_sha256: String,
     /// Label of the parameters (development keys say so).
     pub params_label: String,
+    /// The credit scheme's parameters (changed later only by a governance motion).
+    #[serde(default)]
+    pub credits: fengxin_ledger::CreditParams,
 }
 
 /// A checked party: name, key, address.
@@ -91,6 +94,7 @@ impl Genesis {
                 .collect::<Result<_, _>>()?,
             verifying_key_sha256: manifest.verifying_key.sha256.clone(),
             params_label: manifest.label.clone(),
+            credits: fengxin_ledger::CreditParams::default(),
         };
         genesis.parties()?;
         Ok(genesis)

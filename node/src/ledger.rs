@@ -74,6 +74,7 @@ pub fn config(
         chain_id: chain_id(genesis)?,
         members,
         regulators,
+        params: genesis.credits,
         timing,
     })
 }
@@ -215,14 +216,21 @@ pub fn block_view(b: &fengxin_ledger::Block) -> crate::api::BlockView {
                     "root": hex::encode(p.root),
                     "oprf_public_key": hex::encode(p.oprf_public_key),
                 }),
-                RecordBody::Receipt(rc) => serde_json::json!({
-                    "receipt": hex::encode(rc.body.id()),
-                    "querier": rc.body.querier.as_str(),
-                    "responder": rc.body.responder.as_str(),
-                    "list": rc.body.list.as_str(),
-                    "epoch": rc.body.epoch.get(),
-                    "count": rc.body.count,
+                RecordBody::Receipt(q) => serde_json::json!({
+                    "receipt": hex::encode(q.receipt.body.id()),
+                    "querier": q.receipt.body.querier.as_str(),
+                    "responder": q.receipt.body.responder.as_str(),
+                    "list": q.receipt.body.list.as_str(),
+                    "epoch": q.receipt.body.epoch.get(),
+                    "count": q.receipt.body.count,
+                    "allowance_epoch": q.allowance.as_ref().map(|c| c.epoch),
+                    "sealed_details_bytes": q.details.as_ref().map(|d| d.ciphertext.len()),
                 }),
+                RecordBody::ListSize(ls) => serde_json::json!({
+                    "list": ls.list.as_str(),
+                    "commitment": ls.size.commitment.to_hex(),
+                }),
+                RecordBody::Settlement(st) => serde_json::json!({ "epoch": st.epoch }),
                 RecordBody::Feedback(f) => serde_json::json!({
                     "receipt": hex::encode(f.receipt),
                     "verdict": format!("{:?}", f.verdict),

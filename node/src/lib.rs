@@ -10,8 +10,10 @@
 //! - [`cli`]: the command-line surface of `../shared/CLI.md`.
 
 pub mod api;
+pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod credits;
 pub mod daemon;
 pub mod datadir;
 pub mod demo;

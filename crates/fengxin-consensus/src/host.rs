@@ -68,6 +68,8 @@ pub struct LedgerConfig {
     pub members: Vec<GenesisMember>,
     /// Regulators.
     pub regulators: Vec<GenesisRegulator>,
+    /// Credit parameters at genesis.
+    pub params: fengxin_ledger::CreditParams,
     /// Timing.
     pub timing: Timing,
 }
@@ -179,10 +181,11 @@ impl Ledger {
         config: LedgerConfig,
         transport: Arc<dyn Transport>,
     ) -> Result<Self, LedgerError> {
-        let genesis = LedgerState::genesis(
+        let genesis = LedgerState::genesis_with(
             config.chain_id,
             config.members.clone(),
             config.regulators.clone(),
+            config.params,
         );
         let (db, shared) = LedgerDb::open(&config.path, genesis.clone())?;
         let id = node_id(&config.key.public().to_bytes());

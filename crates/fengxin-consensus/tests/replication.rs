@@ -60,6 +60,7 @@ async fn start_node(net: &SimNetwork, dir: &Path, i: usize) -> Ledger {
             chain_id: [9; 32],
             members: members(),
             regulators: Vec::new(),
+            params: fengxin_ledger::CreditParams::default(),
             timing: timing(),
         };
         match Ledger::start(config, net.transport(NAMES[i])).await {

@@ -15,12 +15,15 @@
 //! it — is the same on every node.
 
 mod block;
+pub mod credits;
 mod record;
 mod state;
 
 pub use block::{Batch, Block, BlockHeader, BLOCK_VERSION};
+pub use credits::{AllowanceClaim, CreditEntry, CreditParams, ListSize};
 pub use record::{
-    Feedback, Motion, MotionAction, Record, RecordBody, Rejection, Verdict, Vote, RECORD_VERSION,
+    Feedback, Motion, MotionAction, QueryReceipt, Record, RecordBody, Rejection, Settlement,
+    Verdict, Vote, RECORD_VERSION,
 };
 pub use state::{
     Applied, GenesisMember, GenesisRegulator, LedgerState, MemberCounters, MemberEntry,

@@ -1,6 +1,8 @@
 //! Ledger records: what members write, each signed by its author.
 
+use crate::credits::{AllowanceClaim, CreditParams, ListSize};
 use crate::{digest_of, Digest};
+use fengxin_confidential::SealedDetails;
 use fengxin_crypto::{labels, IdentityKey};
 use fengxin_protocol::{Publication, SignedReceipt};
 use fengxin_types::{Epoch, ListId, MemberName};
@@ -29,13 +31,37 @@ pub enum RecordBody {
     /// A list publication (author = the publishing member).
     Publication(Publication),
     /// A query receipt (author = the querier; the responder's signature is inside).
-    Receipt(SignedReceipt),
+    Receipt(QueryReceipt),
+    /// A commitment to the size of one of the author's lists.
+    ListSize(ListSize),
+    /// Settles an ended epoch: pays validators for the blocks they proposed.
+    Settlement(Settlement),
     /// Feedback on the hits of a receipt (author = that receipt's querier).
     Feedback(Feedback),
     /// A governance motion; the author's own vote in favour is implied.
     Motion(Motion),
     /// A vote on an open motion.
     Vote(Vote),
+}
+
+/// A query receipt as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryReceipt {
+    /// The public part, signed by the responder.
+    pub receipt: SignedReceipt,
+    /// The claim to stay within the querier's allowance (required when the consortium has a
+    /// regulator view key).
+    pub allowance: Option<AllowanceClaim>,
+    /// The details (tags, results, nonce, digests, case reference) sealed to the regulator's
+    /// view key, bound to the receipt id (required when the consortium has one).
+    pub details: Option<SealedDetails>,
+}
+
+/// Settlement of an ended epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// The epoch.
+    pub epoch: u64,
 }
 
 /// Feedback on the hits a query returned.
@@ -83,6 +109,8 @@ pub enum MotionAction {
         /// The member.
         name: MemberName,
     },
+    /// Replace the credit parameters.
+    SetParams(CreditParams),
 }
 
 /// A vote on a motion.
@@ -167,6 +195,19 @@ pub enum Rejection {
     /// A motion that cannot apply to the current membership.
     #[error("invalid motion: {0}")]
     InvalidMotion(String),
+    /// A receipt without the allowance claim or sealed details the consortium requires.
+    #[error("receipt lacks {0}")]
+    Incomplete(&'static str),
+    /// The allowance claim does not hold: over allowance, or a claimed interval that overlaps
+    /// one already used.
+    #[error("over allowance: {0}")]
+    OverAllowance(String),
+    /// A list-size commitment whose proofs do not verify.
+    #[error("list size: {0}")]
+    BadListSize(String),
+    /// A settlement of an epoch that has not ended or is already settled.
+    #[error("settlement: {0}")]
+    Settlement(String),
 }
 
 #[derive(Serialize)]
@@ -213,6 +254,8 @@ impl Record {
         match &self.body {
             RecordBody::Publication(_) => "publication",
             RecordBody::Receipt(_) => "receipt",
+            RecordBody::ListSize(_) => "list_size",
+            RecordBody::Settlement(_) => "settlement",
             RecordBody::Feedback(_) => "feedback",
             RecordBody::Motion(_) => "motion",
             RecordBody::Vote(_) => "vote",

@@ -1,8 +1,17 @@
 //! The replicated state: membership, publications, receipts, motions and per-member counters.
 
 use crate::block::{Batch, Block, BlockHeader, BLOCK_VERSION};
-use crate::record::{Motion, MotionAction, Record, RecordBody, Rejection, Verdict, RECORD_VERSION};
+use crate::credits::{
+    allowance_context, list_size_context, Allowance, AllowanceClaim, CreditEntry, CreditParams,
+};
+use crate::record::{
+    Motion, MotionAction, QueryReceipt, Record, RecordBody, Rejection, Verdict, RECORD_VERSION,
+};
 use crate::Digest;
+use fengxin_confidential::{
+    labels as clabels, verify_range_with_context, Commitment, CommittedCount, DecryptHandle,
+    ViewPublicKey,
+};
 use fengxin_crypto::IdentityPublicKey;
 use fengxin_protocol::{Publication, SignedReceipt, MAX_BATCH, RECEIPT_VERSION};
 use fengxin_types::{Epoch, ListId, MemberName};
@@ -61,6 +70,8 @@ pub struct PublishedList {
 pub struct ReceiptState {
     /// The countersigned receipt.
     pub receipt: SignedReceipt,
+    /// The sealed details and allowance claim, as recorded.
+    pub recorded: QueryReceipt,
     /// Height of the block that holds it.
     pub height: u64,
     /// Feedback, once given.
@@ -127,6 +138,17 @@ pub struct LedgerState {
     receipts: BTreeMap<Digest, ReceiptState>,
     motions: BTreeMap<Digest, MotionState>,
     counters: BTreeMap<MemberName, MemberCounters>,
+    params: CreditParams,
+    view_key: Option<ViewPublicKey>,
+    balances: BTreeMap<MemberName, i64>,
+    quality: BTreeMap<MemberName, u32>,
+    history: BTreeMap<MemberName, Vec<CreditEntry>>,
+    sizes: BTreeMap<(MemberName, ListId), (CommittedCount, u64)>,
+    /// Claimed usage intervals per (member, epoch): end → start, `(start, end]`.
+    intervals: BTreeMap<(MemberName, u64), BTreeMap<u64, u64>>,
+    used: BTreeMap<(MemberName, u64), u64>,
+    proposed: BTreeMap<(u64, MemberName), u64>,
+    settled: BTreeSet<u64>,
 }
 
 impl LedgerState {
@@ -137,7 +159,23 @@ impl LedgerState {
         members: Vec<GenesisMember>,
         regulators: Vec<GenesisRegulator>,
     ) -> Self {
-        Self {
+        Self::genesis_with(chain_id, members, regulators, CreditParams::default())
+    }
+
+    /// The state at genesis with the given credit parameters. The first regulator's view key
+    /// (if any, and well-formed) seals receipt details and receives list-size handles; with a
+    /// regulator, every receipt must carry sealed details and an allowance claim.
+    pub fn genesis_with(
+        chain_id: Digest,
+        members: Vec<GenesisMember>,
+        regulators: Vec<GenesisRegulator>,
+        params: CreditParams,
+    ) -> Self {
+        let view_key = regulators
+            .first()
+            .and_then(|r| ViewPublicKey::from_hex(&r.view_public_key).ok());
+        let names: Vec<MemberName> = members.iter().map(|m| m.name.clone()).collect();
+        let mut state = Self {
             chain_id,
             height: 0,
             head: chain_id,
@@ -162,6 +200,133 @@ impl LedgerState {
             receipts: BTreeMap::new(),
             motions: BTreeMap::new(),
             counters: BTreeMap::new(),
+            params,
+            view_key,
+            balances: BTreeMap::new(),
+            quality: BTreeMap::new(),
+            history: BTreeMap::new(),
+            sizes: BTreeMap::new(),
+            intervals: BTreeMap::new(),
+            used: BTreeMap::new(),
+            proposed: BTreeMap::new(),
+            settled: BTreeSet::new(),
+        };
+        for name in names {
+            state.grant(&name, 0);
+        }
+        state
+    }
+
+    fn grant(&mut self, member: &MemberName, height: u64) {
+        let grant = self.params.initial_grant;
+        self.quality
+            .entry(member.clone())
+            .or_insert(self.params.quality_start);
+        self.credit(member, height, None, grant, "initial grant".into());
+    }
+
+    fn credit(
+        &mut self,
+        member: &MemberName,
+        height: u64,
+        record: Option<Digest>,
+        delta: i64,
+        reason: String,
+    ) {
+        let balance = self.balances.entry(member.clone()).or_insert(0);
+        *balance = balance.saturating_add(delta);
+        let balance = *balance;
+        self.history
+            .entry(member.clone())
+            .or_default()
+            .push(CreditEntry {
+                height,
+                record,
+                delta,
+                balance,
+                reason,
+            });
+    }
+
+    /// The credit parameters in force.
+    pub fn params(&self) -> &CreditParams {
+        &self.params
+    }
+
+    /// The regulator's view key, if the consortium has one.
+    pub fn view_key(&self) -> Option<&ViewPublicKey> {
+        self.view_key.as_ref()
+    }
+
+    /// The epoch the next block belongs to.
+    pub fn current_epoch(&self) -> u64 {
+        self.params.epoch_of(self.height + 1)
+    }
+
+    /// A member's credit balance.
+    pub fn balance(&self, member: &MemberName) -> i64 {
+        self.balances.get(member).copied().unwrap_or(0)
+    }
+
+    /// A member's quality weight (per mille).
+    pub fn quality(&self, member: &MemberName) -> u32 {
+        self.quality
+            .get(member)
+            .copied()
+            .unwrap_or(self.params.quality_start)
+    }
+
+    /// Every change to a member's credits, oldest first.
+    pub fn credit_history(&self, member: &MemberName) -> &[CreditEntry] {
+        self.history.get(member).map_or(&[], Vec::as_slice)
+    }
+
+    /// A member's committed list sizes: list → (commitment bundle, height).
+    pub fn list_sizes(&self, member: &MemberName) -> Vec<(&ListId, &CommittedCount, u64)> {
+        self.sizes
+            .iter()
+            .filter(|((m, _), _)| m == member)
+            .map(|((_, l), (c, h))| (l, c, *h))
+            .collect()
+    }
+
+    /// Identifiers a member has claimed in an epoch (the highest end of its claimed intervals;
+    /// the sum of counts never exceeds it).
+    pub fn claimed(&self, member: &MemberName, epoch: u64) -> u64 {
+        self.intervals
+            .get(&(member.clone(), epoch))
+            .and_then(|m| m.keys().next_back().copied())
+            .unwrap_or(0)
+    }
+
+    /// Identifiers a member screened in an epoch (sum of its receipts' counts).
+    pub fn used(&self, member: &MemberName, epoch: u64) -> u64 {
+        self.used
+            .get(&(member.clone(), epoch))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether an epoch has been settled.
+    pub fn settled(&self, epoch: u64) -> bool {
+        self.settled.contains(&epoch)
+    }
+
+    /// A member's allowance: `base + per_entry × Σ committed sizes`, as a commitment, and the
+    /// regulator's handle for it.
+    pub fn allowance(&self, member: &MemberName) -> Allowance {
+        let mut sum = Commitment::zero();
+        let mut handle = DecryptHandle::zero();
+        for ((m, _), (c, _)) in &self.sizes {
+            if m == member {
+                sum = sum.add(&c.commitment);
+                handle = handle.add(&c.handle);
+            }
+        }
+        let k = self.params.allowance_per_entry;
+        Allowance {
+            commitment: Commitment::public(self.params.base_allowance).add(&sum.mul_u64(k)),
+            handle: handle.mul_u64(k),
         }
     }
 
@@ -279,7 +444,36 @@ impl LedgerState {
         }
         match &record.body {
             RecordBody::Publication(p) => self.check_publication(&record.author, p),
-            RecordBody::Receipt(r) => self.check_receipt(&record.author, r),
+            RecordBody::Receipt(q) => {
+                self.check_receipt(&record.author, &q.receipt)?;
+                self.check_confidential(&record.author, q)
+            }
+            RecordBody::ListSize(ls) => {
+                let Some(vk) = &self.view_key else {
+                    return Err(Rejection::BadListSize(
+                        "the consortium has no regulator view key".into(),
+                    ));
+                };
+                ls.size
+                    .verify(&vk.elgamal(), &list_size_context(&record.author, &ls.list))
+                    .map_err(|e| Rejection::BadListSize(e.to_string()))
+            }
+            RecordBody::Settlement(st) => {
+                let current = self.current_epoch();
+                if st.epoch == 0 || st.epoch >= current {
+                    return Err(Rejection::Settlement(format!(
+                        "epoch {} has not ended (current epoch {current})",
+                        st.epoch
+                    )));
+                }
+                if self.settled.contains(&st.epoch) {
+                    return Err(Rejection::Settlement(format!(
+                        "epoch {} is already settled",
+                        st.epoch
+                    )));
+                }
+                Ok(())
+            }
             RecordBody::Feedback(f) => {
                 let Some(receipt) = self.receipts.get(&f.receipt) else {
                     return Err(Rejection::UnknownReceipt(hex::encode(f.receipt)));
@@ -393,8 +587,89 @@ impl LedgerState {
         Ok(())
     }
 
+    /// With a regulator view key: sealed details present, and the allowance claim holds.
+    fn check_confidential(&self, querier: &MemberName, q: &QueryReceipt) -> Result<(), Rejection> {
+        if self.view_key.is_none() {
+            return Ok(());
+        }
+        if q.details.is_none() {
+            return Err(Rejection::Incomplete("details sealed to the regulator"));
+        }
+        let Some(claim) = &q.allowance else {
+            return Err(Rejection::Incomplete("an allowance claim"));
+        };
+        self.check_claim(querier, q.receipt.body.count, claim)
+    }
+
+    /// Checks an allowance claim for `count` identifiers by `querier` against the state.
+    pub fn check_claim(
+        &self,
+        querier: &MemberName,
+        count: u32,
+        claim: &AllowanceClaim,
+    ) -> Result<(), Rejection> {
+        let current = self.current_epoch();
+        if claim.epoch != current && claim.epoch + 1 != current {
+            return Err(Rejection::OverAllowance(format!(
+                "claim for epoch {}, the current epoch is {current}",
+                claim.epoch
+            )));
+        }
+        let count = u64::from(count);
+        let Some(start) = claim.used_after.checked_sub(count) else {
+            return Err(Rejection::OverAllowance(format!(
+                "claimed usage {} is below the {count} identifiers of this receipt",
+                claim.used_after
+            )));
+        };
+        if let Some(intervals) = self.intervals.get(&(querier.clone(), claim.epoch)) {
+            if let Some((end, s)) = intervals.range(start + 1..).next() {
+                if *s < claim.used_after {
+                    return Err(Rejection::OverAllowance(format!(
+                        "identifiers ({start}, {}] of epoch {} overlap ({s}, {end}] already used",
+                        claim.used_after, claim.epoch
+                    )));
+                }
+            }
+        }
+        let remaining = self
+            .allowance(querier)
+            .commitment
+            .sub(&Commitment::public(claim.used_after));
+        verify_range_with_context(
+            &remaining,
+            &claim.proof,
+            64,
+            clabels::ALLOWANCE_RANGE_PROOF,
+            &allowance_context(
+                querier,
+                claim.epoch,
+                claim.used_after,
+                u32::try_from(count).unwrap_or(u32::MAX),
+            ),
+        )
+        .map_err(|_| {
+            Rejection::OverAllowance(format!(
+                "no valid proof that {} identifiers in epoch {} stay within the allowance",
+                claim.used_after, claim.epoch
+            ))
+        })
+    }
+
     fn check_motion(&self, m: &Motion) -> Result<(), Rejection> {
         match &m.action {
+            MotionAction::SetParams(p) => {
+                if p.epoch_blocks == 0
+                    || p.quality_min > p.quality_start
+                    || p.quality_start > p.quality_max
+                {
+                    return Err(Rejection::InvalidMotion(
+                        "epoch_blocks must be positive and quality_min ≤ quality_start ≤ quality_max"
+                            .into(),
+                    ));
+                }
+                Ok(())
+            }
             MotionAction::Admit {
                 name, identity_key, ..
             } => {
@@ -510,6 +785,11 @@ impl LedgerState {
     fn finish_block(&mut self, block: &Block) {
         self.height = block.header.height;
         self.head = block.hash();
+        let epoch = self.params.epoch_of(block.header.height);
+        *self
+            .proposed
+            .entry((epoch, block.header.proposer.clone()))
+            .or_insert(0) += 1;
         self.counters
             .entry(block.header.proposer.clone())
             .or_default()
@@ -527,31 +807,119 @@ impl LedgerState {
                     },
                 );
             }
-            RecordBody::Receipt(r) => {
+            RecordBody::Receipt(qr) => {
+                let r = &qr.receipt;
                 let count = u64::from(r.body.count);
+                let id = r.body.id();
                 let q = self.counters.entry(r.body.querier.clone()).or_default();
                 q.queries_made += 1;
                 q.identifiers_screened += count;
                 let s = self.counters.entry(r.body.responder.clone()).or_default();
                 s.queries_served += 1;
                 s.identifiers_served += count;
+                let epoch = qr
+                    .allowance
+                    .as_ref()
+                    .map_or_else(|| self.params.epoch_of(height), |c| c.epoch);
+                if let Some(claim) = &qr.allowance {
+                    self.intervals
+                        .entry((r.body.querier.clone(), claim.epoch))
+                        .or_default()
+                        .insert(claim.used_after, claim.used_after - count);
+                }
+                *self
+                    .used
+                    .entry((r.body.querier.clone(), epoch))
+                    .or_insert(0) += count;
+                let cost = self.params.cost(count);
+                let reward = self.params.reward(count, self.quality(&r.body.responder));
+                let rid = Some(record.id());
+                self.credit(
+                    &r.body.querier,
+                    height,
+                    rid,
+                    -cost,
+                    format!(
+                        "screened {count} at {} ({}), receipt {}",
+                        r.body.responder,
+                        r.body.list,
+                        hex::encode(&id[..8])
+                    ),
+                );
+                self.credit(
+                    &r.body.responder,
+                    height,
+                    rid,
+                    reward,
+                    format!(
+                        "served {count} to {} ({}), receipt {}",
+                        r.body.querier,
+                        r.body.list,
+                        hex::encode(&id[..8])
+                    ),
+                );
                 self.receipts.insert(
-                    r.body.id(),
+                    id,
                     ReceiptState {
                         receipt: r.clone(),
+                        recorded: qr.clone(),
                         height,
                         feedback: None,
                     },
                 );
             }
+            RecordBody::ListSize(ls) => {
+                self.sizes.insert(
+                    (record.author.clone(), ls.list.clone()),
+                    (ls.size.clone(), height),
+                );
+            }
+            RecordBody::Settlement(st) => {
+                self.settled.insert(st.epoch);
+                let paid: Vec<(MemberName, u64)> = self
+                    .proposed
+                    .iter()
+                    .filter(|((e, _), _)| *e == st.epoch)
+                    .map(|((_, m), n)| (m.clone(), *n))
+                    .collect();
+                for (member, blocks) in paid {
+                    if !self.members.contains_key(&member) {
+                        continue;
+                    }
+                    let reward = self
+                        .params
+                        .validator_reward_per_block
+                        .saturating_mul(i64::try_from(blocks).unwrap_or(i64::MAX));
+                    self.credit(
+                        &member,
+                        height,
+                        Some(record.id()),
+                        reward,
+                        format!(
+                            "validator reward: {blocks} blocks proposed in epoch {}",
+                            st.epoch
+                        ),
+                    );
+                }
+            }
             RecordBody::Feedback(f) => {
                 if let Some(receipt) = self.receipts.get_mut(&f.receipt) {
                     receipt.feedback = Some(f.verdict);
                     let responder = receipt.receipt.body.responder.clone();
-                    let c = self.counters.entry(responder).or_default();
+                    let c = self.counters.entry(responder.clone()).or_default();
+                    let p = self.params;
+                    let q = self.quality.entry(responder).or_insert(p.quality_start);
                     match f.verdict {
-                        Verdict::Confirmed => c.confirmed += 1,
-                        Verdict::FalsePositive => c.false_positives += 1,
+                        Verdict::Confirmed => {
+                            c.confirmed += 1;
+                            *q = (*q + p.quality_confirmed_step).min(p.quality_max);
+                        }
+                        Verdict::FalsePositive => {
+                            c.false_positives += 1;
+                            *q = q
+                                .saturating_sub(p.quality_false_positive_step)
+                                .max(p.quality_min);
+                        }
                     }
                 }
             }
@@ -613,9 +981,16 @@ impl LedgerState {
                             since: height,
                         },
                     );
+                    if !self.balances.contains_key(name) {
+                        let name = name.clone();
+                        self.grant(&name, height);
+                    }
                 }
                 MotionAction::Remove { name } => {
                     self.members.remove(name);
+                }
+                MotionAction::SetParams(p) => {
+                    self.params = *p;
                 }
             }
         } else if (n - reject) * 3 < n * 2 {

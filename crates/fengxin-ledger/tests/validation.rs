@@ -3,8 +3,8 @@
 
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_ledger::{
-    Batch, Feedback, GenesisMember, LedgerState, Motion, MotionAction, Record, RecordBody,
-    Rejection, Verdict, Vote,
+    Batch, Feedback, GenesisMember, LedgerState, Motion, MotionAction, QueryReceipt, Record,
+    RecordBody, Rejection, Verdict, Vote,
 };
 use fengxin_protocol::{Answer, MembershipRequest, Publication, ReceiptBody};
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
@@ -82,7 +82,11 @@ fn receipt(querier: &Party, responder: &Party, nonce: u8) -> Record {
     Record::sign(
         querier.name.clone(),
         &querier.key,
-        RecordBody::Receipt(signed),
+        RecordBody::Receipt(QueryReceipt {
+            receipt: signed,
+            allowance: None,
+            details: None,
+        }),
     )
 }
 
@@ -109,7 +113,7 @@ fn receipts_are_checked_and_replays_refused() {
     // The responder's signature over another body.
     let mut forged = good.clone();
     if let RecordBody::Receipt(r) = &mut forged.body {
-        r.body.count = 2;
+        r.receipt.body.count = 2;
     }
     let forged = Record::sign(ps[0].name.clone(), &ps[0].key, forged.body);
     assert_eq!(state.check(&forged), Err(Rejection::BadResponderSignature));
@@ -164,7 +168,7 @@ fn receipts_are_checked_and_replays_refused() {
         let RecordBody::Receipt(r) = &good.body else {
             panic!("receipt")
         };
-        r.body.id()
+        r.receipt.body.id()
     };
     let feedback = |p: &Party| {
         Record::sign(

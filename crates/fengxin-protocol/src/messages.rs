@@ -33,6 +33,10 @@ pub struct EvaluateRequest {
     pub epoch: Epoch,
     /// Blinded elements (compressed ristretto255).
     pub blinded: Vec<[u8; 32]>,
+    /// The querier's allowance claim for this many identifiers, encoded by the ledger (empty
+    /// when the consortium keeps no allowances). The responder checks it before answering.
+    #[serde(default)]
+    pub allowance: Vec<u8>,
 }
 
 /// Step 2 request.
@@ -109,6 +113,8 @@ pub enum RefusalKind {
     RateLimited,
     /// The responder failed internally.
     Internal,
+    /// The querier's allowance claim does not hold (over allowance).
+    OverAllowance,
 }
 
 /// A refusal.

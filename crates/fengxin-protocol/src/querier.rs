@@ -134,6 +134,7 @@ pub fn start<R: RngCore + CryptoRng>(
     querier: &MemberName,
     publication: &Publication,
     ids: &[CanonicalId],
+    allowance: Vec<u8>,
 ) -> Result<(AwaitingEvaluation, Request), QueryError> {
     if ids.is_empty() || ids.len() > MAX_BATCH {
         return Err(QueryError::Invalid(format!(
@@ -155,6 +156,7 @@ pub fn start<R: RngCore + CryptoRng>(
         list: publication.list.clone(),
         epoch: publication.epoch,
         blinded,
+        allowance,
     });
     Ok((
         AwaitingEvaluation {

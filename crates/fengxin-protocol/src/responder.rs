@@ -41,6 +41,17 @@ pub trait AnswerSource {
 
     /// Signs a receipt body with this member's identity key.
     fn sign_receipt(&self, body: &ReceiptBody) -> Vec<u8>;
+
+    /// Checks the querier's allowance claim for `count` identifiers (encoded by the ledger)
+    /// before any work is done. The default accepts everything (no allowances kept).
+    fn check_allowance(
+        &self,
+        _querier: &MemberName,
+        _count: usize,
+        _claim: &[u8],
+    ) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// An object-safe cryptographic RNG.
@@ -69,6 +80,10 @@ impl Responder {
             Request::Evaluate(req) => {
                 if let Err(r) = check(source, &req.list, req.epoch, None, req.blinded.len()) {
                     return Response::Refused(r);
+                }
+                if let Err(why) = source.check_allowance(querier, req.blinded.len(), &req.allowance)
+                {
+                    return Response::Refused(Refusal::new(RefusalKind::OverAllowance, why));
                 }
                 match source.evaluate(&req.list, req.epoch, &req.blinded, rng) {
                     Ok((evaluated, proof)) => {

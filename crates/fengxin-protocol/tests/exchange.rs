@@ -130,7 +130,8 @@ fn exchange(
     ids: &[CanonicalId],
     rng: &mut ChaCha20Rng,
 ) -> (fengxin_protocol::AwaitingAnswers, Response) {
-    let (awaiting, request) = start(rng, &querier(), &member.publication(), ids).expect("start");
+    let (awaiting, request) =
+        start(rng, &querier(), &member.publication(), ids, Vec::new()).expect("start");
     let response = Responder::handle(member, &querier(), request, rng);
     let (answers, request) = awaiting.handle(response).expect("valid evaluation");
     let response = Responder::handle(member, &querier(), request, rng);
@@ -244,7 +245,8 @@ fn exchange_step1(
     ids: &[CanonicalId],
     rng: &mut ChaCha20Rng,
 ) -> (fengxin_protocol::AwaitingAnswers, Request) {
-    let (awaiting, request) = start(rng, &querier(), &member.publication(), ids).expect("start");
+    let (awaiting, request) =
+        start(rng, &querier(), &member.publication(), ids, Vec::new()).expect("start");
     let response = Responder::handle(member, &querier(), request, rng);
     awaiting.handle(response).expect("valid evaluation")
 }
@@ -255,8 +257,14 @@ fn responder_with_another_oprf_key_is_caught() {
     let mut member = Member::new(2, &["ACC-1"]);
     let other = MasterSeed::generate(&mut rng);
     member.evaluate_with = Some(ListKey::derive(&other, &list(), Epoch::FIRST).expect("key"));
-    let (awaiting, request) =
-        start(&mut rng, &querier(), &member.publication(), &[id("ACC-1")]).expect("start");
+    let (awaiting, request) = start(
+        &mut rng,
+        &querier(),
+        &member.publication(),
+        &[id("ACC-1")],
+        Vec::new(),
+    )
+    .expect("start");
     let response = Responder::handle(&member, &querier(), request, &mut rng);
     let err = awaiting.handle(response).expect_err("wrong key");
     assert_eq!(err, QueryError::Misbehaved(Misbehaviour::BadDleq));
@@ -289,7 +297,8 @@ fn refusals_and_unexpected_responses() {
     // A query against a stale epoch is refused, and the refusal is reported as such.
     let mut stale = member.publication();
     stale.epoch = Epoch::FIRST.next().expect("epoch 2");
-    let (awaiting, request) = start(&mut rng, &querier(), &stale, &[id("ACC-1")]).expect("start");
+    let (awaiting, request) =
+        start(&mut rng, &querier(), &stale, &[id("ACC-1")], Vec::new()).expect("start");
     let response = Responder::handle(&member, &querier(), request, &mut rng);
     match awaiting.handle(response) {
         Err(QueryError::Refused(r)) => assert_eq!(r.kind, RefusalKind::StaleRoot),
@@ -298,15 +307,27 @@ fn refusals_and_unexpected_responses() {
     // Unknown list.
     let mut other_list = member.publication();
     other_list.list = ListId::parse("marketing_abuse").expect("valid");
-    let (awaiting, request) =
-        start(&mut rng, &querier(), &other_list, &[id("ACC-1")]).expect("start");
+    let (awaiting, request) = start(
+        &mut rng,
+        &querier(),
+        &other_list,
+        &[id("ACC-1")],
+        Vec::new(),
+    )
+    .expect("start");
     let response = Responder::handle(&member, &querier(), request, &mut rng);
     assert!(
         matches!(awaiting.handle(response), Err(QueryError::Refused(r)) if r.kind == RefusalKind::UnknownList)
     );
     // A response of the wrong kind.
-    let (awaiting, _) =
-        start(&mut rng, &querier(), &member.publication(), &[id("ACC-1")]).expect("start");
+    let (awaiting, _) = start(
+        &mut rng,
+        &querier(),
+        &member.publication(),
+        &[id("ACC-1")],
+        Vec::new(),
+    )
+    .expect("start");
     let err = awaiting
         .handle(Response::Publications(Vec::new()))
         .expect_err("wrong kind");
@@ -316,7 +337,7 @@ fn refusals_and_unexpected_responses() {
     );
     // Caller misuse.
     assert!(matches!(
-        start(&mut rng, &querier(), &member.publication(), &[]),
+        start(&mut rng, &querier(), &member.publication(), &[], Vec::new()),
         Err(QueryError::Invalid(_))
     ));
 }
@@ -354,8 +375,14 @@ fn publications_are_signed() {
 fn messages_round_trip_and_garbage_never_panics() {
     let mut rng = ChaCha20Rng::seed_from_u64(14);
     let member = Member::new(6, &["ACC-1"]);
-    let (_, request) =
-        start(&mut rng, &querier(), &member.publication(), &[id("ACC-1")]).expect("start");
+    let (_, request) = start(
+        &mut rng,
+        &querier(),
+        &member.publication(),
+        &[id("ACC-1")],
+        Vec::new(),
+    )
+    .expect("start");
     let bytes = postcard::to_stdvec(&request).expect("encode");
     let back: Request = postcard::from_bytes(&bytes).expect("decode");
     assert_eq!(back, request);

@@ -1,0 +1,198 @@
+//! The member's side of the confidential counters: committing list sizes, keeping their
+//! openings (owner-only), and building the allowance claim and sealed details of each receipt.
+
+use crate::cli::CliError;
+use crate::datadir::DataDir;
+use curve25519_dalek::Scalar;
+use fengxin_confidential::{
+    labels as clabels, prove_range_with_context, seal_details, CommittedCount, Opening,
+    SealedDetails, ViewPublicKey,
+};
+use fengxin_ledger::credits::{allowance_context, list_size_context};
+use fengxin_ledger::{AllowanceClaim, LedgerState, ListSize, Record, RecordBody};
+use fengxin_types::{ListId, MemberName};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The owner-only file holding the openings of this member's size commitments.
+pub const SIZES_FILE: &str = "sizes.secret.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SizeOpening {
+    list: ListId,
+    value: u64,
+    blinding: String,
+}
+
+/// Openings by commitment (hex).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SizeOpenings(BTreeMap<String, SizeOpening>);
+
+fn internal(e: impl std::fmt::Display) -> CliError {
+    CliError::new("internal", e.to_string())
+}
+
+impl SizeOpenings {
+    /// Reads the file (empty if absent).
+    pub fn load(dir: &DataDir) -> Result<Self, CliError> {
+        match dir.read_private(SIZES_FILE)? {
+            None => Ok(Self::default()),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| CliError::new("datadir", format!("{SIZES_FILE}: {e}"))),
+        }
+    }
+
+    fn save(&self, dir: &DataDir) -> Result<(), CliError> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(internal)?;
+        dir.write_private(SIZES_FILE, &bytes)?;
+        Ok(())
+    }
+
+    fn opening(&self, commitment_hex: &str) -> Option<Opening> {
+        let o = self.0.get(commitment_hex)?;
+        let bytes: [u8; 32] = hex::decode(&o.blinding).ok()?.try_into().ok()?;
+        let blinding = Option::<Scalar>::from(Scalar::from_canonical_bytes(bytes))?;
+        Some(Opening {
+            value: o.value,
+            blinding,
+        })
+    }
+
+    /// The opening of `member`'s allowance as the ledger computes it, if every committed size
+    /// on the ledger is one of ours.
+    pub fn allowance(&self, state: &LedgerState, member: &MemberName) -> Option<Opening> {
+        let p = state.params();
+        let mut sum = Opening::public(0);
+        for (_, c, _) in state.list_sizes(member) {
+            sum = sum.add(&self.opening(&c.commitment.to_hex())?).ok()?;
+        }
+        Opening::public(p.base_allowance)
+            .add(&sum.mul_u64(p.allowance_per_entry).ok()?)
+            .ok()
+    }
+
+    /// The allowance's value (what `fengxin credits` shows the member itself).
+    pub fn allowance_value(&self, state: &LedgerState, member: &MemberName) -> Option<u64> {
+        self.allowance(state, member).map(|o| o.value)
+    }
+}
+
+/// Size commitments for every list whose entry count differs from what the ledger holds for
+/// it (or that has none), with their openings saved first. Empty without a regulator key.
+pub fn size_records(
+    dir: &DataDir,
+    state: &LedgerState,
+    member: &MemberName,
+    identity: &fengxin_crypto::IdentityKey,
+    counts: &[(ListId, u64)],
+) -> Result<Vec<Record>, CliError> {
+    let Some(view) = state.view_key().copied() else {
+        return Ok(Vec::new());
+    };
+    let mut openings = SizeOpenings::load(dir)?;
+    let on_ledger: BTreeMap<ListId, String> = state
+        .list_sizes(member)
+        .into_iter()
+        .map(|(l, c, _)| (l.clone(), c.commitment.to_hex()))
+        .collect();
+    let mut records = Vec::new();
+    for (list, count) in counts {
+        let current = on_ledger
+            .get(list)
+            .and_then(|hex| openings.opening(hex))
+            .map(|o| o.value);
+        if current == Some(*count) {
+            continue;
+        }
+        let (size, opening) = CommittedCount::new(
+            *count,
+            &view.elgamal(),
+            &list_size_context(member, list),
+            &mut rand_core::OsRng,
+        )
+        .map_err(|e| CliError::new("confidential", format!("{list}: {e}")))?;
+        openings.0.insert(
+            size.commitment.to_hex(),
+            SizeOpening {
+                list: list.clone(),
+                value: opening.value,
+                blinding: hex::encode(opening.blinding.to_bytes()),
+            },
+        );
+        records.push(Record::sign(
+            member.clone(),
+            identity,
+            RecordBody::ListSize(ListSize {
+                list: list.clone(),
+                size,
+            }),
+        ));
+    }
+    if !records.is_empty() {
+        openings.save(dir)?;
+    }
+    Ok(records)
+}
+
+/// Builds the allowance claim for `count` more identifiers in the current epoch, given the
+/// highest usage already claimed (locally or on the ledger). `Err` when over allowance.
+pub fn claim(
+    openings: &SizeOpenings,
+    state: &LedgerState,
+    member: &MemberName,
+    count: u32,
+    claimed: u64,
+) -> Result<AllowanceClaim, String> {
+    let epoch = state.current_epoch();
+    let Some(allowance) = openings.allowance(state, member) else {
+        return Err("the openings of this member's committed list sizes are missing".into());
+    };
+    let used_after = claimed.max(state.claimed(member, epoch)) + u64::from(count);
+    let remaining = allowance.sub(&Opening::public(used_after)).map_err(|_| {
+        format!(
+            "over allowance: {used_after} identifiers in epoch {epoch}, allowance {}",
+            allowance.value
+        )
+    })?;
+    let proof = prove_range_with_context(
+        &remaining,
+        64,
+        clabels::ALLOWANCE_RANGE_PROOF,
+        &allowance_context(member, epoch, used_after, count),
+        &mut rand_core::OsRng,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(AllowanceClaim {
+        epoch,
+        used_after,
+        proof,
+    })
+}
+
+/// What the regulator reads of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptDetails {
+    /// The tags asked about (hex).
+    pub tags: Vec<String>,
+    /// Hit (true) or miss, per tag.
+    pub results: Vec<bool>,
+    /// The request nonce (hex).
+    pub nonce: String,
+    /// Request digest (hex).
+    pub request_digest: String,
+    /// Answer digest (hex).
+    pub answer_digest: String,
+    /// The querier's case reference, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_reference: Option<String>,
+}
+
+/// Seals the details to the regulator, bound to the receipt id.
+pub fn seal(
+    view: &ViewPublicKey,
+    receipt_id: &[u8; 32],
+    details: &ReceiptDetails,
+) -> Result<SealedDetails, String> {
+    let plain = serde_json::to_vec(details).map_err(|e| e.to_string())?;
+    seal_details(view, receipt_id, &plain, &mut rand_core::OsRng).map_err(|e| e.to_string())
+}
