@@ -723,11 +723,11 @@ impl ReceiptWorkload {
         fengxin_ledger::Record::sign(
             self.names[0].clone(),
             &self.keys[0],
-            fengxin_ledger::RecordBody::Receipt(fengxin_ledger::QueryReceipt {
+            fengxin_ledger::RecordBody::Receipt(Box::new(fengxin_ledger::QueryReceipt {
                 receipt: signed,
                 allowance: None,
                 details: None,
-            }),
+            })),
         )
     }
 }

@@ -122,10 +122,10 @@ pub fn size_records(
         records.push(Record::sign(
             member.clone(),
             identity,
-            RecordBody::ListSize(ListSize {
+            RecordBody::ListSize(Box::new(ListSize {
                 list: list.clone(),
                 size,
-            }),
+            })),
         ));
     }
     if !records.is_empty() {

@@ -1074,11 +1074,11 @@ async fn query_batch(
     let record = Record::sign(
         node.member.clone(),
         &node.identity,
-        RecordBody::Receipt(fengxin_ledger::QueryReceipt {
+        RecordBody::Receipt(Box::new(fengxin_ledger::QueryReceipt {
             receipt: exchange.receipt,
             allowance: claim,
             details,
-        }),
+        })),
     );
     if let Err(e) = node.ledger.submit(vec![record]) {
         log(format!("receipt for {} not submitted: {e}", party.name));

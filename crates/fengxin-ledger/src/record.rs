@@ -31,9 +31,9 @@ pub enum RecordBody {
     /// A list publication (author = the publishing member).
     Publication(Publication),
     /// A query receipt (author = the querier; the responder's signature is inside).
-    Receipt(QueryReceipt),
+    Receipt(Box<QueryReceipt>),
     /// A commitment to the size of one of the author's lists.
-    ListSize(ListSize),
+    ListSize(Box<ListSize>),
     /// Settles an ended epoch: pays validators for the blocks they proposed.
     Settlement(Settlement),
     /// Feedback on the hits of a receipt (author = that receipt's querier).

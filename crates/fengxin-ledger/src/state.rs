@@ -862,7 +862,7 @@ impl LedgerState {
                     id,
                     ReceiptState {
                         receipt: r.clone(),
-                        recorded: qr.clone(),
+                        recorded: (**qr).clone(),
                         height,
                         feedback: None,
                     },

@@ -82,11 +82,11 @@ fn receipt(querier: &Party, responder: &Party, nonce: u8) -> Record {
     Record::sign(
         querier.name.clone(),
         &querier.key,
-        RecordBody::Receipt(QueryReceipt {
+        RecordBody::Receipt(Box::new(QueryReceipt {
             receipt: signed,
             allowance: None,
             details: None,
-        }),
+        })),
     )
 }
 
