@@ -381,7 +381,12 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
         .then(|| screening_figures(30))
         .transpose()?;
     let ledger = (all || which == Which::Ledger)
-        .then(|| ledger_figures(LEDGER_RECEIPTS))
+        .then(|| -> Result<_, CliError> {
+            Ok(vec![
+                ledger_figures(LEDGER_RECEIPTS, false)?,
+                ledger_figures(LEDGER_RECEIPTS_CONFIDENTIAL, true)?,
+            ])
+        })
         .transpose()?;
     let import = (all || which == Which::Import)
         .then(|| import_figures(rows))
@@ -416,7 +421,7 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
             s.three_to_one, s.non_proving_p50_ms, s.batch_size, s.batch_ids_per_second
         );
     }
-    if let Some(l) = &ledger {
+    for l in ledger.iter().flatten() {
         println!(
             "ledger, {} validators over QUIC on loopback: {} receipts committed in {:.2} s = {:.0} receipts/s \
              ({} blocks); finality p50 {:.1} ms p95 {:.1} ms ({} samples); signature checks alone: {:.0} receipts/s per core",
@@ -430,6 +435,19 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
             l.finality.samples,
             l.verify_limit_per_core
         );
+        if let (Some(v), Some(limit), Some(ratio), Some(audit)) = (
+            l.range_verify_per_core,
+            l.range_limit,
+            l.ratio_to_range_limit,
+            l.audit_records_per_second,
+        ) {
+            println!(
+                "  with allowance proofs and sealed details: range-proof verification alone {v:.0}/s per core, \
+                 so {limit:.0} receipts/s for 4 validators on this machine's {} cores; committed rate is {ratio:.2}x that limit; \
+                 audit decrypts {audit:.0} records/s",
+                l.cores
+            );
+        }
     }
     if let Some(figures) = oprf {
         println!(
@@ -459,6 +477,9 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
 
 /// Receipts committed in the ledger throughput run.
 pub const LEDGER_RECEIPTS: usize = 20_000;
+/// Receipts in the run with allowance proofs and sealed details (each takes a range proof to
+/// build beforehand).
+pub const LEDGER_RECEIPTS_CONFIDENTIAL: usize = 2_000;
 
 /// Ledger figures.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -478,19 +499,31 @@ pub struct LedgerFigures {
     /// Receipts per second one core can validate (two Ed25519 verifications and the ids):
     /// the ceiling a single-threaded apply can reach.
     pub verify_limit_per_core: f64,
+    /// Whether receipts carried allowance proofs and sealed details.
+    pub confidential: bool,
+    /// Cores of this machine.
+    pub cores: usize,
+    /// Allowance range proofs one core verifies per second.
+    pub range_verify_per_core: Option<f64>,
+    /// The receipts/s range-proof verification alone allows four validators on these cores.
+    pub range_limit: Option<f64>,
+    /// Committed rate / that limit.
+    pub ratio_to_range_limit: Option<f64>,
+    /// Sealed receipt details the regulator opens and parses per second.
+    pub audit_records_per_second: Option<f64>,
 }
 
 /// Four in-process validators, each with its own QUIC endpoint and redb file, replicate
 /// `n` query receipts submitted at one of them.
-pub fn ledger_figures(n: usize) -> Result<LedgerFigures, CliError> {
+pub fn ledger_figures(n: usize, confidential: bool) -> Result<LedgerFigures, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(internal)?;
-    runtime.block_on(ledger_figures_async(n))
+    runtime.block_on(ledger_figures_async(n, confidential))
 }
 
-async fn ledger_figures_async(n: usize) -> Result<LedgerFigures, CliError> {
+async fn ledger_figures_async(n: usize, confidential: bool) -> Result<LedgerFigures, CliError> {
     use fengxin_crypto::IdentityKey;
     use fengxin_ledger::Record;
     use std::sync::Arc;
@@ -502,7 +535,11 @@ async fn ledger_figures_async(n: usize) -> Result<LedgerFigures, CliError> {
     for _ in 0..4 {
         addrs.push(format!("127.0.0.1:{}", crate::demo::free_port()?));
     }
-    let w = ReceiptWorkload::new(&addrs)?;
+    let w = if confidential {
+        ReceiptWorkload::confidential(&addrs)?
+    } else {
+        ReceiptWorkload::new(&addrs)?
+    };
     let (names, keys, members) = (&w.names, &w.keys, &w.members);
     let registry: fengxin_net::StaticRegistry = (0..4)
         .map(|i| (keys[i].public(), names[i].clone()))
@@ -523,7 +560,7 @@ async fn ledger_figures_async(n: usize) -> Result<LedgerFigures, CliError> {
             path: tmp.join(format!("{}.redb", names[i])),
             chain_id: [7; 32],
             members: members.clone(),
-            regulators: Vec::new(),
+            regulators: w.regulators.clone(),
             params: fengxin_ledger::CreditParams::default(),
             timing: fengxin_consensus::Timing::default(),
         };
@@ -558,6 +595,38 @@ async fn ledger_figures_async(n: usize) -> Result<LedgerFigures, CliError> {
         let _ = r.id();
     }
     let verify_limit_per_core = sample.len() as f64 / t.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (range_verify_per_core, audit_records_per_second) = match &w.view {
+        None => (None, None),
+        Some(view) => {
+            let t = Instant::now();
+            for r in sample {
+                if let fengxin_ledger::RecordBody::Receipt(q) = &r.body {
+                    if let Some(c) = &q.allowance {
+                        probe
+                            .check_claim(&w.names[0], q.receipt.body.count, c)
+                            .map_err(internal)?;
+                    }
+                }
+            }
+            let range = sample.len() as f64 / t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            for r in &records {
+                if let fengxin_ledger::RecordBody::Receipt(q) = &r.body {
+                    let sealed = q.details.as_ref().ok_or_else(|| internal("unsealed"))?;
+                    let plain =
+                        fengxin_confidential::open_details(view, &q.receipt.body.id(), sealed)
+                            .map_err(internal)?;
+                    let _: crate::credits::ReceiptDetails =
+                        serde_json::from_slice(&plain).map_err(internal)?;
+                }
+            }
+            (
+                Some(range),
+                Some(records.len() as f64 / t.elapsed().as_secs_f64()),
+            )
+        }
+    };
 
     let start_height = ledgers[0].read(|s| s.height()).map_err(internal)?;
     let started = Instant::now();
@@ -606,6 +675,13 @@ async fn ledger_figures_async(n: usize) -> Result<LedgerFigures, CliError> {
         blocks: height - start_height,
         finality,
         verify_limit_per_core,
+        confidential,
+        cores,
+        range_verify_per_core,
+        range_limit: range_verify_per_core.map(|v| v * cores as f64 / 4.0),
+        ratio_to_range_limit: range_verify_per_core
+            .map(|v| (n as f64 / seconds) / (v * cores as f64 / 4.0)),
+        audit_records_per_second,
     })
 }
 
@@ -618,8 +694,13 @@ pub struct ReceiptWorkload {
     pub keys: Vec<fengxin_crypto::IdentityKey>,
     /// Genesis entries.
     pub members: Vec<fengxin_ledger::GenesisMember>,
-    /// Publications of bank-b, bank-c and bank-d.
+    /// Publications of bank-b, bank-c and bank-d (and bank-a's list size, when confidential).
     pub publications: Vec<fengxin_ledger::Record>,
+    /// The regulator (when confidential).
+    pub regulators: Vec<fengxin_ledger::GenesisRegulator>,
+    /// The regulator's view secret (when confidential).
+    pub view: Option<fengxin_confidential::ViewSecret>,
+    allowance: Option<fengxin_confidential::Opening>,
     list: ListId,
 }
 
@@ -667,8 +748,49 @@ impl ReceiptWorkload {
             keys,
             members,
             publications,
+            regulators: Vec::new(),
+            view: None,
+            allowance: None,
             list,
         })
+    }
+
+    /// As [`ReceiptWorkload::new`], with a regulator: bank-a commits a list of 1,000,000
+    /// entries, and every receipt carries an allowance proof and sealed details.
+    pub fn confidential(addrs: &[String]) -> Result<Self, CliError> {
+        let mut w = Self::new(addrs)?;
+        let view = fengxin_confidential::ViewSecret::from_seed([42; 32]);
+        w.regulators = vec![fengxin_ledger::GenesisRegulator {
+            name: fengxin_types::MemberName::parse("regulator").map_err(internal)?,
+            identity_key: fengxin_crypto::IdentityKey::generate(&mut rand_core::OsRng)
+                .public()
+                .to_bytes(),
+            address: String::new(),
+            view_public_key: view.public().to_hex(),
+        }];
+        let (size, opening) = fengxin_confidential::CommittedCount::new(
+            1_000_000,
+            &view.public().elgamal(),
+            &fengxin_ledger::credits::list_size_context(&w.names[0], &w.list),
+            &mut rand_core::OsRng,
+        )
+        .map_err(internal)?;
+        w.publications.push(fengxin_ledger::Record::sign(
+            w.names[0].clone(),
+            &w.keys[0],
+            fengxin_ledger::RecordBody::ListSize(Box::new(fengxin_ledger::ListSize {
+                list: w.list.clone(),
+                size,
+            })),
+        ));
+        let p = fengxin_ledger::CreditParams::default();
+        w.allowance = Some(
+            fengxin_confidential::Opening::public(p.base_allowance)
+                .add(&opening.mul_u64(p.allowance_per_entry).map_err(internal)?)
+                .map_err(internal)?,
+        );
+        w.view = Some(view);
+        Ok(w)
     }
 
     /// The genesis state with the publications applied (height 1).
@@ -720,13 +842,60 @@ impl ReceiptWorkload {
             &answers,
         )
         .sign(&self.keys[responder]);
+        let (allowance, details) = match (&self.allowance, &self.view) {
+            (Some(allowance), Some(view)) => {
+                // Epoch 1: the run stays well inside the default 100-block epoch.
+                let used_after = k as u64 + 1;
+                let claim = allowance
+                    .sub(&fengxin_confidential::Opening::public(used_after))
+                    .ok()
+                    .and_then(|remaining| {
+                        fengxin_confidential::prove_range_with_context(
+                            &remaining,
+                            64,
+                            fengxin_confidential::labels::ALLOWANCE_RANGE_PROOF,
+                            &fengxin_ledger::credits::allowance_context(
+                                &self.names[0],
+                                1,
+                                used_after,
+                                1,
+                            ),
+                            &mut rand_core::OsRng,
+                        )
+                        .ok()
+                    })
+                    .map(|proof| fengxin_ledger::AllowanceClaim {
+                        epoch: 1,
+                        used_after,
+                        proof,
+                    });
+                let plain = serde_json::to_vec(&crate::credits::ReceiptDetails {
+                    tags: request.tags.iter().map(ToString::to_string).collect(),
+                    results: vec![false],
+                    nonce: hex::encode(nonce),
+                    request_digest: hex::encode(signed.body.request_digest),
+                    answer_digest: hex::encode(signed.body.answer_digest),
+                    case_reference: Some(format!("CASE-{k}")),
+                })
+                .unwrap_or_default();
+                let details = fengxin_confidential::seal_details(
+                    &view.public(),
+                    &signed.body.id(),
+                    &plain,
+                    &mut rand_core::OsRng,
+                )
+                .ok();
+                (claim, details)
+            }
+            _ => (None, None),
+        };
         fengxin_ledger::Record::sign(
             self.names[0].clone(),
             &self.keys[0],
             fengxin_ledger::RecordBody::Receipt(Box::new(fengxin_ledger::QueryReceipt {
                 receipt: signed,
-                allowance: None,
-                details: None,
+                allowance,
+                details,
             })),
         )
     }

@@ -294,7 +294,7 @@ impl Ledger {
                     };
                     records
                         .into_iter()
-                        .filter(|r| state.check(r).is_ok())
+                        .filter(|r| state.precheck(r).is_ok())
                         .collect()
                 };
                 let queued = valid.len();
@@ -309,8 +309,9 @@ impl Ledger {
     }
 
     /// Submits records: each is checked against the current state (an invalid one is refused
-    /// with its reason and nothing is submitted), kept in the durable outbox, and proposed by
-    /// the leader. Returns the record ids.
+    /// with its reason and nothing is submitted; allowance range proofs are left to the
+    /// validators), kept in the durable outbox, and proposed by the leader. Returns the record
+    /// ids.
     pub fn submit(&self, records: Vec<Record>) -> Result<Vec<Digest>, LedgerError> {
         {
             let state = self
@@ -321,7 +322,7 @@ impl Ledger {
                 .map_err(|_| LedgerError::Storage("ledger state lock poisoned".into()))?;
             for (index, r) in records.iter().enumerate() {
                 state
-                    .check(r)
+                    .precheck(r)
                     .map_err(|reason| LedgerError::Rejected { index, reason })?;
             }
         }
