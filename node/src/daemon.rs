@@ -586,7 +586,11 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
         } => match screen(node, &id_type, &identifier, list.as_deref(), members).await {
             Ok(r) => ApiResponse::Screen(r),
             Err(e) => ApiResponse::Error {
-                kind: "usage".into(),
+                kind: if e.starts_with(OVER_ALLOWANCE) {
+                    "over_allowance".into()
+                } else {
+                    "usage".into()
+                },
                 message: e,
             },
         },
@@ -598,7 +602,11 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
         } => match screen_batch(node, &id_type, &identifiers, list.as_deref(), members).await {
             Ok(r) => ApiResponse::ScreenBatch(r),
             Err(e) => ApiResponse::Error {
-                kind: "usage".into(),
+                kind: if e.starts_with(OVER_ALLOWANCE) {
+                    "over_allowance".into()
+                } else {
+                    "usage".into()
+                },
                 message: e,
             },
         },
@@ -715,6 +723,27 @@ async fn screen_many(
         .collect();
     if targets.is_empty() {
         return Err("no member to screen against".into());
+    }
+    // The whole request must fit the allowance: one identifier per (member, list) exchange.
+    let exchanges: usize = node
+        .ledger
+        .read(|s| {
+            s.current_publications()
+                .into_iter()
+                .filter(|p| targets.iter().any(|t| t.name == p.publication.member))
+                .filter(|p| list.as_ref().is_none_or(|l| *l == p.publication.list))
+                .count()
+        })
+        .unwrap_or(0);
+    if let Some(remaining) = remaining_allowance(node) {
+        let needed = (ids.len() * exchanges) as u64;
+        if needed > remaining {
+            return Err(format!(
+                "{OVER_ALLOWANCE}: {needed} identifier checks ({} identifiers x {exchanges} lists), \
+                 {remaining} left of this epoch's allowance",
+                ids.len()
+            ));
+        }
     }
     let ids = Arc::new(ids);
     let tasks: Vec<_> = targets
@@ -978,6 +1007,28 @@ async fn screen_member(
         out.push(failed(&party.name, only, "no_list", what, started));
     }
     out
+}
+
+/// Prefix of over-allowance errors.
+const OVER_ALLOWANCE: &str = "over allowance";
+
+/// What is left of this epoch's allowance (`None` when the consortium keeps no allowances or
+/// the openings are missing).
+fn remaining_allowance(node: &Node) -> Option<u64> {
+    let openings = node.openings.lock().ok()?.clone();
+    let local = node.claimed.lock().ok()?.clone();
+    node.ledger
+        .read(|s| {
+            s.view_key()?;
+            let epoch = s.current_epoch();
+            let allowance = openings.allowance_value(s, &node.member)?;
+            let used = s
+                .claimed(&node.member, epoch)
+                .max(local.get(&epoch).copied().unwrap_or(0));
+            Some(allowance.saturating_sub(used))
+        })
+        .ok()
+        .flatten()
 }
 
 /// The allowance claim for `count` more identifiers (none when the consortium keeps no

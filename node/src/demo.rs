@@ -535,7 +535,9 @@ fn run_in(root: &Path) -> Result<(), CliError> {
     println!("\n== a member over its allowance is refused");
     let c = dirs[2].root();
     if let Ok(ApiResponse::Credits(credits)) = api::call(c, &ApiRequest::Credits) {
-        let want = credits.remaining.unwrap_or(0) as usize + 1;
+        // bank-a publishes several lists: ask for a batch one identifier too large for them all.
+        let lists = SAMPLES.iter().filter(|s| s.0 == MEMBERS[0]).count().max(1);
+        let want = credits.remaining.unwrap_or(0) as usize / lists + 1;
         let ids: Vec<String> = fengxin_sample::identifiers(IdType::CnId, want, 31_337).collect();
         let request = ApiRequest::ScreenBatch {
             id_type: IdType::CnId.to_string(),
@@ -544,20 +546,12 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             members: Some(vec![dirs[0].config().member.to_string()]),
         };
         match api::call(c, &request).map_err(|e| CliError::new("node", e.to_string()))? {
-            ApiResponse::ScreenBatch(r) => {
-                for m in &r.results {
-                    println!(
-                        "  {} screening {want} identifiers (allowance left {}): {}",
-                        dirs[2].config().member,
-                        credits.remaining.unwrap_or(0),
-                        m.error.as_ref().map_or_else(
-                            || "answered".to_owned(),
-                            |e| format!("{}: {}", e.kind, e.message)
-                        )
-                    );
-                }
-            }
-            other => println!("  {other:?}"),
+            ApiResponse::Error { kind, message } => println!(
+                "  {} asks to screen {want} identifiers at {}: refused, {kind}: {message}",
+                dirs[2].config().member,
+                dirs[0].config().member
+            ),
+            other => println!("  unexpectedly answered: {other:?}"),
         }
     }
 

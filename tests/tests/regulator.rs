@@ -1,0 +1,227 @@
+//! A consortium with a regulator node: list sizes are committed confidentially, receipts carry
+//! allowance proofs and details sealed to the view key. The regulator recovers exactly the
+//! sizes and details; no member's (or the regulator's) disk holds a detail in the clear; the
+//! audit flags a member that screens far more distinct identifiers than its peers.
+
+use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
+use fengxin_node::api::{self, ApiRequest, ApiResponse};
+use fengxin_types::IdType;
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
+const CLIENT: &str = env!("CARGO_BIN_EXE_fengxin-e2e-client");
+
+fn ids(seed: u64, n: usize) -> Vec<String> {
+    fengxin_sample::identifiers(IdType::CnId, n, seed).collect()
+}
+
+fn credits(dir: &Path) -> fengxin_node::api::CreditsView {
+    match api::call(dir, &ApiRequest::Credits).expect("local API") {
+        ApiResponse::Credits(c) => c,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn the_regulator_reads_sizes_and_details_that_no_member_can() {
+    let bin = Path::new(BIN);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let sizes = [
+        ("bank-a", 5usize, 11u64),
+        ("bank-b", 12, 22),
+        ("bank-c", 7, 33),
+    ];
+    let mut members = Vec::new();
+    let mut listed = Vec::new();
+    for (name, n, seed) in sizes {
+        let m = init_member(bin, root, name);
+        let rows = ids(seed, n);
+        let csv = root.join(format!("{name}.csv"));
+        std::fs::write(&csv, format!("identifier\n{}\n", rows.join("\n"))).expect("write");
+        import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
+        listed.push(rows);
+        members.push(m);
+    }
+    let reg = root.join("regulator");
+    let reg_addr = format!("127.0.0.1:{}", fengxin_e2e::free_port());
+    node_cmd(
+        bin,
+        &[
+            "init",
+            "--data",
+            path_str(&reg),
+            "--member",
+            "regulator",
+            "--listen",
+            &reg_addr,
+            "--regulator",
+        ],
+    );
+    let genesis = root.join("genesis.json");
+    let mut args = vec!["genesis", "--out", path_str(&genesis)];
+    for m in &members {
+        args.extend(["--member", path_str(&m.dir)]);
+    }
+    args.extend(["--regulator", path_str(&reg)]);
+    node_cmd(bin, &args);
+
+    let nodes: Vec<RunningNode> = members
+        .iter()
+        .map(|m| RunningNode::start(bin, &m.dir, &genesis))
+        .collect();
+    let regulator = RunningNode::start(bin, &reg, &genesis);
+    for m in &members {
+        fengxin_node::demo::wait_for_publications(&m.dir, 3).expect("publications");
+    }
+    for m in &members {
+        fengxin_node::demo::wait_for_outbox(&m.dir).expect("sizes committed");
+    }
+
+    // bank-a screens: two of bank-b's entries, one of bank-c's, one listed nowhere.
+    let a = &members[0].dir;
+    let queries = [
+        listed[1][0].clone(),
+        listed[1][1].clone(),
+        listed[2][0].clone(),
+        ids(44, 1)[0].clone(),
+    ];
+    let mut expected_hits = 0;
+    for q in &queries {
+        let report = nodes[0].screen("cn_id", q);
+        assert_eq!(report.results.len(), 2, "{report:?}");
+        assert!(report.results.iter().all(|r| r.verified), "{report:?}");
+        expected_hits += report
+            .results
+            .iter()
+            .filter(|r| r.result.as_deref() == Some("hit"))
+            .count();
+    }
+    assert_eq!(expected_hits, 3);
+    // A batch of 25 identifiers at bank-b alone: far more distinct tags than any peer.
+    let fishing = ids(55, 25);
+    match api::call(
+        a,
+        &ApiRequest::ScreenBatch {
+            id_type: "cn_id".into(),
+            identifiers: fishing,
+            list: None,
+            members: Some(vec!["bank-b".into()]),
+        },
+    )
+    .expect("local API")
+    {
+        ApiResponse::ScreenBatch(r) => assert!(r.results.iter().all(|m| m.verified), "{r:?}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    fengxin_node::demo::wait_for_outbox(a).expect("receipts committed");
+
+    // bank-a's own view: public balance moved by 10 per identifier and responder; its
+    // allowance is 100 + 5 entries, and it has claimed 4 x 2 + 25 identifiers of it.
+    let c = credits(a);
+    assert_eq!(c.balance, 10_000 - 10 * (4 * 2 + 25));
+    assert_eq!(c.allowance, Some(105));
+    assert_eq!(c.used, 33);
+    assert_eq!(c.remaining, Some(72));
+    assert!(c.history.iter().skip(1).all(|e| e.record.is_some()));
+    let b = credits(&members[1].dir);
+    assert_eq!(b.balance, 10_000 + 8 * (4 + 25));
+    assert_eq!(b.allowance, Some(112));
+
+    // Over the allowance: bank-c (100 + 7) asking for 108 is refused before anything is sent.
+    match api::call(
+        &members[2].dir,
+        &ApiRequest::ScreenBatch {
+            id_type: "cn_id".into(),
+            identifiers: ids(66, 108),
+            list: None,
+            members: Some(vec!["bank-a".into()]),
+        },
+    )
+    .expect("local API")
+    {
+        ApiResponse::Error { kind, message } => {
+            assert_eq!(kind, "over_allowance", "{message}");
+            assert!(message.contains("107 left"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // The regulator decrypts everything: sizes, allowances, every receipt's tags and results.
+    fengxin_node::demo::wait_for_height(&reg, a).expect("regulator caught up");
+    let out = std::process::Command::new(CLIENT)
+        .args(["audit", "--node", path_str(&reg), "--json"])
+        .output()
+        .expect("run fengxin audit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit: fengxin_node::audit::AuditReport =
+        serde_json::from_slice(&out.stdout).expect("audit json");
+    assert_eq!(audit.records.len(), 4 * 2 + 1);
+    assert!(
+        audit.records.iter().all(|r| r.details.is_some()),
+        "{audit:?}"
+    );
+    let hits: usize = audit
+        .records
+        .iter()
+        .filter_map(|r| r.details.as_ref())
+        .map(|d| d.results.iter().filter(|h| **h).count())
+        .sum();
+    assert_eq!(hits, expected_hits);
+    for (name, n, _) in sizes {
+        let m = audit
+            .members
+            .iter()
+            .find(|m| m.member == name)
+            .expect("member figures");
+        assert_eq!(m.list_sizes.len(), 1);
+        assert_eq!(m.list_sizes[0].size, Some(n as u64), "{name}");
+        assert_eq!(m.allowance, Some(100 + n as u64), "{name}");
+    }
+    let flag = audit
+        .flags
+        .iter()
+        .find(|f| f.rule == "enumeration")
+        .expect("enumeration flag");
+    assert_eq!(flag.member, "bank-a");
+    assert!(
+        flag.evidence.contains("33 distinct tags"),
+        "{}",
+        flag.evidence
+    );
+    // Members cannot audit.
+    let out = std::process::Command::new(CLIENT)
+        .args(["audit", "--node", path_str(a), "--json"])
+        .output()
+        .expect("run fengxin audit");
+    assert!(!out.status.success());
+
+    // The details never reach a disk in the clear: the tags of the miss (listed nowhere) and
+    // of bank-a's batch appear in no file of any member or of the regulator.
+    drop(nodes);
+    drop(regulator);
+    let miss_tags: Vec<String> = audit
+        .records
+        .iter()
+        .filter_map(|r| r.details.as_ref())
+        .flat_map(|d| d.tags.iter().zip(&d.results))
+        .filter(|(_, hit)| !**hit)
+        .map(|(t, _)| t.clone())
+        .collect();
+    assert!(miss_tags.len() >= 25);
+    for tag in &miss_tags {
+        let bytes = hex::decode(tag).expect("hex tag");
+        for dir in members.iter().map(|m| &m.dir).chain([&reg]) {
+            assert!(
+                fengxin_e2e::files_containing(dir, &bytes).is_empty(),
+                "tag {tag} found under {}",
+                dir.display()
+            );
+            assert!(fengxin_e2e::files_containing(dir, tag.as_bytes()).is_empty());
+        }
+    }
+}
