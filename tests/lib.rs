@@ -117,6 +117,7 @@ impl RunningNode {
                 identifier: identifier.into(),
                 list: None,
                 members: None,
+                case_reference: None,
             },
         )
         .expect("local API call")

@@ -8,23 +8,38 @@ use fengxin_node::bench::ReceiptWorkload;
 
 const RECEIPTS: usize = 1024;
 
+/// Receipts per block with allowance proofs (each proof takes milliseconds to build).
+const CONFIDENTIAL_RECEIPTS: usize = 128;
+
 fn apply(c: &mut Criterion) {
-    let w = ReceiptWorkload::new(&[]).expect("workload");
-    let state = w.state().expect("state");
-    let batch = w.batch((0..RECEIPTS).map(|k| w.receipt(k)).collect());
     let mut g = c.benchmark_group("ledger");
     g.sample_size(10);
-    g.throughput(Throughput::Elements(RECEIPTS as u64));
-    g.bench_function("apply_block_1024_receipts", |b| {
-        b.iter_batched(
-            || state.clone(),
-            |mut s| {
-                let applied = s.apply_batch(&batch);
-                assert_eq!(applied.block.map(|b| b.records.len()), Some(RECEIPTS));
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    for (name, w, n) in [
+        (
+            "apply_block_1024_receipts",
+            ReceiptWorkload::new(&[]).expect("workload"),
+            RECEIPTS,
+        ),
+        (
+            "apply_block_128_receipts_with_allowance_proofs",
+            ReceiptWorkload::confidential(&[]).expect("workload"),
+            CONFIDENTIAL_RECEIPTS,
+        ),
+    ] {
+        let state = w.state().expect("state");
+        let batch = w.batch((0..n).map(|k| w.receipt(k)).collect());
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || state.clone(),
+                |mut s| {
+                    let applied = s.apply_batch(&batch);
+                    assert_eq!(applied.block.map(|b| b.records.len()), Some(n));
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
     g.finish();
 }
 

@@ -47,6 +47,24 @@ enum Command {
         /// Only these members (repeatable).
         #[arg(long = "member")]
         members: Vec<String>,
+        /// The case reference, sealed to the regulator with the receipt's details.
+        #[arg(long = "case")]
+        case_reference: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Feedback on the hits of one of this member's receipts (moves the responder's quality).
+    Feedback {
+        /// The node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// The receipt id (from `fengxin receipts --json`).
+        #[arg(long)]
+        receipt: String,
+        /// `confirmed` or `false_positive`.
+        #[arg(long)]
+        verdict: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -126,6 +144,7 @@ fn main() -> ExitCode {
             Command::Verify { json, .. }
             | Command::Screen { json, .. }
             | Command::Receipts { json, .. }
+            | Command::Feedback { json, .. }
             | Command::Credits { json, .. }
             | Command::Audit { json, .. }
             | Command::Ledger {
@@ -159,6 +178,7 @@ fn run(command: Command) -> Result<(), CliError> {
             value,
             list,
             members,
+            case_reference,
             json,
         } => {
             let request = ApiRequest::Screen {
@@ -166,6 +186,7 @@ fn run(command: Command) -> Result<(), CliError> {
                 identifier: value,
                 list,
                 members: (!members.is_empty()).then_some(members),
+                case_reference,
             };
             let report = match call(&node, &request)? {
                 ApiResponse::Screen(r) => r,
@@ -211,6 +232,21 @@ fn run(command: Command) -> Result<(), CliError> {
                             .map_or(String::new(), |f| format!("  ({f})"))
                     );
                 }
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+        Command::Feedback {
+            node,
+            receipt,
+            verdict,
+            json,
+        } => match call(&node, &ApiRequest::Feedback { receipt, verdict })? {
+            ApiResponse::Submitted(ids) if json => {
+                print_json(&serde_json::json!({ "submitted": ids }))
+            }
+            ApiResponse::Submitted(ids) => {
+                println!("feedback submitted as record {}", ids.join(", "));
                 Ok(())
             }
             other => unexpected(other),

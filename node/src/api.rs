@@ -26,6 +26,9 @@ pub enum ApiRequest {
         /// Only these members.
         #[serde(default)]
         members: Option<Vec<String>>,
+        /// The querier's case reference, sealed to the regulator with the receipt's details.
+        #[serde(default)]
+        case_reference: Option<String>,
     },
     /// Screen many identifiers of one type in one exchange per (member, list).
     ScreenBatch {
@@ -39,6 +42,9 @@ pub enum ApiRequest {
         /// Only these members.
         #[serde(default)]
         members: Option<Vec<String>>,
+        /// The querier's case reference, sealed to the regulator with the receipt's details.
+        #[serde(default)]
+        case_reference: Option<String>,
     },
     /// Node status.
     Status,
@@ -53,6 +59,13 @@ pub enum ApiRequest {
     Receipts,
     /// Sign the current publication of every list and submit it to the ledger.
     Publish,
+    /// Feedback on the hits of one of this member's receipts.
+    Feedback {
+        /// The receipt id (hex, from `fengxin receipts`).
+        receipt: String,
+        /// `confirmed` or `false_positive`.
+        verdict: String,
+    },
     /// This member's credits, allowance and their history.
     Credits,
     /// Regulator only: decrypted records, per-member figures and enumeration flags.

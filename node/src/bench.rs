@@ -19,6 +19,8 @@ pub enum Which {
     Screening,
     /// The ledger: committed receipts per second and finality with four validators over QUIC.
     Ledger,
+    /// Confidential counters: range proofs (single, aggregated), handles, decryption, HPKE.
+    Confidential,
     /// Everything available.
     All,
 }
@@ -277,6 +279,7 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
             identifier: id.to_owned(),
             list: None,
             members,
+            case_reference: None,
         };
         screen_once(&a, &screen(&ids[0], None))?;
         let mut err = Ok(());
@@ -318,6 +321,7 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
             identifiers: ids[2 * samples + 1..].to_vec(),
             list: None,
             members: Some(vec!["bank-b".into()]),
+            case_reference: None,
         };
         let t = Instant::now();
         screen_once(&a, &batch_req)?;
@@ -388,12 +392,14 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
             ])
         })
         .transpose()?;
+    let confidential =
+        (all || which == Which::Confidential).then(|| fengxin_confidential::bench::run(30));
     let import = (all || which == Which::Import)
         .then(|| import_figures(rows))
         .transpose()?;
     if json {
         let text = serde_json::to_string_pretty(&serde_json::json!({
-            "oprf": oprf, "proofs": proofs, "screening": screening, "ledger": ledger, "import": import
+            "oprf": oprf, "proofs": proofs, "screening": screening, "ledger": ledger, "confidential": confidential, "import": import
         }))
         .map_err(internal)?;
         println!("{text}");
@@ -447,6 +453,19 @@ pub fn run(which: Which, rows: usize, json: bool) -> Result<(), CliError> {
                  audit decrypts {audit:.0} records/s",
                 l.cores
             );
+        }
+    }
+    if let Some(c) = &confidential {
+        println!(
+            "{:<50} {:>10} {:>10}   (generators {:.0} ms, decryption table {:.0} ms, once)",
+            "confidential counters",
+            "p50 µs",
+            "p95 µs",
+            c.bulletproof_gens_ms,
+            c.decryption_table_ms
+        );
+        for e in &c.entries {
+            println!("{:<50} {:>10.0} {:>10.0}", e.name, e.p50_us, e.p95_us);
         }
     }
     if let Some(figures) = oprf {

@@ -570,6 +570,39 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
                 Err(e) => api_error("ledger", e),
             }
         }
+        ApiRequest::Feedback { receipt, verdict } => {
+            let verdict = match verdict.as_str() {
+                "confirmed" => fengxin_ledger::Verdict::Confirmed,
+                "false_positive" | "false-positive" => fengxin_ledger::Verdict::FalsePositive,
+                other => {
+                    return api_error(
+                        "usage",
+                        format!("verdict must be confirmed or false_positive, not {other:?}"),
+                    )
+                }
+            };
+            let Some(id) = hex::decode(&receipt)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            else {
+                return api_error(
+                    "usage",
+                    "receipt: 64 hex characters (from fengxin receipts)",
+                );
+            };
+            let record = Record::sign(
+                node.member.clone(),
+                &node.identity,
+                RecordBody::Feedback(fengxin_ledger::Feedback {
+                    receipt: id,
+                    verdict,
+                }),
+            );
+            match node.ledger.submit(vec![record]) {
+                Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
+                Err(e) => api_error("rejected", e),
+            }
+        }
         ApiRequest::Audit { .. } => api_error(
             "not_regulator",
             "only a regulator node holds the view key and can audit",
@@ -583,7 +616,17 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             identifier,
             list,
             members,
-        } => match screen(node, &id_type, &identifier, list.as_deref(), members).await {
+            case_reference,
+        } => match screen(
+            node,
+            &id_type,
+            &identifier,
+            list.as_deref(),
+            members,
+            case_reference,
+        )
+        .await
+        {
             Ok(r) => ApiResponse::Screen(r),
             Err(e) => ApiResponse::Error {
                 kind: if e.starts_with(OVER_ALLOWANCE) {
@@ -599,7 +642,17 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             identifiers,
             list,
             members,
-        } => match screen_batch(node, &id_type, &identifiers, list.as_deref(), members).await {
+            case_reference,
+        } => match screen_batch(
+            node,
+            &id_type,
+            &identifiers,
+            list.as_deref(),
+            members,
+            case_reference,
+        )
+        .await
+        {
             Ok(r) => ApiResponse::ScreenBatch(r),
             Err(e) => ApiResponse::Error {
                 kind: if e.starts_with(OVER_ALLOWANCE) {
@@ -692,6 +745,7 @@ async fn screen_many(
     raws: &[String],
     list: Option<&str>,
     members: Option<Vec<String>>,
+    case_reference: Option<String>,
 ) -> Result<(IdType, Vec<MemberOutcome>), String> {
     let id_type: IdType = id_type
         .parse()
@@ -752,7 +806,10 @@ async fn screen_many(
             let node = node.clone();
             let ids = ids.clone();
             let list = list.clone();
-            tokio::spawn(async move { screen_member(&node, &party, &ids, list.as_ref()).await })
+            let case = case_reference.clone();
+            tokio::spawn(async move {
+                screen_member(&node, &party, &ids, list.as_ref(), case.as_deref()).await
+            })
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -779,8 +836,17 @@ pub async fn screen(
     raw: &str,
     list: Option<&str>,
     members: Option<Vec<String>>,
+    case_reference: Option<String>,
 ) -> Result<ScreenReport, String> {
-    let (id_type, outcomes) = screen_many(node, id_type, &[raw.to_owned()], list, members).await?;
+    let (id_type, outcomes) = screen_many(
+        node,
+        id_type,
+        &[raw.to_owned()],
+        list,
+        members,
+        case_reference,
+    )
+    .await?;
     let results = outcomes
         .into_iter()
         .map(|o| {
@@ -815,8 +881,10 @@ pub async fn screen_batch(
     raws: &[String],
     list: Option<&str>,
     members: Option<Vec<String>>,
+    case_reference: Option<String>,
 ) -> Result<BatchScreenReport, String> {
-    let (id_type, outcomes) = screen_many(node, id_type, raws, list, members).await?;
+    let (id_type, outcomes) =
+        screen_many(node, id_type, raws, list, members, case_reference).await?;
     let results = outcomes
         .into_iter()
         .map(|o| {
@@ -962,6 +1030,7 @@ async fn screen_member(
     party: &Party,
     ids: &[CanonicalId],
     only: Option<&ListId>,
+    case_reference: Option<&str>,
 ) -> Vec<MemberOutcome> {
     let started = Instant::now();
     // The roots and keys come from the ledger: what the member committed to, signed by it and
@@ -985,7 +1054,7 @@ async fn screen_member(
         let mut hits = Vec::with_capacity(ids.len());
         let mut outcome = Ok(());
         for chunk in ids.chunks(SCREEN_CHUNK) {
-            match with_retries(|| query_batch(node, party, p, chunk)).await {
+            match with_retries(|| query_batch(node, party, p, chunk, case_reference)).await {
                 Ok(h) => hits.extend(h),
                 Err(e) => {
                     outcome = Err(e);
@@ -1074,6 +1143,7 @@ async fn query_batch(
     party: &Party,
     publication: &Publication,
     ids: &[CanonicalId],
+    case_reference: Option<&str>,
 ) -> Result<Vec<bool>, StepError> {
     let claim = allowance_claim(node, ids.len())?;
     let claim_bytes = claim
@@ -1114,7 +1184,7 @@ async fn query_batch(
                 nonce: hex::encode(nonce),
                 request_digest: hex::encode(body.request_digest),
                 answer_digest: hex::encode(body.answer_digest),
-                case_reference: None,
+                case_reference: case_reference.map(str::to_owned),
             };
             Some(
                 crate::credits::seal(&view, &body.id(), &d)

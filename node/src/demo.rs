@@ -426,12 +426,13 @@ fn run_in(root: &Path) -> Result<(), CliError> {
     ];
     println!("\n== bank-a screens (the others see only blinded elements and tags)");
     let a = dirs[0].root();
-    for (id_type, value, note) in queries {
+    for (case, (id_type, value, note)) in queries.into_iter().enumerate() {
         let request = ApiRequest::Screen {
             id_type: id_type.to_string(),
             identifier: value.clone(),
             list: None,
             members: None,
+            case_reference: Some(format!("KYC-2026-{:04}", case + 1)),
         };
         let masked: String = value.trim().chars().take(4).chain("…".chars()).collect();
         println!("{id_type} {masked} ({note}):");
@@ -472,6 +473,30 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             );
         }
     }
+    // bank-a's analysts confirm the first hit (bank-b's fraud list): bank-b's quality rises.
+    let first_at_b = match api::call(a, &ApiRequest::Receipts) {
+        Ok(ApiResponse::Receipts(v)) => v
+            .receipts
+            .into_iter()
+            .find(|r| r.responder.as_str() == MEMBERS[1])
+            .map(|r| r.id),
+        _ => None,
+    };
+    if let Some(receipt) = first_at_b {
+        let request = ApiRequest::Feedback {
+            receipt: receipt.clone(),
+            verdict: "confirmed".into(),
+        };
+        match api::call(a, &request).map_err(|e| CliError::new("node", e.to_string()))? {
+            ApiResponse::Submitted(_) => println!(
+                "  feedback: bank-a confirms the hit of receipt {}…",
+                &receipt[..16]
+            ),
+            other => println!("  feedback not submitted: {other:?}"),
+        }
+        wait_for_outbox(a)?;
+    }
+
     println!("\n== ledger status on every node (replicated over QUIC; the same chain everywhere)");
     let mut heads = std::collections::BTreeSet::new();
     for d in &dirs {
@@ -544,6 +569,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             identifiers: ids,
             list: None,
             members: Some(vec![dirs[0].config().member.to_string()]),
+            case_reference: None,
         };
         match api::call(c, &request).map_err(|e| CliError::new("node", e.to_string()))? {
             ApiResponse::Error { kind, message } => println!(
@@ -574,10 +600,11 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             for r in a.records.iter().take(3) {
                 if let Some(d) = &r.details {
                     println!(
-                        "  height {} {} -> {}: tags {}… results {:?}",
+                        "  height {} {} -> {}: case {} tag {}… result {:?}",
                         r.height,
                         r.querier.as_str(),
                         r.responder.as_str(),
+                        d.case_reference.as_deref().unwrap_or("-"),
                         d.tags.first().map_or("", |t| &t[..16.min(t.len())]),
                         d.results
                     );

@@ -36,6 +36,7 @@ fn load(dir: PathBuf, ids: Vec<String>, stop: Arc<AtomicBool>) -> usize {
             identifier: ids[i % ids.len()].clone(),
             list: None,
             members: None,
+            case_reference: None,
         };
         i += 1;
         if let Ok(ApiResponse::Screen(r)) = api::call(&dir, &request) {

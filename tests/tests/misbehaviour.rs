@@ -333,6 +333,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
                         identifier: id,
                         list: None,
                         members: Some(vec!["bank-m".into()]),
+                        case_reference: None,
                     },
                 )
                 .expect("local API")

@@ -87,7 +87,7 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         ids(44, 1)[0].clone(),
     ];
     let mut expected_hits = 0;
-    for q in &queries {
+    for q in &queries[..3] {
         let report = nodes[0].screen("cn_id", q);
         assert_eq!(report.results.len(), 2, "{report:?}");
         assert!(report.results.iter().all(|r| r.verified), "{report:?}");
@@ -98,6 +98,26 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
             .count();
     }
     assert_eq!(expected_hits, 3);
+    // The last one through the risk team's CLI, with a case reference for the regulator.
+    let out = std::process::Command::new(CLIENT)
+        .args([
+            "screen",
+            "--node",
+            path_str(a),
+            "--id-type",
+            "cn_id",
+            &queries[3],
+            "--case",
+            "CASE-7731",
+            "--json",
+        ])
+        .output()
+        .expect("run fengxin screen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A batch of 25 identifiers at bank-b alone: far more distinct tags than any peer.
     let fishing = ids(55, 25);
     match api::call(
@@ -107,6 +127,7 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
             identifiers: fishing,
             list: None,
             members: Some(vec!["bank-b".into()]),
+            case_reference: None,
         },
     )
     .expect("local API")
@@ -115,6 +136,40 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         other => panic!("unexpected {other:?}"),
     }
     fengxin_node::demo::wait_for_outbox(a).expect("receipts committed");
+
+    // Feedback: bank-a confirms a hit from bank-b (its quality rises); bank-c cannot give
+    // feedback on bank-a's receipt.
+    let receipts = match api::call(a, &ApiRequest::Receipts).expect("local API") {
+        ApiResponse::Receipts(r) => r.receipts,
+        other => panic!("unexpected {other:?}"),
+    };
+    let at_b = receipts
+        .iter()
+        .find(|r| r.responder.as_str() == "bank-b")
+        .expect("a receipt at bank-b");
+    let feedback = |dir: &Path, verdict: &str| {
+        api::call(
+            dir,
+            &ApiRequest::Feedback {
+                receipt: at_b.id.clone(),
+                verdict: verdict.into(),
+            },
+        )
+        .expect("local API")
+    };
+    match feedback(&members[2].dir, "false_positive") {
+        ApiResponse::Error { kind, message } => {
+            assert_eq!(kind, "rejected");
+            assert!(message.contains("cannot write a record"), "{message}");
+        }
+        other => panic!("bank-c's feedback on bank-a's receipt was accepted: {other:?}"),
+    }
+    assert!(matches!(
+        feedback(a, "confirmed"),
+        ApiResponse::Submitted(_)
+    ));
+    fengxin_node::demo::wait_for_outbox(a).expect("feedback committed");
+    assert_eq!(credits(&members[1].dir).quality, 1050);
 
     // bank-a's own view: public balance moved by 10 per identifier and responder; its
     // allowance is 100 + 5 entries, and it has claimed 4 x 2 + 25 identifiers of it.
@@ -136,6 +191,7 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
             identifiers: ids(66, 108),
             list: None,
             members: Some(vec!["bank-a".into()]),
+            case_reference: None,
         },
     )
     .expect("local API")
@@ -193,6 +249,17 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         "{}",
         flag.evidence
     );
+    let cased: Vec<_> = audit
+        .records
+        .iter()
+        .filter_map(|r| r.details.as_ref())
+        .filter(|d| d.case_reference.as_deref() == Some("CASE-7731"))
+        .collect();
+    assert_eq!(
+        cased.len(),
+        2,
+        "one receipt per responder carries the case reference"
+    );
     // Members cannot audit.
     let out = std::process::Command::new(CLIENT)
         .args(["audit", "--node", path_str(a), "--json"])
@@ -223,5 +290,8 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
             );
             assert!(fengxin_e2e::files_containing(dir, tag.as_bytes()).is_empty());
         }
+    }
+    for dir in members.iter().map(|m| &m.dir).chain([&reg]) {
+        assert!(fengxin_e2e::files_containing(dir, b"CASE-7731").is_empty());
     }
 }

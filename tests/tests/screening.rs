@@ -168,6 +168,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
             identifiers: batch,
             list: None,
             members: None,
+            case_reference: None,
         },
     )
     .expect("call")
@@ -194,6 +195,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
             identifier: "110105194912310021".into(),
             list: None,
             members: None,
+            case_reference: None,
         },
     )
     .expect("call");
