@@ -655,17 +655,27 @@ async fn ledger_figures_async(n: usize, confidential: bool) -> Result<LedgerFigu
         last = ids.last().copied();
     }
     let last = last.ok_or_else(|| CliError::new("bench", "no receipts"))?;
-    let height = ledgers[0]
+    ledgers[0]
         .wait_committed(last, wait)
         .await
         .map_err(internal)?;
-    let committed = ledgers[0].read(|s| s.receipts().len()).map_err(internal)?;
-    if committed != n {
-        return Err(CliError::new(
-            "bench",
-            format!("{committed} of {n} receipts committed"),
-        ));
+    // Receipts proposed again after a leader change may commit after the last one submitted:
+    // wait for all of them.
+    let deadline = Instant::now() + wait;
+    let committed = |l: &fengxin_consensus::Ledger| l.read(|s| s.receipts().len()).unwrap_or(0);
+    while committed(&ledgers[0]) < n {
+        if Instant::now() > deadline {
+            return Err(CliError::new(
+                "bench",
+                format!("{} of {n} receipts committed", committed(&ledgers[0])),
+            ));
+        }
+        let h = ledgers[0].read(|s| s.height()).map_err(internal)?;
+        let _ = ledgers[0]
+            .wait_height(h + 1, Duration::from_millis(200))
+            .await;
     }
+    let height = ledgers[0].read(|s| s.height()).map_err(internal)?;
     for l in &ledgers {
         l.wait_height(height, wait).await.map_err(internal)?;
     }
