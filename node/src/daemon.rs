@@ -384,6 +384,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
 
     tokio::spawn(serve_peers(node.clone()));
     tokio::spawn(serve_local(node.clone(), listener));
+    tokio::spawn(settle_epochs(node.clone()));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CliError::new("io", e.to_string()))?;
     tokio::select! {
@@ -1076,6 +1077,29 @@ async fn screen_member(
         out.push(failed(&party.name, only, "no_list", what, started));
     }
     out
+}
+
+/// Submits the settlement of every ended, unsettled epoch (any member may; the first to commit
+/// settles it, the others are refused as already settled).
+async fn settle_epochs(node: Arc<Node>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let due: Vec<u64> = node
+            .ledger
+            .read(|s| (1..s.current_epoch()).filter(|e| !s.settled(*e)).collect())
+            .unwrap_or_default();
+        for epoch in due {
+            let record = Record::sign(
+                node.member.clone(),
+                &node.identity,
+                RecordBody::Settlement(fengxin_ledger::Settlement { epoch }),
+            );
+            match node.ledger.submit(vec![record]) {
+                Ok(_) => log(format!("settlement of epoch {epoch} submitted")),
+                Err(e) => log(format!("settlement of epoch {epoch}: {e}")),
+            }
+        }
+    }
 }
 
 /// Prefix of over-allowance errors.

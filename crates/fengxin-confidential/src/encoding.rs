@@ -1,8 +1,9 @@
 //! Hex and fixed-size byte helpers shared by every type of this crate.
 //!
-//! Every type serialises (serde) as a lower-case hex string of its canonical byte encoding, in
-//! human-readable and binary formats alike, so that the bytes a ledger record signs over do not
-//! depend on the serde format. Parsing accepts upper- or lower-case hex.
+//! Every type serialises (serde) as its canonical byte encoding: a lower-case hex string in
+//! human-readable formats (JSON), raw bytes in binary ones (the ledger's postcard records, which
+//! are signed and hashed in that one format). Parsing accepts upper- or lower-case hex, and
+//! checks bytes exactly as `from_bytes` does.
 
 use crate::ConfidentialError;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
@@ -48,20 +49,58 @@ pub(crate) fn decode_scalar(bytes: &[u8]) -> Result<Scalar, ConfidentialError> {
     Option::from(Scalar::from_canonical_bytes(array)).ok_or(ConfidentialError::InvalidScalar)
 }
 
-/// Implements `Serialize`/`Deserialize` as a hex string through the type's `to_hex`/`from_hex`.
+/// Reads a byte string (binary formats), borrowed or owned.
+pub(crate) struct BytesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BytesVisitor {
+    type Value = Vec<u8>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a byte string")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(v)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(b) = seq.next_element::<u8>()? {
+            out.push(b);
+        }
+        Ok(out)
+    }
+}
+
+/// Implements `Serialize`/`Deserialize` through the type's `to_hex`/`from_hex` (human-readable
+/// formats) and `to_bytes`/`from_bytes` (binary formats).
 macro_rules! serde_via_hex {
     ($ty:ty) => {
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.to_hex())
+                if serializer.is_human_readable() {
+                    serializer.serialize_str(&self.to_hex())
+                } else {
+                    serializer.serialize_bytes(&self.to_bytes())
+                }
             }
         }
 
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let s =
-                    <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
-                <$ty>::from_hex(&s).map_err(serde::de::Error::custom)
+                if deserializer.is_human_readable() {
+                    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    <$ty>::from_hex(&s).map_err(serde::de::Error::custom)
+                } else {
+                    let bytes = deserializer.deserialize_bytes($crate::encoding::BytesVisitor)?;
+                    <$ty>::from_bytes(&bytes).map_err(serde::de::Error::custom)
+                }
             }
         }
     };
@@ -74,12 +113,21 @@ pub(crate) mod hex_32 {
     use std::borrow::Cow;
 
     pub(crate) fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(bytes))
+        } else {
+            s.serialize_bytes(bytes)
+        }
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let s = Cow::<'de, str>::deserialize(d)?;
-        super::decode_hex_array::<32>(&s).map_err(serde::de::Error::custom)
+        if d.is_human_readable() {
+            let s = Cow::<'de, str>::deserialize(d)?;
+            super::decode_hex_array::<32>(&s).map_err(serde::de::Error::custom)
+        } else {
+            let bytes = d.deserialize_bytes(super::BytesVisitor)?;
+            super::to_array::<32>(&bytes).map_err(serde::de::Error::custom)
+        }
     }
 }
 
@@ -89,11 +137,19 @@ pub(crate) mod hex_vec {
     use std::borrow::Cow;
 
     pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(bytes))
+        } else {
+            s.serialize_bytes(bytes)
+        }
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = Cow::<'de, str>::deserialize(d)?;
-        hex::decode(s.as_bytes()).map_err(serde::de::Error::custom)
+        if d.is_human_readable() {
+            let s = Cow::<'de, str>::deserialize(d)?;
+            hex::decode(s.as_bytes()).map_err(serde::de::Error::custom)
+        } else {
+            d.deserialize_bytes(super::BytesVisitor)
+        }
     }
 }

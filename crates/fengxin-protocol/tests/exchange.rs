@@ -40,6 +40,8 @@ struct Member {
     evaluate_with: Option<ListKey>,
     identity: IdentityKey,
     name: MemberName,
+    /// Accept only this allowance claim (none: no allowances kept).
+    required_claim: Option<Vec<u8>>,
 }
 
 fn querier() -> MemberName {
@@ -63,6 +65,7 @@ impl Member {
             evaluate_with: None,
             identity: IdentityKey::from_slice(&[seed as u8 + 1; 32]).expect("key"),
             name: MemberName::parse("bank-b").expect("valid"),
+            required_claim: None,
         }
     }
 
@@ -121,6 +124,13 @@ impl AnswerSource for Member {
 
     fn sign_receipt(&self, body: &ReceiptBody) -> Vec<u8> {
         self.identity.sign(&body.signing_bytes()).to_vec()
+    }
+
+    fn check_allowance(&self, _: &MemberName, count: usize, claim: &[u8]) -> Result<(), String> {
+        match &self.required_claim {
+            Some(c) if c.as_slice() != claim => Err(format!("no valid claim for {count}")),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -288,6 +298,41 @@ fn responder_answering_against_another_root_is_caught() {
         err,
         QueryError::Misbehaved(Misbehaviour::BadProof { index: 0 })
     );
+}
+
+#[test]
+fn a_querier_over_its_allowance_is_refused_before_any_evaluation() {
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let mut member = Member::new(6, &["ACC-1"]);
+    member.required_claim = Some(b"valid claim".to_vec());
+    let (awaiting, request) = start(
+        &mut rng,
+        &querier(),
+        &member.publication(),
+        &[id("ACC-1")],
+        b"forged claim".to_vec(),
+    )
+    .expect("start");
+    let response = Responder::handle(&member, &querier(), request, &mut rng);
+    assert!(
+        matches!(&response, Response::Refused(r) if r.kind == RefusalKind::OverAllowance),
+        "{response:?}"
+    );
+    assert!(matches!(
+        awaiting.handle(response),
+        Err(QueryError::Refused(r)) if r.kind == RefusalKind::OverAllowance
+    ));
+    // With the claim the responder accepts, the exchange proceeds.
+    let (awaiting, request) = start(
+        &mut rng,
+        &querier(),
+        &member.publication(),
+        &[id("ACC-1")],
+        b"valid claim".to_vec(),
+    )
+    .expect("start");
+    let response = Responder::handle(&member, &querier(), request, &mut rng);
+    assert!(awaiting.handle(response).is_ok());
 }
 
 #[test]
