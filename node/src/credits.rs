@@ -78,31 +78,40 @@ impl SizeOpenings {
 }
 
 /// Size commitments for every list whose entry count differs from what the ledger holds for
-/// it (or that has none), with their openings saved first. Empty without a regulator key.
+/// it (or that has none) — or, with `every_epoch`, whose commitment is from an earlier epoch —
+/// with their openings saved first. Empty without a regulator key.
 pub fn size_records(
     dir: &DataDir,
     state: &LedgerState,
     member: &MemberName,
     identity: &fengxin_crypto::IdentityKey,
     counts: &[(ListId, u64)],
+    every_epoch: bool,
 ) -> Result<Vec<Record>, CliError> {
     let Some(view) = state.view_key().copied() else {
         return Ok(Vec::new());
     };
     let mut openings = SizeOpenings::load(dir)?;
-    let on_ledger: BTreeMap<ListId, String> = state
+    let epoch = state.current_epoch();
+    let on_ledger: BTreeMap<ListId, (String, u64)> = state
         .list_sizes(member)
         .into_iter()
-        .map(|(l, c, _)| (l.clone(), c.commitment.to_hex()))
+        .map(|(l, c, h)| {
+            (
+                l.clone(),
+                (c.commitment.to_hex(), state.params().epoch_of(h)),
+            )
+        })
         .collect();
     let mut records = Vec::new();
     for (list, count) in counts {
         let current = on_ledger
             .get(list)
-            .and_then(|hex| openings.opening(hex))
-            .map(|o| o.value);
-        if current == Some(*count) {
-            continue;
+            .and_then(|(hex, e)| Some((openings.opening(hex)?.value, *e)));
+        if let Some((value, committed_in)) = current {
+            if value == *count && (!every_epoch || committed_in == epoch) {
+                continue;
+            }
         }
         let (size, opening) = CommittedCount::new(
             *count,

@@ -686,6 +686,16 @@ fn publish_running(node: &Node) -> Result<Vec<crate::publish::Published>, CliErr
 
 /// Submits the publications the ledger does not hold yet (a newer epoch than its current).
 fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usize, CliError> {
+    submit_publications_and_sizes(node, signed, false)
+}
+
+/// Submits the publications the ledger does not hold yet, and list-size commitments for lists
+/// whose size changed (or, with `every_epoch`, that were committed in an earlier epoch).
+fn submit_publications_and_sizes(
+    node: &Node,
+    signed: &[SignedPublication],
+    every_epoch: bool,
+) -> Result<usize, CliError> {
     let fresh: Vec<Record> = signed
         .iter()
         .filter(|sp| {
@@ -718,7 +728,14 @@ fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usiz
     let sizes = node
         .ledger
         .read(|state| {
-            crate::credits::size_records(&dir, state, &node.member, &node.identity, &counts)
+            crate::credits::size_records(
+                &dir,
+                state,
+                &node.member,
+                &node.identity,
+                &counts,
+                every_epoch,
+            )
         })
         .map_err(|e| CliError::new("ledger", e.to_string()))??;
     if !sizes.is_empty() {
@@ -1079,11 +1096,28 @@ async fn screen_member(
     out
 }
 
-/// Submits the settlement of every ended, unsettled epoch (any member may; the first to commit
-/// settles it, the others are refused as already settled).
+/// Epoch duties: commit the list sizes again for the new epoch, and submit the settlement of
+/// every ended, unsettled epoch (any member may; the first to commit settles it, the others
+/// are refused as already settled).
 async fn settle_epochs(node: Arc<Node>) {
+    // Sizes are committed at start-up; from the next epoch on, once per epoch.
+    let mut recommitted = node.ledger.read(|s| s.current_epoch()).unwrap_or(1);
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
+        let epoch = node.ledger.read(|s| s.current_epoch()).unwrap_or(1);
+        if epoch > recommitted {
+            match submit_publications_and_sizes(&node, &node.publications, true) {
+                Ok(n) => {
+                    recommitted = epoch;
+                    if n > 0 {
+                        log(format!(
+                            "epoch {epoch}: {n} list-size commitments submitted"
+                        ));
+                    }
+                }
+                Err(e) => log(format!("list sizes not committed: {}", e.message())),
+            }
+        }
         let due: Vec<u64> = node
             .ledger
             .read(|s| (1..s.current_epoch()).filter(|e| !s.settled(*e)).collect())

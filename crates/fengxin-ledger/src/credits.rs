@@ -14,6 +14,9 @@
 //!   intervals `(used_after − count, used_after]` of one member in one epoch must not overlap, so
 //!   the identifiers it screens in an epoch never exceed its allowance, whatever order its
 //!   receipts are committed in.
+//! * Members commit their list sizes again every epoch (fresh blindings). Claims made against
+//!   the allowance in force before a member's latest size commitment stay valid for claims of
+//!   that epoch or earlier, so a re-commitment never invalidates receipts already in flight.
 
 use crate::Digest;
 use fengxin_confidential::{Commitment, CommittedCount, DecryptHandle, RangeProof};
@@ -121,7 +124,7 @@ pub fn allowance_context(querier: &MemberName, epoch: u64, used_after: u64, coun
 }
 
 /// A member's allowance commitment and the regulator's handle for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allowance {
     /// Commitment to `base + per_entry × Σ sizes`.
     pub commitment: Commitment,

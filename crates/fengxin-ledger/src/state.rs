@@ -144,6 +144,9 @@ pub struct LedgerState {
     quality: BTreeMap<MemberName, u32>,
     history: BTreeMap<MemberName, Vec<CreditEntry>>,
     sizes: BTreeMap<(MemberName, ListId), (CommittedCount, u64)>,
+    /// The allowance in force before a member's latest size commitment, and the last epoch
+    /// whose claims may still use it.
+    previous_allowance: BTreeMap<MemberName, (Allowance, u64)>,
     /// Claimed usage intervals per (member, epoch): end → start, `(start, end]`.
     intervals: BTreeMap<(MemberName, u64), BTreeMap<u64, u64>>,
     used: BTreeMap<(MemberName, u64), u64>,
@@ -206,6 +209,7 @@ impl LedgerState {
             quality: BTreeMap::new(),
             history: BTreeMap::new(),
             sizes: BTreeMap::new(),
+            previous_allowance: BTreeMap::new(),
             intervals: BTreeMap::new(),
             used: BTreeMap::new(),
             proposed: BTreeMap::new(),
@@ -661,23 +665,38 @@ impl LedgerState {
         if !verify_proof {
             return Ok(());
         }
-        let remaining = self
-            .allowance(querier)
-            .commitment
-            .sub(&Commitment::public(claim.used_after));
-        verify_range_with_context(
-            &remaining,
-            &claim.proof,
-            64,
-            clabels::ALLOWANCE_RANGE_PROOF,
-            &allowance_context(
-                querier,
-                claim.epoch,
-                claim.used_after,
-                u32::try_from(count).unwrap_or(u32::MAX),
-            ),
-        )
-        .map_err(|_| {
+        let context = allowance_context(
+            querier,
+            claim.epoch,
+            claim.used_after,
+            u32::try_from(count).unwrap_or(u32::MAX),
+        );
+        let holds = |allowance: &Allowance| {
+            let remaining = allowance
+                .commitment
+                .sub(&Commitment::public(claim.used_after));
+            verify_range_with_context(
+                &remaining,
+                &claim.proof,
+                64,
+                clabels::ALLOWANCE_RANGE_PROOF,
+                &context,
+            )
+            .is_ok()
+        };
+        if holds(&self.allowance(querier)) {
+            return Ok(());
+        }
+        // A claim made before the member's latest size commitment, for that epoch or earlier.
+        let previous = self
+            .previous_allowance
+            .get(querier)
+            .filter(|(_, last_epoch)| claim.epoch <= *last_epoch);
+        match previous {
+            Some((allowance, _)) if holds(allowance) => Ok(()),
+            _ => Err(()),
+        }
+        .map_err(|()| {
             Rejection::OverAllowance(format!(
                 "no valid proof that {} identifiers in epoch {} stay within the allowance",
                 claim.used_after, claim.epoch
@@ -898,6 +917,10 @@ impl LedgerState {
                 );
             }
             RecordBody::ListSize(ls) => {
+                let before = self.allowance(&record.author);
+                let epoch = self.params.epoch_of(height);
+                self.previous_allowance
+                    .insert(record.author.clone(), (before, epoch));
                 self.sizes.insert(
                     (record.author.clone(), ls.list.clone()),
                     (ls.size.clone(), height),

@@ -458,3 +458,56 @@ fn balances_over_a_scripted_multi_epoch_scenario() {
         assert_eq!(history.last().map(|e| e.balance), Some(balance));
     }
 }
+
+#[test]
+fn a_new_epochs_size_commitment_does_not_invalidate_claims_in_flight() {
+    let ps = parties();
+    let (a, b, c) = (&ps[0], &ps[1], &ps[2]);
+    let mut s = genesis(&ps);
+    let (first, old) = size(a, 5);
+    let (sc, oc) = size(c, 2);
+    apply(&mut s, b, vec![publication(b), first, sc]);
+    // A claim against bank-a's epoch-1 allowance, made but not yet committed...
+    let in_flight = receipt(a, b, 1, 2, Some(claim(&s, a, &allowance(&old), 2, 2)), true);
+    // ...while blocks move on into epoch 2 (four blocks per epoch)...
+    for used in 1..=3u64 {
+        let r = receipt(
+            c,
+            b,
+            10 + used as u8,
+            1,
+            Some(claim(&s, c, &allowance(&oc), used, 1)),
+            true,
+        );
+        apply(&mut s, a, vec![r.record]);
+    }
+    assert_eq!(s.current_epoch(), 2);
+    // ...and bank-a commits its unchanged size afresh for the new epoch.
+    let (count, new) = CommittedCount::new(
+        5,
+        &view().public().elgamal(),
+        &list_size_context(&a.name, &list()),
+        &mut rng(777),
+    )
+    .expect("commit");
+    assert_ne!(old.commit(), new.commit(), "a fresh blinding");
+    apply(&mut s, b, vec![size_record(a, count)]);
+    // The claim in flight still holds; new claims use the new allowance.
+    assert_eq!(s.check(&in_flight.record), Ok(()));
+    let now = receipt(a, b, 2, 1, Some(claim(&s, a, &allowance(&new), 3, 1)), true);
+    assert_eq!(s.check(&now.record), Ok(()));
+    // A claim proven against an allowance the ledger never held does not.
+    let other = Opening::new(5, &mut rng(778));
+    let forged = receipt(
+        a,
+        b,
+        3,
+        1,
+        Some(claim(&s, a, &allowance(&other), 4, 1)),
+        true,
+    );
+    assert!(matches!(
+        s.check(&forged.record),
+        Err(Rejection::OverAllowance(_))
+    ));
+}
