@@ -306,3 +306,63 @@ fn flags(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> MemberName {
+        MemberName::parse(s).expect("name")
+    }
+
+    #[test]
+    fn enumeration_and_fishing_fire_on_their_evidence_only() {
+        let mut figures = BTreeMap::new();
+        for (m, tags) in [("bank-a", 30), ("bank-b", 5), ("bank-c", 4)] {
+            figures.insert(
+                name(m),
+                MemberAudit {
+                    member: m.into(),
+                    queries_made: 1,
+                    distinct_tags: tags,
+                    ..MemberAudit::default()
+                },
+            );
+        }
+        let mut pairs = BTreeMap::new();
+        pairs.insert((name("bank-a"), name("bank-b")), Pair { ids: 40, hits: 0 });
+        pairs.insert((name("bank-a"), name("bank-c")), Pair { ids: 40, hits: 8 });
+        pairs.insert((name("bank-b"), name("bank-c")), Pair { ids: 10, hits: 0 });
+        pairs.insert((name("bank-b"), name("bank-a")), Pair { ids: 10, hits: 5 });
+        let flags = flags(&figures, &pairs);
+        let rules: Vec<(&str, &str, Option<&str>)> = flags
+            .iter()
+            .map(|f| (f.rule.as_str(), f.member.as_str(), f.responder.as_deref()))
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("enumeration", "bank-a", None),
+                ("fishing", "bank-a", Some("bank-b")),
+            ]
+        );
+        assert!(flags[0]
+            .evidence
+            .contains("30 distinct tags screened; peers' median 5; limit 20"));
+        assert!(flags[1]
+            .evidence
+            .contains("40 identifiers against bank-b with 0 hits"));
+        // Below the minimum volume nothing fires, whatever the ratio.
+        let mut quiet = figures.clone();
+        if let Some(a) = quiet.get_mut(&name("bank-a")) {
+            a.distinct_tags = 20;
+        }
+        let small: BTreeMap<_, _> = [
+            ((name("bank-a"), name("bank-b")), Pair { ids: 19, hits: 0 }),
+            ((name("bank-a"), name("bank-c")), Pair { ids: 40, hits: 8 }),
+        ]
+        .into_iter()
+        .collect();
+        assert!(super::flags(&quiet, &small).is_empty());
+    }
+}
