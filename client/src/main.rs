@@ -107,6 +107,69 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Governance: admit or remove members by a vote of at least 2/3 of members.
+    Council {
+        #[command(subcommand)]
+        command: CouncilCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CouncilCommand {
+    /// Propose admitting the member described by its public member.json.
+    Admit {
+        /// The proposing member's node data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// The candidate's member.json.
+        #[arg(long)]
+        candidate: PathBuf,
+        /// A note for the council.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Propose removing a member.
+    Remove {
+        /// The proposing member's node data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// The member to remove.
+        #[arg(long)]
+        member: String,
+        /// A note for the council.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Vote on an open motion (in favour unless --against).
+    Vote {
+        /// The voting member's node data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// The motion id (from `fengxin council motions`).
+        #[arg(long)]
+        motion: String,
+        /// Vote against.
+        #[arg(long)]
+        against: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The motions on the ledger, open and decided.
+    Motions {
+        /// The node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -149,6 +212,13 @@ fn main() -> ExitCode {
             | Command::Audit { json, .. }
             | Command::Ledger {
                 command: LedgerCommand::Status { json, .. } | LedgerCommand::Block { json, .. },
+            }
+            | Command::Council {
+                command:
+                    CouncilCommand::Admit { json, .. }
+                    | CouncilCommand::Remove { json, .. }
+                    | CouncilCommand::Vote { json, .. }
+                    | CouncilCommand::Motions { json, .. },
             } => *json,
         },
         |c| run(c.command),
@@ -251,6 +321,7 @@ fn run(command: Command) -> Result<(), CliError> {
             }
             other => unexpected(other),
         },
+        Command::Council { command } => council(command),
         Command::Credits { node, json } => match call(&node, &ApiRequest::Credits)? {
             ApiResponse::Credits(c) if json => print_json(&c),
             ApiResponse::Credits(c) => {
@@ -338,6 +409,83 @@ fn run(command: Command) -> Result<(), CliError> {
             }
             other => unexpected(other),
         },
+    }
+}
+
+fn council(command: CouncilCommand) -> Result<(), CliError> {
+    let (node, request, json) = match command {
+        CouncilCommand::Admit {
+            node,
+            candidate,
+            note,
+            json,
+        } => {
+            let text = std::fs::read(&candidate)
+                .map_err(|e| fail("io", format!("{}: {e}", candidate.display())))?;
+            let m: fengxin_node::datadir::MemberFile = serde_json::from_slice(&text)
+                .map_err(|e| fail("invalid_input", format!("{}: {e}", candidate.display())))?;
+            let key = fengxin_crypto::IdentityPublicKey::from_hex(&m.identity_key)
+                .map_err(|e| fail("invalid_input", format!("identity key: {e}")))?;
+            let action = fengxin_ledger::MotionAction::Admit {
+                name: m.name,
+                identity_key: key.to_bytes(),
+                address: m.address,
+            };
+            (node, ApiRequest::Propose { action, note }, json)
+        }
+        CouncilCommand::Remove {
+            node,
+            member,
+            note,
+            json,
+        } => {
+            let name = fengxin_types::MemberName::parse(&member)
+                .map_err(|e| fail("invalid_input", format!("member: {e}")))?;
+            let action = fengxin_ledger::MotionAction::Remove { name };
+            (node, ApiRequest::Propose { action, note }, json)
+        }
+        CouncilCommand::Vote {
+            node,
+            motion,
+            against,
+            json,
+        } => (
+            node,
+            ApiRequest::Vote {
+                motion,
+                approve: !against,
+            },
+            json,
+        ),
+        CouncilCommand::Motions { node, json } => (node, ApiRequest::Motions, json),
+    };
+    match call(&node, &request)? {
+        ApiResponse::Submitted(ids) if json => print_json(&serde_json::json!({ "submitted": ids })),
+        ApiResponse::Submitted(ids) => {
+            println!("submitted record {}", ids.join(", "));
+            Ok(())
+        }
+        ApiResponse::Motions(m) if json => print_json(&m),
+        ApiResponse::Motions(m) => {
+            for x in &m {
+                println!(
+                    "{} {:<8} by {}: {:?} — for {} against {}{}",
+                    &x.id,
+                    x.status,
+                    x.proposer,
+                    x.action,
+                    x.approve.join(","),
+                    x.reject.join(","),
+                    if x.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", x.note)
+                    }
+                );
+            }
+            Ok(())
+        }
+        other => unexpected(other),
     }
 }
 

@@ -59,6 +59,24 @@ pub enum ApiRequest {
     Receipts,
     /// Sign the current publication of every list and submit it to the ledger.
     Publish,
+    /// Propose a governance motion (admit or remove a member, change the credit parameters);
+    /// the proposer's vote in favour is implied.
+    Propose {
+        /// What the motion does.
+        action: fengxin_ledger::MotionAction,
+        /// A note for the council.
+        #[serde(default)]
+        note: String,
+    },
+    /// Vote on an open motion.
+    Vote {
+        /// The motion id (hex).
+        motion: String,
+        /// In favour or against.
+        approve: bool,
+    },
+    /// The ledger's motions, open and decided.
+    Motions,
     /// Feedback on the hits of one of this member's receipts.
     Feedback {
         /// The receipt id (hex, from `fengxin receipts`).
@@ -194,6 +212,8 @@ pub enum ApiResponse {
     Published(Vec<crate::publish::Published>),
     /// Credits.
     Credits(CreditsView),
+    /// Motions.
+    Motions(Vec<MotionView>),
     /// The regulator's audit.
     Audit(crate::audit::AuditReport),
     /// Records submitted (their ids, hex).
@@ -331,4 +351,23 @@ pub struct CreditsView {
     pub remaining: Option<u64>,
     /// Every change to the balance, oldest first.
     pub history: Vec<fengxin_ledger::CreditEntry>,
+}
+
+/// A governance motion as `fengxin council motions` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MotionView {
+    /// Motion id (hex): what votes name.
+    pub id: String,
+    /// Who proposed it.
+    pub proposer: String,
+    /// What it does.
+    pub action: fengxin_ledger::MotionAction,
+    /// The note.
+    pub note: String,
+    /// Members in favour.
+    pub approve: Vec<String>,
+    /// Members against.
+    pub reject: Vec<String>,
+    /// `open`, `carried` or `failed`.
+    pub status: String,
 }

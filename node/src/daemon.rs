@@ -276,15 +276,19 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
     let identity = dir.identity()?;
     let me = &dir.config().member;
-    let own = parties
-        .iter()
-        .find(|p| &p.name == me)
-        .ok_or_else(|| CliError::new("genesis", format!("{me} is not in the genesis file")))?;
-    if own.key != identity.public() {
-        return Err(CliError::new(
-            "genesis",
-            format!("genesis holds another identity key for {me}"),
-        ));
+    // A member missing from genesis joins later: it starts as a non-voting replica, and the
+    // founders accept it once the council's admission is on the ledger.
+    match parties.iter().find(|p| &p.name == me) {
+        Some(own) if own.key != identity.public() => {
+            return Err(CliError::new(
+                "genesis",
+                format!("genesis holds another identity key for {me}"),
+            ))
+        }
+        Some(_) => {}
+        None => log(format!(
+            "{me} is not a founding member: waiting for the council to admit it"
+        )),
     }
     let registry = Arc::new(crate::ledger::LedgerRegistry::new(
         parties.iter().map(|p| (p.key, p.name.clone())).collect(),
@@ -357,11 +361,18 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         shutdown: Notify::new(),
     });
 
-    match submit_publications(&node, &node.publications) {
-        Ok(0) => {}
-        Ok(n) => log(format!("submitted {n} publications to the ledger")),
-        Err(e) => log(format!("publications not submitted: {}", e.message())),
-    }
+    let published = match submit_publications(&node, &node.publications) {
+        Ok(n) => {
+            if n > 0 {
+                log(format!("submitted {n} publications to the ledger"));
+            }
+            true
+        }
+        Err(e) => {
+            log(format!("publications not submitted yet: {}", e.message()));
+            false
+        }
+    };
 
     let socket_path = dir.root().join(SOCKET);
     let _ = std::fs::remove_file(&socket_path);
@@ -384,7 +395,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
 
     tokio::spawn(serve_peers(node.clone()));
     tokio::spawn(serve_local(node.clone(), listener));
-    tokio::spawn(settle_epochs(node.clone()));
+    tokio::spawn(settle_epochs(node.clone(), published));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CliError::new("io", e.to_string()))?;
     tokio::select! {
@@ -604,6 +615,41 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
                 Err(e) => api_error("rejected", e),
             }
         }
+        ApiRequest::Propose { action, note } => {
+            let record = Record::sign(
+                node.member.clone(),
+                &node.identity,
+                RecordBody::Motion(fengxin_ledger::Motion { action, note }),
+            );
+            match node.ledger.submit(vec![record]) {
+                Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
+                Err(e) => api_error("rejected", e),
+            }
+        }
+        ApiRequest::Vote { motion, approve } => {
+            let Some(motion) = hex::decode(&motion)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            else {
+                return api_error(
+                    "usage",
+                    "motion: 64 hex characters (from fengxin council motions)",
+                );
+            };
+            let record = Record::sign(
+                node.member.clone(),
+                &node.identity,
+                RecordBody::Vote(fengxin_ledger::Vote { motion, approve }),
+            );
+            match node.ledger.submit(vec![record]) {
+                Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
+                Err(e) => api_error("rejected", e),
+            }
+        }
+        ApiRequest::Motions => match node.ledger.read(crate::ledger::motions_view) {
+            Ok(m) => ApiResponse::Motions(m),
+            Err(e) => api_error("ledger", e),
+        },
         ApiRequest::Audit { .. } => api_error(
             "not_regulator",
             "only a regulator node holds the view key and can audit",
@@ -1099,11 +1145,28 @@ async fn screen_member(
 /// Epoch duties: commit the list sizes again for the new epoch, and submit the settlement of
 /// every ended, unsettled epoch (any member may; the first to commit settles it, the others
 /// are refused as already settled).
-async fn settle_epochs(node: Arc<Node>) {
+async fn settle_epochs(node: Arc<Node>, mut published: bool) {
     // Sizes are committed at start-up; from the next epoch on, once per epoch.
     let mut recommitted = node.ledger.read(|s| s.current_epoch()).unwrap_or(1);
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
+        // A member admitted after start-up publishes once the ledger knows it.
+        if !published
+            && node
+                .ledger
+                .read(|s| s.members().contains_key(&node.member))
+                .unwrap_or(false)
+        {
+            match submit_publications(&node, &node.publications) {
+                Ok(n) => {
+                    published = true;
+                    log(format!(
+                        "admitted: submitted {n} publications to the ledger"
+                    ));
+                }
+                Err(e) => log(format!("publications not submitted yet: {}", e.message())),
+            }
+        }
         let epoch = node.ledger.read(|s| s.current_epoch()).unwrap_or(1);
         if epoch > recommitted {
             match submit_publications_and_sizes(&node, &node.publications, true) {

@@ -328,3 +328,25 @@ pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledge
         });
     }
 }
+
+/// The ledger's motions.
+pub fn motions_view(state: &fengxin_ledger::LedgerState) -> Vec<crate::api::MotionView> {
+    state
+        .motions()
+        .iter()
+        .map(|(id, m)| crate::api::MotionView {
+            id: hex::encode(id),
+            proposer: m.proposer.to_string(),
+            action: m.motion.action.clone(),
+            note: m.motion.note.clone(),
+            approve: m.approve.iter().map(ToString::to_string).collect(),
+            reject: m.reject.iter().map(ToString::to_string).collect(),
+            status: match m.decided {
+                None => "open",
+                Some(true) => "carried",
+                Some(false) => "failed",
+            }
+            .into(),
+        })
+        .collect()
+}
