@@ -290,32 +290,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
             "{me} is not a founding member: waiting for the council to admit it"
         )),
     }
-    let registry = Arc::new(crate::ledger::LedgerRegistry::new(
-        parties.iter().map(|p| (p.key, p.name.clone())).collect(),
-    ));
-    let listen = dir
-        .config()
-        .listen
-        .parse()
-        .map_err(|e| CliError::new("config", format!("listen address: {e}")))?;
-    let endpoint = Endpoint::bind(listen, &identity, registry.clone(), Limits::default())
-        .map_err(|e| CliError::new("network", e.to_string()))?;
-    let ledger_key = IdentityKey::from_slice(&identity.expose_secret())
-        .map_err(|e| CliError::new("internal", e.to_string()))?;
-    let ledger_config = crate::ledger::config(
-        &genesis,
-        me.clone(),
-        ledger_key,
-        dir.root(),
-        fengxin_consensus::Timing::default(),
-    )?;
-    let ledger = fengxin_consensus::Ledger::start(
-        ledger_config,
-        crate::ledger::QuicTransport::new(endpoint.clone()),
-    )
-    .await
-    .map_err(|e| CliError::new("ledger", e.to_string()))?;
-    registry.attach(ledger.clone());
+    let (endpoint, ledger) = start_ledger(&dir, &genesis, &parties, &identity).await?;
     let prover = fengxin_proofs::keys::load_prover(&params)
         .map_err(|e| CliError::new("params", e.to_string()))?;
     let verifier = fengxin_proofs::keys::load_verifier(&params)
@@ -374,16 +349,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         }
     };
 
-    let socket_path = dir.root().join(SOCKET);
-    let _ = std::fs::remove_file(&socket_path);
-    let listener = tokio::net::UnixListener::bind(&socket_path)
-        .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
-    }
+    let (listener, socket_path) = bind_api_socket(&dir)?;
     log(format!(
         "{me} listening on {} (QUIC), local API {}",
         endpoint
@@ -1328,41 +1294,10 @@ async fn query_batch(
     Ok(exchange.answers.iter().map(|a| a.hit()).collect())
 }
 
-/// The regulator's node: replicates and validates the ledger as a non-voting learner, and
-/// serves the audit on its local API. It holds no lists and answers no screening.
-async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), CliError> {
-    let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
-    let identity = dir.identity()?;
-    let me = dir.config().member.clone();
-    let view = dir.view_secret()?;
-    let registry = Arc::new(crate::ledger::LedgerRegistry::new(
-        parties.iter().map(|p| (p.key, p.name.clone())).collect(),
-    ));
-    let listen = dir
-        .config()
-        .listen
-        .parse()
-        .map_err(|e| CliError::new("config", format!("listen address: {e}")))?;
-    let endpoint = Endpoint::bind(listen, &identity, registry.clone(), Limits::default())
-        .map_err(|e| CliError::new("network", e.to_string()))?;
-    let config = crate::ledger::config(
-        &genesis,
-        me.clone(),
-        identity,
-        dir.root(),
-        fengxin_consensus::Timing::default(),
-    )?;
-    let ledger = fengxin_consensus::Ledger::start(
-        config,
-        crate::ledger::QuicTransport::new(endpoint.clone()),
-    )
-    .await
-    .map_err(|e| CliError::new("ledger", e.to_string()))?;
-    registry.attach(ledger.clone());
-    tokio::spawn(crate::ledger::serve_endpoint(
-        endpoint.clone(),
-        ledger.clone(),
-    ));
+/// Binds the owner-only local API socket in the data directory.
+fn bind_api_socket(
+    dir: &DataDir,
+) -> Result<(tokio::net::UnixListener, std::path::PathBuf), CliError> {
     let socket_path = dir.root().join(SOCKET);
     let _ = std::fs::remove_file(&socket_path);
     let listener = tokio::net::UnixListener::bind(&socket_path)
@@ -1373,6 +1308,59 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), CliError> {
         std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
     }
+    Ok((listener, socket_path))
+}
+
+/// Binds the QUIC endpoint (admitting genesis parties until the ledger is up, then the
+/// ledger's members and regulators) and starts this node's ledger over it.
+async fn start_ledger(
+    dir: &DataDir,
+    genesis: &Genesis,
+    parties: &[Party],
+    identity: &IdentityKey,
+) -> Result<(Endpoint, fengxin_consensus::Ledger), CliError> {
+    let registry = Arc::new(crate::ledger::LedgerRegistry::new(
+        parties.iter().map(|p| (p.key, p.name.clone())).collect(),
+    ));
+    let listen = dir
+        .config()
+        .listen
+        .parse()
+        .map_err(|e| CliError::new("config", format!("listen address: {e}")))?;
+    let endpoint = Endpoint::bind(listen, identity, registry.clone(), Limits::default())
+        .map_err(|e| CliError::new("network", e.to_string()))?;
+    let ledger_key = IdentityKey::from_slice(&identity.expose_secret())
+        .map_err(|e| CliError::new("internal", e.to_string()))?;
+    let config = crate::ledger::config(
+        genesis,
+        dir.config().member.clone(),
+        ledger_key,
+        dir.root(),
+        fengxin_consensus::Timing::default(),
+    )?;
+    let ledger = fengxin_consensus::Ledger::start(
+        config,
+        crate::ledger::QuicTransport::new(endpoint.clone()),
+    )
+    .await
+    .map_err(|e| CliError::new("ledger", e.to_string()))?;
+    registry.attach(ledger.clone());
+    Ok((endpoint, ledger))
+}
+
+/// The regulator's node: replicates and validates the ledger as a non-voting learner, and
+/// serves the audit on its local API. It holds no lists and answers no screening.
+async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), CliError> {
+    let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
+    let identity = dir.identity()?;
+    let me = dir.config().member.clone();
+    let view = dir.view_secret()?;
+    let (endpoint, ledger) = start_ledger(&dir, &genesis, &parties, &identity).await?;
+    tokio::spawn(crate::ledger::serve_endpoint(
+        endpoint.clone(),
+        ledger.clone(),
+    ));
+    let (listener, socket_path) = bind_api_socket(&dir)?;
     log(format!(
         "{me} (regulator) replicating the ledger; local API {}",
         socket_path.display()

@@ -218,15 +218,7 @@ impl Ledger {
         let voters: BTreeMap<u64, Peer> = config
             .members
             .iter()
-            .map(|m| {
-                (
-                    node_id(&m.identity_key),
-                    Peer {
-                        name: m.name.to_string(),
-                        address: m.address.clone(),
-                    },
-                )
-            })
+            .map(|m| peer(&m.name, &m.identity_key, &m.address))
             .collect();
         if voters.contains_key(&id)
             && !raft
@@ -712,34 +704,29 @@ async fn keeper(inner: Arc<Inner>) {
 
 type PeerMap = BTreeMap<u64, Peer>;
 
+/// A ledger party as a consensus peer: its node id and address-book entry.
+fn peer(name: &MemberName, identity_key: &[u8; 32], address: &str) -> (u64, Peer) {
+    (
+        node_id(identity_key),
+        Peer {
+            name: name.to_string(),
+            address: address.to_owned(),
+        },
+    )
+}
+
 /// The ledger's members and regulators as consensus peers.
 fn peers_of(inner: &Inner) -> Option<(PeerMap, PeerMap)> {
     let state = inner.shared.state.read().ok()?;
-    let members: BTreeMap<u64, Peer> = state
+    let members = state
         .members()
         .iter()
-        .map(|(n, e)| {
-            (
-                node_id(&e.identity_key),
-                Peer {
-                    name: n.to_string(),
-                    address: e.address.clone(),
-                },
-            )
-        })
+        .map(|(n, e)| peer(n, &e.identity_key, &e.address))
         .collect();
-    let regulators: BTreeMap<u64, Peer> = state
+    let regulators = state
         .regulators()
         .iter()
-        .map(|(n, r)| {
-            (
-                node_id(&r.identity_key),
-                Peer {
-                    name: n.to_string(),
-                    address: r.address.clone(),
-                },
-            )
-        })
+        .map(|(n, r)| peer(n, &r.identity_key, &r.address))
         .collect();
     Some((members, regulators))
 }
