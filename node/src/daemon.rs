@@ -559,58 +559,35 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
                     )
                 }
             };
-            let Some(id) = hex::decode(&receipt)
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            else {
+            let Some(id) = parse_digest(&receipt) else {
                 return api_error(
                     "usage",
                     "receipt: 64 hex characters (from fengxin receipts)",
                 );
             };
-            let record = Record::sign(
-                node.member.clone(),
-                &node.identity,
+            submit_own(
+                node,
                 RecordBody::Feedback(fengxin_ledger::Feedback {
                     receipt: id,
                     verdict,
                 }),
-            );
-            match node.ledger.submit(vec![record]) {
-                Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
-                Err(e) => api_error("rejected", e),
-            }
+            )
         }
-        ApiRequest::Propose { action, note } => {
-            let record = Record::sign(
-                node.member.clone(),
-                &node.identity,
-                RecordBody::Motion(fengxin_ledger::Motion { action, note }),
-            );
-            match node.ledger.submit(vec![record]) {
-                Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
-                Err(e) => api_error("rejected", e),
-            }
-        }
+        ApiRequest::Propose { action, note } => submit_own(
+            node,
+            RecordBody::Motion(fengxin_ledger::Motion { action, note }),
+        ),
         ApiRequest::Vote { motion, approve } => {
-            let Some(motion) = hex::decode(&motion)
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            else {
+            let Some(motion) = parse_digest(&motion) else {
                 return api_error(
                     "usage",
                     "motion: 64 hex characters (from fengxin council motions)",
                 );
             };
-            let record = Record::sign(
-                node.member.clone(),
-                &node.identity,
+            submit_own(
+                node,
                 RecordBody::Vote(fengxin_ledger::Vote { motion, approve }),
-            );
-            match node.ledger.submit(vec![record]) {
-                Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
-                Err(e) => api_error("rejected", e),
-            }
+            )
         }
         ApiRequest::Motions => match node.ledger.read(crate::ledger::motions_view) {
             Ok(m) => ApiResponse::Motions(m),
@@ -677,6 +654,20 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             },
         },
     }
+}
+
+/// Signs `body` as this member and submits it; the reply names the record.
+fn submit_own(node: &Node, body: RecordBody) -> ApiResponse {
+    let record = Record::sign(node.member.clone(), &node.identity, body);
+    match node.ledger.submit(vec![record]) {
+        Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
+        Err(e) => api_error("rejected", e),
+    }
+}
+
+/// A record or receipt id given as 64 hex characters.
+fn parse_digest(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text).ok()?.try_into().ok()
 }
 
 fn api_error(kind: &str, e: impl std::fmt::Display) -> ApiResponse {
