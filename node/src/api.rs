@@ -110,11 +110,11 @@ pub enum ApiRequest {
 pub struct ScreenResult {
     /// The responder.
     pub member: MemberName,
-    /// The list (absent if the member could not be reached or listed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The list (null if the member publishes none, or not the one asked for).
+    #[serde(default)]
     pub list: Option<String>,
-    /// "hit" or "miss", only when verified.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// "hit" or "miss", only when verified; null otherwise (never a miss by default).
+    #[serde(default)]
     pub result: Option<String>,
     /// Whether the answer's proofs verified against the published root and key.
     pub verified: bool,
@@ -128,8 +128,17 @@ pub struct ScreenResult {
 /// Why a member gave no verified answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenError {
-    /// `peer_unreachable`, `peer_misbehaved`, `refused`, `invalid_publication`.
+    /// `peer_unreachable`, `peer_misbehaved`, `refused`, `invalid_publication`, `no_list`,
+    /// `over_allowance`, `local`.
     pub kind: String,
+    /// A stable code within the kind: for `peer_misbehaved` `bad_dleq_proof`,
+    /// `bad_groth16_proof`, `malformed_proof`, `wrong_count`, `bad_evaluated_element`,
+    /// `bad_receipt_signature`, `unexpected_response`, `bad_frame` or `identity`; for
+    /// `refused` the responder's refusal (`stale_root`, `unknown_list`, `rate_limited`,
+    /// `not_member`, `shutting_down`, ...) or `frame_rejected`; for `peer_unreachable`
+    /// `timeout`, `handshake` or `connection_lost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Details.
     pub message: String,
 }
@@ -148,8 +157,8 @@ pub struct ScreenReport {
 pub struct BatchScreenResult {
     /// The responder.
     pub member: MemberName,
-    /// The list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The list (null if the member publishes none, or not the one asked for).
+    #[serde(default)]
     pub list: Option<String>,
     /// Positions (from 0) of the identifiers that hit; meaningful only when verified.
     pub hits: Vec<usize>,

@@ -20,7 +20,7 @@ use crate::genesis::{Genesis, Party};
 use crate::publish::{params_dir, read_publications};
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_ledger::{Record, RecordBody};
-use fengxin_net::{Blame, Endpoint, Limits, PeerConnection};
+use fengxin_net::{Endpoint, Limits, PeerConnection};
 use fengxin_proofs::{Prover, Verifier};
 use fengxin_protocol::{
     AnswerSource, Publication, QueryError, Refusal, RefusalKind, Request, Responder, Response,
@@ -92,9 +92,70 @@ pub struct Node {
     /// holds the database, so neither changes while it runs; if a list changed after its
     /// publication, this differs from the published root and queriers get `StaleRoot`.
     current: BTreeMap<ListId, (Epoch, [u8; 32])>,
-    connections: tokio::sync::Mutex<BTreeMap<MemberName, PeerConnection>>,
+    connections: tokio::sync::Mutex<BTreeMap<MemberName, ConnectionSlot>>,
     endpoint: Endpoint,
     shutdown: Notify,
+    /// Requests being served (peer screening requests and local API calls); shutdown waits
+    /// for them.
+    work: InFlight,
+}
+
+/// Counts requests in progress, and refuses new ones once the node is stopping.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    stopping: std::sync::atomic::AtomicBool,
+    active: std::sync::atomic::AtomicUsize,
+    idle: Notify,
+}
+
+/// One request in progress; dropping it ends it.
+#[derive(Debug)]
+pub struct Busy<'a>(&'a InFlight);
+
+impl InFlight {
+    /// Starts a request, or `None` once the node is stopping.
+    pub fn begin(&self) -> Option<Busy<'_>> {
+        use std::sync::atomic::Ordering;
+        self.active.fetch_add(1, Ordering::SeqCst);
+        if self.stopping.load(Ordering::SeqCst) {
+            self.end();
+            return None;
+        }
+        Some(Busy(self))
+    }
+
+    fn end(&self) {
+        use std::sync::atomic::Ordering;
+        if self.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Refuses new requests and waits until those in progress have ended, or `limit` has
+    /// passed. Returns how many were still running.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        use std::sync::atomic::Ordering;
+        self.stopping.store(true, Ordering::SeqCst);
+        let wait = async {
+            loop {
+                let idle = self.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if self.active.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
+        self.active.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
 impl std::fmt::Debug for Node {
@@ -334,6 +395,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         connections: tokio::sync::Mutex::new(BTreeMap::new()),
         endpoint: endpoint.clone(),
         shutdown: Notify::new(),
+        work: InFlight::default(),
     });
 
     let published = match submit_publications(&node, &node.publications) {
@@ -360,19 +422,50 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     println!("ready");
 
     tokio::spawn(serve_peers(node.clone()));
-    tokio::spawn(serve_local(node.clone(), listener));
-    tokio::spawn(settle_epochs(node.clone(), published));
+    {
+        let node = node.clone();
+        tokio::spawn(serve_api(listener, move |req| {
+            let node = node.clone();
+            async move {
+                match node.work.begin() {
+                    Some(_busy) => handle_api(&node, req).await,
+                    None => api_error("shutting_down", "the node is shutting down"),
+                }
+            }
+        }));
+    }
+    let duties = tokio::spawn(settle_epochs(node.clone(), published));
+    wait_for_stop(&node.shutdown).await?;
+    // Finish what is in progress (answers being proven, screenings being verified), refusing
+    // anything new, then leave the consortium's connections and stop the ledger.
+    duties.abort();
+    let unfinished = node.work.drain(DRAIN).await;
+    if unfinished > 0 {
+        log(format!(
+            "{unfinished} requests still running after {} s; closing",
+            DRAIN.as_secs()
+        ));
+    }
+    node.ledger.shutdown().await;
+    endpoint.close();
+    let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
+    let _ = std::fs::remove_file(&socket_path);
+    log("stopped");
+    Ok(())
+}
+
+/// How long shutdown waits for requests in progress.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// Waits for SIGINT, SIGTERM or a `Shutdown` API call.
+async fn wait_for_stop(shutdown: &Notify) -> Result<(), CliError> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CliError::new("io", e.to_string()))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => log("interrupt: shutting down"),
         _ = term.recv() => log("terminate: shutting down"),
-        _ = node.shutdown.notified() => log("shutdown requested: shutting down"),
+        _ = shutdown.notified() => log("shutdown requested: shutting down"),
     }
-    endpoint.close();
-    let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
-    let _ = std::fs::remove_file(&socket_path);
-    log("stopped");
     Ok(())
 }
 
@@ -410,6 +503,12 @@ async fn serve_peers(node: Arc<Node>) {
                         let _ = responder.respond(&response).await;
                         return;
                     }
+                    let Some(busy) = node.work.begin() else {
+                        let refusal =
+                            Refusal::new(RefusalKind::ShuttingDown, "the node is shutting down");
+                        let _ = responder.respond(&Response::Refused(refusal)).await;
+                        return;
+                    };
                     let is_member = node
                         .ledger
                         .read(|s| s.members().contains_key(&peer))
@@ -417,7 +516,7 @@ async fn serve_peers(node: Arc<Node>) {
                     let response = match node.admit(&peer) {
                         Err(refusal) => Response::Refused(refusal),
                         Ok(_) if !is_member => Response::Refused(Refusal::new(
-                            RefusalKind::Malformed,
+                            RefusalKind::NotMember,
                             "only current members may screen",
                         )),
                         Ok(permit) => {
@@ -448,6 +547,7 @@ async fn serve_peers(node: Arc<Node>) {
                     if let Err(e) = responder.respond(&response).await {
                         log(format!("{peer}: could not answer: {e}"));
                     }
+                    drop(busy);
                 });
             }
             log(format!("{peer} disconnected"));
@@ -455,22 +555,30 @@ async fn serve_peers(node: Arc<Node>) {
     }
 }
 
-async fn serve_local(node: Arc<Node>, listener: tokio::net::UnixListener) {
+/// Serves the local API socket: one JSON request per line, one JSON response per line. A
+/// failing `accept` (e.g. out of file descriptors) is logged and retried after a pause.
+async fn serve_api<F, Fut>(listener: tokio::net::UnixListener, handle: F)
+where
+    F: Fn(ApiRequest) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ApiResponse> + Send,
+{
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                log(format!("local API: accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
         };
-        let node = node.clone();
+        let handle = handle.clone();
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut lines = BufReader::new(read.take(1 << 20)).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let response = match serde_json::from_str::<ApiRequest>(&line) {
-                    Err(e) => ApiResponse::Error {
-                        kind: "bad_request".into(),
-                        message: e.to_string(),
-                    },
-                    Ok(req) => handle_api(&node, req).await,
+                    Err(e) => api_error("bad_request", e),
+                    Ok(req) => handle(req).await,
                 };
                 let mut text = serde_json::to_string(&response).unwrap_or_default();
                 text.push('\n');
@@ -846,6 +954,7 @@ async fn screen_many(
 fn screen_error(e: StepError) -> ScreenError {
     ScreenError {
         kind: e.kind.into(),
+        reason: e.reason.map(str::to_owned),
         message: e.message,
     }
 }
@@ -961,10 +1070,12 @@ fn failed(
     }
 }
 
-/// A failed step of a screening exchange: the stable kind reported to the user, and whether
-/// retrying can help (only network failures are retried).
+/// A failed step of a screening exchange: the stable kind reported to the user, a stable
+/// reason code within that kind, and whether retrying can help (only network failures are
+/// retried).
 struct StepError {
     kind: &'static str,
+    reason: Option<&'static str>,
     message: String,
     retry: bool,
 }
@@ -973,39 +1084,91 @@ impl StepError {
     fn new(kind: &'static str, message: impl Into<String>, retry: bool) -> Self {
         Self {
             kind,
+            reason: None,
             message: message.into(),
             retry,
         }
+    }
+
+    fn because(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
     }
 }
 
 impl From<QueryError> for StepError {
     fn from(e: QueryError) -> Self {
         match e {
-            QueryError::Misbehaved(m) => Self::new("peer_misbehaved", m.to_string(), false),
+            QueryError::Misbehaved(m) => {
+                Self::new("peer_misbehaved", m.to_string(), false).because(m.code())
+            }
             QueryError::Refused(r) => {
-                Self::new("refused", format!("{:?}: {}", r.kind, r.message), false)
+                Self::new("refused", r.message.clone(), false).because(r.kind.code())
             }
             other => Self::new("invalid_publication", other.to_string(), false),
         }
     }
 }
 
+impl From<fengxin_net::ConnectError> for StepError {
+    fn from(e: fengxin_net::ConnectError) -> Self {
+        use fengxin_net::ConnectError as E;
+        let message = e.to_string();
+        match e {
+            E::Admission(_) => Self::new("peer_misbehaved", message, false).because("identity"),
+            E::Timeout => Self::new("peer_unreachable", message, true).because("timeout"),
+            E::Handshake(_) => Self::new("peer_unreachable", message, true).because("handshake"),
+            E::Endpoint(_) => Self::new("local", message, false),
+            _ => Self::new("peer_unreachable", message, true),
+        }
+    }
+}
+
+impl From<fengxin_net::ExchangeError> for StepError {
+    fn from(e: fengxin_net::ExchangeError) -> Self {
+        use fengxin_net::ExchangeError as E;
+        let message = e.to_string();
+        match e {
+            // The peer refused our frame: a limit or version mismatch, or it would not answer.
+            // Not a protocol violation by the peer, and not worth repeating.
+            E::Rejected(_) => Self::new("refused", message, false).because("frame_rejected"),
+            E::FrameTooLarge { .. } | E::UnsupportedVersion(_) | E::Malformed(_) => {
+                Self::new("peer_misbehaved", message, false).because("bad_frame")
+            }
+            E::Timeout => Self::new("peer_unreachable", message, true).because("timeout"),
+            E::Closed | E::ConnectionLost(_) => {
+                Self::new("peer_unreachable", message, true).because("connection_lost")
+            }
+            E::OutgoingTooLarge { .. } | E::Encode(_) | E::Io(_) => {
+                Self::new("local", message, false)
+            }
+            _ => Self::new("peer_unreachable", message, true),
+        }
+    }
+}
+
+/// The cached connection to one peer. Dialling holds only this peer's slot, so an unreachable
+/// member never delays the exchanges with the others.
+type ConnectionSlot = Arc<tokio::sync::Mutex<Option<PeerConnection>>>;
+
+async fn slot(node: &Node, party: &Party) -> ConnectionSlot {
+    node.connections
+        .lock()
+        .await
+        .entry(party.name.clone())
+        .or_default()
+        .clone()
+}
+
 async fn connection(node: &Node, party: &Party) -> Result<PeerConnection, StepError> {
-    let mut conns = node.connections.lock().await;
-    if let Some(c) = conns.get(&party.name) {
+    let slot = slot(node, party).await;
+    let mut cached = slot.lock().await;
+    if let Some(c) = cached.as_ref() {
         return Ok(c.clone());
     }
-    match node.endpoint.connect(party.address, &party.name).await {
-        Ok(c) => {
-            conns.insert(party.name.clone(), c.clone());
-            Ok(c)
-        }
-        Err(e) => Err(match e.blame() {
-            Blame::Peer => StepError::new("peer_misbehaved", e.to_string(), false),
-            _ => StepError::new("peer_unreachable", e.to_string(), true),
-        }),
-    }
+    let c = node.endpoint.connect(party.address, &party.name).await?;
+    *cached = Some(c.clone());
+    Ok(c)
 }
 
 /// One request/response exchange. A failed exchange drops the cached connection; the peer's
@@ -1015,13 +1178,8 @@ async fn exchange(node: &Node, party: &Party, request: &Request) -> Result<Respo
     match conn.request::<Request, Response>(request).await {
         Ok(r) => Ok(r),
         Err(e) => {
-            node.connections.lock().await.remove(&party.name);
-            Err(match e.blame() {
-                Blame::Peer => StepError::new("peer_misbehaved", e.to_string(), false),
-                Blame::Network => StepError::new("peer_unreachable", e.to_string(), true),
-                Blame::Local => StepError::new("local", e.to_string(), false),
-                _ => StepError::new("peer_unreachable", e.to_string(), true),
-            })
+            *slot(node, party).await.lock().await = None;
+            Err(e.into())
         }
     }
 }
@@ -1075,7 +1233,16 @@ async fn screen_member(
         let mut hits = Vec::with_capacity(ids.len());
         let mut outcome = Ok(());
         for chunk in ids.chunks(SCREEN_CHUNK) {
-            match with_retries(|| query_batch(node, party, p, chunk, case_reference)).await {
+            // One claim per chunk: a retried exchange spends the allowance once.
+            let claim = match allowance_claim(node, chunk.len()) {
+                Ok(c) => c,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            };
+            let attempt = || query_batch(node, party, p, chunk, claim.clone(), case_reference);
+            match with_retries(attempt).await {
                 Ok(h) => hits.extend(h),
                 Err(e) => {
                     outcome = Err(e);
@@ -1221,9 +1388,9 @@ async fn query_batch(
     party: &Party,
     publication: &Publication,
     ids: &[CanonicalId],
+    claim: Option<fengxin_ledger::AllowanceClaim>,
     case_reference: Option<&str>,
 ) -> Result<Vec<bool>, StepError> {
-    let claim = allowance_claim(node, ids.len())?;
     let claim_bytes = claim
         .as_ref()
         .map(|c| postcard::to_allocvec(c).unwrap_or_default())
@@ -1362,35 +1529,13 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), CliError> {
     {
         let (ledger, shutdown, view) = (ledger.clone(), shutdown.clone(), view.clone());
         let me = me.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (ledger, shutdown, view, me) =
-                    (ledger.clone(), shutdown.clone(), view.clone(), me.clone());
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut lines = BufReader::new(read.take(1 << 20)).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        let response = match serde_json::from_str::<ApiRequest>(&line) {
-                            Err(e) => api_error("bad_request", e),
-                            Ok(req) => regulator_api(&ledger, &view, &me, &shutdown, req).await,
-                        };
-                        let mut text = serde_json::to_string(&response).unwrap_or_default();
-                        text.push('\n');
-                        if write.write_all(text.as_bytes()).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
+        tokio::spawn(serve_api(listener, move |req| {
+            let (ledger, shutdown, view, me) =
+                (ledger.clone(), shutdown.clone(), view.clone(), me.clone());
+            async move { regulator_api(&ledger, &view, &me, &shutdown, req).await }
+        }));
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| CliError::new("io", e.to_string()))?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => log("interrupt: shutting down"),
-        _ = term.recv() => log("terminate: shutting down"),
-        _ = shutdown.notified() => log("shutdown requested: shutting down"),
-    }
+    wait_for_stop(&shutdown).await?;
     ledger.shutdown().await;
     endpoint.close();
     let _ = std::fs::remove_file(&socket_path);

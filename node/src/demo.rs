@@ -414,19 +414,30 @@ fn run_in(root: &Path) -> Result<(), CliError> {
         .next()
         .unwrap_or_default();
     let card = first_identifier(SAMPLES[1].4, 0).unwrap_or_default();
+    // Each case names the one (member, list) that must answer hit; every other member's
+    // lists must answer a verified miss. The demo fails otherwise.
+    let b_fraud = (SAMPLES[3].0, SAMPLES[3].2);
+    let c_overdue = (SAMPLES[4].0, SAMPLES[4].2);
     let queries = [
         (
             IdType::CnId,
             on_b,
             "on bank-b's fraud list (written untidily there)",
+            Some(b_fraud),
         ),
-        (IdType::CnId, on_c, "on bank-c's overdue list"),
-        (IdType::CnId, nowhere, "on no list"),
-        (IdType::BankCard, card, "bank-a's own card list only"),
+        (
+            IdType::CnId,
+            on_c,
+            "on bank-c's overdue list",
+            Some(c_overdue),
+        ),
+        (IdType::CnId, nowhere, "on no list", None),
+        (IdType::BankCard, card, "bank-a's own card list only", None),
     ];
     println!("\n== bank-a screens (the others see only blinded elements and tags)");
     let a = dirs[0].root();
-    for (case, (id_type, value, note)) in queries.into_iter().enumerate() {
+    let mut wrong = Vec::new();
+    for (case, (id_type, value, note, expected)) in queries.into_iter().enumerate() {
         let request = ApiRequest::Screen {
             id_type: id_type.to_string(),
             identifier: value.clone(),
@@ -438,6 +449,9 @@ fn run_in(root: &Path) -> Result<(), CliError> {
         println!("{id_type} {masked} ({note}):");
         match api::call(a, &request).map_err(|e| CliError::new("node", e.to_string()))? {
             ApiResponse::Screen(report) => {
+                if report.results.is_empty() {
+                    wrong.push(format!("{id_type} {masked}: no member answered"));
+                }
                 for r in report.results {
                     println!(
                         "  {:<7} {:<16} {:<5} verified={:<5} {:>7.1} ms{}",
@@ -447,13 +461,40 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                         r.verified,
                         r.latency_ms,
                         r.error
+                            .as_ref()
                             .map_or(String::new(), |e| format!("  {}: {}", e.kind, e.message))
                     );
+                    let should_hit = expected.is_some_and(|(m, l)| {
+                        r.member.as_str() == m && r.list.as_deref() == Some(l)
+                    });
+                    let want = if should_hit { "hit" } else { "miss" };
+                    if !r.verified || r.result.as_deref() != Some(want) {
+                        wrong.push(format!(
+                            "{id_type} {masked}: {} {} answered {} (verified {}), expected a \
+                             verified {want}",
+                            r.member.as_str(),
+                            r.list.as_deref().unwrap_or("-"),
+                            r.result.as_deref().unwrap_or("nothing"),
+                            r.verified
+                        ));
+                    }
                 }
             }
-            ApiResponse::Error { kind, message } => println!("  error {kind}: {message}"),
-            other => println!("  unexpected reply {other:?}"),
+            ApiResponse::Error { kind, message } => {
+                println!("  error {kind}: {message}");
+                wrong.push(format!("{id_type} {masked}: {kind}: {message}"));
+            }
+            other => {
+                println!("  unexpected reply {other:?}");
+                wrong.push(format!("{id_type} {masked}: unexpected reply"));
+            }
         }
+    }
+    if !wrong.is_empty() {
+        return Err(CliError::new(
+            "demo",
+            format!("screening gave wrong answers: {}", wrong.join("; ")),
+        ));
     }
     println!("\n== ledger: query receipts (signed by querier and responder; no identifier, tag or result)");
     wait_for_outbox(a)?;

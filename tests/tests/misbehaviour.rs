@@ -9,7 +9,7 @@
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
 use fengxin_ledger::{Record, RecordBody};
-use fengxin_net::{Endpoint, Limits, StaticRegistry};
+use fengxin_net::{ConnectError, Endpoint, ExchangeError, Limits, StaticRegistry, StreamRejection};
 use fengxin_node::datadir::{MemberFile, Role};
 use fengxin_proofs::{keys, Prover};
 use fengxin_protocol::{
@@ -363,13 +363,21 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         "{report:?}"
     );
 
-    for (mode, what) in [
-        (WRONG_OPRF_KEY, "OPRF evaluation proof"),
-        (WRONG_ROOT, "published root"),
-        (FORGED_PROOF, "answer 0"),
-        (SWAPPED_PROOF, "published root"),
-        (FLIPPED_RESULT, "published root"),
-        (GARBAGE, ""),
+    for (mode, what, reasons) in [
+        (
+            WRONG_OPRF_KEY,
+            "OPRF evaluation proof",
+            &["bad_dleq_proof"][..],
+        ),
+        (WRONG_ROOT, "published root", &["bad_groth16_proof"][..]),
+        (
+            FORGED_PROOF,
+            "answer 0",
+            &["malformed_proof", "bad_groth16_proof"][..],
+        ),
+        (SWAPPED_PROOF, "published root", &["bad_groth16_proof"][..]),
+        (FLIPPED_RESULT, "published root", &["bad_groth16_proof"][..]),
+        (GARBAGE, "malformed frame", &["bad_frame"][..]),
     ] {
         bent.mode.store(mode, Ordering::SeqCst);
         for id in [listed[1].clone(), "11010519491231002X".to_owned()] {
@@ -384,23 +392,20 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
             let e = r.error.as_ref().expect("error");
             assert_eq!(e.kind, "peer_misbehaved", "mode {mode}: {e:?}");
             assert!(e.message.contains(what), "mode {mode}: {e:?}");
+            assert!(
+                e.reason.as_deref().is_some_and(|r| reasons.contains(&r)),
+                "mode {mode}: reason {:?} not in {reasons:?}",
+                e.reason
+            );
         }
     }
     bent.mode.store(HONEST, Ordering::SeqCst);
 
-    // A node whose key is not in the registry is refused by bank-a.
+    // A node whose key is not in the registry is refused by bank-a. The stranger must accept
+    // bank-a's key to even try, so its own registry names bank-a.
     let stranger = IdentityKey::generate(&mut rand_core::OsRng);
-    let stranger_ep = Endpoint::bind(
-        "127.0.0.1:0".parse().expect("addr"),
-        &stranger,
-        Arc::new(StaticRegistry::default()),
-        Limits::default(),
-    )
-    .expect("bind");
     let a_addr: SocketAddr = a.address.parse().expect("addr");
-    // The stranger has no registry either, so it must accept bank-a's key to even try: give
-    // it one that names bank-a.
-    let stranger_ep2 = Endpoint::bind(
+    let stranger_ep = Endpoint::bind(
         "127.0.0.1:0".parse().expect("addr"),
         &stranger,
         Arc::new(
@@ -411,18 +416,30 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         Limits::default(),
     )
     .expect("bind");
-    drop(stranger_ep);
-    let refused = match stranger_ep2
+    // TLS 1.3 lets the client finish its handshake before the server has judged the client
+    // certificate, so the refusal shows either as a failed handshake or as a connection lost
+    // on the first request; never as an answer.
+    match stranger_ep
         .connect(a_addr, &MemberName::parse("bank-a").expect("valid"))
         .await
     {
-        Err(_) => true,
-        Ok(conn) => conn
+        Err(ConnectError::Handshake(_)) => {}
+        Err(other) => panic!("unexpected connect error {other:?}"),
+        Ok(conn) => match conn
             .request::<Request, Response>(&Request::Publications)
             .await
-            .is_err(),
-    };
-    assert!(refused, "an unregistered key must not be served");
+        {
+            Err(ExchangeError::ConnectionLost(_) | ExchangeError::Closed) => {}
+            other => panic!("an unregistered key must not be served: {other:?}"),
+        },
+    }
+    let log_a = std::fs::read_to_string(a.dir.join("node.log")).expect("bank-a log");
+    assert!(
+        log_a
+            .lines()
+            .any(|l| l.contains("refused connection from") && l.contains("is not a current member")),
+        "bank-a must log the refused stranger: {log_a}"
+    );
 
     // Malformed and oversized frames from a registered member are refused without a crash.
     let mut big = Limits::default();
@@ -442,12 +459,22 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         .connect(a_addr, &MemberName::parse("bank-a").expect("valid"))
         .await
         .expect("registered member connects");
-    assert!(conn
-        .request_raw(1, b"\x07garbage that is no request")
-        .await
-        .is_err());
-    assert!(conn.request_raw(1, &vec![0u8; 6 << 20]).await.is_err());
-    assert!(conn.request_raw(9, b"unknown version").await.is_err());
+    let refused = |r: Result<Vec<u8>, ExchangeError>, want: StreamRejection| match r {
+        Err(ExchangeError::Rejected(got)) => assert_eq!(got, want),
+        other => panic!("expected the stream to be rejected with {want:?}, got {other:?}"),
+    };
+    refused(
+        conn.request_raw(1, b"\x07garbage that is no request").await,
+        StreamRejection::Malformed,
+    );
+    refused(
+        conn.request_raw(1, &vec![0u8; 6 << 20]).await,
+        StreamRejection::FrameTooLarge,
+    );
+    refused(
+        conn.request_raw(9, b"unknown version").await,
+        StreamRejection::UnsupportedVersion,
+    );
     let pubs: Response = conn
         .request(&Request::Publications)
         .await

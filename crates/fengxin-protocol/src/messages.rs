@@ -115,6 +115,27 @@ pub enum RefusalKind {
     Internal,
     /// The querier's allowance claim does not hold (over allowance).
     OverAllowance,
+    /// The querier is not a current member of the consortium.
+    NotMember,
+    /// The responder is shutting down and takes no new requests.
+    ShuttingDown,
+}
+
+impl RefusalKind {
+    /// A stable machine-readable code for reports and scripts.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownList => "unknown_list",
+            Self::StaleRoot => "stale_root",
+            Self::BatchTooLarge => "batch_too_large",
+            Self::Malformed => "malformed",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::OverAllowance => "over_allowance",
+            Self::NotMember => "not_member",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
 }
 
 /// A refusal.

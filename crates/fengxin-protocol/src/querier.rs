@@ -51,6 +51,21 @@ pub enum Misbehaviour {
     UnexpectedResponse,
 }
 
+impl Misbehaviour {
+    /// A stable machine-readable code for reports and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadDleq => "bad_dleq_proof",
+            Self::BadElement(_) => "bad_evaluated_element",
+            Self::WrongCount { .. } => "wrong_count",
+            Self::ProofEncoding { .. } => "malformed_proof",
+            Self::BadProof { .. } => "bad_groth16_proof",
+            Self::BadReceiptSignature => "bad_receipt_signature",
+            Self::UnexpectedResponse => "unexpected_response",
+        }
+    }
+}
+
 /// Why a query did not produce verified answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
