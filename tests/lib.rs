@@ -134,6 +134,23 @@ impl RunningNode {
         self.killed = true;
     }
 
+    /// Asks the node to shut down through its local API and waits for it to exit; returns its
+    /// exit status (`None` if it had not exited after 40 s, in which case it is killed).
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = api::call(&self.dir, &ApiRequest::Shutdown);
+        self.killed = true;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

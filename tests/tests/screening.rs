@@ -59,7 +59,8 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         &a,
         "fraud_txn",
         "cn_id",
-        &write_csv(&root.join("a.csv"), &ids(505, 10)),
+        // Large enough for an allowance that covers screening every seeded identifier.
+        &write_csv(&root.join("a.csv"), &ids(505, 200)),
     );
 
     let genesis = root.join("genesis.json");
@@ -79,7 +80,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     );
     let node_a = RunningNode::start(bin, &a.dir, &genesis);
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
-    let _node_c = RunningNode::start(bin, &c.dir, &genesis);
+    let mut node_c = RunningNode::start(bin, &c.dir, &genesis);
     let published: usize = [&a.dir, &b.dir, &c.dir]
         .iter()
         .map(|d| fengxin_node::publish::read_publications(d).map_or(0, |p| p.len()))
@@ -299,6 +300,83 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["receipts"].as_array().map(Vec::len), Some(exchanges));
+
+    // Every seeded identifier, and some on no list, in one batch: the hits are exactly the
+    // lists' entries.
+    let everyone: Vec<String> = b_only
+        .iter()
+        .chain(&c_only)
+        .chain(&shared)
+        .chain(&nowhere)
+        .cloned()
+        .collect();
+    let position = |set: &[String]| -> Vec<usize> {
+        let mut p: Vec<usize> = everyone
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| set.contains(id))
+            .map(|(i, _)| i)
+            .collect();
+        p.sort_unstable();
+        p
+    };
+    match fengxin_node::api::call(
+        &a.dir,
+        &fengxin_node::api::ApiRequest::ScreenBatch {
+            id_type: "cn_id".into(),
+            identifiers: everyone.clone(),
+            list: None,
+            members: None,
+            case_reference: None,
+        },
+    )
+    .expect("call")
+    {
+        fengxin_node::api::ApiResponse::ScreenBatch(r) => {
+            assert_eq!(r.count, everyone.len());
+            assert_eq!(r.results.len(), 2, "{r:?}");
+            for m in &r.results {
+                assert!(m.verified, "{m:?}");
+                let expected = match m.member.as_str() {
+                    "bank-b" => position(&b_list),
+                    "bank-c" => position(&c_list),
+                    other => panic!("unexpected member {other}"),
+                };
+                assert_eq!(m.hits, expected, "{}", m.member);
+            }
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // bank-c shuts down gracefully: it exits cleanly. bank-a then reports it unreachable (never
+    // a miss), and bank-b's answer does not wait for bank-c's connection attempts.
+    let status = node_c
+        .stop()
+        .expect("bank-c exits after a shutdown request");
+    assert!(status.success(), "bank-c exit status {status:?}");
+    let log_c = std::fs::read_to_string(c.dir.join("node.log")).expect("bank-c log");
+    assert!(log_c.contains("stopped"), "{log_c}");
+    let report = node_a.screen("cn_id", &shared[4]);
+    assert_eq!(report.results.len(), 2, "{report:?}");
+    for r in &report.results {
+        match r.member.as_str() {
+            "bank-b" => {
+                assert!(r.verified, "{r:?}");
+                assert_eq!(r.result.as_deref(), Some("hit"));
+                assert!(
+                    r.latency_ms < 10_000.0,
+                    "bank-b waited for bank-c's dialling: {r:?}"
+                );
+            }
+            "bank-c" => {
+                assert!(!r.verified, "{r:?}");
+                assert_eq!(r.result, None, "an unreachable member gives no result");
+                let e = r.error.as_ref().expect("error");
+                assert_eq!(e.kind, "peer_unreachable", "{e:?}");
+            }
+            other => panic!("unexpected member {other}"),
+        }
+    }
 
     // Responders saw blinded elements and tags only: the identifiers they do not list appear
     // nowhere in their data directories or logs, raw or canonical.
