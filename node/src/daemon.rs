@@ -57,10 +57,68 @@ fn log(msg: impl std::fmt::Display) {
     eprintln!("[{t:.3}] {msg}");
 }
 
+/// Per-peer admission of screening requests: a token bucket (`rate` per second, up to
+/// `burst`) and at most `concurrency` requests in flight.
+#[derive(Debug)]
+pub struct PeerLimiter {
+    rate: f64,
+    burst: f64,
+    concurrency: usize,
+    budgets: Mutex<BTreeMap<MemberName, PeerBudget>>,
+}
+
+#[derive(Debug)]
 struct PeerBudget {
     inflight: Arc<Semaphore>,
     tokens: f64,
     last: Instant,
+}
+
+impl PeerLimiter {
+    /// A limiter with these parameters.
+    pub fn new(rate: f64, burst: f64, concurrency: usize) -> Self {
+        Self {
+            rate,
+            burst,
+            concurrency,
+            budgets: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Takes a token and an in-flight slot for `peer` at time `now`, or refuses with
+    /// [`RefusalKind::RateLimited`]. The slot is released when the permit is dropped.
+    pub fn admit(
+        &self,
+        peer: &MemberName,
+        now: Instant,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
+        let mut budgets = self
+            .budgets
+            .lock()
+            .map_err(|_| Refusal::new(RefusalKind::Internal, "budget lock poisoned"))?;
+        let b = budgets.entry(peer.clone()).or_insert_with(|| PeerBudget {
+            inflight: Arc::new(Semaphore::new(self.concurrency)),
+            tokens: self.burst,
+            last: now,
+        });
+        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * self.rate).min(self.burst);
+        b.last = b.last.max(now);
+        if b.tokens < 1.0 {
+            return Err(Refusal::new(
+                RefusalKind::RateLimited,
+                "request rate over the per-peer limit",
+            ));
+        }
+        let permit = b.inflight.clone().try_acquire_owned().map_err(|_| {
+            Refusal::new(
+                RefusalKind::RateLimited,
+                "too many requests in flight from this peer",
+            )
+        })?;
+        b.tokens -= 1.0;
+        Ok(permit)
+    }
 }
 
 /// A proven answer's cache key: (list, epoch, root, tag).
@@ -82,7 +140,7 @@ pub struct Node {
     claimed: Mutex<BTreeMap<u64, u64>>,
     /// Openings of this member's committed list sizes.
     openings: Mutex<crate::credits::SizeOpenings>,
-    budgets: Mutex<BTreeMap<MemberName, PeerBudget>>,
+    limits: PeerLimiter,
     /// Answers already proven, by (list, epoch, root, tag): a proof stays valid for as long
     /// as its root is the published one, and the root is part of the key.
     proofs: Mutex<BTreeMap<ProofKey, (bool, Vec<u8>)>>,
@@ -203,33 +261,7 @@ impl Node {
 
     /// Takes a token and an in-flight slot for `peer`, or refuses.
     fn admit(&self, peer: &MemberName) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
-        let mut budgets = self
-            .budgets
-            .lock()
-            .map_err(|_| Refusal::new(RefusalKind::Internal, "budget lock poisoned"))?;
-        let b = budgets.entry(peer.clone()).or_insert_with(|| PeerBudget {
-            inflight: Arc::new(Semaphore::new(PEER_CONCURRENCY)),
-            tokens: PEER_BURST,
-            last: Instant::now(),
-        });
-        let now = Instant::now();
-        b.tokens =
-            (b.tokens + now.duration_since(b.last).as_secs_f64() * PEER_RATE).min(PEER_BURST);
-        b.last = now;
-        if b.tokens < 1.0 {
-            return Err(Refusal::new(
-                RefusalKind::RateLimited,
-                "request rate over the per-peer limit",
-            ));
-        }
-        let permit = b.inflight.clone().try_acquire_owned().map_err(|_| {
-            Refusal::new(
-                RefusalKind::RateLimited,
-                "too many requests in flight from this peer",
-            )
-        })?;
-        b.tokens -= 1.0;
-        Ok(permit)
+        self.limits.admit(peer, Instant::now())
     }
 }
 
@@ -388,7 +420,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         ledger: ledger.clone(),
         claimed: Mutex::new(BTreeMap::new()),
         openings: Mutex::new(crate::credits::SizeOpenings::load(&dir)?),
-        budgets: Mutex::new(BTreeMap::new()),
+        limits: PeerLimiter::new(PEER_RATE, PEER_BURST, PEER_CONCURRENCY),
         proofs: Mutex::new(BTreeMap::new()),
         publications,
         current,
@@ -1593,5 +1625,81 @@ async fn regulator_api(
             "regulator",
             "a regulator node answers status, ledger and audit requests only",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(name: &str) -> MemberName {
+        MemberName::parse(name).expect("valid name")
+    }
+
+    #[test]
+    fn burst_then_rate_limited_then_refilled() {
+        let limits = PeerLimiter::new(10.0, 3.0, 100);
+        let t0 = Instant::now();
+        let a = peer("bank-a");
+        let permits: Vec<_> = (0..3)
+            .map(|_| limits.admit(&a, t0).expect("within the burst"))
+            .collect();
+        let refused = limits.admit(&a, t0).expect_err("burst spent");
+        assert_eq!(refused.kind, RefusalKind::RateLimited);
+        // Another peer has its own budget.
+        assert!(limits.admit(&peer("bank-b"), t0).is_ok());
+        // 10 per second: after 150 ms one more token, not two.
+        let t1 = t0 + Duration::from_millis(150);
+        assert!(limits.admit(&a, t1).is_ok());
+        assert_eq!(
+            limits.admit(&a, t1).map(drop).map_err(|r| r.kind),
+            Err(RefusalKind::RateLimited)
+        );
+        // The bucket never holds more than the burst.
+        let t2 = t1 + Duration::from_secs(3600);
+        for _ in 0..3 {
+            assert!(limits.admit(&a, t2).is_ok());
+        }
+        assert!(limits.admit(&a, t2).is_err());
+        drop(permits);
+    }
+
+    #[test]
+    fn concurrency_is_bounded_and_released() {
+        let limits = PeerLimiter::new(1000.0, 1000.0, 2);
+        let t = Instant::now();
+        let a = peer("bank-a");
+        let first = limits.admit(&a, t).expect("slot 1");
+        let _second = limits.admit(&a, t).expect("slot 2");
+        let refused = limits.admit(&a, t).expect_err("no third slot");
+        assert_eq!(refused.kind, RefusalKind::RateLimited);
+        assert!(refused.message.contains("in flight"), "{}", refused.message);
+        drop(first);
+        assert!(
+            limits.admit(&a, t).is_ok(),
+            "a finished request frees its slot"
+        );
+    }
+
+    #[tokio::test]
+    async fn drain_waits_for_requests_in_progress_and_refuses_new_ones() {
+        let work = Arc::new(InFlight::default());
+        let busy = {
+            let work = work.clone();
+            tokio::spawn(async move {
+                let _busy = work.begin().expect("running");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let left = work.drain(Duration::from_secs(5)).await;
+        assert_eq!(left, 0, "drain returns once the request has ended");
+        assert!(busy.is_finished(), "the request ran to its end");
+        assert!(work.begin().is_none(), "no new request once stopping");
+        // A request that outlives the limit is reported.
+        let stuck = Arc::new(InFlight::default());
+        let guard = stuck.begin().expect("running");
+        assert_eq!(stuck.drain(Duration::from_millis(50)).await, 1);
+        drop(guard);
     }
 }
