@@ -1682,6 +1682,75 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_network_failures_are_retried_with_growing_pauses() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        let r: Result<(), StepError> = with_retries(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StepError::new("peer_unreachable", "timed out", true))
+        })
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
+        assert_eq!(r.err().map(|e| e.kind), Some("peer_unreachable"));
+        // Pauses of 100 ms then 200 ms between the three attempts.
+        assert!(started.elapsed() >= Duration::from_millis(300));
+
+        let calls = AtomicU32::new(0);
+        let r: Result<(), StepError> = with_retries(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StepError::new("peer_misbehaved", "bad proof", false))
+        })
+        .await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "misbehaviour is never retried"
+        );
+        assert!(r.is_err());
+
+        let calls = AtomicU32::new(0);
+        let r = with_retries(|| async {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(StepError::new("peer_unreachable", "connection lost", true))
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(
+            r.ok(),
+            Some(7),
+            "a retried step that then succeeds succeeds"
+        );
+    }
+
+    #[test]
+    fn network_errors_are_classified_for_the_report() {
+        use fengxin_net::{ExchangeError, StreamRejection};
+        let e: StepError = ExchangeError::Rejected(StreamRejection::FrameTooLarge).into();
+        assert_eq!(
+            (e.kind, e.reason, e.retry),
+            ("refused", Some("frame_rejected"), false)
+        );
+        let e: StepError = ExchangeError::Malformed("x".into()).into();
+        assert_eq!(
+            (e.kind, e.reason, e.retry),
+            ("peer_misbehaved", Some("bad_frame"), false)
+        );
+        let e: StepError = ExchangeError::Timeout.into();
+        assert_eq!(
+            (e.kind, e.reason, e.retry),
+            ("peer_unreachable", Some("timeout"), true)
+        );
+        let e: StepError = ExchangeError::Closed.into();
+        assert_eq!(e.reason, Some("connection_lost"));
+        assert!(e.retry);
+        let e: StepError = fengxin_net::ConnectError::Timeout.into();
+        assert_eq!((e.kind, e.retry), ("peer_unreachable", true));
+    }
+
+    #[tokio::test]
     async fn drain_waits_for_requests_in_progress_and_refuses_new_ones() {
         let work = Arc::new(InFlight::default());
         let busy = {
