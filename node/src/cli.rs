@@ -189,8 +189,8 @@ struct ListFileArgs {
     #[arg(long)]
     list: String,
     /// Identifier type (cn_id, uscc, phone, bank_card, account, email, device_id).
-    #[arg(long = "id-type")]
-    id_type: String,
+    #[arg(long = "id-type", value_parser = id_type_arg)]
+    id_type: IdType,
     /// Input file.
     #[arg(long)]
     file: PathBuf,
@@ -257,33 +257,75 @@ impl From<ImportError> for CliError {
 /// Parses the arguments, runs the command and maps the outcome to CLI.md's contract: exit 0 on
 /// success; otherwise a one-line reason on stderr and, with `--json`, an
 /// `{"error": {"kind", "message"}}` object on stdout. Shared by both binaries.
+///
+/// Argument errors follow the same contract: with `--json` among the arguments, they are
+/// reported as kind `usage` (a one-line reason on stderr, the JSON object on stdout); without
+/// it, clap's own message and usage. `--help` and `--version` print clap's output and exit 0.
 pub fn drive<C: Parser>(
     wants_json: impl Fn(&C) -> bool,
     run: impl FnOnce(C) -> Result<(), CliError>,
 ) -> ExitCode {
-    let cli = match C::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match C::try_parse_from(&args) {
         Ok(c) => c,
-        Err(e) => {
-            // clap prints help/version on stdout and usage errors on stderr.
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's output on stdout, success.
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if json_requested(&args) => {
+            let error = CliError::new("usage", usage_message(&e));
+            report(&error, true);
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
         }
     };
     let json = wants_json(&cli);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
-            if json {
-                let error = serde_json::json!({"error": {"kind": e.kind, "message": e.message}});
-                let _ = print_json(&error);
-            }
+            report(&e, json);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints a failure: the one-line reason on stderr and, with `json`, the error object on stdout.
+fn report(e: &CliError, json: bool) {
+    eprintln!("error: {}", e.message);
+    if json {
+        let error = serde_json::json!({"error": {"kind": e.kind, "message": e.message}});
+        let _ = print_json(&error);
+    }
+}
+
+/// Whether the raw arguments ask for JSON output: a `--json` flag before any `--`.
+fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// clap's error as one line: its message without the `error:` prefix, the usage block and the
+/// `--help` hint, with continuation lines (such as the missing arguments) joined by spaces.
+fn usage_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let body = text.split("\n\n").next().unwrap_or_default();
+    let body = body.trim_start_matches("error:");
+    let line = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.is_empty() {
+        format!("{:?}", e.kind())
+    } else {
+        line
     }
 }
 
@@ -313,6 +355,14 @@ impl Command {
 
 fn parse_list(s: &str) -> Result<ListId, CliError> {
     ListId::parse(s).map_err(|e| CliError::new("usage", format!("--list {s:?}: {e}")))
+}
+
+/// clap value parser for `--id-type`: an unknown type is an argument error naming the types.
+fn id_type_arg(s: &str) -> Result<IdType, String> {
+    s.parse::<IdType>().map_err(|e| {
+        let known: Vec<&str> = IdType::ALL.iter().map(|t| t.as_str()).collect();
+        format!("{e} (expected one of {})", known.join(", "))
+    })
 }
 
 fn parse_id_type(s: &str) -> Result<IdType, CliError> {
@@ -585,7 +635,7 @@ fn print_staged(rows: u64) {
 
 fn open_for_file(a: &ListFileArgs) -> Result<(DataDir, ListId, IdType, Format), CliError> {
     let list = parse_list(&a.list)?;
-    let id_type = parse_id_type(&a.id_type)?;
+    let id_type = a.id_type;
     let dir = DataDir::open(&a.data)?;
     let format = a.format.unwrap_or_else(|| Format::from_path(&a.file));
     Ok((dir, list, id_type, format))

@@ -347,6 +347,101 @@ fn publish_and_prove_print_the_documented_json() {
     }
 }
 
+/// A failed command with `--json`: non-zero exit, the error object on stdout, one line on stderr.
+fn json_error(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: no JSON on stdout ({e}): {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: stderr must be one line: {stderr:?}"
+    );
+    assert_eq!(
+        err["error"]["message"]
+            .as_str()
+            .map(|m| !m.is_empty() && !m.contains('\n')),
+        Some(true),
+        "{err}"
+    );
+    err
+}
+
+#[test]
+fn argument_errors_with_json_print_the_error_object() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    let d = data.to_str().expect("utf-8");
+    init(&data);
+    let file = tmp.path().join("ids.csv");
+    std::fs::write(&file, "identifier\nACC-1\n").expect("write");
+    let f = file.to_str().expect("utf-8");
+    let base = [
+        "lists",
+        "import",
+        "--data",
+        d,
+        "--list",
+        "high_risk_account",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        base.iter()
+            .copied()
+            .chain(extra.iter().copied())
+            .map(str::to_owned)
+            .collect()
+    };
+    for (args, names) in [
+        (with(&["--id-type", "account", "--json"]), "--file"),
+        (
+            with(&["--id-type", "account", "--format", "xml", "--json"]),
+            "xml",
+        ),
+        (with(&["--id-type", "passport", "--json"]), "passport"),
+    ] {
+        let mut args = args;
+        if names != "--file" {
+            args.extend(["--file".to_owned(), f.to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = json_error(&args);
+        assert_eq!(err["error"]["kind"], "usage", "{args:?}: {err}");
+        let message = err["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(names), "{args:?}: {message}");
+    }
+    // Without --json, clap's own report, nothing on stdout.
+    let out = run(&base);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--id-type"));
+    // --help and --version are not errors.
+    for args in [
+        vec!["--help"],
+        vec!["--version"],
+        vec!["lists", "remove", "--help"],
+    ] {
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    let help = run(&["lists", "remove", "--help", "--json"]);
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("`accepted` counts rows whose entry was removed"),
+        "{help}"
+    );
+    // Nothing was imported by any of these.
+    let stats = ok_json(&["lists", "stats", "--data", d, "--json"]);
+    assert_eq!(stats["lists"], serde_json::json!([]));
+}
+
 #[test]
 fn remove_prints_the_import_shape_and_needs_only_the_identifier() {
     let tmp = tempfile::tempdir().expect("tempdir");
