@@ -145,8 +145,20 @@ enum ParamsCommand {
 #[derive(Subcommand, Debug)]
 enum ListsCommand {
     /// Import a CSV or JSON Lines file into a list.
+    ///
+    /// Prints `accepted` (entries stored), `duplicates` (valid rows already stored, or repeated
+    /// in the file: stored once) and `rejected` (rows not stored, each with its row, field and
+    /// reason; rows are numbered from 1 at the first data row, blank lines not counted). On big
+    /// files, `staged N rows` lines on stderr report progress; nothing is committed until the
+    /// whole file has been read.
     Import(ListFileArgs),
     /// Remove the identifiers listed in a file from a list.
+    ///
+    /// Only the `identifier` column is read; `reason`, `added_on` and `source_ref` are ignored.
+    /// Prints the same fields as import: `accepted` counts rows whose entry was removed,
+    /// `duplicates` rows repeating an identifier already removed by an earlier row, and
+    /// `rejected` rows whose identifier is missing or invalid; also `removed` (= `accepted`) and
+    /// `not_found` (valid identifiers not on the list). Each data row is counted once.
     Remove(ListFileArgs),
     /// Sign and store a publication of every list's (epoch, root, OPRF public key).
     Publish {
@@ -177,8 +189,8 @@ struct ListFileArgs {
     #[arg(long)]
     list: String,
     /// Identifier type (cn_id, uscc, phone, bank_card, account, email, device_id).
-    #[arg(long = "id-type")]
-    id_type: String,
+    #[arg(long = "id-type", value_parser = id_type_arg)]
+    id_type: IdType,
     /// Input file.
     #[arg(long)]
     file: PathBuf,
@@ -245,33 +257,75 @@ impl From<ImportError> for CliError {
 /// Parses the arguments, runs the command and maps the outcome to CLI.md's contract: exit 0 on
 /// success; otherwise a one-line reason on stderr and, with `--json`, an
 /// `{"error": {"kind", "message"}}` object on stdout. Shared by both binaries.
+///
+/// Argument errors follow the same contract: with `--json` among the arguments, they are
+/// reported as kind `usage` (a one-line reason on stderr, the JSON object on stdout); without
+/// it, clap's own message and usage. `--help` and `--version` print clap's output and exit 0.
 pub fn drive<C: Parser>(
     wants_json: impl Fn(&C) -> bool,
     run: impl FnOnce(C) -> Result<(), CliError>,
 ) -> ExitCode {
-    let cli = match C::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match C::try_parse_from(&args) {
         Ok(c) => c,
-        Err(e) => {
-            // clap prints help/version on stdout and usage errors on stderr.
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's output on stdout, success.
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if json_requested(&args) => {
+            let error = CliError::new("usage", usage_message(&e));
+            report(&error, true);
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
         }
     };
     let json = wants_json(&cli);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
-            if json {
-                let error = serde_json::json!({"error": {"kind": e.kind, "message": e.message}});
-                let _ = print_json(&error);
-            }
+            report(&e, json);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints a failure: the one-line reason on stderr and, with `json`, the error object on stdout.
+fn report(e: &CliError, json: bool) {
+    eprintln!("error: {}", e.message);
+    if json {
+        let error = serde_json::json!({"error": {"kind": e.kind, "message": e.message}});
+        let _ = print_json(&error);
+    }
+}
+
+/// Whether the raw arguments ask for JSON output: a `--json` flag before any `--`.
+fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// clap's error as one line: its message without the `error:` prefix, the usage block and the
+/// `--help` hint, with continuation lines (such as the missing arguments) joined by spaces.
+fn usage_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let body = text.split("\n\n").next().unwrap_or_default();
+    let body = body.trim_start_matches("error:");
+    let line = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.is_empty() {
+        format!("{:?}", e.kind())
+    } else {
+        line
     }
 }
 
@@ -301,6 +355,14 @@ impl Command {
 
 fn parse_list(s: &str) -> Result<ListId, CliError> {
     ListId::parse(s).map_err(|e| CliError::new("usage", format!("--list {s:?}: {e}")))
+}
+
+/// clap value parser for `--id-type`: an unknown type is an argument error naming the types.
+fn id_type_arg(s: &str) -> Result<IdType, String> {
+    s.parse::<IdType>().map_err(|e| {
+        let known: Vec<&str> = IdType::ALL.iter().map(|t| t.as_str()).collect();
+        format!("{e} (expected one of {})", known.join(", "))
+    })
 }
 
 fn parse_id_type(s: &str) -> Result<IdType, CliError> {
@@ -467,8 +529,15 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
         ListsCommand::Import(a) => {
             let (dir, list, id_type, format) = open_for_file(&a)?;
             let store = dir.store()?;
-            let report =
-                import::import_file(&store, &dir.master_seed()?, &list, id_type, &a.file, format)?;
+            let report = import::import_file_with_progress(
+                &store,
+                &dir.master_seed()?,
+                &list,
+                id_type,
+                &a.file,
+                format,
+                &mut print_staged,
+            )?;
             if a.json {
                 print_json(&report)?;
             } else {
@@ -486,8 +555,15 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
         ListsCommand::Remove(a) => {
             let (dir, list, id_type, format) = open_for_file(&a)?;
             let store = dir.store()?;
-            let report =
-                import::remove_file(&store, &dir.master_seed()?, &list, id_type, &a.file, format)?;
+            let report = import::remove_file_with_progress(
+                &store,
+                &dir.master_seed()?,
+                &list,
+                id_type,
+                &a.file,
+                format,
+                &mut print_staged,
+            )?;
             if a.json {
                 print_json(&report)?;
             } else {
@@ -551,9 +627,15 @@ fn read_member_file(path: &Path) -> Result<crate::datadir::MemberFile, CliError>
         .map_err(|e| CliError::new("genesis", format!("{}: {e}", file.display())))
 }
 
+/// Progress on stderr (stdout carries only the report): rows staged in the uncommitted
+/// transaction so far.
+fn print_staged(rows: u64) {
+    eprintln!("staged {rows} rows");
+}
+
 fn open_for_file(a: &ListFileArgs) -> Result<(DataDir, ListId, IdType, Format), CliError> {
     let list = parse_list(&a.list)?;
-    let id_type = parse_id_type(&a.id_type)?;
+    let id_type = a.id_type;
     let dir = DataDir::open(&a.data)?;
     let format = a.format.unwrap_or_else(|| Format::from_path(&a.file));
     Ok((dir, list, id_type, format))

@@ -1,13 +1,19 @@
 //! Reading list files (CSV or JSON Lines) into a list, row by row, all in one transaction.
 //!
 //! Every data row is either stored canonicalised or reported as a [`Rejection`] with its row
-//! number, field and reason. Rows are numbered from 1 at the first data row: for CSV, the n-th
-//! record after the header (blank lines are not records); for JSON Lines, the n-th line.
-//! A file-level problem (unreadable, not UTF-8, no `identifier` column, unknown column) stores
-//! nothing: the write transaction is dropped uncommitted.
+//! number, field and reason. Rows are numbered from 1 at the first data row, the same way in
+//! both formats: blank lines are not data rows. For CSV, the n-th record after the header; for
+//! JSON Lines, the n-th non-blank line.
+//! A file-level problem (unreadable, not UTF-8, no `identifier` column, unknown column, a JSON
+//! Lines file none of whose rows has an `identifier` field) stores nothing: the write
+//! transaction is dropped uncommitted.
 //!
 //! Columns (CSV header or JSON keys): `identifier` (required), `reason`, `added_on`
-//! (YYYY-MM-DD), `source_ref` (optional; an empty value means absent).
+//! (YYYY-MM-DD), `source_ref` (optional; an empty value means absent). Removal needs only the
+//! identifier: the other columns are ignored, so a malformed `reason` never blocks a removal.
+//!
+//! Valid rows are staged in the transaction in chunks of [`CHUNK`] rows; the `_with_progress`
+//! variants report the running count after each full chunk, before anything is committed.
 
 use fengxin_crypto::MasterSeed;
 use fengxin_store::{ListWriter, NewEntry, Store, StoreError};
@@ -18,7 +24,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Rows handed to the database per batch (tagging runs in parallel within a batch).
-const CHUNK: usize = 65_536;
+pub const CHUNK: usize = 65_536;
 /// Longest accepted `reason` / `source_ref`, in characters.
 const MAX_TEXT: usize = 128;
 
@@ -66,20 +72,24 @@ pub struct ImportReport {
     pub rejected: Vec<Rejection>,
 }
 
-/// `lists remove` result.
+/// `lists remove` result, in the same shape as [`ImportReport`] (with two extra counts).
+///
+/// Every data row is counted exactly once: `accepted + duplicates + not_found +
+/// rejected.len()` is the number of data rows, as `accepted + duplicates + rejected.len()` is
+/// for an import.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RemoveReport {
     /// The list.
     pub list: ListId,
-    /// Valid rows.
+    /// Rows whose entry was removed (one per entry removed).
     pub accepted: u64,
-    /// Rows repeating an identifier already removed from this file.
+    /// Rows repeating an identifier already removed by an earlier row of this file.
     pub duplicates: u64,
-    /// Entries removed.
+    /// Entries removed (equal to `accepted`).
     pub removed: u64,
-    /// Identifiers that were not on the list.
+    /// Rows with a valid identifier that was not on the list.
     pub not_found: u64,
-    /// Rows not processed.
+    /// Rows not processed: the identifier is missing or invalid.
     pub rejected: Vec<Rejection>,
 }
 
@@ -133,6 +143,15 @@ pub enum ImportError {
         /// The file.
         path: PathBuf,
     },
+    /// A JSON Lines file has data rows but none of them has an `identifier` field (the file is
+    /// not a list of identifiers, or names the field differently).
+    #[error("{path}: none of its {rows} rows has an `identifier` field; nothing was stored")]
+    NoIdentifierField {
+        /// The file.
+        path: PathBuf,
+        /// Data rows read.
+        rows: u64,
+    },
     /// The database failed; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -141,6 +160,13 @@ pub enum ImportError {
 /// One valid data row.
 struct Row {
     entry: NewEntry,
+}
+
+/// What the rows are read for: removal needs only the identifier.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Import,
+    Remove,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -172,6 +198,20 @@ pub fn import_file(
     path: &Path,
     format: Format,
 ) -> Result<ImportReport, ImportError> {
+    import_file_with_progress(store, seed, list, id_type, path, format, &mut |_| {})
+}
+
+/// [`import_file`], calling `staged` with the number of valid rows staged so far after each
+/// full chunk of [`CHUNK`] rows has been written to the (not yet committed) transaction.
+pub fn import_file_with_progress(
+    store: &Store,
+    seed: &MasterSeed,
+    list: &ListId,
+    id_type: IdType,
+    path: &Path,
+    format: Format,
+    staged: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportError> {
     let mut writer = store.writer(list, seed)?;
     let mut report = ImportReport {
         list: list.clone(),
@@ -179,17 +219,29 @@ pub fn import_file(
         duplicates: 0,
         rejected: Vec::new(),
     };
-    report.rejected = read_rows(path, format, id_type, &mut writer, |w, rows| {
-        let out = w.add(rows.into_iter().map(|r| r.entry).collect())?;
-        report.accepted += out.accepted;
-        report.duplicates += out.duplicates;
-        Ok(())
-    })?;
+    let reader = RowReader {
+        path,
+        format,
+        id_type,
+        purpose: Purpose::Import,
+    };
+    report.rejected = reader.read(
+        &mut writer,
+        |w, rows| {
+            let out = w.add(rows.into_iter().map(|r| r.entry).collect())?;
+            report.accepted += out.accepted;
+            report.duplicates += out.duplicates;
+            Ok(())
+        },
+        staged,
+    )?;
     writer.commit()?;
     Ok(report)
 }
 
 /// Removes the identifiers listed in `path` from `list`. One transaction.
+///
+/// Only the `identifier` column matters: `reason`, `added_on` and `source_ref` are ignored.
 pub fn remove_file(
     store: &Store,
     seed: &MasterSeed,
@@ -197,6 +249,19 @@ pub fn remove_file(
     id_type: IdType,
     path: &Path,
     format: Format,
+) -> Result<RemoveReport, ImportError> {
+    remove_file_with_progress(store, seed, list, id_type, path, format, &mut |_| {})
+}
+
+/// [`remove_file`], calling `staged` as [`import_file_with_progress`] does.
+pub fn remove_file_with_progress(
+    store: &Store,
+    seed: &MasterSeed,
+    list: &ListId,
+    id_type: IdType,
+    path: &Path,
+    format: Format,
+    staged: &mut dyn FnMut(u64),
 ) -> Result<RemoveReport, ImportError> {
     let mut writer = store.writer(list, seed)?;
     let mut report = RemoveReport {
@@ -207,189 +272,234 @@ pub fn remove_file(
         not_found: 0,
         rejected: Vec::new(),
     };
-    report.rejected = read_rows(path, format, id_type, &mut writer, |w, rows| {
-        report.accepted += rows.len() as u64;
-        let out = w.remove(rows.into_iter().map(|r| r.entry.id).collect())?;
-        report.removed += out.removed;
-        report.duplicates += out.duplicates;
-        report.not_found += out.not_found;
-        Ok(())
-    })?;
+    let reader = RowReader {
+        path,
+        format,
+        id_type,
+        purpose: Purpose::Remove,
+    };
+    report.rejected = reader.read(
+        &mut writer,
+        |w, rows| {
+            let out = w.remove(rows.into_iter().map(|r| r.entry.id).collect())?;
+            report.accepted += out.removed;
+            report.removed += out.removed;
+            report.duplicates += out.duplicates;
+            report.not_found += out.not_found;
+            Ok(())
+        },
+        staged,
+    )?;
     writer.commit()?;
     Ok(report)
 }
 
-/// Streams valid rows to `sink` in chunks and returns the rejections.
-fn read_rows(
-    path: &Path,
+/// One input file and how to read its rows.
+struct RowReader<'a> {
+    path: &'a Path,
     format: Format,
     id_type: IdType,
-    writer: &mut ListWriter,
-    mut sink: impl FnMut(&mut ListWriter, Vec<Row>) -> Result<(), StoreError>,
-) -> Result<Vec<Rejection>, ImportError> {
-    let file = File::open(path).map_err(|source| ImportError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let reader = BufReader::with_capacity(1 << 20, file);
-    let mut rejected = Vec::new();
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let mut on_row = |outcome: Result<Row, Rejection>| -> Result<(), StoreError> {
-        match outcome {
-            Ok(row) => {
-                chunk.push(row);
-                if chunk.len() >= CHUNK {
-                    sink(writer, std::mem::take(&mut chunk))?;
-                }
-            }
-            Err(r) => rejected.push(r),
-        }
-        Ok(())
-    };
-    match format {
-        Format::Csv => read_csv(path, reader, id_type, &mut on_row)?,
-        Format::Jsonl => read_jsonl(path, reader, id_type, &mut on_row)?,
-    }
-    if !chunk.is_empty() {
-        sink(writer, chunk)?;
-    }
-    Ok(rejected)
+    purpose: Purpose,
 }
 
-fn read_csv<R: Read>(
-    path: &Path,
-    reader: R,
-    id_type: IdType,
-    on_row: &mut dyn FnMut(Result<Row, Rejection>) -> Result<(), StoreError>,
-) -> Result<(), ImportError> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(reader);
-    let read_err = |e: csv::Error| ImportError::Read {
-        path: path.to_owned(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let header = csv.byte_headers().map_err(read_err)?.clone();
-    if header.is_empty() {
-        return Err(ImportError::Empty {
-            path: path.to_owned(),
-        });
+/// The callback each parsed data row is handed to.
+type OnRow<'a> = dyn FnMut(Result<Row, Rejection>) -> Result<(), StoreError> + 'a;
+
+impl RowReader<'_> {
+    /// Streams valid rows to `sink` in chunks (calling `staged` after each full chunk) and
+    /// returns the rejections.
+    fn read(
+        &self,
+        writer: &mut ListWriter,
+        mut sink: impl FnMut(&mut ListWriter, Vec<Row>) -> Result<(), StoreError>,
+        staged: &mut dyn FnMut(u64),
+    ) -> Result<Vec<Rejection>, ImportError> {
+        let file = File::open(self.path).map_err(|source| ImportError::Read {
+            path: self.path.to_owned(),
+            source,
+        })?;
+        let reader = BufReader::with_capacity(1 << 20, file);
+        let mut rejected = Vec::new();
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut total: u64 = 0;
+        let mut on_row = |outcome: Result<Row, Rejection>| -> Result<(), StoreError> {
+            match outcome {
+                Ok(row) => {
+                    chunk.push(row);
+                    if chunk.len() >= CHUNK {
+                        total += chunk.len() as u64;
+                        sink(writer, std::mem::take(&mut chunk))?;
+                        staged(total);
+                    }
+                }
+                Err(r) => rejected.push(r),
+            }
+            Ok(())
+        };
+        match self.format {
+            Format::Csv => self.read_csv(reader, &mut on_row)?,
+            Format::Jsonl => self.read_jsonl(reader, &mut on_row)?,
+        }
+        if !chunk.is_empty() {
+            sink(writer, chunk)?;
+        }
+        Ok(rejected)
     }
-    let mut columns = Vec::with_capacity(header.len());
-    for raw in header.iter() {
-        let name = std::str::from_utf8(raw).map_err(|_| ImportError::NotUtf8 {
+
+    fn read_csv<R: Read>(&self, reader: R, on_row: &mut OnRow<'_>) -> Result<(), ImportError> {
+        let path = self.path;
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(reader);
+        let read_err = |e: csv::Error| ImportError::Read {
             path: path.to_owned(),
-            row: 0,
-        })?;
-        let name = name.trim_start_matches('\u{feff}').trim();
-        let col = Column::parse(name).ok_or_else(|| ImportError::UnknownColumn {
-            path: path.to_owned(),
-            column: name.to_owned(),
-        })?;
-        if columns.contains(&col) {
-            return Err(ImportError::DuplicateColumn {
+            source: std::io::Error::other(e.to_string()),
+        };
+        let header = csv.byte_headers().map_err(read_err)?.clone();
+        if header.is_empty() {
+            return Err(ImportError::Empty {
                 path: path.to_owned(),
-                column: name.to_owned(),
             });
         }
-        columns.push(col);
-    }
-    if !columns.contains(&Column::Identifier) {
-        return Err(ImportError::NoIdentifierColumn {
-            path: path.to_owned(),
-            header: String::from_utf8_lossy(header.as_slice()).into_owned(),
-        });
-    }
-    let mut record = csv::ByteRecord::new();
-    let mut row: u64 = 0;
-    while csv.read_byte_record(&mut record).map_err(read_err)? {
-        row += 1;
-        let mut fields = Fields::default();
-        if record.len() > columns.len() {
-            on_row(Err(Rejection {
-                row,
-                field: "row".into(),
-                reason: format!("{} fields, the header has {}", record.len(), columns.len()),
-            }))?;
-            continue;
-        }
-        for (col, raw) in columns.iter().zip(record.iter()) {
-            let text = std::str::from_utf8(raw).map_err(|_| ImportError::NotUtf8 {
+        let mut columns = Vec::with_capacity(header.len());
+        for raw in header.iter() {
+            let name = std::str::from_utf8(raw).map_err(|_| ImportError::NotUtf8 {
                 path: path.to_owned(),
-                row,
+                row: 0,
             })?;
-            fields.set(*col, text.to_owned());
+            let name = name.trim_start_matches('\u{feff}').trim();
+            let col = Column::parse(name).ok_or_else(|| ImportError::UnknownColumn {
+                path: path.to_owned(),
+                column: name.to_owned(),
+            })?;
+            if columns.contains(&col) {
+                return Err(ImportError::DuplicateColumn {
+                    path: path.to_owned(),
+                    column: name.to_owned(),
+                });
+            }
+            columns.push(col);
         }
-        on_row(fields.into_row(row, id_type))?;
+        if !columns.contains(&Column::Identifier) {
+            return Err(ImportError::NoIdentifierColumn {
+                path: path.to_owned(),
+                header: String::from_utf8_lossy(header.as_slice()).into_owned(),
+            });
+        }
+        let mut record = csv::ByteRecord::new();
+        let mut row: u64 = 0;
+        while csv.read_byte_record(&mut record).map_err(read_err)? {
+            row += 1;
+            let mut fields = Fields::default();
+            if record.len() > columns.len() {
+                on_row(Err(Rejection {
+                    row,
+                    field: "row".into(),
+                    reason: format!("{} fields, the header has {}", record.len(), columns.len()),
+                }))?;
+                continue;
+            }
+            for (col, raw) in columns.iter().zip(record.iter()) {
+                let text = std::str::from_utf8(raw).map_err(|_| ImportError::NotUtf8 {
+                    path: path.to_owned(),
+                    row,
+                })?;
+                fields.set(*col, text.to_owned());
+            }
+            on_row(fields.into_row(row, self.id_type, self.purpose))?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn read_jsonl<R: BufRead>(
-    path: &Path,
-    mut reader: R,
-    id_type: IdType,
-    on_row: &mut dyn FnMut(Result<Row, Rejection>) -> Result<(), StoreError>,
-) -> Result<(), ImportError> {
-    let mut line = Vec::new();
-    let mut row: u64 = 0;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|source| ImportError::Read {
+    /// Reads JSON Lines. Blank lines are skipped and not numbered, as CSV's are. If there are
+    /// data rows and none of them has an `identifier` key, that is a file-level error.
+    fn read_jsonl<R: BufRead>(
+        &self,
+        mut reader: R,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<(), ImportError> {
+        let path = self.path;
+        let mut line = Vec::new();
+        let mut row: u64 = 0;
+        let mut first_line = true;
+        let mut any_identifier = false;
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|source| ImportError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            if n == 0 {
+                break;
+            }
+            let text = std::str::from_utf8(&line).map_err(|_| ImportError::NotUtf8 {
                 path: path.to_owned(),
-                source,
+                row: row + 1,
             })?;
-        if n == 0 {
-            return Ok(());
+            let text = if first_line {
+                first_line = false;
+                text.trim_start_matches('\u{feff}')
+            } else {
+                text
+            };
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            row += 1;
+            let (has_identifier, outcome) = self.parse_json_row(text, row);
+            any_identifier |= has_identifier;
+            on_row(outcome)?;
         }
-        row += 1;
-        let text = std::str::from_utf8(&line).map_err(|_| ImportError::NotUtf8 {
-            path: path.to_owned(),
+        if row > 0 && !any_identifier {
+            return Err(ImportError::NoIdentifierField {
+                path: path.to_owned(),
+                rows: row,
+            });
+        }
+        Ok(())
+    }
+
+    /// Parses one JSON Lines row; also says whether it is an object with an `identifier` key.
+    fn parse_json_row(&self, text: &str, row: u64) -> (bool, Result<Row, Rejection>) {
+        let reject = |field: &str, reason: String| Rejection {
             row,
-        })?;
-        let text = if row == 1 {
-            text.trim_start_matches('\u{feff}')
-        } else {
-            text
+            field: field.to_owned(),
+            reason,
         };
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
+        let map = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => return (false, Err(reject("row", "expected a JSON object".into()))),
+            Err(e) => return (false, Err(reject("row", format!("invalid JSON: {e}")))),
+        };
+        let has_identifier = map.contains_key("identifier");
+        let mut fields = Fields::default();
+        for (key, v) in map {
+            let Some(col) = Column::parse(&key) else {
+                let reason = "unknown field (expected identifier, reason, added_on, source_ref)";
+                return (has_identifier, Err(reject(&key, reason.into())));
+            };
+            if self.purpose == Purpose::Remove && col != Column::Identifier {
+                continue;
+            }
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => String::new(),
+                other => {
+                    let reason = format!("expected a string, got {other}");
+                    return (has_identifier, Err(reject(&key, reason)));
+                }
+            };
+            fields.set(col, text);
         }
-        on_row(parse_json_row(text, row, id_type))?;
+        (
+            has_identifier,
+            fields.into_row(row, self.id_type, self.purpose),
+        )
     }
-}
-
-fn parse_json_row(text: &str, row: u64, id_type: IdType) -> Result<Row, Rejection> {
-    let reject = |field: &str, reason: String| Rejection {
-        row,
-        field: field.to_owned(),
-        reason,
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| reject("row", format!("invalid JSON: {e}")))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(reject("row", "expected a JSON object".into()));
-    };
-    let mut fields = Fields::default();
-    for (key, v) in map {
-        let col = Column::parse(&key).ok_or_else(|| {
-            reject(
-                &key,
-                "unknown field (expected identifier, reason, added_on, source_ref)".into(),
-            )
-        })?;
-        let text = match v {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Null => String::new(),
-            other => return Err(reject(&key, format!("expected a string, got {other}"))),
-        };
-        fields.set(col, text);
-    }
-    fields.into_row(row, id_type)
 }
 
 #[derive(Default)]
@@ -411,7 +521,9 @@ impl Fields {
         *slot = Some(value);
     }
 
-    fn into_row(self, row: u64, id_type: IdType) -> Result<Row, Rejection> {
+    /// Validates the row. For removal only the identifier is read; the other fields are
+    /// ignored, whatever they hold.
+    fn into_row(self, row: u64, id_type: IdType, purpose: Purpose) -> Result<Row, Rejection> {
         let reject = |field: &str, reason: String| Rejection {
             row,
             field: field.to_owned(),
@@ -422,6 +534,16 @@ impl Fields {
             .ok_or_else(|| reject("identifier", "missing".into()))?;
         let id =
             CanonicalId::parse(id_type, &raw).map_err(|e| reject("identifier", e.to_string()))?;
+        if purpose == Purpose::Remove {
+            return Ok(Row {
+                entry: NewEntry {
+                    id,
+                    reason: None,
+                    added_on: None,
+                    source_ref: None,
+                },
+            });
+        }
         let reason = optional_text(self.reason).map_err(|e| reject("reason", e))?;
         let source_ref = optional_text(self.source_ref).map_err(|e| reject("source_ref", e))?;
         let added_on = match optional_text(self.added_on).map_err(|e| reject("added_on", e))? {

@@ -1,8 +1,8 @@
 //! The `fengxin-node` binary as operators drive it: real processes, real files.
 
+use fengxin_node::import::CHUNK;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node");
 
@@ -127,14 +127,17 @@ fn refuses_a_readable_secret() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("identity.key"));
 }
 
+#[cfg(unix)]
 #[test]
 fn killed_mid_import_leaves_previous_state() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("node");
     let d = data.to_str().expect("utf-8");
     init(&data);
     let small = tmp.path().join("small.csv");
-    std::fs::write(&small, "identifier\nACC-1\nACC-2\n").expect("write");
+    std::fs::write(&small, "identifier,reason\nACC-1,mule\nACC-2,mule\n").expect("write");
     let import = |file: &Path| {
         vec![
             "lists".to_owned(),
@@ -153,41 +156,92 @@ fn killed_mid_import_leaves_previous_state() {
     let args = import(&small);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok_json(&args);
-    let before = ok_json(&["lists", "stats", "--data", d, "--json"]);
+    let stats = ["lists", "stats", "--data", d, "--json"];
+    let prove = [
+        "prove",
+        "--data",
+        d,
+        "--list",
+        "high_risk_account",
+        "--id-type",
+        "account",
+        "--identifier",
+        "ACC-1",
+        "--json",
+    ];
+    let before = ok_json(&stats);
+    let proved_before = ok_json(&prove);
+    assert_eq!(proved_before["result"], "hit");
 
+    // Two and a half chunks: the first full chunk is staged in the write transaction while
+    // more than a chunk is still to be read, tagged and committed.
+    let rows = 2 * CHUNK + CHUNK / 2;
     let big = tmp.path().join("big.csv");
     let mut csv = String::from("identifier\n");
-    for i in 0..300_000 {
+    for i in 0..rows {
         csv.push_str(&format!("ACC-BIG-{i:07}\n"));
     }
     std::fs::write(&big, csv).expect("write");
     let mut child = Command::new(BIN)
         .args(import(&big))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(800));
-    assert!(
-        child.try_wait().expect("poll").is_none(),
-        "import finished in {:?} before it could be killed; the file must be larger",
-        started.elapsed()
-    );
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let staged = loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("staged ") => break line,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("reading the import's stderr: {e}"),
+            None => panic!(
+                "the import ended without reporting a staged chunk: {:?}",
+                child.wait()
+            ),
+        }
+    };
+    assert_eq!(staged, format!("staged {CHUNK} rows"));
+    // Data is staged, uncommitted: kill the process now.
     child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    let status = child.wait().expect("reap");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the import must die by SIGKILL before it commits, not finish ({status:?})"
+    );
 
-    let after = ok_json(&["lists", "stats", "--data", d, "--json"]);
+    let after = ok_json(&stats);
     assert_eq!(
         after, before,
-        "a killed import must leave the previous state"
+        "a killed import must leave the previous state (entries, tags, root)"
     );
-    // The database is still usable.
-    let more = tmp.path().join("more.csv");
-    std::fs::write(&more, "identifier\nACC-3\n").expect("write");
-    let args = import(&more);
+    let proved_after = ok_json(&prove);
+    assert_eq!(
+        (
+            &proved_after["result"],
+            &proved_after["tag"],
+            &proved_after["root"]
+        ),
+        (
+            &proved_before["result"],
+            &proved_before["tag"],
+            &proved_before["root"]
+        ),
+        "a stored entry keeps its tag and the tree its root"
+    );
+
+    // The database is still usable, and the same import run again completes.
+    let args = import(&big);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_eq!(ok_json(&args)["accepted"], 1);
+    let report = ok_json(&args);
+    assert_eq!(report["accepted"], rows as u64);
+    assert_eq!(report["duplicates"], 0);
+    assert_eq!(report["rejected"], serde_json::json!([]));
+    let done = ok_json(&stats);
+    assert_eq!(done["lists"][0]["entries"], rows as u64 + 2);
+    assert_eq!(done["lists"][0]["tags"], rows as u64 + 2);
+    assert_ne!(done["lists"][0]["root"], before["lists"][0]["root"]);
 }
 
 #[test]
@@ -291,4 +345,169 @@ fn publish_and_prove_print_the_documented_json() {
         let err: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json error");
         assert!(err["error"]["kind"].is_string(), "{err}");
     }
+}
+
+/// A failed command with `--json`: non-zero exit, the error object on stdout, one line on stderr.
+fn json_error(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: no JSON on stdout ({e}): {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: stderr must be one line: {stderr:?}"
+    );
+    assert_eq!(
+        err["error"]["message"]
+            .as_str()
+            .map(|m| !m.is_empty() && !m.contains('\n')),
+        Some(true),
+        "{err}"
+    );
+    err
+}
+
+#[test]
+fn argument_errors_with_json_print_the_error_object() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    let d = data.to_str().expect("utf-8");
+    init(&data);
+    let file = tmp.path().join("ids.csv");
+    std::fs::write(&file, "identifier\nACC-1\n").expect("write");
+    let f = file.to_str().expect("utf-8");
+    let base = [
+        "lists",
+        "import",
+        "--data",
+        d,
+        "--list",
+        "high_risk_account",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        base.iter()
+            .copied()
+            .chain(extra.iter().copied())
+            .map(str::to_owned)
+            .collect()
+    };
+    for (args, names) in [
+        (with(&["--id-type", "account", "--json"]), "--file"),
+        (
+            with(&["--id-type", "account", "--format", "xml", "--json"]),
+            "xml",
+        ),
+        (with(&["--id-type", "passport", "--json"]), "passport"),
+    ] {
+        let mut args = args;
+        if names != "--file" {
+            args.extend(["--file".to_owned(), f.to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = json_error(&args);
+        assert_eq!(err["error"]["kind"], "usage", "{args:?}: {err}");
+        let message = err["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(names), "{args:?}: {message}");
+    }
+    // Without --json, clap's own report, nothing on stdout.
+    let out = run(&base);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--id-type"));
+    // --help and --version are not errors.
+    for args in [
+        vec!["--help"],
+        vec!["--version"],
+        vec!["lists", "remove", "--help"],
+    ] {
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    let help = run(&["lists", "remove", "--help", "--json"]);
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("`accepted` counts rows whose entry was removed"),
+        "{help}"
+    );
+    // Nothing was imported by any of these.
+    let stats = ok_json(&["lists", "stats", "--data", d, "--json"]);
+    assert_eq!(stats["lists"], serde_json::json!([]));
+}
+
+#[test]
+fn remove_prints_the_import_shape_and_needs_only_the_identifier() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    let d = data.to_str().expect("utf-8");
+    init(&data);
+    let file = tmp.path().join("ids.csv");
+    std::fs::write(
+        &file,
+        "identifier,reason\nACC-1,mule\nACC-2,mule\nACC-3,mule\n",
+    )
+    .expect("write");
+    let list_args = |cmd: &'static str, f: &Path| -> Vec<String> {
+        [
+            "lists",
+            cmd,
+            "--data",
+            d,
+            "--list",
+            "high_risk_account",
+            "--id-type",
+            "account",
+            "--file",
+            f.to_str().expect("utf-8"),
+            "--json",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let import = list_args("import", &file);
+    let import: Vec<&str> = import.iter().map(String::as_str).collect();
+    let imported = ok_json(&import);
+
+    // Malformed reason, date and source reference: ignored for removal.
+    let rm = tmp.path().join("rm.csv");
+    let long = "x".repeat(200);
+    std::fs::write(
+        &rm,
+        format!(
+            "identifier,reason,added_on,source_ref\nACC-1,\u{1}bad,2025-13-45,{long}\nacc-1,,,\nACC-9,,,\n,,,\nACC-2,x,yesterday,\n"
+        ),
+    )
+    .expect("write");
+    let remove = list_args("remove", &rm);
+    let remove: Vec<&str> = remove.iter().map(String::as_str).collect();
+    let removed = ok_json(&remove);
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_object()
+            .expect("object")
+            .keys()
+            .filter(|k| ["list", "accepted", "duplicates", "rejected"].contains(&k.as_str()))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(keys(&removed), keys(&imported));
+    assert_eq!(keys(&removed).len(), 4);
+    assert_eq!(removed["list"], "high_risk_account");
+    assert_eq!(removed["accepted"], 2, "{removed}");
+    assert_eq!(removed["removed"], 2);
+    assert_eq!(removed["duplicates"], 1);
+    assert_eq!(removed["not_found"], 1);
+    let rejected = removed["rejected"].as_array().expect("array");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["row"], 4);
+    assert_eq!(rejected[0]["field"], "identifier");
+    assert!(rejected[0]["reason"].is_string());
+    let stats = ok_json(&["lists", "stats", "--data", d, "--json"]);
+    assert_eq!(stats["lists"][0]["entries"], 1);
 }

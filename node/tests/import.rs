@@ -184,16 +184,193 @@ fn json_lines() {
                  {\"identifier\": \"13800138001\", \"added_on\": null}\r\n";
     let path = n.write("phones.jsonl", jsonl.as_bytes());
     let report = n.import(&path, IdType::Phone).expect("import");
+    // Rows are numbered from 1 at the first data row; the blank line is not a data row.
     assert_eq!(
         positions(&report.rejected),
         vec![
-            rej(4, "row"),
-            rej(5, "identifier"),
-            rej(6, "phone"),
-            rej(7, "row")
+            rej(3, "row"),
+            rej(4, "identifier"),
+            rej(5, "phone"),
+            rej(6, "row")
         ]
     );
     assert_eq!((report.accepted, report.duplicates), (2, 1));
+}
+
+#[test]
+fn csv_and_json_lines_number_the_same_rows_alike() {
+    let n = node();
+    // The same rows, with the same blank lines (LF and CRLF), in both formats.
+    let rows = [
+        Some("ACC-1"),
+        None,
+        Some("bad id"),
+        None,
+        None,
+        Some("ACC-2"),
+        Some(""),
+        None,
+        Some("also bad"),
+    ];
+    let mut csv = String::from("identifier\n\n");
+    let mut jsonl = String::from("\n");
+    for (i, r) in rows.iter().enumerate() {
+        let eol = if i % 2 == 0 { "\n" } else { "\r\n" };
+        match r {
+            Some(id) => {
+                csv.push_str(&format!("\"{id}\"{eol}"));
+                jsonl.push_str(&format!("{{\"identifier\": \"{id}\"}}{eol}"));
+            }
+            None => {
+                csv.push_str(eol);
+                jsonl.push_str(eol);
+            }
+        }
+    }
+    let csv = n.write("rows.csv", csv.as_bytes());
+    let jsonl = n.write("rows.jsonl", jsonl.as_bytes());
+    let from_csv = n.import(&csv, IdType::Account).expect("csv");
+    let from_jsonl = n.import(&jsonl, IdType::Account).expect("jsonl");
+    let expected = vec![
+        rej(2, "identifier"),
+        rej(4, "identifier"),
+        rej(5, "identifier"),
+    ];
+    assert_eq!(positions(&from_csv.rejected), expected);
+    assert_eq!(positions(&from_jsonl.rejected), expected);
+    assert_eq!((from_csv.accepted, from_jsonl.duplicates), (2, 2));
+}
+
+#[test]
+fn json_lines_without_any_identifier_field_stores_nothing() {
+    let n = node();
+    let good = n.write("good.csv", b"identifier\nACC-1\n");
+    n.import(&good, IdType::Account).expect("import");
+    let other = ListId::parse("marketing_abuse").expect("valid");
+    let no_id = n.write(
+        "no_id.jsonl",
+        b"{\"account\": \"ACC-2\"}\n\n{\"acct\": \"ACC-3\", \"reason\": \"mule\"}\n",
+    );
+    let store = n.dir.store().expect("store");
+    let seed = n.dir.master_seed().expect("seed");
+    for target in [list(), other.clone()] {
+        let err = import_file(
+            &store,
+            &seed,
+            &target,
+            IdType::Account,
+            &no_id,
+            Format::Jsonl,
+        )
+        .expect_err("no identifier field");
+        assert!(
+            matches!(err, ImportError::NoIdentifierField { rows: 2, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("identifier"), "{err}");
+        let err = remove_file(
+            &store,
+            &seed,
+            &target,
+            IdType::Account,
+            &no_id,
+            Format::Jsonl,
+        )
+        .expect_err("no identifier field");
+        assert!(
+            matches!(err, ImportError::NoIdentifierField { .. }),
+            "{err:?}"
+        );
+    }
+    assert_eq!(store.entry_count().expect("count"), 1);
+    let stats = store.stats().expect("stats");
+    assert_eq!(
+        stats.iter().map(|s| s.list.as_str()).collect::<Vec<_>>(),
+        vec!["high_risk_account"],
+        "no empty list recorded"
+    );
+    drop(store);
+    // One row with the field is enough for the file to be a list: the others are row errors.
+    let some = n.write(
+        "some.jsonl",
+        b"{\"account\": \"ACC-2\"}\n{\"identifier\": \"ACC-3\"}\n",
+    );
+    let report = n.import(&some, IdType::Account).expect("import");
+    assert_eq!(report.accepted, 1);
+    assert_eq!(positions(&report.rejected), vec![rej(1, "account")]);
+}
+
+#[test]
+fn nothing_accepted_creates_no_list() {
+    let n = node();
+    let store = n.dir.store().expect("store");
+    let seed = n.dir.master_seed().expect("seed");
+    let all_bad = n.write("bad.csv", b"identifier\nnot a card\n\n1234\n");
+    let header_only = n.write("header.csv", b"identifier,reason\n");
+    let empty_jsonl = n.write("empty.jsonl", b"\n\n");
+    let cards = ListId::parse("fraud_txn").expect("valid");
+    for path in [&all_bad, &header_only, &empty_jsonl] {
+        let report = import_file(
+            &store,
+            &seed,
+            &cards,
+            IdType::BankCard,
+            path,
+            Format::from_path(path),
+        )
+        .expect("import");
+        assert_eq!(report.accepted, 0);
+        let report = remove_file(
+            &store,
+            &seed,
+            &cards,
+            IdType::BankCard,
+            path,
+            Format::from_path(path),
+        )
+        .expect("remove");
+        assert_eq!(report.accepted, 0);
+    }
+    assert_eq!(store.list_meta(&cards).expect("meta"), None);
+    assert!(
+        store.stats().expect("stats").is_empty(),
+        "an empty list was recorded"
+    );
+
+    // A list that exists stays, even when a removal empties it.
+    let one = n.write("one.csv", b"identifier\n4111111111111111\n");
+    import_file(&store, &seed, &cards, IdType::BankCard, &one, Format::Csv).expect("import");
+    remove_file(&store, &seed, &cards, IdType::BankCard, &one, Format::Csv).expect("remove");
+    let stats = store.stats().expect("stats");
+    assert_eq!((stats.len(), stats[0].entries), (1, 0));
+}
+
+#[test]
+fn removal_ignores_everything_but_the_identifier() {
+    let n = node();
+    let path = n.write(
+        "a.csv",
+        b"identifier,reason\nACC-1,mule\nACC-2,mule\nACC-3,mule\n",
+    );
+    n.import(&path, IdType::Account).expect("import");
+    let store = n.dir.store().expect("store");
+    let seed = n.dir.master_seed().expect("seed");
+    let long = "r".repeat(300);
+    let csv = format!("identifier,reason,added_on,source_ref\nACC-1,\u{7}bell,2025-02-30,{long}\n");
+    let rm = n.write("rm.csv", csv.as_bytes());
+    let report =
+        remove_file(&store, &seed, &list(), IdType::Account, &rm, Format::Csv).expect("remove");
+    assert_eq!((report.accepted, report.removed), (1, 1), "{report:?}");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let jsonl = format!(
+        "{{\"identifier\": \"ACC-2\", \"reason\": 5, \"added_on\": \"yesterday\", \"source_ref\": \"{long}\"}}\n"
+    );
+    let rm = n.write("rm.jsonl", jsonl.as_bytes());
+    let report =
+        remove_file(&store, &seed, &list(), IdType::Account, &rm, Format::Jsonl).expect("remove");
+    assert_eq!((report.accepted, report.removed), (1, 1), "{report:?}");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert_eq!(store.entry_count().expect("count"), 1);
 }
 
 #[test]
@@ -206,6 +383,7 @@ fn remove_reports_and_keeps_tags_in_step() {
     let seed = n.dir.master_seed().expect("seed");
     let report =
         remove_file(&store, &seed, &list(), IdType::Account, &rm, Format::Csv).expect("remove");
+    // Each of the four data rows is counted once: removed, repeated, not on the list, invalid.
     assert_eq!(
         (
             report.accepted,
@@ -213,7 +391,7 @@ fn remove_reports_and_keeps_tags_in_step() {
             report.duplicates,
             report.not_found
         ),
-        (3, 1, 1, 1)
+        (1, 1, 1, 1)
     );
     assert_eq!(positions(&report.rejected), vec![rej(4, "identifier")]);
     let key = ListKey::derive(&seed, &list(), Epoch::FIRST).expect("key");

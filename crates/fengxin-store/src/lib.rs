@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `meta` | name | bytes (`schema_version`: u32 BE) |
 //! | `lists` | list id | [`ListMeta`] (versioned JSON) |
-//! | `entries` | (list, id type, canonical id) | [`EntryRecord`] (versioned JSON) |
+//! | `entries` | (list, id type, canonical id) | [`EntryRecord`] (binary, version 1; layout on the type) |
 //! | `tags` | (list, epoch, tag) | reference count (u32) |
 //! | `tree_*` | (list, epoch, ...) | the indexed Merkle tree (see [`TreeTables`]) |
 //!
@@ -123,7 +123,8 @@ impl Store {
         ListWriter::begin(&self.db, list, seed)
     }
 
-    /// The stored metadata of a list, if it has ever held entries.
+    /// The stored metadata of a list, if it has ever held entries (a list is created by the
+    /// first committed change that stores an entry in it).
     pub fn list_meta(&self, list: &ListId) -> Result<Option<ListMeta>, StoreError> {
         let txn = self.db.begin_read().map_err(redb::Error::from)?;
         let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;

@@ -71,6 +71,10 @@ impl ListMeta {
 }
 
 /// A stored raw entry. Never leaves the node.
+///
+/// Stored in a binary encoding, version 1: `v (u8) || epoch (u64 BE) || tag (31 bytes) ||
+/// reason || added_on || source_ref`, each text as a u16 BE length (0xffff = absent) followed by
+/// its UTF-8 bytes. Any other version byte is refused as corrupt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EntryRecord {
     /// Encoding version.
@@ -84,7 +88,7 @@ pub struct EntryRecord {
     /// Source system reference, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ref: Option<String>,
-    /// The entry's tag for the list's current epoch (hex).
+    /// The entry's tag for the list's current epoch.
     pub tag: Tag,
     /// The epoch the tag belongs to.
     pub epoch: u64,

@@ -50,6 +50,8 @@ pub struct ListWriter {
     txn: WriteTransaction,
     list: ListId,
     meta: ListMeta,
+    /// Whether the list was stored before this transaction.
+    existed: bool,
     key: ListKey,
     removed: BTreeSet<(IdType, String)>,
     /// Tags whose presence may have changed in this transaction (for the tree update).
@@ -69,12 +71,12 @@ impl ListWriter {
         seed: &MasterSeed,
     ) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(redb::Error::from)?;
-        let meta = {
+        let (meta, existed) = {
             let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
             let stored = lists.get(list.as_str()).map_err(redb::Error::from)?;
             match stored {
-                Some(m) => ListMeta::decode(m.value())?,
-                None => ListMeta::new(),
+                Some(m) => (ListMeta::decode(m.value())?, true),
+                None => (ListMeta::new(), false),
             }
         };
         let key = ListKey::derive(seed, list, meta.epoch()?)?;
@@ -82,6 +84,7 @@ impl ListWriter {
             txn,
             list: list.clone(),
             meta,
+            existed,
             key,
             removed: BTreeSet::new(),
             touched: BTreeSet::new(),
@@ -207,7 +210,15 @@ impl ListWriter {
     }
 
     /// Commits every change atomically: entries, tags, counters and the list's tree.
+    ///
+    /// A list is created only by storing an entry in it: if the list did not exist and this
+    /// transaction leaves it empty (every row rejected, a removal from an unknown list), nothing
+    /// is written and the list still does not exist.
     pub fn commit(mut self) -> Result<(), StoreError> {
+        if !self.existed && self.meta.by_type.values().all(|&n| n == 0) {
+            self.txn.abort().map_err(redb::Error::from)?;
+            return Ok(());
+        }
         let root = self.sync_tree()?;
         self.meta.root = Some(root.to_hex());
         {

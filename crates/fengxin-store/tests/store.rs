@@ -1,7 +1,7 @@
 //! Storage behaviour over a real redb file.
 
 use fengxin_crypto::{ListKey, MasterSeed};
-use fengxin_store::{ChunkOutcome, NewEntry, RemoveOutcome, Store, StoreError};
+use fengxin_store::{ChunkOutcome, NewEntry, RemoveOutcome, Store, StoreError, SCHEMA_VERSION};
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId};
 use rand_chacha::rand_core::SeedableRng;
 
@@ -186,4 +186,61 @@ fn a_second_open_is_refused_with_a_clear_error() {
         Err(StoreError::InUse(p)) => assert_eq!(p, path),
         other => panic!("expected InUse, got {other:?}"),
     }
+}
+
+#[test]
+fn another_schema_version_is_refused_naming_both_versions() {
+    // The `meta` table as the schema defines it: name → bytes, `schema_version` a u32 BE.
+    const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.redb");
+    drop(Store::create(&path).expect("create"));
+    for other in [SCHEMA_VERSION + 1, 0, u32::MAX] {
+        {
+            let db = redb::Database::open(&path).expect("redb open");
+            let txn = db.begin_write().expect("write");
+            {
+                let mut meta = txn.open_table(META).expect("meta table");
+                meta.insert("schema_version", other.to_be_bytes().as_slice())
+                    .expect("insert");
+            }
+            txn.commit().expect("commit");
+        }
+        match Store::open(&path) {
+            Err(e @ StoreError::SchemaVersion { found, expected }) => {
+                assert_eq!((found, expected), (other, SCHEMA_VERSION));
+                let message = e.to_string();
+                assert!(
+                    message.contains(&other.to_string())
+                        && message.contains(&SCHEMA_VERSION.to_string()),
+                    "{message}"
+                );
+            }
+            result => panic!("schema version {other} not refused: {result:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_commit_that_stores_nothing_creates_no_list() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::create(&dir.path().join("db.redb")).expect("create");
+    let seed = seed();
+    let w = store.writer(&list(), &seed).expect("writer");
+    w.commit().expect("commit");
+    let mut w = store.writer(&list(), &seed).expect("writer");
+    let out = w
+        .remove(vec![
+            CanonicalId::parse(IdType::Account, "A1").expect("valid")
+        ])
+        .expect("remove");
+    assert_eq!(out.not_found, 1);
+    w.commit().expect("commit");
+    assert!(store.stats().expect("stats").is_empty());
+    assert_eq!(store.list_meta(&list()).expect("meta"), None);
+    // The next writer still starts the list afresh and can store into it.
+    let mut w = store.writer(&list(), &seed).expect("writer");
+    w.add(vec![entry(IdType::Account, "A1")]).expect("add");
+    w.commit().expect("commit");
+    assert_eq!(store.stats().expect("stats")[0].entries, 1);
 }
