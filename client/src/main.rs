@@ -23,6 +23,10 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Verify a `fengxin-node prove` JSON object; exit 0 only if the proof is valid.
+    ///
+    /// The proof binds the root, the tag and the result; the list and epoch in the object are
+    /// the prover's claim, not checked here (check the root against the list's publication on
+    /// the ledger).
     Verify {
         /// The JSON file, or `-` for standard input.
         #[arg(long)]
@@ -232,11 +236,22 @@ fn run(command: Command) -> Result<(), CliError> {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"valid": true, "list": out.list, "epoch": out.epoch, "root": out.root, "tag": out.tag, "result": out.result})
+                    serde_json::json!({
+                        "valid": true,
+                        "list": out.list,
+                        "epoch": out.epoch,
+                        "root": out.root,
+                        "tag": out.tag,
+                        "result": out.result,
+                        "bound": ["root", "tag", "result"],
+                        "claimed": ["list", "epoch"],
+                    })
                 );
             } else {
                 println!(
-                    "valid: {} for tag {} against root {} ({} epoch {})",
+                    "valid: {} for tag {} against root {} (bound by the proof)\n\
+                     claimed, not verified: list {}, epoch {} (the proof does not bind them; \
+                     check the root against that list's publication on the ledger)",
                     out.result, out.tag, out.root, out.list, out.epoch
                 );
             }

@@ -10,9 +10,11 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin");
 
-fn verify(json: &str) -> (bool, String) {
+/// Runs `fengxin verify --proof -` (with `extra` arguments) on `json`: success, stdout, stderr.
+fn run_verify(json: &str, extra: &[&str]) -> (bool, String, String) {
     let mut child = Command::new(BIN)
         .args(["verify", "--proof", "-"])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -27,8 +29,14 @@ fn verify(json: &str) -> (bool, String) {
     let out = child.wait_with_output().expect("wait");
     (
         out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+fn verify(json: &str) -> (bool, String) {
+    let (ok, _, err) = run_verify(json, &[]);
+    (ok, err)
 }
 
 fn flip_hex(s: &str, at: usize) -> String {
@@ -59,6 +67,19 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
         Format::Csv,
     )
     .expect("import");
+    // A second list of the same member, with other entries: a genuine root of another tree.
+    let other_list = ListId::parse("high_risk_account").expect("valid");
+    let other_csv = tmp.path().join("other.csv");
+    std::fs::write(&other_csv, "identifier\n110105194912310038\n").expect("write");
+    import_file(
+        &dir.store().expect("store"),
+        &dir.master_seed().expect("seed"),
+        &other_list,
+        IdType::CnId,
+        &other_csv,
+        Format::Csv,
+    )
+    .expect("import other list");
 
     let hit = prove(
         &dir,
@@ -74,10 +95,36 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
     .expect("prove miss");
     assert_eq!((hit.result.as_str(), miss.result.as_str()), ("hit", "miss"));
 
-    for good in [&hit, &miss] {
+    let other = prove(
+        &dir,
+        &other_list,
+        ProveTarget::Identifier(IdType::CnId, "110105194912310038".into()),
+    )
+    .expect("prove on the other list");
+    assert_eq!(other.result, "hit");
+    assert_ne!(other.root, hit.root, "two lists, two trees, two roots");
+
+    for good in [&hit, &miss, &other] {
         let (ok, err) = verify(&serde_json::to_string(good).expect("json"));
         assert!(ok, "valid proof rejected: {err}");
     }
+
+    // The output says what the proof binds and what is only claimed.
+    let (ok, out, err) = run_verify(&serde_json::to_string(&hit).expect("json"), &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&hit.root) && out.contains(&hit.tag), "{out}");
+    assert!(
+        out.contains("claimed, not verified: list fraud_txn"),
+        "list and epoch must be labelled as claimed: {out}"
+    );
+    let (ok, out, err) = run_verify(&serde_json::to_string(&hit).expect("json"), &["--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json output");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["bound"], serde_json::json!(["root", "tag", "result"]));
+    assert_eq!(v["claimed"], serde_json::json!(["list", "epoch"]));
+    assert_eq!(v["list"], "fraud_txn");
+    assert_eq!(v["root"], hit.root.as_str());
 
     let tampered: Vec<(&str, ProveOutput)> = vec![
         (
@@ -146,7 +193,22 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
         (
             "other list's root",
             ProveOutput {
-                root: miss.root.replace(&miss.root, &"0".repeat(64)),
+                root: other.root.clone(),
+                ..hit.clone()
+            },
+        ),
+        (
+            "other list's root, claimed as the other list",
+            ProveOutput {
+                list: other.list.clone(),
+                root: other.root.clone(),
+                ..hit.clone()
+            },
+        ),
+        (
+            "all-zero root",
+            ProveOutput {
+                root: "0".repeat(64),
                 ..hit.clone()
             },
         ),

@@ -116,6 +116,9 @@ enum Command {
         /// Rows for the import benchmark.
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
+        /// Tags in the tree built by the proof and tree benchmarks.
+        #[arg(long, default_value_t = 1_000_000)]
+        tree_tags: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -519,7 +522,12 @@ fn run(command: Command) -> Result<(), CliError> {
                 .map_err(|e| CliError::new("io", format!("{}: {e}", out.display())))?;
             Ok(())
         }
-        Command::Bench { which, rows, json } => crate::bench::run(which, rows, json),
+        Command::Bench {
+            which,
+            rows,
+            tree_tags,
+            json,
+        } => crate::bench::run(which, rows, tree_tags, json),
         Command::Demo { data } => crate::demo::run(data.as_deref()),
     }
 }
@@ -677,4 +685,29 @@ fn stats(dir: &DataDir, json: bool) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CLI.md lists `bench [proofs|oprf|tree|all]`: each is accepted.
+    #[test]
+    fn bench_accepts_every_documented_target() {
+        for which in ["proofs", "oprf", "tree", "all"] {
+            let cli = Cli::try_parse_from(["fengxin-node", "bench", which, "--json"])
+                .unwrap_or_else(|e| panic!("bench {which}: {e}"));
+            assert!(matches!(cli.command, Command::Bench { json: true, .. }));
+        }
+        let cli = Cli::try_parse_from(["fengxin-node", "bench", "tree", "--tree-tags", "1000"])
+            .expect("bench tree --tree-tags");
+        assert!(matches!(
+            cli.command,
+            Command::Bench {
+                which: crate::bench::Which::Tree,
+                tree_tags: 1000,
+                ..
+            }
+        ));
+    }
 }

@@ -14,7 +14,8 @@
 //!   [`keys::load_verifier`]); keys whose SHA-256 differs from the manifest are refused. The
 //!   committed keys are **development keys — not for production** (deterministic setup from a
 //!   public seed).
-//! * [`bench`]: the proof benchmarks behind `fengxin-node bench proofs`.
+//! * [`bench`]: the proof and tree benchmarks behind `fengxin-node bench proofs` and
+//!   `fengxin-node bench tree`.
 
 pub mod bench;
 mod error;

@@ -44,6 +44,9 @@ pub enum TreeStoreError {
     /// A write was attempted through a read-only snapshot (a bug in the caller).
     #[error("tree snapshot is read-only")]
     ReadOnly,
+    /// Stored data read for the tree does not decode (fatal: the database is damaged).
+    #[error("tree input is corrupt: {0}")]
+    Corrupt(&'static str),
 }
 
 /// The tree tables of one (list, epoch), opened in a write transaction.

@@ -1,7 +1,7 @@
 //! Changes to one list inside one write transaction.
 
 use crate::schema::{EntryRecord, ListMeta, ENTRIES, LISTS, TAGS};
-use crate::tree::TreeTables;
+use crate::tree::{TreeStoreError, TreeTables};
 use crate::StoreError;
 use fengxin_crypto::{ListKey, MasterSeed};
 use fengxin_tree::IndexedMerkleTree;
@@ -54,8 +54,9 @@ pub struct ListWriter {
     existed: bool,
     key: ListKey,
     removed: BTreeSet<(IdType, String)>,
-    /// Tags whose presence may have changed in this transaction (for the tree update).
-    touched: BTreeSet<Tag>,
+    /// Tags whose presence may have changed in this transaction, for an incremental tree update;
+    /// `None` once the tree is to be rebuilt (see [`touch`]).
+    touched: Option<BTreeSet<Tag>>,
 }
 
 impl std::fmt::Debug for ListWriter {
@@ -79,7 +80,13 @@ impl ListWriter {
                 None => (ListMeta::new(), false),
             }
         };
-        let key = ListKey::derive(seed, list, meta.epoch()?)?;
+        let epoch = meta.epoch()?;
+        let key = ListKey::derive(seed, list, epoch)?;
+        // A tree not built yet is built from the tags table at commit: nothing to track.
+        let built = {
+            let tables = TreeTables::open(&txn, list.as_str(), epoch.get())?;
+            fengxin_tree::TreeStore::next_index(&tables).map_err(tree_err)? > 0
+        };
         Ok(Self {
             txn,
             list: list.clone(),
@@ -87,7 +94,7 @@ impl ListWriter {
             existed,
             key,
             removed: BTreeSet::new(),
-            touched: BTreeSet::new(),
+            touched: built.then(BTreeSet::new),
         })
     }
 
@@ -161,7 +168,7 @@ impl ListWriter {
                 .insert(tag_key, count.saturating_add(1))
                 .map_err(redb::Error::from)?;
             if count == 0 {
-                self.touched.insert(tag);
+                touch(&mut self.touched, &self.meta, tag);
             }
         }
         Ok(outcome)
@@ -194,7 +201,7 @@ impl ListWriter {
                 .map_or(0, |c| c.value());
             if count <= 1 {
                 tags_t.remove(tag_key).map_err(redb::Error::from)?;
-                self.touched.insert(record.tag);
+                touch(&mut self.touched, &self.meta, record.tag);
             } else {
                 tags_t
                     .insert(tag_key, count - 1)
@@ -234,7 +241,9 @@ impl ListWriter {
     /// Brings the (list, epoch) tree in step with the tags table and returns its root.
     ///
     /// Small changes are applied incrementally (two path updates per tag); a first build, or a
-    /// change touching more than 1/32 of the tags (where rebuilding hashes less), rebuilds.
+    /// change touching more than 1/32 of the entries (where rebuilding hashes less), rebuilds
+    /// by streaming the tags table, in tag order, into the chunked build: memory stays bounded
+    /// whatever the list's size.
     fn sync_tree(&mut self) -> Result<fengxin_tree::Root, StoreError> {
         let list = self.list.as_str();
         let epoch = self.epoch();
@@ -242,24 +251,24 @@ impl ListWriter {
         let mut tables = TreeTables::open(&self.txn, list, epoch.get())?;
         let built = fengxin_tree::TreeStore::next_index(&tables).map_err(tree_err)? > 0;
         let size: u64 = self.meta.by_type.values().sum();
-        let incremental = built && (self.touched.len() as u64) * 32 <= size;
-        if !incremental {
-            tables.clear().map_err(redb::Error::from)?;
-            let mut all = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            for row in tags_t
-                .range(crate::schema::tag_range(&self.list, epoch))
-                .map_err(redb::Error::from)?
-            {
-                let (k, _) = row.map_err(redb::Error::from)?;
-                let tag = Tag::from_bytes(*k.value().2)
-                    .map_err(|_| StoreError::Corrupt("zero tag stored"))?;
-                all.push(tag);
+        let touched = match &self.touched {
+            Some(t) if built && (t.len() as u64) * 32 <= size => t,
+            _ => {
+                tables.clear().map_err(redb::Error::from)?;
+                let rows = tags_t
+                    .range(crate::schema::tag_range(&self.list, epoch))
+                    .map_err(redb::Error::from)?;
+                let tags = rows.map(|row| {
+                    let (k, _) = row?;
+                    Tag::from_bytes(*k.value().2)
+                        .map_err(|_| TreeStoreError::Corrupt("zero tag stored"))
+                });
+                let tree = IndexedMerkleTree::build_sorted(tables, tags).map_err(tree_err)?;
+                return Ok(tree.root());
             }
-            let tree = IndexedMerkleTree::build(tables, all).map_err(tree_err)?;
-            return Ok(tree.root());
-        }
+        };
         let mut tree = IndexedMerkleTree::open(tables).map_err(tree_err)?;
-        for tag in &self.touched {
+        for tag in touched {
             let stored = tags_t
                 .get((list, epoch.get(), tag.as_bytes()))
                 .map_err(redb::Error::from)?
@@ -272,6 +281,20 @@ impl ListWriter {
             }
         }
         Ok(tree.root())
+    }
+}
+
+/// Records that `tag` appeared or disappeared in a list of `meta`'s size. Once more than 1/32 of
+/// the list's entries are touched, the tree will be rebuilt at commit (rebuilding hashes less
+/// than two path updates per tag), so the set is dropped: it never holds more than 1/32 of the
+/// list.
+fn touch(touched: &mut Option<BTreeSet<Tag>>, meta: &ListMeta, tag: Tag) {
+    let size: u64 = meta.by_type.values().sum();
+    if let Some(set) = touched {
+        set.insert(tag);
+        if (set.len() as u64) * 32 > size {
+            *touched = None;
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub enum BuildError<E: std::error::Error + 'static> {
     /// More tags than the tree has slots (2^32 - 1 besides the sentinel).
     #[error("{0} tags do not fit in a tree of depth 32")]
     TooMany(usize),
+    /// A sorted build was given a tag below its predecessor (caller misuse).
+    #[error("tags out of order at {0}")]
+    NotSorted(Tag),
 }
 
 /// Why an insertion failed.

@@ -126,51 +126,89 @@ impl<S: TreeStore> IndexedMerkleTree<S> {
 
     /// Builds the tree of `tags` into an empty store: sorts them, drops duplicates, links the
     /// leaves and hashes the levels in parallel (chunk by chunk, to bound memory).
-    pub fn build(mut store: S, mut tags: Vec<Tag>) -> Result<Self, BuildError<S::Error>> {
+    pub fn build(store: S, mut tags: Vec<Tag>) -> Result<Self, BuildError<S::Error>> {
+        tags.par_sort_unstable();
+        tags.dedup();
+        if tags.len() as u64 + 1 > CAPACITY {
+            return Err(BuildError::TooMany(tags.len()));
+        }
+        Self::build_sorted(store, tags.into_iter().map(Ok))
+    }
+
+    /// Builds the tree of a stream of tags in increasing order (repeats are skipped) into an
+    /// empty store, for example straight from an ordered database table.
+    ///
+    /// Memory is bounded by the chunks in flight (a few times 2^14 leaves) and one root per
+    /// chunk, whatever the number of tags: the stream is consumed chunk by chunk, each chunk's
+    /// leaves written out and its subtree hashed in parallel. The result is the tree
+    /// [`IndexedMerkleTree::build`] makes of the same tags.
+    pub fn build_sorted<I>(mut store: S, tags: I) -> Result<Self, BuildError<S::Error>>
+    where
+        I: IntoIterator<Item = Result<Tag, S::Error>>,
+    {
         if store.next_index().map_err(BuildError::Store)? != 0 {
             return Err(BuildError::NotEmpty);
         }
-        tags.par_sort_unstable();
-        tags.dedup();
-        let n_leaves = tags.len() as u64 + 1;
-        if n_leaves > CAPACITY {
-            return Err(BuildError::TooMany(tags.len()));
-        }
-        let leaf_at = |i: u64| -> Leaf {
-            let i = i as usize;
-            let value = if i == 0 {
-                Value::ZERO
-            } else {
-                Value::from(tags[i - 1])
-            };
-            let next_value = tags.get(i).map_or(Value::ZERO, |t| Value::from(*t));
-            Leaf { value, next_value }
+        let mut tags = tags.into_iter();
+        let mut last: Option<Tag> = None;
+        // The next distinct tag of the stream, checking the order.
+        let mut next_tag = || -> Result<Option<Value>, BuildError<S::Error>> {
+            loop {
+                match tags.next() {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Err(BuildError::Store(e)),
+                    Some(Ok(t)) => match last.cmp(&Some(t)) {
+                        std::cmp::Ordering::Equal => continue,
+                        std::cmp::Ordering::Greater => return Err(BuildError::NotSorted(t)),
+                        std::cmp::Ordering::Less => {
+                            last = Some(t);
+                            return Ok(Some(Value::from(t)));
+                        }
+                    },
+                }
+            }
         };
-        for i in 0..n_leaves {
-            store.put_leaf(i, leaf_at(i)).map_err(BuildError::Store)?;
-        }
-        store.set_next_index(n_leaves).map_err(BuildError::Store)?;
 
         let empty = empty_hashes();
-        let chunk = 1u64 << CHUNK_LEVELS;
-        let n_chunks = n_leaves.div_ceil(chunk);
-        let batch = (rayon::current_num_threads() as u64 * 2).max(2);
-        let mut chunk_roots = Vec::with_capacity(n_chunks as usize);
-        let mut c0 = 0;
-        while c0 < n_chunks {
-            let c1 = (c0 + batch).min(n_chunks);
+        let chunk = 1usize << CHUNK_LEVELS;
+        let batch = (rayon::current_num_threads() * 2).max(2) * chunk;
+        let mut chunk_roots = Vec::new();
+        // Slot `n_leaves` holds `value` and links to `following` (the sentinel holds 0).
+        let mut n_leaves: u64 = 0;
+        let mut value = Value::ZERO;
+        let mut following = next_tag()?;
+        let mut done = false;
+        while !done {
+            let first = n_leaves;
+            let mut leaves = Vec::with_capacity(batch);
+            while leaves.len() < batch && !done {
+                if n_leaves >= CAPACITY {
+                    return Err(BuildError::TooMany(n_leaves as usize));
+                }
+                leaves.push(Leaf {
+                    value,
+                    next_value: following.unwrap_or(Value::ZERO),
+                });
+                n_leaves += 1;
+                match following {
+                    Some(v) => {
+                        value = v;
+                        following = next_tag()?;
+                    }
+                    None => done = true,
+                }
+            }
+            for (i, leaf) in leaves.iter().enumerate() {
+                store
+                    .put_leaf(first + i as u64, *leaf)
+                    .map_err(BuildError::Store)?;
+            }
             // levels[l] holds the chunk's non-empty nodes at level l (a prefix of the level).
-            let results: Vec<Vec<Vec<Fr>>> = (c0..c1)
-                .into_par_iter()
-                .map(|c| {
-                    let start = c * chunk;
-                    let end = ((c + 1) * chunk).min(n_leaves);
+            let results: Vec<Vec<Vec<Fr>>> = leaves
+                .par_chunks(chunk)
+                .map(|leaves| {
                     let mut levels = Vec::with_capacity(CHUNK_LEVELS + 1);
-                    let leaves: Vec<Fr> = (start..end)
-                        .into_par_iter()
-                        .map(|i| leaf_at(i).hash())
-                        .collect();
-                    levels.push(leaves);
+                    levels.push(leaves.par_iter().map(Leaf::hash).collect::<Vec<Fr>>());
                     for l in 0..CHUNK_LEVELS {
                         let below = &levels[l];
                         let up: Vec<Fr> = below
@@ -183,12 +221,12 @@ impl<S: TreeStore> IndexedMerkleTree<S> {
                 })
                 .collect();
             for (k, levels) in results.into_iter().enumerate() {
-                let c = c0 + k as u64;
+                let start = first + (k * chunk) as u64;
                 for (l, nodes) in levels.iter().enumerate() {
-                    let first = (c * chunk) >> l;
+                    let at = start >> l;
                     for (j, h) in nodes.iter().enumerate() {
                         store
-                            .set_node(l as u8, first + j as u64, Some(fr_to_bytes(*h)))
+                            .set_node(l as u8, at + j as u64, Some(fr_to_bytes(*h)))
                             .map_err(BuildError::Store)?;
                     }
                 }
@@ -199,8 +237,9 @@ impl<S: TreeStore> IndexedMerkleTree<S> {
                     .expect("invariant: every chunk holds at least one leaf");
                 chunk_roots.push(root);
             }
-            c0 = c1;
         }
+        store.set_next_index(n_leaves).map_err(BuildError::Store)?;
+
         let mut level = chunk_roots;
         for (l, e) in empty.iter().enumerate().take(DEPTH).skip(CHUNK_LEVELS) {
             level = level

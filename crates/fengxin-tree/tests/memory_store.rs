@@ -163,3 +163,81 @@ fn suite_catches_stale_value_index() {
         stale_values: true,
     });
 }
+
+/// The root of `tags` computed the slow, obvious way: every leaf hashed, every level hashed in
+/// full up to the root.
+fn naive_root(sorted: &[Tag]) -> fengxin_tree::Root {
+    use fengxin_tree::{empty_hashes, poseidon::hash2, Leaf, DEPTH};
+    let values: Vec<Value> = std::iter::once(Value::ZERO)
+        .chain(sorted.iter().map(|t| Value::from(*t)))
+        .collect();
+    let mut level: Vec<fengxin_tree::Fr> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Leaf {
+                value: *v,
+                next_value: values.get(i + 1).copied().unwrap_or(Value::ZERO),
+            }
+            .hash()
+        })
+        .collect();
+    for e in empty_hashes().iter().take(DEPTH) {
+        level = level
+            .chunks(2)
+            .map(|p| hash2(p[0], p.get(1).copied().unwrap_or(*e)))
+            .collect();
+    }
+    fengxin_tree::Root::from_field(level[0])
+}
+
+fn numbered_tag(i: u64) -> Tag {
+    let mut b = [0u8; 31];
+    b[..8].copy_from_slice(&i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
+    b[30] = 1;
+    Tag::from_bytes(b).expect("non-zero")
+}
+
+/// A streamed build spanning several chunks and several batches of chunks (one worker thread:
+/// batches of 2 × 2^14 leaves) gives the root of the obvious computation, and the same tree as
+/// a build from an unsorted vector; repeats are skipped, and a stream out of order is refused.
+#[test]
+fn sorted_stream_build_spans_chunks_and_batches() {
+    let mut tags: Vec<Tag> = (0..40_000).map(numbered_tag).collect();
+    let unsorted = tags.clone();
+    tags.sort_unstable();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    let streamed = pool.install(|| {
+        let with_repeats = tags.iter().flat_map(|t| [Ok(*t), Ok(*t)]);
+        IndexedMerkleTree::build_sorted(MemoryStore::new(), with_repeats).expect("sorted build")
+    });
+    assert_eq!(streamed.root(), naive_root(&tags));
+    let built = IndexedMerkleTree::build(MemoryStore::new(), unsorted).expect("build");
+    assert_eq!(built.root(), streamed.root());
+    assert_eq!(
+        fengxin_tree::TreeStore::next_index(streamed.store()).expect("next"),
+        tags.len() as u64 + 1
+    );
+    for i in [0, 16_382, 16_383, 32_767, 32_768, 39_999] {
+        let look = streamed.lookup(tags[i]).expect("lookup");
+        assert!(look.is_member());
+        assert_eq!(look.witness().root(), streamed.root());
+    }
+
+    let out_of_order = [Ok(tags[1]), Ok(tags[0])];
+    assert!(matches!(
+        IndexedMerkleTree::build_sorted(MemoryStore::new(), out_of_order),
+        Err(fengxin_tree::BuildError::NotSorted(t)) if t == tags[0]
+    ));
+    let empty = IndexedMerkleTree::build_sorted(MemoryStore::new(), std::iter::empty())
+        .expect("empty build");
+    assert_eq!(
+        empty.root(),
+        IndexedMerkleTree::open(MemoryStore::new())
+            .expect("open")
+            .root()
+    );
+}
