@@ -974,11 +974,20 @@ async fn screen_many(
         })
         .collect();
     let mut outcomes = Vec::new();
+    let mut receipts = Vec::new();
     for t in tasks {
         match t.await {
-            Ok(r) => outcomes.extend(r),
+            Ok((o, r)) => {
+                outcomes.extend(o);
+                receipts.extend(r);
+            }
             Err(e) => log(format!("screening task failed: {e}")),
         }
+    }
+    // Every exchange's countersigned receipt, in one durable write.
+    let n = node.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || submit_receipts(&n, receipts)).await {
+        log(format!("receipts not submitted: {e}"));
     }
     Ok((id_type, outcomes))
 }
@@ -1242,7 +1251,7 @@ async fn screen_member(
     ids: &[CanonicalId],
     only: Option<&ListId>,
     case_reference: Option<&str>,
-) -> Vec<MemberOutcome> {
+) -> (Vec<MemberOutcome>, Vec<Record>) {
     let started = Instant::now();
     // The roots and keys come from the ledger: what the member committed to, signed by it and
     // validated by every node.
@@ -1257,6 +1266,7 @@ async fn screen_member(
         })
         .unwrap_or_default();
     let mut out = Vec::new();
+    let mut receipts = Vec::new();
     for p in verified
         .iter()
         .filter(|p| only.is_none_or(|l| &p.list == l))
@@ -1275,7 +1285,10 @@ async fn screen_member(
             };
             let attempt = || query_batch(node, party, p, chunk, claim.clone(), case_reference);
             match with_retries(attempt).await {
-                Ok(h) => hits.extend(h),
+                Ok((h, receipt)) => {
+                    hits.extend(h);
+                    receipts.push(receipt);
+                }
                 Err(e) => {
                     outcome = Err(e);
                     break;
@@ -1295,7 +1308,29 @@ async fn screen_member(
         });
         out.push(failed(&party.name, only, "no_list", what, started));
     }
-    out
+    (out, receipts)
+}
+
+/// Submits receipts to the ledger in one write; a receipt the ledger refuses is logged and
+/// left out, the others still go.
+fn submit_receipts(node: &Node, mut receipts: Vec<Record>) {
+    while !receipts.is_empty() {
+        match node.ledger.submit(receipts.clone()) {
+            Ok(_) => return,
+            Err(fengxin_consensus::LedgerError::Rejected { index, reason }) => {
+                log(format!("receipt refused by the ledger: {reason}"));
+                if index < receipts.len() {
+                    receipts.remove(index);
+                } else {
+                    return;
+                }
+            }
+            Err(e) => {
+                log(format!("{} receipts not submitted: {e}", receipts.len()));
+                return;
+            }
+        }
+    }
 }
 
 /// Epoch duties: commit the list sizes again for the new epoch, and submit the settlement of
@@ -1414,7 +1449,8 @@ fn allowance_claim(
 }
 
 /// The two-step exchange for one list and a batch of identifiers (restarted from a fresh
-/// blinding when retried). Returns hit or miss per identifier, every one proven.
+/// blinding when retried). Returns hit or miss per identifier, every one proven, and the
+/// receipt record to submit.
 async fn query_batch(
     node: &Node,
     party: &Party,
@@ -1422,7 +1458,7 @@ async fn query_batch(
     ids: &[CanonicalId],
     claim: Option<fengxin_ledger::AllowanceClaim>,
     case_reference: Option<&str>,
-) -> Result<Vec<bool>, StepError> {
+) -> Result<(Vec<bool>, Record), StepError> {
     let claim_bytes = claim
         .as_ref()
         .map(|c| postcard::to_allocvec(c).unwrap_or_default())
@@ -1445,7 +1481,10 @@ async fn query_batch(
     };
     let nonce = membership.nonce;
     let response = exchange(node, party, &request).await?;
-    let exchange = awaiting.handle(response, &node.verifier, &party.key, &mut rand_core::OsRng)?;
+    // Proof verification is CPU work: let the runtime move other exchanges off this thread.
+    let exchange = tokio::task::block_in_place(|| {
+        awaiting.handle(response, &node.verifier, &party.key, &mut rand_core::OsRng)
+    })?;
     let view = node.ledger.read(|s| s.view_key().copied()).ok().flatten();
     let details = match view {
         None => None,
@@ -1478,10 +1517,7 @@ async fn query_batch(
             details,
         })),
     );
-    if let Err(e) = node.ledger.submit(vec![record]) {
-        log(format!("receipt for {} not submitted: {e}", party.name));
-    }
-    Ok(exchange.answers.iter().map(|a| a.hit()).collect())
+    Ok((exchange.answers.iter().map(|a| a.hit()).collect(), record))
 }
 
 /// Binds the owner-only local API socket in the data directory.
