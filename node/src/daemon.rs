@@ -974,20 +974,11 @@ async fn screen_many(
         })
         .collect();
     let mut outcomes = Vec::new();
-    let mut receipts = Vec::new();
     for t in tasks {
         match t.await {
-            Ok((o, r)) => {
-                outcomes.extend(o);
-                receipts.extend(r);
-            }
+            Ok(o) => outcomes.extend(o),
             Err(e) => log(format!("screening task failed: {e}")),
         }
-    }
-    // Every exchange's countersigned receipt, in one durable write.
-    let n = node.clone();
-    if let Err(e) = tokio::task::spawn_blocking(move || submit_receipts(&n, receipts)).await {
-        log(format!("receipts not submitted: {e}"));
     }
     Ok((id_type, outcomes))
 }
@@ -1246,12 +1237,12 @@ where
 }
 
 async fn screen_member(
-    node: &Node,
+    node: &Arc<Node>,
     party: &Party,
     ids: &[CanonicalId],
     only: Option<&ListId>,
     case_reference: Option<&str>,
-) -> (Vec<MemberOutcome>, Vec<Record>) {
+) -> Vec<MemberOutcome> {
     let started = Instant::now();
     // The roots and keys come from the ledger: what the member committed to, signed by it and
     // validated by every node.
@@ -1266,7 +1257,6 @@ async fn screen_member(
         })
         .unwrap_or_default();
     let mut out = Vec::new();
-    let mut receipts = Vec::new();
     for p in verified
         .iter()
         .filter(|p| only.is_none_or(|l| &p.list == l))
@@ -1287,7 +1277,14 @@ async fn screen_member(
             match with_retries(attempt).await {
                 Ok((h, receipt)) => {
                     hits.extend(h);
-                    receipts.push(receipt);
+                    // The countersigned receipt goes to the ledger's durable outbox before the
+                    // answer is reported, whatever the other members are doing.
+                    let n = node.clone();
+                    let submitted =
+                        tokio::task::spawn_blocking(move || submit_receipts(&n, vec![receipt]));
+                    if let Err(e) = submitted.await {
+                        log(format!("receipt for {} not submitted: {e}", party.name));
+                    }
                 }
                 Err(e) => {
                     outcome = Err(e);
@@ -1308,7 +1305,7 @@ async fn screen_member(
         });
         out.push(failed(&party.name, only, "no_list", what, started));
     }
-    (out, receipts)
+    out
 }
 
 /// Submits receipts to the ledger in one write; a receipt the ledger refuses is logged and
