@@ -1237,7 +1237,7 @@ where
 }
 
 async fn screen_member(
-    node: &Arc<Node>,
+    node: &Node,
     party: &Party,
     ids: &[CanonicalId],
     only: Option<&ListId>,
@@ -1279,10 +1279,13 @@ async fn screen_member(
                     hits.extend(h);
                     // The countersigned receipt goes to the ledger's durable outbox before the
                     // answer is reported, whatever the other members are doing.
-                    let n = node.clone();
+                    let ledger = node.ledger.clone();
                     let submitted =
-                        tokio::task::spawn_blocking(move || submit_receipts(&n, vec![receipt]));
-                    if let Err(e) = submitted.await {
+                        tokio::task::spawn_blocking(move || ledger.submit(vec![receipt]))
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string()));
+                    if let Err(e) = submitted {
                         log(format!("receipt for {} not submitted: {e}", party.name));
                     }
                 }
@@ -1306,28 +1309,6 @@ async fn screen_member(
         out.push(failed(&party.name, only, "no_list", what, started));
     }
     out
-}
-
-/// Submits receipts to the ledger in one write; a receipt the ledger refuses is logged and
-/// left out, the others still go.
-fn submit_receipts(node: &Node, mut receipts: Vec<Record>) {
-    while !receipts.is_empty() {
-        match node.ledger.submit(receipts.clone()) {
-            Ok(_) => return,
-            Err(fengxin_consensus::LedgerError::Rejected { index, reason }) => {
-                log(format!("receipt refused by the ledger: {reason}"));
-                if index < receipts.len() {
-                    receipts.remove(index);
-                } else {
-                    return;
-                }
-            }
-            Err(e) => {
-                log(format!("{} receipts not submitted: {e}", receipts.len()));
-                return;
-            }
-        }
-    }
 }
 
 /// Epoch duties: commit the list sizes again for the new epoch, and submit the settlement of

@@ -296,36 +296,14 @@ fn redb_tree_figures(tags: &[Tag], fresh: &[Tag]) -> Result<RedbFigures, BenchEr
     txn.commit().map_err(storage_err)?;
     let build = Stats::of(vec![ms_since(t)]);
 
-    let mut ins = Vec::with_capacity(fresh.len());
-    for t in fresh {
-        let s = Instant::now();
-        let txn = db.begin_write().map_err(storage_err)?;
-        {
-            let tables = TreeTables::open(&txn, REDB_LIST, REDB_EPOCH).map_err(storage_err)?;
-            let mut tree = IndexedMerkleTree::open(tables).map_err(tree_err)?;
-            match tree.insert(*t) {
-                Ok(()) | Err(fengxin_tree::InsertError::AlreadyPresent(_)) => {}
-                Err(e) => return Err(tree_err(e)),
-            }
-        }
-        txn.commit().map_err(storage_err)?;
-        ins.push(ms_since(s));
-    }
-    let mut del = Vec::with_capacity(fresh.len());
-    for t in fresh {
-        let s = Instant::now();
-        let txn = db.begin_write().map_err(storage_err)?;
-        {
-            let tables = TreeTables::open(&txn, REDB_LIST, REDB_EPOCH).map_err(storage_err)?;
-            let mut tree = IndexedMerkleTree::open(tables).map_err(tree_err)?;
-            match tree.delete(*t) {
-                Ok(()) | Err(fengxin_tree::DeleteError::NotPresent(_)) => {}
-                Err(e) => return Err(tree_err(e)),
-            }
-        }
-        txn.commit().map_err(storage_err)?;
-        del.push(ms_since(s));
-    }
+    let ins = each_committed(&db, fresh, |tree, t| match tree.insert(t) {
+        Ok(()) | Err(fengxin_tree::InsertError::AlreadyPresent(_)) => Ok(()),
+        Err(e) => Err(tree_err(e)),
+    })?;
+    let del = each_committed(&db, fresh, |tree, t| match tree.delete(t) {
+        Ok(()) | Err(fengxin_tree::DeleteError::NotPresent(_)) => Ok(()),
+        Err(e) => Err(tree_err(e)),
+    })?;
     drop(db);
     let file_bytes = std::fs::metadata(&path).map_err(storage_err)?.len();
     Ok(RedbFigures {
@@ -347,6 +325,28 @@ pub fn run_tree(cfg: BenchConfig) -> Result<TreeBenchReport, BenchError> {
 
 /// The floor's G1 bases: `n` non-identity points of the key's G1 queries (A, then B in G1, L
 /// and H), repeated if the key holds fewer.
+/// Runs `op` on the redb tree once per tag, each in its own write transaction including the
+/// commit, and returns each one's wall time in milliseconds.
+fn each_committed(
+    db: &redb::Database,
+    tags: &[Tag],
+    op: impl Fn(&mut IndexedMerkleTree<TreeTables<'_>>, Tag) -> Result<(), BenchError>,
+) -> Result<Vec<f64>, BenchError> {
+    let mut times = Vec::with_capacity(tags.len());
+    for &t in tags {
+        let s = Instant::now();
+        let txn = db.begin_write().map_err(storage_err)?;
+        {
+            let tables = TreeTables::open(&txn, REDB_LIST, REDB_EPOCH).map_err(storage_err)?;
+            let mut tree = IndexedMerkleTree::open(tables).map_err(tree_err)?;
+            op(&mut tree, t)?;
+        }
+        txn.commit().map_err(storage_err)?;
+        times.push(ms_since(s));
+    }
+    Ok(times)
+}
+
 fn floor_g1_bases(pk: &ProvingKey<Bn254>, n: usize) -> Vec<G1Affine> {
     pk.a_query
         .iter()
