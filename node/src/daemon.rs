@@ -514,6 +514,7 @@ async fn serve_peers(node: Arc<Node>) {
                 }
             };
             let peer = conn.member().clone();
+            let peer_key = conn.public_key();
             log(format!("{peer} connected from {remote}"));
             loop {
                 let req = match conn.accept_request().await {
@@ -531,7 +532,7 @@ async fn serve_peers(node: Arc<Node>) {
                         }
                     };
                     if let Request::Ledger(bytes) = &request {
-                        let response = crate::ledger::serve(&node.ledger, bytes).await;
+                        let response = crate::ledger::serve(&node.ledger, &peer_key, bytes).await;
                         let _ = responder.respond(&response).await;
                         return;
                     }

@@ -182,11 +182,16 @@ impl Transport for QuicTransport {
     }
 }
 
-/// Answers one consensus message from a peer (already decoded from the screening frame).
-pub async fn serve(ledger: &fengxin_consensus::Ledger, bytes: &[u8]) -> Response {
+/// Answers one consensus message from the peer authenticated with `from` (already decoded
+/// from the screening frame); the message is bound to that key before the engine sees it.
+pub async fn serve(
+    ledger: &fengxin_consensus::Ledger,
+    from: &IdentityPublicKey,
+    bytes: &[u8],
+) -> Response {
     match postcard::from_bytes::<RaftRpc>(bytes) {
         Ok(rpc) => {
-            let reply = ledger.handle(rpc).await;
+            let reply = ledger.handle(from, rpc).await;
             match postcard::to_allocvec(&reply) {
                 Ok(b) => Response::Ledger(b),
                 Err(e) => Response::Refused(fengxin_protocol::Refusal::new(
@@ -309,6 +314,7 @@ pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledge
             let Ok(conn) = incoming.establish().await else {
                 return;
             };
+            let from = conn.public_key();
             while let Ok(req) = conn.accept_request().await {
                 let ledger = ledger.clone();
                 tokio::spawn(async move {
@@ -316,7 +322,7 @@ pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledge
                         return;
                     };
                     let response = match request {
-                        Request::Ledger(bytes) => serve(&ledger, &bytes).await,
+                        Request::Ledger(bytes) => serve(&ledger, &from, &bytes).await,
                         _ => Response::Refused(fengxin_protocol::Refusal::new(
                             fengxin_protocol::RefusalKind::Malformed,
                             "this endpoint serves the ledger only",

@@ -1,9 +1,9 @@
 //! The ledger host: one node's raft instance, its proposer and its membership keeper.
 
 use crate::store::{LedgerDb, OpenError, Shared};
-use crate::transport::{Network, RaftReply, RaftRpc, Transport};
+use crate::transport::{Network, RaftReply, RaftRpc, Refusal, Transport};
 use crate::{node_id, LedgerTypes, Peer};
-use fengxin_crypto::IdentityKey;
+use fengxin_crypto::{IdentityKey, IdentityPublicKey};
 use fengxin_ledger::{
     Batch, Block, Digest, GenesisMember, GenesisRegulator, LedgerState, Record, Rejection,
 };
@@ -269,15 +269,23 @@ impl Ledger {
         self.inner.id
     }
 
-    /// Handles a consensus message from a peer (the node's network server calls this).
-    pub async fn handle(&self, rpc: RaftRpc) -> RaftReply {
+    /// Handles a consensus message from the peer whose authenticated identity key is `from`
+    /// (the node's network server calls this with the key from the peer's TLS certificate).
+    /// The message is bound to its sender before the engine sees it (see [`Refusal`]).
+    pub async fn handle(&self, from: &IdentityPublicKey, rpc: RaftRpc) -> RaftReply {
+        let sender = match self.inner.authorize(from, &rpc) {
+            Ok(sender) => sender,
+            Err(refusal) => {
+                log(format!("refused a {} message: {refusal}", rpc.kind()));
+                return RaftReply::Refused(refusal);
+            }
+        };
         let raft = &self.inner.raft;
         match rpc {
             RaftRpc::AppendEntries(r) => RaftReply::AppendEntries(raft.append_entries(r).await),
             RaftRpc::Vote(r) => RaftReply::Vote(raft.vote(r).await),
-            RaftRpc::InstallSnapshot(r) => {
-                RaftReply::InstallSnapshot(raft.install_snapshot(r).await)
-            }
+            // `authorize` refuses every snapshot while log compaction is off.
+            RaftRpc::InstallSnapshot(_) => RaftReply::Refused(Refusal::SnapshotsDisabled),
             RaftRpc::Submit(records) => {
                 let n = records.len();
                 let valid: Vec<Record> = {
@@ -290,6 +298,7 @@ impl Ledger {
                         .collect()
                 };
                 let queued = valid.len();
+                let _ = sender;
                 self.inner.enqueue(valid, false);
                 RaftReply::Submitted(if queued == n {
                     Ok(queued)
@@ -460,7 +469,97 @@ impl Ledger {
     }
 }
 
+/// The largest snapshot a node would accept, were log compaction on: a chunk beyond it is
+/// refused before anything is allocated for it.
+pub const MAX_SNAPSHOT_BYTES: u64 = 1 << 30;
+
 impl Inner {
+    /// Binds a consensus message to its authenticated sender; returns the sender's name.
+    ///
+    /// * The sender's key must be a member's or a regulator's on this node's ledger.
+    /// * Votes, appends and snapshots come only from current validators: the sender's node id
+    ///   (from its key) must be a voter of the consensus membership, entered under the same
+    ///   name (so two keys sharing a node id prefix cannot stand in for each other). A node in
+    ///   no membership yet (admitted after genesis, not yet replicated to) takes the ledger's
+    ///   current members as the validators.
+    /// * A vote request comes only from its candidate; an append or snapshot only from the
+    ///   leader its committed vote names.
+    /// * Snapshots are refused while log compaction is off; a chunk with an offset or size
+    ///   beyond [`MAX_SNAPSHOT_BYTES`] is refused in any case.
+    fn authorize(&self, from: &IdentityPublicKey, rpc: &RaftRpc) -> Result<String, Refusal> {
+        let key = from.to_bytes();
+        let sender_id = node_id(&key);
+        let (sender, is_member) = {
+            let state = self
+                .shared
+                .state
+                .read()
+                .map_err(|_| Refusal::UnknownSender)?;
+            match state.member_for_key(&key) {
+                Some(m) => (m.to_string(), true),
+                None => (
+                    state
+                        .regulator_for_key(&key)
+                        .map(ToString::to_string)
+                        .ok_or(Refusal::UnknownSender)?,
+                    false,
+                ),
+            }
+        };
+        let vote = match rpc {
+            RaftRpc::Submit(_) => return Ok(sender),
+            RaftRpc::Vote(r) => &r.vote,
+            RaftRpc::AppendEntries(r) => &r.vote,
+            RaftRpc::InstallSnapshot(r) => &r.vote,
+        };
+        let is_voter = {
+            let metrics = self.raft.metrics();
+            let m = metrics.borrow();
+            let membership = m.membership_config.membership();
+            if membership.voter_ids().next().is_none() {
+                // In no membership yet (a member admitted after genesis, before its first
+                // append): the ledger's members stand for the validators.
+                is_member
+            } else {
+                membership.voter_ids().any(|id| id == sender_id)
+                    && membership
+                        .get_node(&sender_id)
+                        .is_some_and(|p| p.name == sender)
+            }
+        };
+        if !is_voter {
+            return Err(Refusal::NotAValidator { sender });
+        }
+        let claimed = vote.leader_id().voted_for().unwrap_or(0);
+        if claimed != sender_id {
+            return Err(Refusal::WrongSender {
+                sender,
+                sender_id,
+                claimed,
+            });
+        }
+        match rpc {
+            RaftRpc::AppendEntries(_) | RaftRpc::InstallSnapshot(_) if !vote.is_committed() => {
+                Err(Refusal::NotALeader { sender })
+            }
+            RaftRpc::InstallSnapshot(r) => {
+                let len = r.data.len() as u64;
+                if r.offset
+                    .checked_add(len)
+                    .is_none_or(|end| end > MAX_SNAPSHOT_BYTES)
+                {
+                    return Err(Refusal::ChunkOutOfBounds {
+                        offset: r.offset,
+                        len,
+                        max: MAX_SNAPSHOT_BYTES,
+                    });
+                }
+                Err(Refusal::SnapshotsDisabled)
+            }
+            _ => Ok(sender),
+        }
+    }
+
     fn enqueue(&self, records: Vec<Record>, own: bool) {
         if let Ok(mut q) = self.queue.lock() {
             for r in records {

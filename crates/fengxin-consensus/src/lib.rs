@@ -25,7 +25,7 @@ pub mod store;
 pub mod transport;
 
 pub use host::{Ledger, LedgerConfig, LedgerError, LedgerStatus, Timing};
-pub use transport::{RaftReply, RaftRpc, Transport, TransportError};
+pub use transport::{RaftReply, RaftRpc, Refusal, Transport, TransportError};
 
 use serde::{Deserialize, Serialize};
 use std::io::Cursor;

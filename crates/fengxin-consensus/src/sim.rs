@@ -111,15 +111,16 @@ impl Transport for SimTransport {
                     return Err(fail("sender is down"));
                 }
                 let target = n.nodes.get(&peer.name).cloned();
-                (target, n.delay)
+                let from = n.nodes.get(&self.from).map(|l| l.identity().public());
+                (target.zip(from), n.delay)
             };
-            let Some(target) = target else {
+            let Some((target, from)) = target else {
                 return Err(fail("unreachable"));
             };
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            let reply: RaftReply = target.handle(rpc).await;
+            let reply: RaftReply = target.handle(&from, rpc).await;
             Ok(reply)
         })
     }

@@ -32,6 +32,18 @@ pub enum RaftRpc {
     Submit(Vec<Record>),
 }
 
+impl RaftRpc {
+    /// The message's kind, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AppendEntries(_) => "append",
+            Self::Vote(_) => "vote",
+            Self::InstallSnapshot(_) => "snapshot",
+            Self::Submit(_) => "submit",
+        }
+    }
+}
+
 /// A consensus reply.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum RaftReply {
@@ -43,6 +55,58 @@ pub enum RaftReply {
     InstallSnapshot(Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>>),
     /// To Submit: how many records were queued, or why none were.
     Submitted(Result<usize, String>),
+    /// The message was refused before it reached the consensus engine.
+    Refused(Refusal),
+}
+
+/// Why a node refused a consensus message before handing it to the engine. Every consensus
+/// message is bound to the authenticated peer that sent it (its TLS identity key): the node id
+/// a message claims must be the sender's own, and only current validators take part in
+/// elections and replication.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The sender's key is neither a member's nor a regulator's on this node's ledger.
+    #[error("the sender is not a party to this ledger")]
+    UnknownSender,
+    /// Elections and replication are for current validators only.
+    #[error("{sender} is not a current validator")]
+    NotAValidator {
+        /// The sender.
+        sender: String,
+    },
+    /// The message claims to come from another node than its sender.
+    #[error("{sender} (node {sender_id:016x}) sent a message on behalf of node {claimed:016x}")]
+    WrongSender {
+        /// The sender.
+        sender: String,
+        /// The sender's node id (from its identity key).
+        sender_id: u64,
+        /// The node id the message claims.
+        claimed: u64,
+    },
+    /// Append and snapshot messages come from an elected leader (a committed vote).
+    #[error("{sender} is not an elected leader (the vote is not committed)")]
+    NotALeader {
+        /// The sender.
+        sender: String,
+    },
+    /// A snapshot chunk whose offset or size is beyond any snapshot this node would accept.
+    #[error("snapshot chunk at offset {offset} with {len} bytes exceeds {max} bytes")]
+    ChunkOutOfBounds {
+        /// The chunk's offset.
+        offset: u64,
+        /// The chunk's length.
+        len: u64,
+        /// The largest snapshot accepted.
+        max: u64,
+    },
+    /// Log compaction is off, so no honest leader ever sends a snapshot.
+    #[error("snapshots are refused: log compaction is off")]
+    SnapshotsDisabled,
+    /// The sender's share of the submission queue, or the whole queue, is full.
+    #[error("submission queue full: {0}")]
+    QueueFull(String),
 }
 
 /// Why a message did not reach its peer (or no reply came back).
@@ -94,10 +158,12 @@ fn unreachable<E: std::error::Error>(e: TransportError) -> RPCError<u64, Peer, E
     RPCError::Unreachable(Unreachable::new(&AnyError::error(e.to_string())))
 }
 
-fn wrong_reply<E: std::error::Error>(peer: &Peer) -> RPCError<u64, Peer, E> {
-    RPCError::Unreachable(Unreachable::new(&AnyError::error(format!(
-        "{peer}: reply of the wrong kind"
-    ))))
+fn wrong_reply<E: std::error::Error>(peer: &Peer, reply: &RaftReply) -> RPCError<u64, Peer, E> {
+    let why = match reply {
+        RaftReply::Refused(r) => format!("{peer}: refused: {r}"),
+        _ => format!("{peer}: reply of the wrong kind"),
+    };
+    RPCError::Unreachable(Unreachable::new(&AnyError::error(why)))
 }
 
 impl RaftNetwork<LedgerTypes> for PeerClient {
@@ -114,7 +180,7 @@ impl RaftNetwork<LedgerTypes> for PeerClient {
             Ok(RaftReply::AppendEntries(r)) => {
                 r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
             }
-            Ok(_) => Err(wrong_reply(&self.peer)),
+            Ok(other) => Err(wrong_reply(&self.peer, &other)),
             Err(e) => Err(unreachable(e)),
         }
     }
@@ -135,7 +201,7 @@ impl RaftNetwork<LedgerTypes> for PeerClient {
             Ok(RaftReply::InstallSnapshot(r)) => {
                 r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
             }
-            Ok(_) => Err(wrong_reply(&self.peer)),
+            Ok(other) => Err(wrong_reply(&self.peer, &other)),
             Err(e) => Err(unreachable(e)),
         }
     }
@@ -149,7 +215,7 @@ impl RaftNetwork<LedgerTypes> for PeerClient {
             Ok(RaftReply::Vote(r)) => {
                 r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
             }
-            Ok(_) => Err(wrong_reply(&self.peer)),
+            Ok(other) => Err(wrong_reply(&self.peer, &other)),
             Err(e) => Err(unreachable(e)),
         }
     }

@@ -2,7 +2,7 @@
 //! slow links, and invalid or conflicting proposals — every node ends with the same blocks.
 
 use fengxin_consensus::sim::SimNetwork;
-use fengxin_consensus::{Ledger, LedgerConfig, Timing};
+use fengxin_consensus::{Ledger, LedgerConfig, LedgerTypes, Peer, Timing};
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_ledger::{Batch, GenesisMember, Motion, MotionAction, Record, RecordBody, Vote};
 use fengxin_protocol::Publication;
@@ -420,6 +420,172 @@ async fn an_admitted_member_syncs_as_a_learner_then_votes() {
     c.crash(2).await;
     c.crash(3).await;
     submit_and_wait(c.node(4), vec![publication(4, "fraud_txn", 1, 1)]).await;
+    c.assert_same_chain().await;
+    c.stop().await;
+}
+
+/// The leader's raft vote, as a committed vote of `term` for `node`.
+fn leader_vote(term: u64, node: u64) -> openraft::Vote<u64> {
+    openraft::Vote::new_committed(term, node)
+}
+
+/// Log entries that would hand the whole ledger to `attacker`: a membership in which it is
+/// the only voter, at an index beyond anything committed.
+fn takeover_entries(attacker: u64, term: u64, index: u64) -> Vec<openraft::Entry<LedgerTypes>> {
+    let peer = Peer {
+        name: "bank-b".into(),
+        address: "sim:1".into(),
+    };
+    let membership = openraft::Membership::new(
+        vec![std::collections::BTreeSet::from([attacker])],
+        std::collections::BTreeMap::from([(attacker, peer)]),
+    );
+    vec![openraft::Entry {
+        log_id: openraft::LogId::new(openraft::CommittedLeaderId::new(term, attacker), index),
+        payload: openraft::EntryPayload::Membership(membership),
+    }]
+}
+
+/// A participant that is not the leader cannot install state on another node: forged vote,
+/// append and snapshot messages (claiming another node's id, or from a node that is no
+/// validator, or with an absurd chunk) are refused before the engine sees them, and the
+/// target's ledger is unchanged and keeps committing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_that_is_not_the_leader_cannot_install_state_on_another_node() {
+    use fengxin_consensus::{RaftReply, RaftRpc, Refusal};
+    use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+    let c = Cluster::start().await;
+    let leader = c.leader().await;
+    submit_and_wait(c.node(leader), vec![publication(0, "fraud_txn", 1, 1)]).await;
+    c.assert_same_chain().await;
+    let attacker = (leader + 1) % 4;
+    let target = (leader + 2) % 4;
+    let before = c.node(target).status().expect("status");
+    let (leader_id, attacker_id) = (c.node(leader).id(), c.node(attacker).id());
+    let attacker_key = key(attacker).public();
+    let term = before.term;
+
+    let send = |from: fengxin_crypto::IdentityPublicKey, rpc: RaftRpc| {
+        let node = c.node(target).clone();
+        async move { node.handle(&from, rpc).await }
+    };
+    let append = |vote: openraft::Vote<u64>, claimed: u64| {
+        RaftRpc::AppendEntries(AppendEntriesRequest {
+            vote,
+            prev_log_id: None,
+            entries: takeover_entries(claimed, term + 100, 1),
+            leader_commit: Some(openraft::LogId::new(
+                openraft::CommittedLeaderId::new(term + 100, claimed),
+                1,
+            )),
+        })
+    };
+    // Append entries in the leader's name, from another validator.
+    let reply = send(
+        attacker_key,
+        append(leader_vote(term + 100, leader_id), leader_id),
+    )
+    .await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::WrongSender { claimed, sender_id, .. })
+            if claimed == leader_id && sender_id == attacker_id),
+        "{reply:?}"
+    );
+    // Append entries as itself without having been elected.
+    let reply = send(
+        attacker_key,
+        append(openraft::Vote::new(term + 100, attacker_id), attacker_id),
+    )
+    .await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::NotALeader { .. })),
+        "{reply:?}"
+    );
+    // A vote request on behalf of another candidate.
+    let reply = send(
+        attacker_key,
+        RaftRpc::Vote(VoteRequest {
+            vote: openraft::Vote::new(term + 100, leader_id),
+            last_log_id: Some(openraft::LogId::new(
+                openraft::CommittedLeaderId::new(term + 100, leader_id),
+                1_000_000,
+            )),
+        }),
+    )
+    .await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::WrongSender { .. })),
+        "{reply:?}"
+    );
+    // A snapshot replacing the chain, claimed as the leader, then sent by the leader's own key,
+    // then with an absurd offset.
+    let snapshot = |vote: openraft::Vote<u64>, offset: u64| {
+        RaftRpc::InstallSnapshot(InstallSnapshotRequest {
+            vote,
+            meta: openraft::SnapshotMeta {
+                last_log_id: Some(openraft::LogId::new(
+                    openraft::CommittedLeaderId::new(term + 100, attacker_id),
+                    1_000,
+                )),
+                last_membership: openraft::StoredMembership::new(
+                    None,
+                    openraft::Membership::new(
+                        vec![std::collections::BTreeSet::from([attacker_id])],
+                        (),
+                    ),
+                ),
+                snapshot_id: "forged".into(),
+            },
+            offset,
+            data: vec![0; 64],
+            done: true,
+        })
+    };
+    let reply = send(
+        attacker_key,
+        snapshot(leader_vote(term + 100, leader_id), 0),
+    )
+    .await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::WrongSender { .. })),
+        "{reply:?}"
+    );
+    let leader_key = key(leader).public();
+    let reply = send(leader_key, snapshot(leader_vote(term, leader_id), 0)).await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::SnapshotsDisabled)),
+        "{reply:?}"
+    );
+    let reply = send(
+        leader_key,
+        snapshot(leader_vote(term, leader_id), u64::MAX - 8),
+    )
+    .await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::ChunkOutOfBounds { .. })),
+        "{reply:?}"
+    );
+    // A key that is no party to the ledger at all.
+    let stranger = IdentityKey::from_slice(&[99; 32]).expect("key").public();
+    let reply = send(
+        stranger,
+        append(leader_vote(term + 100, leader_id), leader_id),
+    )
+    .await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::UnknownSender)),
+        "{reply:?}"
+    );
+
+    // Nothing changed on the target, and the ledger keeps committing.
+    let after = c.node(target).status().expect("status");
+    assert_eq!(after.term, before.term);
+    assert_eq!(after.validators, before.validators);
+    assert_eq!(
+        (after.height, &after.block_hash),
+        (before.height, &before.block_hash)
+    );
+    submit_and_wait(c.node(target), vec![publication(1, "fraud_txn", 1, 1)]).await;
     c.assert_same_chain().await;
     c.stop().await;
 }

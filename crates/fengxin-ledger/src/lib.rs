@@ -27,7 +27,7 @@ pub use record::{
 };
 pub use state::{
     Applied, GenesisMember, GenesisRegulator, LedgerState, MemberCounters, MemberEntry,
-    MotionState, PublishedList, ReceiptState, RegulatorEntry,
+    MotionState, PublishedList, ReceiptState, RegulatorEntry, ReplayError,
 };
 
 /// A 32-byte digest (record identifiers, block hashes).

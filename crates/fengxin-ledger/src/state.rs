@@ -114,6 +114,69 @@ pub struct MemberCounters {
     pub blocks_proposed: u64,
 }
 
+/// Why a block does not extend the state (see [`LedgerState::replay`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// A block format this code does not read.
+    #[error("unsupported block version {0}")]
+    Version(u8),
+    /// The block belongs to another chain.
+    #[error("block {height} belongs to another chain")]
+    OtherChain {
+        /// The block's height.
+        height: u64,
+    },
+    /// The block is not the next one after the current head.
+    #[error("block {height} does not extend height {current} ({head})")]
+    DoesNotExtend {
+        /// The block's height.
+        height: u64,
+        /// The state's height.
+        current: u64,
+        /// The state's head (hex).
+        head: String,
+    },
+    /// The proposer is not a current member.
+    #[error("block {height}: proposer {proposer} is not a current member")]
+    UnknownProposer {
+        /// The block's height.
+        height: u64,
+        /// Who it names.
+        proposer: MemberName,
+    },
+    /// The proposer's signature or the records digest does not verify.
+    #[error("block {height}: the proposer's signature or the records digest does not verify")]
+    BadSignature {
+        /// The block's height.
+        height: u64,
+    },
+    /// A record the proposer did not sign for (or out of the signed order).
+    #[error("block {height}: record {record} was not proposed in that order")]
+    NotProposed {
+        /// The block's height.
+        height: u64,
+        /// The record id (hex).
+        record: String,
+    },
+    /// A record that the state refuses.
+    #[error("block {height}: record {record}: {reason}")]
+    InvalidRecord {
+        /// The block's height.
+        height: u64,
+        /// The record id (hex).
+        record: String,
+        /// Why.
+        reason: Rejection,
+    },
+    /// A block without records (apply never builds one).
+    #[error("block {height} holds no records")]
+    Empty {
+        /// The block's height.
+        height: u64,
+    },
+}
+
 /// The outcome of applying a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -812,36 +875,75 @@ impl LedgerState {
         }
     }
 
-    /// Re-applies a block this node validated and stored earlier (start-up replay). The block
-    /// must extend the current head; its records are applied without re-checking signatures.
-    pub fn replay_block(&mut self, block: &Block) -> Result<(), String> {
-        if block.header.height != self.height + 1 || block.header.prev_hash != self.head {
-            return Err(format!(
-                "block {} does not extend height {} ({})",
-                block.header.height,
-                self.height,
-                hex::encode(self.head)
-            ));
+    /// Applies a block received or stored as a whole (start-up replay, catch-up, a snapshot),
+    /// validating it exactly as [`LedgerState::apply_batch`] validated its batch: the format
+    /// version, chain, height and previous hash, the proposer (a current member) and its
+    /// signature over the ids it proposed, the records digest, that the records were proposed
+    /// and in the proposed order, and every record against the state as it evolves (signatures,
+    /// replays, allowance proofs). Consumes the state: on error nothing of it is to be used.
+    pub fn replay(mut self, block: &Block) -> Result<Self, ReplayError> {
+        let h = &block.header;
+        let at = h.height;
+        if h.version != BLOCK_VERSION {
+            return Err(ReplayError::Version(h.version));
         }
+        if h.chain_id != self.chain_id {
+            return Err(ReplayError::OtherChain { height: at });
+        }
+        if at != self.height + 1 || h.prev_hash != self.head {
+            return Err(ReplayError::DoesNotExtend {
+                height: at,
+                current: self.height,
+                head: hex::encode(self.head),
+            });
+        }
+        let Some(proposer_key) = self.identity_key(&h.proposer) else {
+            return Err(ReplayError::UnknownProposer {
+                height: at,
+                proposer: h.proposer.clone(),
+            });
+        };
+        if !block.check(&proposer_key) {
+            return Err(ReplayError::BadSignature { height: at });
+        }
+        let mut proposed = block.proposed.iter();
         for record in &block.records {
-            self.apply_record(record, block.header.height);
+            let id = record.id();
+            if !proposed.any(|p| *p == id) {
+                return Err(ReplayError::NotProposed {
+                    height: at,
+                    record: hex::encode(id),
+                });
+            }
+            self.check(record)
+                .map_err(|reason| ReplayError::InvalidRecord {
+                    height: at,
+                    record: hex::encode(id),
+                    reason,
+                })?;
+            self.apply_record(record, at);
+        }
+        if block.records.is_empty() {
+            return Err(ReplayError::Empty { height: at });
         }
         self.finish_block(block);
-        Ok(())
+        Ok(self)
     }
 
     fn finish_block(&mut self, block: &Block) {
         self.height = block.header.height;
         self.head = block.hash();
         let epoch = self.params.epoch_of(block.header.height);
-        *self
+        let proposed = self
             .proposed
             .entry((epoch, block.header.proposer.clone()))
-            .or_insert(0) += 1;
-        self.counters
+            .or_insert(0);
+        *proposed = proposed.saturating_add(1);
+        let c = self
+            .counters
             .entry(block.header.proposer.clone())
-            .or_default()
-            .blocks_proposed += 1;
+            .or_default();
+        c.blocks_proposed = c.blocks_proposed.saturating_add(1);
     }
 
     fn apply_record(&mut self, record: &Record, height: u64) {

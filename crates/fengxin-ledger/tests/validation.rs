@@ -4,7 +4,7 @@
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_ledger::{
     Batch, Feedback, GenesisMember, LedgerState, Motion, MotionAction, QueryReceipt, Record,
-    RecordBody, Rejection, Verdict, Vote,
+    RecordBody, Rejection, ReplayError, Verdict, Vote,
 };
 use fengxin_protocol::{Answer, MembershipRequest, Publication, ReceiptBody};
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
@@ -367,8 +367,124 @@ fn a_forged_batch_is_refused_and_chains_are_deterministic() {
     // Replaying the stored blocks rebuilds the same state.
     let mut c = genesis(&ps);
     for block in &blocks {
-        c.replay_block(block).expect("replay");
+        c = c.replay(block).expect("replay");
     }
     assert_eq!(c, a);
-    assert!(c.replay_block(&blocks[0]).is_err(), "out of order");
+    assert!(matches!(
+        c.replay(&blocks[0]),
+        Err(ReplayError::DoesNotExtend { .. })
+    ));
+}
+
+/// Every path that installs blocks (start-up replay, catch-up, snapshots) validates them as
+/// apply does: a block that was not built by applying a valid batch is refused.
+#[test]
+fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
+    let ps = parties(3);
+    let mut a = genesis(&ps);
+    let first = a
+        .apply_batch(&batch(&ps[0], vec![publication(&ps[0], 1)]))
+        .block
+        .expect("block");
+    let second = a
+        .apply_batch(&batch(&ps[1], vec![receipt(&ps[2], &ps[0], 1)]))
+        .block
+        .expect("block");
+    let replay_both = |b1: &fengxin_ledger::Block, b2: &fengxin_ledger::Block| {
+        genesis(&ps).replay(b1).and_then(|s| s.replay(b2))
+    };
+    assert_eq!(replay_both(&first, &second).expect("valid chain"), a);
+
+    // A record whose author signature was tampered with, the block re-hashed and re-signed
+    // around it by its proposer: the block verifies, the record does not.
+    let mut bad = publication(&ps[0], 1);
+    bad.signature[3] ^= 1;
+    let forged = signed_block(&ps[0], 1, [7; 32], vec![bad]);
+    assert!(matches!(
+        genesis(&ps).replay(&forged),
+        Err(ReplayError::InvalidRecord {
+            reason: Rejection::BadSignature,
+            ..
+        })
+    ));
+    // A record in another member's name, in a block signed by a member.
+    let mut impostor = publication(&ps[1], 1);
+    impostor.author = ps[0].name.clone();
+    assert!(matches!(
+        genesis(&ps).replay(&signed_block(&ps[0], 1, [7; 32], vec![impostor])),
+        Err(ReplayError::InvalidRecord { .. })
+    ));
+    // A block signed by nobody in the membership (e.g. the regulator, or an outsider).
+    let outsider = Party {
+        name: MemberName::parse("regulator").expect("name"),
+        key: IdentityKey::from_slice(&[42; 32]).expect("key"),
+    };
+    assert!(matches!(
+        genesis(&ps).replay(&signed_block(
+            &outsider,
+            1,
+            [7; 32],
+            vec![publication(&ps[0], 1)]
+        )),
+        Err(ReplayError::UnknownProposer { .. })
+    ));
+    // A proposer signature that does not cover the block.
+    let mut unsigned = first.clone();
+    unsigned.proposer_signature[0] ^= 1;
+    assert!(matches!(
+        genesis(&ps).replay(&unsigned),
+        Err(ReplayError::BadSignature { .. })
+    ));
+    // A record the proposer never signed for, spliced into a genuine block.
+    let mut spliced = second.clone();
+    spliced.records.push(publication(&ps[1], 1));
+    spliced.header.records_digest = fengxin_ledger::Block::records_digest(&spliced.records);
+    let one = genesis(&ps).replay(&first).expect("first");
+    assert!(one.replay(&spliced).is_err());
+    // Another chain's block, and a block that replays a record already applied.
+    assert!(matches!(
+        genesis(&ps).replay(&signed_block(
+            &ps[0],
+            1,
+            [8; 32],
+            vec![publication(&ps[0], 1)]
+        )),
+        Err(ReplayError::OtherChain { .. })
+    ));
+    let replayed = {
+        let mut b = signed_block(&ps[0], 2, first.hash(), first.records.clone());
+        b.header.height = 2;
+        b
+    };
+    assert!(matches!(
+        genesis(&ps)
+            .replay(&first)
+            .and_then(|s| s.replay(&replayed)),
+        Err(ReplayError::InvalidRecord { .. })
+    ));
+}
+
+/// A block as a proposer would build it around `records`, whatever they are.
+fn signed_block(
+    proposer: &Party,
+    height: u64,
+    prev_hash: [u8; 32],
+    records: Vec<Record>,
+) -> fengxin_ledger::Block {
+    let b = batch(proposer, records);
+    fengxin_ledger::Block {
+        header: fengxin_ledger::BlockHeader {
+            version: fengxin_ledger::BLOCK_VERSION,
+            chain_id: if height == 1 { prev_hash } else { [7; 32] },
+            height,
+            prev_hash,
+            proposer: proposer.name.clone(),
+            term: b.term,
+            proposed_at_ms: b.proposed_at_ms,
+            records_digest: fengxin_ledger::Block::records_digest(&b.records),
+        },
+        proposed: b.record_ids(),
+        proposer_signature: b.signature.clone(),
+        records: b.records,
+    }
 }
