@@ -89,6 +89,16 @@ pub enum DataDirError {
         /// Its permission bits.
         mode: u32,
     },
+    /// The data directory is open to group or others.
+    #[error(
+        "data directory {path} has mode {mode:o}: group/others may enter it; run `chmod 700 {path}`"
+    )]
+    DirectoryPermissions {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -255,6 +265,33 @@ impl DataDir {
             root: root.to_owned(),
             config,
         };
+        // The raw lists and the ledger live here: refuse a directory others can enter, and
+        // take group and other access away from the databases (older nodes created them 0644).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(root)
+                .map_err(io_err(root))?
+                .permissions()
+                .mode()
+                & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(DataDirError::DirectoryPermissions {
+                    path: root.to_owned(),
+                    mode,
+                });
+            }
+            for name in [DB, crate::ledger::LEDGER_FILE] {
+                let path = root.join(name);
+                if let Ok(meta) = fs::metadata(&path) {
+                    let mode = meta.permissions().mode() & 0o777;
+                    if mode & 0o077 != 0 {
+                        fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o700))
+                            .map_err(io_err(&path))?;
+                    }
+                }
+            }
+        }
         // Refuse to start on readable secrets, whatever the command.
         for name in [IDENTITY, SEED, VIEW] {
             let path = root.join(name);
@@ -395,6 +432,30 @@ mod tests {
                 assert_eq!(mode, 0o644);
             }
             other => panic!("expected a permissions error, got {other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn databases_are_owner_only_and_an_open_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("a");
+        let dir =
+            DataDir::init(&root, name(), "127.0.0.1:7400".into(), Role::Member).expect("init");
+        assert_eq!(mode(&root.join(DB)), 0o600, "node.redb");
+        // A database left readable by an older node is tightened when the directory opens.
+        fs::set_permissions(root.join(DB), fs::Permissions::from_mode(0o644)).expect("chmod");
+        drop(dir);
+        DataDir::open(&root).expect("open");
+        assert_eq!(mode(&root.join(DB)), 0o600, "node.redb tightened");
+        for open in [0o750, 0o701, 0o755] {
+            fs::set_permissions(&root, fs::Permissions::from_mode(open)).expect("chmod");
+            match DataDir::open(&root) {
+                Err(DataDirError::DirectoryPermissions { mode, .. }) => assert_eq!(mode, open),
+                other => panic!("mode {open:o}: expected a permissions error, got {other:?}"),
+            }
         }
     }
 

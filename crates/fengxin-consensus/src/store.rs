@@ -105,10 +105,31 @@ fn meta_put<T: Serialize>(db: &Database, key: &str, value: &T) -> Result<(), SEr
     txn.commit().map_err(werr)
 }
 
+/// Creates `path` owner-only (0600) if it does not exist, and takes group and other access
+/// away from it if it does: the ledger holds receipts, sizes and sealed details.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let file = opts.open(path)?;
+        let mode = file.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    opts.open(path)?;
+    Ok(())
+}
+
 impl LedgerDb {
     /// Opens (or creates) the ledger file and rebuilds the state from its blocks, starting from
     /// `genesis`.
     pub fn open(path: &Path, genesis: LedgerState) -> Result<(Self, Arc<Shared>), OpenError> {
+        owner_only(path).map_err(|e| OpenError::Db(format!("{}: {e}", path.display())))?;
         let db = Database::create(path).map_err(|e| OpenError::Db(e.to_string()))?;
         let db = Arc::new(db);
         {

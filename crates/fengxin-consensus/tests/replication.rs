@@ -589,3 +589,24 @@ async fn a_participant_that_is_not_the_leader_cannot_install_state_on_another_no
     c.assert_same_chain().await;
     c.stop().await;
 }
+
+/// The ledger file holds receipts and sealed details: it is created owner-only, and a file
+/// left readable by others is tightened when the ledger opens it.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    let net = SimNetwork::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("{}.redb", NAMES[0]));
+    let node = start_node(&net, dir.path(), 0).await;
+    assert_eq!(mode(&path), 0o600);
+    node.shutdown().await;
+    drop(node);
+    net.detach(NAMES[0]);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let node = start_node(&net, dir.path(), 0).await;
+    assert_eq!(mode(&path), 0o600);
+    node.shutdown().await;
+}

@@ -66,6 +66,16 @@ impl Store {
         if path.exists() {
             return Err(StoreError::AlreadyExists(path.to_owned()));
         }
+        // The raw lists live here: the file is created owner-only (0600) before redb opens it.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(path)
+            .map_err(|e| StoreError::from(redb::Error::from(e)))?;
         let db = Database::create(path).map_err(redb::Error::from)?;
         let txn = db.begin_write().map_err(redb::Error::from)?;
         {
