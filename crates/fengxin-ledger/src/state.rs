@@ -93,6 +93,10 @@ pub struct MotionState {
     pub decided: Option<bool>,
     /// Height of the block that decided it.
     pub decided_at: Option<u64>,
+    /// Why a motion that gathered its majority was closed without effect (it no longer
+    /// applied to the membership when it was decided).
+    #[serde(default)]
+    pub void: Option<String>,
 }
 
 /// Public per-member activity counters.
@@ -702,7 +706,7 @@ impl LedgerState {
         verify_proof: bool,
     ) -> Result<(), Rejection> {
         let current = self.current_epoch();
-        if claim.epoch != current && claim.epoch + 1 != current {
+        if claim.epoch != current && claim.epoch.checked_add(1) != Some(current) {
             return Err(Rejection::OverAllowance(format!(
                 "claim for epoch {}, the current epoch is {current}",
                 claim.epoch
@@ -716,7 +720,7 @@ impl LedgerState {
             )));
         };
         if let Some(intervals) = self.intervals.get(&(querier.clone(), claim.epoch)) {
-            if let Some((end, s)) = intervals.range(start + 1..).next() {
+            if let Some((end, s)) = intervals.range(start.saturating_add(1)..).next() {
                 if *s < claim.used_after {
                     return Err(Rejection::OverAllowance(format!(
                         "identifiers ({start}, {}] of epoch {} overlap ({s}, {end}] already used",
@@ -792,6 +796,20 @@ impl LedgerState {
                 {
                     return Err(Rejection::InvalidMotion(
                         "that identity key is already in use".into(),
+                    ));
+                }
+                // Consensus peers are addressed by the key's first 8 bytes: no two parties may
+                // share them.
+                let prefix = &identity_key[..8];
+                if self
+                    .members
+                    .values()
+                    .map(|m| &m.identity_key)
+                    .chain(self.regulators.values().map(|r| &r.identity_key))
+                    .any(|k| &k[..8] == prefix)
+                {
+                    return Err(Rejection::InvalidMotion(
+                        "that identity key's node id is already in use".into(),
                     ));
                 }
                 if IdentityPublicKey::from_slice(identity_key).is_err() {
@@ -962,11 +980,11 @@ impl LedgerState {
                 let count = u64::from(r.body.count);
                 let id = r.body.id();
                 let q = self.counters.entry(r.body.querier.clone()).or_default();
-                q.queries_made += 1;
-                q.identifiers_screened += count;
+                q.queries_made = q.queries_made.saturating_add(1);
+                q.identifiers_screened = q.identifiers_screened.saturating_add(count);
                 let s = self.counters.entry(r.body.responder.clone()).or_default();
-                s.queries_served += 1;
-                s.identifiers_served += count;
+                s.queries_served = s.queries_served.saturating_add(1);
+                s.identifiers_served = s.identifiers_served.saturating_add(count);
                 let epoch = qr
                     .allowance
                     .as_ref()
@@ -975,12 +993,13 @@ impl LedgerState {
                     self.intervals
                         .entry((r.body.querier.clone(), claim.epoch))
                         .or_default()
-                        .insert(claim.used_after, claim.used_after - count);
+                        .insert(claim.used_after, claim.used_after.saturating_sub(count));
                 }
-                *self
+                let used = self
                     .used
                     .entry((r.body.querier.clone(), epoch))
-                    .or_insert(0) += count;
+                    .or_insert(0);
+                *used = used.saturating_add(count);
                 let cost = self.params.cost(count);
                 let reward = self.params.reward(count, self.quality(&r.body.responder));
                 let rid = Some(record.id());
@@ -1065,11 +1084,13 @@ impl LedgerState {
                     let q = self.quality.entry(responder).or_insert(p.quality_start);
                     match f.verdict {
                         Verdict::Confirmed => {
-                            c.confirmed += 1;
-                            *q = (*q + p.quality_confirmed_step).min(p.quality_max);
+                            c.confirmed = c.confirmed.saturating_add(1);
+                            *q = q
+                                .saturating_add(p.quality_confirmed_step)
+                                .min(p.quality_max);
                         }
                         Verdict::FalsePositive => {
-                            c.false_positives += 1;
+                            c.false_positives = c.false_positives.saturating_add(1);
                             *q = q
                                 .saturating_sub(p.quality_false_positive_step)
                                 .max(p.quality_min);
@@ -1085,6 +1106,7 @@ impl LedgerState {
                     reject: BTreeSet::new(),
                     decided: None,
                     decided_at: None,
+                    void: None,
                 };
                 let id = record.id();
                 self.decide(&mut state, height);
@@ -1119,8 +1141,16 @@ impl LedgerState {
             .filter(|m| self.members.contains_key(*m))
             .count();
         if approve * 3 >= n * 2 {
-            state.decided = Some(true);
             state.decided_at = Some(height);
+            // The state may have moved since the motion was filed (another motion admitted
+            // the same name or key, removed the member, ...): a motion that no longer applies
+            // is closed without effect, with the reason.
+            if let Err(why) = self.check_motion(&state.motion) {
+                state.decided = Some(false);
+                state.void = Some(why.to_string());
+                return;
+            }
+            state.decided = Some(true);
             match &state.motion.action {
                 MotionAction::Admit {
                     name,
@@ -1147,7 +1177,7 @@ impl LedgerState {
                     self.params = *p;
                 }
             }
-        } else if (n - reject) * 3 < n * 2 {
+        } else if n.saturating_sub(reject) * 3 < n * 2 {
             state.decided = Some(false);
             state.decided_at = Some(height);
         }

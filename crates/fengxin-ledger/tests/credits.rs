@@ -511,3 +511,27 @@ fn a_new_epochs_size_commitment_does_not_invalidate_claims_in_flight() {
         Err(Rejection::OverAllowance(_))
     ));
 }
+
+/// A claim for an epoch at the edge of the integers, or a usage below its own count, is a
+/// typed rejection, not an overflow.
+#[test]
+fn claims_at_the_edges_of_the_integers_are_rejected() {
+    let ps = parties();
+    let state = genesis(&ps);
+    let base = Opening::public(params().base_allowance);
+    let mut c = claim(&state, &ps[0], &base, 1, 1);
+    c.epoch = u64::MAX;
+    assert!(matches!(
+        state.check_claim(&ps[0].name, 1, &c),
+        Err(Rejection::OverAllowance(_))
+    ));
+    let mut c = claim(&state, &ps[0], &base, 1, 1);
+    c.used_after = u64::MAX;
+    assert!(state.check_claim(&ps[0].name, 0, &c).is_err());
+    assert!(state.check_claim(&ps[0].name, u32::MAX, &c).is_err());
+    let c = claim(&state, &ps[0], &base, 1, 1);
+    assert!(matches!(
+        state.check_claim(&ps[0].name, 2, &c),
+        Err(Rejection::OverAllowance(_))
+    ));
+}

@@ -488,3 +488,137 @@ fn signed_block(
         records: b.records,
     }
 }
+
+fn motion(p: &Party, action: MotionAction) -> Record {
+    Record::sign(
+        p.name.clone(),
+        &p.key,
+        RecordBody::Motion(Motion {
+            action,
+            note: String::new(),
+        }),
+    )
+}
+
+fn vote_on(p: &Party, motion: &Record) -> Record {
+    Record::sign(
+        p.name.clone(),
+        &p.key,
+        RecordBody::Vote(Vote {
+            motion: motion.id(),
+            approve: true,
+        }),
+    )
+}
+
+/// Motions filed while they were valid are checked again when they carry: a second admission
+/// cannot replace a member's identity key, nor give two members one key.
+#[test]
+fn a_carried_admission_is_checked_again_when_decided() {
+    let ps = parties(4);
+    let mut state = genesis(&ps);
+    let k1 = IdentityKey::generate(&mut ChaCha20Rng::seed_from_u64(51)).public();
+    let k2 = IdentityKey::generate(&mut ChaCha20Rng::seed_from_u64(52)).public();
+    let x = MemberName::parse("bank-x").expect("name");
+    let y = MemberName::parse("bank-y").expect("name");
+    let admit = |name: &MemberName, key: &fengxin_crypto::IdentityPublicKey| MotionAction::Admit {
+        name: name.clone(),
+        identity_key: key.to_bytes(),
+        address: "127.0.0.1:9".into(),
+    };
+    let first = motion(&ps[0], admit(&x, &k1));
+    let same_name = motion(&ps[1], admit(&x, &k2));
+    let same_key = motion(&ps[2], admit(&y, &k1));
+    // All three are valid when filed.
+    state.apply_batch(&batch(
+        &ps[0],
+        vec![first.clone(), same_name.clone(), same_key.clone()],
+    ));
+    assert_eq!(state.motions().len(), 3);
+    // The first carries (3 of 4).
+    state.apply_batch(&batch(
+        &ps[0],
+        vec![vote_on(&ps[1], &first), vote_on(&ps[2], &first)],
+    ));
+    assert_eq!(state.members()[&x].identity_key, k1.to_bytes());
+    // The others gather their majorities (4 of 5 now) and are closed without effect.
+    for (m, others) in [(&same_name, [0usize, 2, 3]), (&same_key, [0, 1, 3])] {
+        let votes = others.iter().map(|&i| vote_on(&ps[i], m)).collect();
+        state.apply_batch(&batch(&ps[0], votes));
+        let decided = &state.motions()[&m.id()];
+        assert_eq!(decided.decided, Some(false), "{decided:?}");
+        assert!(
+            decided
+                .void
+                .as_deref()
+                .is_some_and(|w| w.contains("already")),
+            "{decided:?}"
+        );
+    }
+    assert_eq!(
+        state.members()[&x].identity_key,
+        k1.to_bytes(),
+        "key not replaced"
+    );
+    assert!(
+        !state.members().contains_key(&y),
+        "no second member on one key"
+    );
+    assert_eq!(state.member_for_key(&k1.to_bytes()), Some(&x));
+
+    // A key sharing another party's 8-byte node id is refused when filed.
+    let mut collide = ps[0].key.public().to_bytes();
+    collide[31] ^= 1;
+    if let Ok(k) = fengxin_crypto::IdentityPublicKey::from_slice(&collide) {
+        let z = MemberName::parse("bank-z").expect("name");
+        assert!(matches!(
+            state.check(&motion(&ps[0], admit(&z, &k))),
+            Err(Rejection::InvalidMotion(_))
+        ));
+    }
+}
+
+/// Governance-set steps and attacker-chosen claims at the edges of the integers have a
+/// defined outcome: saturation, or a typed rejection, never an overflow.
+#[test]
+fn arithmetic_on_replicated_state_saturates_or_rejects() {
+    let ps = parties(3);
+    let mut state = genesis(&ps);
+    let extreme = fengxin_ledger::CreditParams {
+        quality_confirmed_step: u32::MAX,
+        quality_false_positive_step: u32::MAX,
+        quality_min: 0,
+        quality_start: u32::MAX - 1,
+        quality_max: u32::MAX,
+        ..fengxin_ledger::CreditParams::default()
+    };
+    let set = motion(&ps[0], MotionAction::SetParams(extreme));
+    state.apply_batch(&batch(&ps[0], vec![set.clone(), vote_on(&ps[1], &set)]));
+    assert_eq!(state.params().quality_confirmed_step, u32::MAX);
+    state.apply_batch(&batch(
+        &ps[0],
+        vec![
+            publication(&ps[0], 1),
+            receipt(&ps[1], &ps[0], 1),
+            receipt(&ps[1], &ps[0], 2),
+        ],
+    ));
+    let receipts: Vec<_> = state.receipts().keys().copied().collect();
+    for (id, verdict) in receipts
+        .iter()
+        .zip([Verdict::Confirmed, Verdict::Confirmed])
+    {
+        let fb = Record::sign(
+            ps[1].name.clone(),
+            &ps[1].key,
+            RecordBody::Feedback(Feedback {
+                receipt: *id,
+                verdict,
+            }),
+        );
+        let out = state.apply_batch(&batch(&ps[0], vec![fb]));
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    }
+    assert!(state.quality(&ps[0].name) <= u32::MAX);
+    assert_eq!(state.counters(&ps[0].name).confirmed, 2);
+}
