@@ -329,6 +329,15 @@ impl AnswerSource for Node {
         self.identity.sign(&body.signing_bytes()).to_vec()
     }
 
+    fn check_credits(&self, querier: &MemberName, count: usize) -> Result<(), String> {
+        self.ledger
+            .read(|s| {
+                s.can_pay(querier, u64::try_from(count).unwrap_or(u64::MAX))
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())?
+    }
+
     fn check_allowance(
         &self,
         querier: &MemberName,
@@ -516,6 +525,7 @@ async fn serve_peers(node: Arc<Node>) {
             let peer = conn.member().clone();
             let peer_key = conn.public_key();
             log(format!("{peer} connected from {remote}"));
+            tokio::spawn(close_when_removed(node.clone(), conn.clone()));
             loop {
                 let req = match conn.accept_request().await {
                     Ok(r) => r,
@@ -542,9 +552,11 @@ async fn serve_peers(node: Arc<Node>) {
                         let _ = responder.respond(&Response::Refused(refusal)).await;
                         return;
                     };
+                    // By key, not by name: a removed member's name may since belong to
+                    // another key.
                     let is_member = node
                         .ledger
-                        .read(|s| s.members().contains_key(&peer))
+                        .read(|s| s.member_for_key(&peer_key.to_bytes()) == Some(&peer))
                         .unwrap_or(false);
                     let response = match node.admit(&peer) {
                         Err(refusal) => Response::Refused(refusal),
@@ -585,6 +597,34 @@ async fn serve_peers(node: Arc<Node>) {
             }
             log(format!("{peer} disconnected"));
         });
+    }
+}
+
+/// Closes `conn` as soon as the block that removes its peer (by key) from the ledger's
+/// members and regulators is applied.
+async fn close_when_removed(node: Arc<Node>, conn: fengxin_net::PeerConnection) {
+    let key = conn.public_key().to_bytes();
+    let peer = conn.member().clone();
+    let is_party = |node: &Node| {
+        node.ledger
+            .read(|s| s.member_for_key(&key).or_else(|| s.regulator_for_key(&key)) == Some(&peer))
+            .unwrap_or(false)
+    };
+    let mut heights = node.ledger.heights();
+    loop {
+        tokio::select! {
+            _ = conn.closed() => return,
+            changed = heights.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if !is_party(&node) {
+                    log(format!("{peer}: no longer a party to the ledger; connection closed"));
+                    conn.close();
+                    return;
+                }
+            }
+        }
     }
 }
 
@@ -738,10 +778,7 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             "not_regulator",
             "only a regulator node holds the view key and can audit",
         ),
-        ApiRequest::Submit { records } => match node.ledger.submit(records) {
-            Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
-            Err(e) => api_error("rejected", e),
-        },
+        ApiRequest::Submit { records } => submitted(node.ledger.submit(records)),
         ApiRequest::Screen {
             id_type,
             identifier,
@@ -800,8 +837,14 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
 /// Signs `body` as this member and submits it; the reply names the record.
 fn submit_own(node: &Node, body: RecordBody) -> ApiResponse {
     let record = Record::sign(node.member.clone(), &node.identity, body);
-    match node.ledger.submit(vec![record]) {
+    submitted(node.ledger.submit(vec![record]))
+}
+
+/// The local API's answer to a submission: the ids, or why nothing was submitted.
+fn submitted(result: Result<Vec<[u8; 32]>, fengxin_consensus::LedgerError>) -> ApiResponse {
+    match result {
         Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
+        Err(e @ fengxin_consensus::LedgerError::QueueFull(_)) => api_error("queue_full", e),
         Err(e) => api_error("rejected", e),
     }
 }

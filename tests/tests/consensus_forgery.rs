@@ -3,6 +3,7 @@
 //! QUIC with mutual TLS and sends forged vote, append and snapshot messages (a replacement
 //! chain, a membership in which it alone votes, an absurd snapshot chunk). Each is refused with
 //! its reason; the node's ledger status, members and blocks are unchanged and it keeps serving.
+//! A member removed by the council has its open connections closed when the removal commits.
 
 use fengxin_consensus::{node_id, LedgerTypes, Peer, RaftReply, RaftRpc, Refusal};
 use fengxin_crypto::IdentityKey;
@@ -419,4 +420,114 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
         .expect("bank-a answered");
     assert!(row.verified, "{report:?}");
     assert_eq!(row.result.as_deref(), Some("hit"), "{report:?}");
+}
+
+fn call(dir: &Path, request: ApiRequest) -> ApiResponse {
+    api::call(dir, &request).expect("local API")
+}
+
+/// A removed member's open connections are closed when its removal commits, whatever it was
+/// doing on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_members_connections_are_closed_when_the_removal_commits() {
+    let bin = Path::new(BIN);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let mut members = Vec::new();
+    for (k, name) in ["bank-a", "bank-b", "bank-c"].iter().enumerate() {
+        let m = init_member(bin, root, name);
+        let csv = root.join(format!("{name}.csv"));
+        let rows: Vec<String> =
+            fengxin_sample::identifiers(fengxin_types::IdType::CnId, 2, 700 + k as u64).collect();
+        std::fs::write(&csv, format!("identifier\n{}\n", rows.join("\n"))).expect("write");
+        import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
+        members.push(m);
+    }
+    let genesis = root.join("genesis.json");
+    let mut args = vec!["genesis", "--out", path_str(&genesis)];
+    for m in &members {
+        args.extend(["--member", path_str(&m.dir)]);
+    }
+    node_cmd(bin, &args);
+    let _nodes: Vec<RunningNode> = members
+        .iter()
+        .map(|m| RunningNode::start(bin, &m.dir, &genesis))
+        .collect();
+    for m in &members {
+        fengxin_node::demo::wait_for_publications(&m.dir, 3).expect("publications");
+    }
+    let (a, b, c) = (&members[0], &members[1], &members[2]);
+    // A process holding bank-c's key keeps a connection to bank-a open, and uses it.
+    let c_key = identity(&c.dir);
+    let rogue = Rogue::new(&c_key, a, &identity(&a.dir));
+    let conn = rogue
+        .endpoint
+        .connect(rogue.address, &rogue.target)
+        .await
+        .expect("bank-c is a member");
+    match conn.request::<_, Response>(&Request::Publications).await {
+        Ok(Response::Publications(p)) => assert!(!p.is_empty()),
+        other => panic!("a member is served: {other:?}"),
+    }
+
+    // The council removes bank-c (bank-a proposes, bank-b agrees: 2 of 3).
+    let motion = match call(
+        &a.dir,
+        ApiRequest::Propose {
+            action: fengxin_ledger::MotionAction::Remove {
+                name: MemberName::parse("bank-c").expect("name"),
+            },
+            note: "breach of the agreement".into(),
+        },
+    ) {
+        ApiResponse::Submitted(ids) => ids[0].clone(),
+        other => panic!("motion refused: {other:?}"),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let ApiResponse::Motions(ms) = call(&b.dir, ApiRequest::Motions) {
+            if ms.iter().any(|m| m.id == motion) {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the motion reached bank-b"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    match call(
+        &b.dir,
+        ApiRequest::Vote {
+            motion: motion.clone(),
+            approve: true,
+        },
+    ) {
+        ApiResponse::Submitted(_) => {}
+        other => panic!("vote refused: {other:?}"),
+    }
+
+    // The connection is closed by bank-a once the removal is applied.
+    tokio::time::timeout(std::time::Duration::from_secs(30), conn.closed())
+        .await
+        .expect("bank-a closed the removed member's connection");
+    let members_now = node_status(&a.dir).members;
+    assert!(
+        !members_now.iter().any(|m| m.as_str() == "bank-c"),
+        "{members_now:?}"
+    );
+    // A new connection with the removed key is not served.
+    let again = rogue.endpoint.connect(rogue.address, &rogue.target).await;
+    if let Ok(conn) = again {
+        let r = conn.request::<_, Response>(&Request::Publications).await;
+        assert!(
+            !matches!(r, Ok(Response::Publications(_))),
+            "a removed member is served: {r:?}"
+        );
+    }
+    let log = std::fs::read_to_string(a.dir.join("node.log")).unwrap_or_default();
+    assert!(
+        log.contains("bank-c: no longer a party to the ledger"),
+        "logged"
+    );
 }

@@ -37,6 +37,11 @@ pub struct Timing {
     pub inflight: usize,
     /// How long a submitted record may stay uncommitted before it is proposed again.
     pub resend_after: Duration,
+    /// Records one peer (or this node's own local API) may have waiting in the submission
+    /// queue at once; a submission beyond it is refused whole ([`Refusal::QueueFull`]).
+    pub queue_per_peer: usize,
+    /// Records the submission queue holds at most, from everyone.
+    pub queue_total: usize,
 }
 
 impl Default for Timing {
@@ -50,6 +55,8 @@ impl Default for Timing {
             batch_wait: Duration::from_millis(5),
             inflight: 4,
             resend_after: Duration::from_secs(3),
+            queue_per_peer: 8_192,
+            queue_total: 65_536,
         }
     }
 }
@@ -101,6 +108,9 @@ pub enum LedgerError {
     /// Waiting timed out.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The submission queue is full; nothing was submitted (try again later).
+    #[error(transparent)]
+    QueueFull(Refusal),
 }
 
 /// A node's view of the ledger, for `ledger status`.
@@ -159,6 +169,10 @@ struct Queue {
     ids: BTreeSet<Digest>,
     /// Own submissions not yet committed: id → when last proposed.
     sent: BTreeMap<Digest, Instant>,
+    /// Who submitted each queued record that counts against a bound: id → origin.
+    origin: BTreeMap<Digest, String>,
+    /// Queued records per origin.
+    per_origin: BTreeMap<String, usize>,
 }
 
 fn log(msg: impl std::fmt::Display) {
@@ -256,7 +270,7 @@ impl Ledger {
                 "{} records from the outbox queued again",
                 pending.len()
             ));
-            inner.enqueue(pending, true);
+            inner.enqueue_durable(pending);
         }
         tokio::spawn(proposer(inner.clone()));
         tokio::spawn(keeper(inner.clone()));
@@ -298,8 +312,10 @@ impl Ledger {
                         .collect()
                 };
                 let queued = valid.len();
-                let _ = sender;
-                self.inner.enqueue(valid, false);
+                if let Err(refusal) = self.inner.enqueue(valid, &sender, false) {
+                    log(format!("refused a submission: {refusal}"));
+                    return RaftReply::Refused(refusal);
+                }
                 RaftReply::Submitted(if queued == n {
                     Ok(queued)
                 } else {
@@ -328,11 +344,16 @@ impl Ledger {
             }
         }
         self.inner
+            .has_room(records.len(), self.inner.name.as_str())?;
+        self.inner
             .db
             .outbox_put(&records)
             .map_err(|e| LedgerError::Storage(e.to_string()))?;
         let ids = records.iter().map(Record::id).collect();
-        self.inner.enqueue(records, true);
+        let own = self.inner.name.to_string();
+        self.inner
+            .enqueue(records, &own, true)
+            .map_err(LedgerError::QueueFull)?;
         Ok(ids)
     }
 
@@ -372,6 +393,12 @@ impl Ledger {
             .map_err(|_| LedgerError::Timeout(format!("height {height} not reached")))?
             .map_err(|_| LedgerError::Consensus("ledger stopped".into()))?;
         Ok(())
+    }
+
+    /// The committed height, watched: it changes after every block is applied (the node
+    /// re-checks its open connections against the new membership on it).
+    pub fn heights(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.shared.height.subscribe()
     }
 
     /// Reads the ledger state.
@@ -560,13 +587,68 @@ impl Inner {
         }
     }
 
-    fn enqueue(&self, records: Vec<Record>, own: bool) {
+    /// Whether `n` more records from `origin` fit in the submission queue.
+    fn has_room(&self, n: usize, origin: &str) -> Result<(), LedgerError> {
+        let q = self
+            .queue
+            .lock()
+            .map_err(|_| LedgerError::Storage("queue lock poisoned".into()))?;
+        Self::room(&q, &self.timing, n, origin).map_err(LedgerError::QueueFull)
+    }
+
+    fn room(q: &Queue, timing: &Timing, n: usize, origin: &str) -> Result<(), Refusal> {
+        let mine = q.per_origin.get(origin).copied().unwrap_or(0);
+        if mine.saturating_add(n) > timing.queue_per_peer {
+            return Err(Refusal::QueueFull(format!(
+                "{origin} has {mine} records waiting; {n} more exceed the {} allowed per peer",
+                timing.queue_per_peer
+            )));
+        }
+        if q.records.len().saturating_add(n) > timing.queue_total {
+            return Err(Refusal::QueueFull(format!(
+                "{} records waiting; {n} more exceed the {} allowed in all",
+                q.records.len(),
+                timing.queue_total
+            )));
+        }
+        Ok(())
+    }
+
+    /// Queues records submitted by `origin` (a peer's name, or this node's own), within the
+    /// per-peer and total bounds: a submission that does not fit is refused whole.
+    fn enqueue(&self, records: Vec<Record>, origin: &str, own: bool) -> Result<(), Refusal> {
+        let Ok(mut q) = self.queue.lock() else {
+            return Err(Refusal::QueueFull("queue lock poisoned".into()));
+        };
+        let fresh: BTreeSet<Digest> = records
+            .iter()
+            .map(Record::id)
+            .filter(|id| !q.ids.contains(id))
+            .collect();
+        Self::room(&q, &self.timing, fresh.len(), origin)?;
+        for r in records {
+            let id = r.id();
+            if own {
+                q.sent.insert(id, Instant::now());
+            }
+            if q.ids.insert(id) {
+                q.origin.insert(id, origin.to_owned());
+                *q.per_origin.entry(origin.to_owned()).or_insert(0) += 1;
+                q.records.push_back(r);
+            }
+        }
+        drop(q);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Queues this node's own records that are already durable in its outbox (after a
+    /// restart, or to propose them again): bounded by the outbox, not by the queue.
+    fn enqueue_durable(&self, records: Vec<Record>) {
         if let Ok(mut q) = self.queue.lock() {
             for r in records {
                 let id = r.id();
-                if own {
-                    q.sent.insert(id, Instant::now());
-                }
+                q.sent.insert(id, Instant::now());
                 if q.ids.insert(id) {
                     q.records.push_back(r);
                 }
@@ -597,6 +679,14 @@ impl Inner {
         for r in &out {
             let id = r.id();
             q.ids.remove(&id);
+            if let Some(origin) = q.origin.remove(&id) {
+                if let Some(n) = q.per_origin.get_mut(&origin) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        q.per_origin.remove(&origin);
+                    }
+                }
+            }
             if let Some(t) = q.sent.get_mut(&id) {
                 *t = Instant::now();
             }
@@ -746,7 +836,7 @@ async fn watch_outcomes(inner: Arc<Inner>) {
                     .collect()
             };
             if !stale.is_empty() {
-                inner.enqueue(stale, true);
+                inner.enqueue_durable(stale);
             }
         }
     }

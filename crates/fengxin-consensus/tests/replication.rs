@@ -610,3 +610,70 @@ async fn the_ledger_file_is_owner_only() {
     assert_eq!(mode(&path), 0o600);
     node.shutdown().await;
 }
+
+/// The submission queue is bounded per peer and in total: a submission that does not fit is
+/// refused whole with a typed reason, and the queue still takes other peers' records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_submission_queue_is_bounded_per_peer_and_in_total() {
+    use fengxin_consensus::{RaftReply, RaftRpc, Refusal};
+    let net = SimNetwork::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A single node that is not a founding validator: it never leads, so nothing drains its
+    // queue while the test fills it.
+    let config = LedgerConfig {
+        name: name(4),
+        key: key(4),
+        path: dir.path().join("e.redb"),
+        chain_id: [9; 32],
+        members: members(),
+        regulators: Vec::new(),
+        params: fengxin_ledger::CreditParams::default(),
+        timing: Timing {
+            queue_per_peer: 4,
+            queue_total: 6,
+            ..timing()
+        },
+    };
+    let node = Ledger::start(config, net.transport(NAMES[4]))
+        .await
+        .expect("start");
+    let records = |i: usize, epochs: std::ops::Range<u64>| -> Vec<Record> {
+        epochs.map(|e| publication(i, "fraud_txn", e, 1)).collect()
+    };
+    let submit = |i: usize, recs: Vec<Record>| {
+        let node = node.clone();
+        async move { node.handle(&key(i).public(), RaftRpc::Submit(recs)).await }
+    };
+    // Five records from one peer exceed its four.
+    let reply = submit(0, records(0, 1..6)).await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::QueueFull(_))),
+        "{reply:?}"
+    );
+    // Four fit; then one more from the same peer does not.
+    assert!(matches!(
+        submit(0, records(0, 1..5)).await,
+        RaftReply::Submitted(Ok(4))
+    ));
+    let reply = submit(0, records(0, 5..6)).await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::QueueFull(_))),
+        "{reply:?}"
+    );
+    // Resubmitting what is already queued costs nothing.
+    assert!(matches!(
+        submit(0, records(0, 1..3)).await,
+        RaftReply::Submitted(Ok(2))
+    ));
+    // Another peer fits two more, then the total of six is reached.
+    assert!(matches!(
+        submit(1, records(1, 1..3)).await,
+        RaftReply::Submitted(Ok(2))
+    ));
+    let reply = submit(2, records(2, 1..2)).await;
+    assert!(
+        matches!(reply, RaftReply::Refused(Refusal::QueueFull(ref why)) if why.contains("in all")),
+        "{reply:?}"
+    );
+    node.shutdown().await;
+}

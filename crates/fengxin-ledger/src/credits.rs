@@ -1,11 +1,20 @@
 //! The incentive scheme (DESIGN §7): public credits, confidential allowances.
 //!
-//! * **Credits** are public integers. Genesis grants every founding member
-//!   [`CreditParams::initial_grant`]; a query receipt moves `cost_per_identifier × count` from
-//!   the querier and pays the responder `reward_per_identifier × count × quality / 1000`; a
-//!   confirmed hit raises the responder's quality weight, a false positive lowers it; an epoch
-//!   settlement pays each validator `validator_reward_per_block` for every block it proposed in
-//!   that epoch. Every change is a [`CreditEntry`] naming the record (or block) behind it.
+//! * **Credits** are public integers, and the scheme conserves them by construction. The only
+//!   issuance is the genesis rule: every founding member, and every member the council admits,
+//!   is granted [`CreditParams::initial_grant`] once. A query receipt moves
+//!   `cost_per_identifier × count` from the querier; that amount is split, never enlarged:
+//!   the responder receives `cost × quality / quality_max` (its quality weight shapes its
+//!   share), the rest goes to the epoch's validator pool. An epoch settlement pays the pool
+//!   out to the validators in proportion to the blocks each proposed in that epoch; what
+//!   integer division leaves over (or a pool with no current member to pay) carries to the
+//!   epoch in progress. So at every height `Σ balances + Σ pools = Σ grants`
+//!   ([`LedgerState::issued`](crate::LedgerState::issued)). A confirmed hit raises the
+//!   responder's quality weight, a false positive lowers it; one feedback per receipt, from
+//!   its querier, so confirmations can shift a fee between a responder and the validators but
+//!   never create credits. Balances may go below zero only through receipts already served
+//!   concurrently: that is a debt, and responders refuse members in debt or whose balance
+//!   cannot cover a screening ([`LedgerState::can_pay`](crate::LedgerState::can_pay)).
 //! * **Allowances** are confidential. Each member commits to the size of each list (a Pedersen
 //!   commitment with a 32-bit range proof and a decrypt handle for the regulator). A member's
 //!   allowance per epoch is `base_allowance + allowance_per_entry × Σ sizes`, computed on the
@@ -28,10 +37,9 @@ use serde::{Deserialize, Serialize};
 pub struct CreditParams {
     /// Credits every founding (and admitted) member starts with.
     pub initial_grant: i64,
-    /// Credits a querier pays per screened identifier.
+    /// Credits a querier pays per screened identifier (split between the responder and the
+    /// validators).
     pub cost_per_identifier: i64,
-    /// Credits a responder earns per identifier served, at quality 1000.
-    pub reward_per_identifier: i64,
     /// Identifiers a member may screen per epoch without contributing lists.
     pub base_allowance: u64,
     /// Extra identifiers per epoch for every committed list entry.
@@ -46,8 +54,6 @@ pub struct CreditParams {
     pub quality_min: u32,
     /// Highest quality weight.
     pub quality_max: u32,
-    /// Credits per block proposed, paid at the epoch's settlement.
-    pub validator_reward_per_block: i64,
     /// Blocks per epoch.
     pub epoch_blocks: u64,
 }
@@ -57,7 +63,6 @@ impl Default for CreditParams {
         Self {
             initial_grant: 10_000,
             cost_per_identifier: 10,
-            reward_per_identifier: 8,
             base_allowance: 100,
             allowance_per_entry: 1,
             quality_start: 1000,
@@ -65,7 +70,6 @@ impl Default for CreditParams {
             quality_false_positive_step: 100,
             quality_min: 200,
             quality_max: 2000,
-            validator_reward_per_block: 5,
             epoch_blocks: 100,
         }
     }
@@ -77,13 +81,35 @@ impl CreditParams {
         height.saturating_sub(1) / self.epoch_blocks.max(1) + 1
     }
 
-    /// The responder's reward for `count` identifiers at `quality` (per mille).
-    pub fn reward(&self, count: u64, quality: u32) -> i64 {
-        let count = i64::try_from(count).unwrap_or(i64::MAX);
-        self.reward_per_identifier
-            .saturating_mul(count)
-            .saturating_mul(i64::from(quality))
-            / 1000
+    /// The responder's share of a fee of `cost` at `quality`: `cost × quality / quality_max`,
+    /// never more than `cost` nor less than zero. The rest of the fee goes to the validators.
+    pub fn responder_share(&self, cost: i64, quality: u32) -> i64 {
+        let max = i128::from(self.quality_max.max(1));
+        let q = i128::from(quality).min(max);
+        let share = i128::from(cost.max(0)) * q / max;
+        i64::try_from(share)
+            .unwrap_or(i64::MAX)
+            .clamp(0, cost.max(0))
+    }
+
+    /// Whether the parameters are admissible: positive epochs, non-negative grant and cost,
+    /// and `quality_min ≤ quality_start ≤ quality_max` with `quality_max > 0`.
+    pub fn check(&self) -> Result<(), String> {
+        if self.epoch_blocks == 0 {
+            return Err("epoch_blocks must be positive".into());
+        }
+        if self.initial_grant < 0 || self.cost_per_identifier < 0 {
+            return Err("initial_grant and cost_per_identifier must not be negative".into());
+        }
+        if self.quality_max == 0
+            || self.quality_min > self.quality_start
+            || self.quality_start > self.quality_max
+        {
+            return Err(
+                "quality_min ≤ quality_start ≤ quality_max and quality_max > 0 are required".into(),
+            );
+        }
+        Ok(())
     }
 
     /// The querier's cost for `count` identifiers.

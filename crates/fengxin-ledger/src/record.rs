@@ -208,6 +208,15 @@ pub enum Rejection {
     /// A settlement of an epoch that has not ended or is already settled.
     #[error("settlement: {0}")]
     Settlement(String),
+    /// The querier is in debt, or its balance does not cover the screening (a responder's
+    /// refusal; receipts already served are charged whatever the balance).
+    #[error("insufficient credits: balance {balance}, cost {cost}")]
+    InsufficientCredits {
+        /// The querier's balance.
+        balance: i64,
+        /// What the screening would cost.
+        cost: i64,
+    },
 }
 
 #[derive(Serialize)]

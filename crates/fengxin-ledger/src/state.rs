@@ -219,6 +219,10 @@ pub struct LedgerState {
     used: BTreeMap<(MemberName, u64), u64>,
     proposed: BTreeMap<(u64, MemberName), u64>,
     settled: BTreeSet<u64>,
+    /// Validators' share of the fees paid in each epoch, not yet settled.
+    pools: BTreeMap<u64, i64>,
+    /// Credits issued by the genesis rule (initial grants), in all.
+    issued: i64,
 }
 
 impl LedgerState {
@@ -281,6 +285,8 @@ impl LedgerState {
             used: BTreeMap::new(),
             proposed: BTreeMap::new(),
             settled: BTreeSet::new(),
+            pools: BTreeMap::new(),
+            issued: 0,
         };
         for name in names {
             state.grant(&name, 0);
@@ -289,10 +295,11 @@ impl LedgerState {
     }
 
     fn grant(&mut self, member: &MemberName, height: u64) {
-        let grant = self.params.initial_grant;
+        let grant = self.params.initial_grant.max(0);
         self.quality
             .entry(member.clone())
             .or_insert(self.params.quality_start);
+        self.issued = self.issued.saturating_add(grant);
         self.credit(member, height, None, grant, "initial grant".into());
     }
 
@@ -317,6 +324,35 @@ impl LedgerState {
                 balance,
                 reason,
             });
+    }
+
+    /// Credits issued so far by the genesis rule (the initial grants). The scheme conserves
+    /// them: `Σ balances + pooled() = issued()` at every height.
+    pub fn issued(&self) -> i64 {
+        self.issued
+    }
+
+    /// Fees waiting in the validator pools of epochs not yet settled.
+    pub fn pooled(&self) -> i64 {
+        self.pools.values().fold(0i64, |a, v| a.saturating_add(*v))
+    }
+
+    /// The sum of every balance (removed members' included).
+    pub fn total_balances(&self) -> i64 {
+        self.balances
+            .values()
+            .fold(0i64, |a, v| a.saturating_add(*v))
+    }
+
+    /// Whether `querier` may be served `count` identifiers now: a member in debt, or whose
+    /// balance does not cover the cost, is refused by responders.
+    pub fn can_pay(&self, querier: &MemberName, count: u64) -> Result<(), Rejection> {
+        let balance = self.balance(querier);
+        let cost = self.params.cost(count);
+        if balance < 0 || balance < cost {
+            return Err(Rejection::InsufficientCredits { balance, cost });
+        }
+        Ok(())
     }
 
     /// The credit parameters in force.
@@ -773,18 +809,7 @@ impl LedgerState {
 
     fn check_motion(&self, m: &Motion) -> Result<(), Rejection> {
         match &m.action {
-            MotionAction::SetParams(p) => {
-                if p.epoch_blocks == 0
-                    || p.quality_min > p.quality_start
-                    || p.quality_start > p.quality_max
-                {
-                    return Err(Rejection::InvalidMotion(
-                        "epoch_blocks must be positive and quality_min ≤ quality_start ≤ quality_max"
-                            .into(),
-                    ));
-                }
-                Ok(())
-            }
+            MotionAction::SetParams(p) => p.check().map_err(Rejection::InvalidMotion),
             MotionAction::Admit {
                 name, identity_key, ..
             } => {
@@ -1001,7 +1026,12 @@ impl LedgerState {
                     .or_insert(0);
                 *used = used.saturating_add(count);
                 let cost = self.params.cost(count);
-                let reward = self.params.reward(count, self.quality(&r.body.responder));
+                let reward = self
+                    .params
+                    .responder_share(cost, self.quality(&r.body.responder));
+                let fee_epoch = self.params.epoch_of(height);
+                let pool = self.pools.entry(fee_epoch).or_insert(0);
+                *pool = pool.saturating_add(cost - reward);
                 let rid = Some(record.id());
                 self.credit(
                     &r.body.querier,
@@ -1049,30 +1079,37 @@ impl LedgerState {
             }
             RecordBody::Settlement(st) => {
                 self.settled.insert(st.epoch);
+                let pool = self.pools.remove(&st.epoch).unwrap_or(0);
                 let paid: Vec<(MemberName, u64)> = self
                     .proposed
                     .iter()
-                    .filter(|((e, _), _)| *e == st.epoch)
+                    .filter(|((e, m), _)| *e == st.epoch && self.members.contains_key(m))
                     .map(|((_, m), n)| (m.clone(), *n))
                     .collect();
-                for (member, blocks) in paid {
-                    if !self.members.contains_key(&member) {
-                        continue;
+                let blocks: u64 = paid.iter().map(|(_, n)| *n).sum();
+                let mut left = pool;
+                if blocks > 0 && pool > 0 {
+                    for (member, n) in paid {
+                        let share = i128::from(pool) * i128::from(n) / i128::from(blocks);
+                        let share = i64::try_from(share).unwrap_or(0);
+                        left -= share;
+                        self.credit(
+                            &member,
+                            height,
+                            Some(record.id()),
+                            share,
+                            format!(
+                                "validator share of epoch {}'s fees: {n} of {blocks} blocks",
+                                st.epoch
+                            ),
+                        );
                     }
-                    let reward = self
-                        .params
-                        .validator_reward_per_block
-                        .saturating_mul(i64::try_from(blocks).unwrap_or(i64::MAX));
-                    self.credit(
-                        &member,
-                        height,
-                        Some(record.id()),
-                        reward,
-                        format!(
-                            "validator reward: {blocks} blocks proposed in epoch {}",
-                            st.epoch
-                        ),
-                    );
+                }
+                // What division leaves (or a pool nobody can be paid from) carries forward.
+                if left != 0 {
+                    let now = self.params.epoch_of(height);
+                    let carry = self.pools.entry(now).or_insert(0);
+                    *carry = carry.saturating_add(left);
                 }
             }
             RecordBody::Feedback(f) => {

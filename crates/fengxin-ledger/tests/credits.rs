@@ -40,7 +40,6 @@ fn params() -> CreditParams {
     CreditParams {
         initial_grant: 1000,
         cost_per_identifier: 10,
-        reward_per_identifier: 8,
         base_allowance: 10,
         allowance_per_entry: 1,
         quality_start: 1000,
@@ -48,7 +47,6 @@ fn params() -> CreditParams {
         quality_false_positive_step: 100,
         quality_min: 200,
         quality_max: 2000,
-        validator_reward_per_block: 5,
         epoch_blocks: 4,
     }
 }
@@ -439,12 +437,19 @@ fn balances_over_a_scripted_multi_epoch_scenario() {
         vec![fb(c, r3.id, Verdict::FalsePositive), r5.record],
     );
 
+    // Fees are split, never created: the responder takes cost × quality / 2000, the rest
+    // goes to the epoch's validator pool. Epoch 1's pool (10 + 15 + 5 = 30) is paid for 4
+    // blocks (a 2, b 1, c 1): 15, 7, 7, and the 1 left carries to epoch 2, which also holds
+    // 20 − 10 (r4 at quality 1050) and 40 − 19 (r5 at 950).
     // member, balance, quality, used in epoch 1, used in epoch 2
     let expected = [
-        ("bank-a", 1000 - 20 - 30 - 20 + 2 * 5, 1000, 5, 2),
-        ("bank-b", 1000 + 16 + 8 + 16 + 5 + 30, 950, 0, 0),
-        ("bank-c", 1000 + 24 - 10 + 5 - 40, 1000, 1, 4),
+        ("bank-a", 1000 - 20 - 30 - 20 + 15, 1000, 5, 2),
+        ("bank-b", 1000 + 10 + 5 + 10 + 7 + 19, 950, 0, 0),
+        ("bank-c", 1000 + 15 - 10 + 7 - 40, 1000, 1, 4),
     ];
+    assert_eq!(s.pooled(), 1 + 10 + 21);
+    assert_eq!(s.issued(), 3000);
+    assert_eq!(s.total_balances() + s.pooled(), s.issued());
     for (name, balance, quality, used1, used2) in expected {
         let m = MemberName::parse(name).expect("name");
         assert_eq!(s.balance(&m), balance, "{name} balance");

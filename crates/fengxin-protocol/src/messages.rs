@@ -119,6 +119,8 @@ pub enum RefusalKind {
     NotMember,
     /// The responder is shutting down and takes no new requests.
     ShuttingDown,
+    /// The querier is in debt, or its credit balance does not cover the screening.
+    InsufficientCredits,
 }
 
 impl RefusalKind {
@@ -134,6 +136,7 @@ impl RefusalKind {
             Self::OverAllowance => "over_allowance",
             Self::NotMember => "not_member",
             Self::ShuttingDown => "shutting_down",
+            Self::InsufficientCredits => "insufficient_credits",
         }
     }
 }

@@ -52,6 +52,12 @@ pub trait AnswerSource {
     ) -> Result<(), String> {
         Ok(())
     }
+
+    /// Checks that the querier can pay for `count` identifiers (not in debt, balance covers
+    /// the cost) before any work is done. The default accepts everything (no credits kept).
+    fn check_credits(&self, _querier: &MemberName, _count: usize) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// An object-safe cryptographic RNG.
@@ -80,6 +86,9 @@ impl Responder {
             Request::Evaluate(req) => {
                 if let Err(r) = check(source, &req.list, req.epoch, None, req.blinded.len()) {
                     return Response::Refused(r);
+                }
+                if let Err(why) = source.check_credits(querier, req.blinded.len()) {
+                    return Response::Refused(Refusal::new(RefusalKind::InsufficientCredits, why));
                 }
                 if let Err(why) = source.check_allowance(querier, req.blinded.len(), &req.allowance)
                 {
