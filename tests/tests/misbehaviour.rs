@@ -433,11 +433,21 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
             other => panic!("an unregistered key must not be served: {other:?}"),
         },
     }
-    let log_a = std::fs::read_to_string(a.dir.join("node.log")).expect("bank-a log");
+    // The stranger can see the refusal before bank-a has written its log line: wait for it.
+    let logged = |log: &str| {
+        log.lines()
+            .any(|l| l.contains("refused connection from") && l.contains("is not a current member"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let log_a = loop {
+        let log = std::fs::read_to_string(a.dir.join("node.log")).expect("bank-a log");
+        if logged(&log) || std::time::Instant::now() >= deadline {
+            break log;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert!(
-        log_a
-            .lines()
-            .any(|l| l.contains("refused connection from") && l.contains("is not a current member")),
+        logged(&log_a),
         "bank-a must log the refused stranger: {log_a}"
     );
 
