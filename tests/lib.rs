@@ -57,6 +57,71 @@ pub fn init_member(bin: &Path, root: &Path, name: &str) -> MemberDir {
     }
 }
 
+/// Creates a regulator node's data directory (`fengxin-node init --regulator`) under `root`.
+pub fn init_regulator(bin: &Path, root: &Path) -> PathBuf {
+    let dir = root.join("regulator");
+    let address = format!("127.0.0.1:{}", free_port());
+    node_cmd(
+        bin,
+        &[
+            "init",
+            "--data",
+            path_str(&dir),
+            "--member",
+            "regulator",
+            "--listen",
+            &address,
+            "--regulator",
+        ],
+    );
+    dir
+}
+
+/// Writes `root/genesis.json` naming `members` (data directories or member files) and the
+/// `regulator`, if any; returns its path.
+pub fn write_genesis(
+    bin: &Path,
+    root: &Path,
+    members: &[&Path],
+    regulator: Option<&Path>,
+) -> PathBuf {
+    let genesis = root.join("genesis.json");
+    let mut args = vec!["genesis", "--out", path_str(&genesis)];
+    for m in members {
+        args.extend(["--member", path_str(m)]);
+    }
+    if let Some(r) = regulator {
+        args.extend(["--regulator", path_str(r)]);
+    }
+    node_cmd(bin, &args);
+    genesis
+}
+
+/// Creates `names` as members, each importing `rows` sample identifiers (seeded `seed + k`
+/// for the k-th member) into `fraud_txn` and publishing; returns each with its rows.
+pub fn members_with_lists(
+    bin: &Path,
+    root: &Path,
+    names: &[&str],
+    rows: usize,
+    seed: u64,
+) -> Vec<(MemberDir, Vec<String>)> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let m = init_member(bin, root, name);
+            let csv = root.join(format!("{name}.csv"));
+            let ids: Vec<String> =
+                fengxin_sample::identifiers(fengxin_types::IdType::CnId, rows, seed + k as u64)
+                    .collect();
+            std::fs::write(&csv, format!("identifier\n{}\n", ids.join("\n"))).expect("write");
+            import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
+            (m, ids)
+        })
+        .collect()
+}
+
 /// Imports a CSV file into a list and publishes.
 pub fn import_and_publish(bin: &Path, m: &MemberDir, list: &str, id_type: &str, csv: &Path) {
     node_cmd(

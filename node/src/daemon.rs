@@ -607,7 +607,7 @@ async fn close_when_removed(node: Arc<Node>, conn: fengxin_net::PeerConnection) 
     let peer = conn.member().clone();
     let is_party = |node: &Node| {
         node.ledger
-            .read(|s| s.member_for_key(&key).or_else(|| s.regulator_for_key(&key)) == Some(&peer))
+            .read(|s| s.party_for_key(&key) == Some(&peer))
             .unwrap_or(false)
     };
     let mut heights = node.ledger.heights();

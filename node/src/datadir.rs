@@ -266,7 +266,8 @@ impl DataDir {
             config,
         };
         // The raw lists and the ledger live here: refuse a directory others can enter, and
-        // take group and other access away from the databases (older nodes created them 0644).
+        // take group and other access away from the lists' database (older nodes created it
+        // 0644; the ledger file is tightened when the ledger opens it).
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -281,14 +282,12 @@ impl DataDir {
                     mode,
                 });
             }
-            for name in [DB, crate::ledger::LEDGER_FILE] {
-                let path = root.join(name);
-                if let Ok(meta) = fs::metadata(&path) {
-                    let mode = meta.permissions().mode() & 0o777;
-                    if mode & 0o077 != 0 {
-                        fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o700))
-                            .map_err(io_err(&path))?;
-                    }
+            let db = root.join(DB);
+            if let Ok(meta) = fs::metadata(&db) {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    fs::set_permissions(&db, fs::Permissions::from_mode(mode & 0o700))
+                        .map_err(io_err(&db))?;
                 }
             }
         }

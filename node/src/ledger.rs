@@ -105,12 +105,7 @@ impl PeerRegistry for LedgerRegistry {
     fn member_for_key(&self, key: &IdentityPublicKey) -> Option<MemberName> {
         match self.ledger.get() {
             Some(ledger) => ledger
-                .read(|s| {
-                    let k = key.to_bytes();
-                    s.member_for_key(&k)
-                        .or_else(|| s.regulator_for_key(&k))
-                        .cloned()
-                })
+                .read(|s| s.party_for_key(&key.to_bytes()).cloned())
                 .ok()
                 .flatten(),
             None => self.genesis.get(key).cloned(),

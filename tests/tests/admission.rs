@@ -2,7 +2,7 @@
 //! council (2 of 3 founders) through `fengxin council`, syncs every block, becomes a
 //! validator, publishes, and screens the founders.
 
-use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
+use fengxin_e2e::{import_and_publish, init_member, path_str, RunningNode};
 use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use fengxin_types::IdType;
 use std::path::Path;
@@ -50,12 +50,8 @@ fn the_council_admits_a_new_member_who_syncs_votes_and_screens() {
         members.push(m);
     }
     // Genesis names the three founders only.
-    let genesis = root.join("genesis.json");
-    let mut args = vec!["genesis", "--out", path_str(&genesis)];
-    for m in &members[..3] {
-        args.extend(["--member", path_str(&m.dir)]);
-    }
-    node_cmd(bin, &args);
+    let founders: Vec<&Path> = members[..3].iter().map(|m| m.dir.as_path()).collect();
+    let genesis = fengxin_e2e::write_genesis(bin, root, &founders, None);
     let _founders: Vec<RunningNode> = members[..3]
         .iter()
         .map(|m| RunningNode::start(bin, &m.dir, &genesis))

@@ -7,7 +7,7 @@
 
 use fengxin_consensus::{node_id, LedgerTypes, Peer, RaftReply, RaftRpc, Refusal};
 use fengxin_crypto::IdentityKey;
-use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, MemberDir, RunningNode};
+use fengxin_e2e::{init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode};
 use fengxin_ledger::{Batch, Block, BlockHeader, Record, RecordBody, BLOCK_VERSION};
 use fengxin_net::{Endpoint, Limits, StaticRegistry};
 use fengxin_node::api::{self, ApiRequest, ApiResponse};
@@ -212,38 +212,10 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
     let bin = Path::new(BIN);
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
-    let mut members = Vec::new();
-    for (k, name) in ["bank-a", "bank-b", "bank-c"].iter().enumerate() {
-        let m = init_member(bin, root, name);
-        let csv = root.join(format!("{name}.csv"));
-        let rows: Vec<String> =
-            fengxin_sample::identifiers(fengxin_types::IdType::CnId, 3, 500 + k as u64).collect();
-        std::fs::write(&csv, format!("identifier\n{}\n", rows.join("\n"))).expect("write");
-        import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
-        members.push((m, rows));
-    }
-    let reg = root.join("regulator");
-    let reg_addr = format!("127.0.0.1:{}", fengxin_e2e::free_port());
-    node_cmd(
-        bin,
-        &[
-            "init",
-            "--data",
-            path_str(&reg),
-            "--member",
-            "regulator",
-            "--listen",
-            &reg_addr,
-            "--regulator",
-        ],
-    );
-    let genesis = root.join("genesis.json");
-    let mut args = vec!["genesis", "--out", path_str(&genesis)];
-    for (m, _) in &members {
-        args.extend(["--member", path_str(&m.dir)]);
-    }
-    args.extend(["--regulator", path_str(&reg)]);
-    node_cmd(bin, &args);
+    let members = members_with_lists(bin, root, &["bank-a", "bank-b", "bank-c"], 3, 500);
+    let reg = init_regulator(bin, root);
+    let dirs: Vec<&Path> = members.iter().map(|(m, _)| m.dir.as_path()).collect();
+    let genesis = write_genesis(bin, root, &dirs, Some(&reg));
     let _nodes: Vec<RunningNode> = members
         .iter()
         .map(|(m, _)| RunningNode::start(bin, &m.dir, &genesis))
@@ -433,22 +405,13 @@ async fn a_removed_members_connections_are_closed_when_the_removal_commits() {
     let bin = Path::new(BIN);
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
-    let mut members = Vec::new();
-    for (k, name) in ["bank-a", "bank-b", "bank-c"].iter().enumerate() {
-        let m = init_member(bin, root, name);
-        let csv = root.join(format!("{name}.csv"));
-        let rows: Vec<String> =
-            fengxin_sample::identifiers(fengxin_types::IdType::CnId, 2, 700 + k as u64).collect();
-        std::fs::write(&csv, format!("identifier\n{}\n", rows.join("\n"))).expect("write");
-        import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
-        members.push(m);
-    }
-    let genesis = root.join("genesis.json");
-    let mut args = vec!["genesis", "--out", path_str(&genesis)];
-    for m in &members {
-        args.extend(["--member", path_str(&m.dir)]);
-    }
-    node_cmd(bin, &args);
+    let members: Vec<MemberDir> =
+        members_with_lists(bin, root, &["bank-a", "bank-b", "bank-c"], 2, 700)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+    let dirs: Vec<&Path> = members.iter().map(|m| m.dir.as_path()).collect();
+    let genesis = write_genesis(bin, root, &dirs, None);
     let _nodes: Vec<RunningNode> = members
         .iter()
         .map(|m| RunningNode::start(bin, &m.dir, &genesis))

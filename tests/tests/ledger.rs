@@ -2,7 +2,7 @@
 //! SIGKILL while two others screen continuously, then restarted. Every node ends with the same
 //! block at every height, and the ledger holds exactly one receipt per verified exchange.
 
-use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
+use fengxin_e2e::{import_and_publish, init_member, RunningNode};
 use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,13 +68,8 @@ fn a_validator_killed_under_load_restarts_and_no_receipt_is_lost_or_duplicated()
         import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
         dirs.push(m.dir);
     }
-    let genesis = root.join("genesis.json");
-    let mut args = vec!["genesis", "--out", path_str(&genesis)];
-    for d in &dirs {
-        args.push("--member");
-        args.push(path_str(d));
-    }
-    node_cmd(bin, &args);
+    let founders: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let genesis = fengxin_e2e::write_genesis(bin, root, &founders, None);
     let mut nodes: Vec<RunningNode> = dirs
         .iter()
         .map(|d| RunningNode::start(bin, d, &genesis))

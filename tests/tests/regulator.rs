@@ -3,7 +3,7 @@
 //! sizes and details; no member's (or the regulator's) disk holds a detail in the clear; the
 //! audit flags a member that screens far more distinct identifiers than its peers.
 
-use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
+use fengxin_e2e::{import_and_publish, init_member, path_str, RunningNode};
 use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use fengxin_types::IdType;
 use std::path::Path;
@@ -43,28 +43,9 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         listed.push(rows);
         members.push(m);
     }
-    let reg = root.join("regulator");
-    let reg_addr = format!("127.0.0.1:{}", fengxin_e2e::free_port());
-    node_cmd(
-        bin,
-        &[
-            "init",
-            "--data",
-            path_str(&reg),
-            "--member",
-            "regulator",
-            "--listen",
-            &reg_addr,
-            "--regulator",
-        ],
-    );
-    let genesis = root.join("genesis.json");
-    let mut args = vec!["genesis", "--out", path_str(&genesis)];
-    for m in &members {
-        args.extend(["--member", path_str(&m.dir)]);
-    }
-    args.extend(["--regulator", path_str(&reg)]);
-    node_cmd(bin, &args);
+    let reg = fengxin_e2e::init_regulator(bin, root);
+    let dirs: Vec<&Path> = members.iter().map(|m| m.dir.as_path()).collect();
+    let genesis = fengxin_e2e::write_genesis(bin, root, &dirs, Some(&reg));
 
     let nodes: Vec<RunningNode> = members
         .iter()

@@ -522,16 +522,8 @@ impl Inner {
                 .state
                 .read()
                 .map_err(|_| Refusal::UnknownSender)?;
-            match state.member_for_key(&key) {
-                Some(m) => (m.to_string(), true),
-                None => (
-                    state
-                        .regulator_for_key(&key)
-                        .map(ToString::to_string)
-                        .ok_or(Refusal::UnknownSender)?,
-                    false,
-                ),
-            }
+            let party = state.party_for_key(&key).ok_or(Refusal::UnknownSender)?;
+            (party.to_string(), state.members().contains_key(party))
         };
         let vote = match rpc {
             RaftRpc::Submit(_) => return Ok(sender),
@@ -620,14 +612,10 @@ impl Inner {
         let Ok(mut q) = self.queue.lock() else {
             return Err(Refusal::QueueFull("queue lock poisoned".into()));
         };
-        let fresh: BTreeSet<Digest> = records
-            .iter()
-            .map(Record::id)
-            .filter(|id| !q.ids.contains(id))
-            .collect();
+        let ids: Vec<Digest> = records.iter().map(Record::id).collect();
+        let fresh: BTreeSet<&Digest> = ids.iter().filter(|id| !q.ids.contains(*id)).collect();
         Self::room(&q, &self.timing, fresh.len(), origin)?;
-        for r in records {
-            let id = r.id();
+        for (r, id) in records.into_iter().zip(ids) {
             if own {
                 q.sent.insert(id, Instant::now());
             }

@@ -478,6 +478,12 @@ impl LedgerState {
             .map(|(n, _)| n)
     }
 
+    /// The member or regulator holding `key`, if any: who may hold a connection to a node.
+    pub fn party_for_key(&self, key: &[u8; 32]) -> Option<&MemberName> {
+        self.member_for_key(key)
+            .or_else(|| self.regulator_for_key(key))
+    }
+
     /// A member's identity key.
     pub fn identity_key(&self, member: &MemberName) -> Option<IdentityPublicKey> {
         self.members
@@ -949,6 +955,9 @@ impl LedgerState {
         if !block.check(&proposer_key) {
             return Err(ReplayError::BadSignature { height: at });
         }
+        if block.records.is_empty() {
+            return Err(ReplayError::Empty { height: at });
+        }
         let mut proposed = block.proposed.iter();
         for record in &block.records {
             let id = record.id();
@@ -965,9 +974,6 @@ impl LedgerState {
                     reason,
                 })?;
             self.apply_record(record, at);
-        }
-        if block.records.is_empty() {
-            return Err(ReplayError::Empty { height: at });
         }
         self.finish_block(block);
         Ok(self)

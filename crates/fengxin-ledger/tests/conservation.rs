@@ -3,21 +3,16 @@
 //! council, admissions), `Σ balances + Σ validator pools = Σ grants` at every height. Two
 //! colluding members cannot print credits by serving each other and confirming every hit.
 
-use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
-use fengxin_ledger::{
-    Batch, CreditParams, Feedback, GenesisMember, LedgerState, Motion, MotionAction, QueryReceipt,
-    Record, RecordBody, Rejection, Settlement, Verdict, Vote,
-};
-use fengxin_protocol::{Answer, MembershipRequest, Publication, ReceiptBody};
-use fengxin_types::{Epoch, ListId, MemberName, Tag};
-use proptest::prelude::*;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+mod common;
 
-struct Party {
-    name: MemberName,
-    key: IdentityKey,
-}
+use common::{genesis_members, plain_receipt, signed_receipt, Party};
+use fengxin_crypto::IdentityKey;
+use fengxin_ledger::{
+    Batch, CreditParams, Feedback, LedgerState, Motion, MotionAction, Record, RecordBody,
+    Rejection, Settlement, Verdict, Vote,
+};
+use fengxin_types::MemberName;
+use proptest::prelude::*;
 
 fn party(i: usize) -> Party {
     Party {
@@ -26,58 +21,19 @@ fn party(i: usize) -> Party {
     }
 }
 
-fn list() -> ListId {
-    ListId::parse("fraud_txn").expect("list")
-}
-
 fn publication(p: &Party, epoch: u64) -> Record {
-    let seed = MasterSeed::generate(&mut ChaCha20Rng::seed_from_u64(epoch));
-    let epoch = Epoch::new(epoch).expect("epoch");
-    let key = ListKey::derive(&seed, &list(), epoch).expect("key");
-    Record::sign(
-        p.name.clone(),
-        &p.key,
-        RecordBody::Publication(Publication {
-            version: Publication::VERSION,
-            member: p.name.clone(),
-            list: list(),
-            epoch,
-            root: [3; 32],
-            oprf_public_key: key.public_key().to_bytes(),
-            published_at: 1,
-        }),
-    )
+    common::publication(p, epoch, [3; 32])
 }
 
 fn receipt(q: &Party, r: &Party, nonce: u64, count: u32) -> Record {
     let mut n = [0u8; 16];
     n[..8].copy_from_slice(&nonce.to_be_bytes());
-    let request = MembershipRequest {
-        list: list(),
-        epoch: Epoch::FIRST,
-        root: [3; 32],
-        nonce: n,
-        tags: (0..count)
-            .map(|i| Tag::from_bytes([i as u8 + 1; 31]).expect("tag"))
-            .collect(),
-    };
-    let answers: Vec<Answer> = (0..count)
-        .map(|i| Answer {
-            result: i == 0,
-            proof: vec![0; 129],
-        })
-        .collect();
-    let signed =
-        ReceiptBody::for_exchange(q.name.clone(), r.name.clone(), &request, &answers).sign(&r.key);
-    Record::sign(
-        q.name.clone(),
-        &q.key,
-        RecordBody::Receipt(Box::new(QueryReceipt {
-            receipt: signed,
-            allowance: None,
-            details: None,
-        })),
-    )
+    plain_receipt(q, signed_receipt(q, r, n, count, [3; 32]))
+}
+
+/// A consortium of `ps` with `params` and no regulator.
+fn genesis(ps: &[Party], params: CreditParams) -> LedgerState {
+    LedgerState::genesis_with([5; 32], genesis_members(ps), Vec::new(), params)
 }
 
 /// One step a member (honest or not) may take.
@@ -127,18 +83,7 @@ proptest! {
     fn credits_are_conserved_over_any_record_sequence(ops in proptest::collection::vec(op(), 1..40)) {
         let mut ps: Vec<Party> = (0..3).map(party).collect();
         let params = CreditParams { epoch_blocks: 3, ..CreditParams::default() };
-        let mut state = LedgerState::genesis_with(
-            [5; 32],
-            ps.iter()
-                .map(|p| GenesisMember {
-                    name: p.name.clone(),
-                    identity_key: p.key.public().to_bytes(),
-                    address: "127.0.0.1:1".into(),
-                })
-                .collect(),
-            Vec::new(),
-            params,
-        );
+        let mut state = genesis(&ps, params);
         let mut epoch_of_list = 1;
         let apply = |state: &mut LedgerState, proposer: &Party, records: Vec<Record>| {
             state.apply_batch(&Batch::sign(proposer.name.clone(), &proposer.key, 1, 0, records))
@@ -262,17 +207,7 @@ fn council(ps: &[Party], state: &LedgerState, action: MotionAction) -> Vec<Recor
 #[test]
 fn collusion_cannot_print_credits() {
     let ps: Vec<Party> = (0..3).map(party).collect();
-    let mut state = LedgerState::genesis(
-        [5; 32],
-        ps.iter()
-            .map(|p| GenesisMember {
-                name: p.name.clone(),
-                identity_key: p.key.public().to_bytes(),
-                address: "127.0.0.1:1".into(),
-            })
-            .collect(),
-        Vec::new(),
-    );
+    let mut state = genesis(&ps, CreditParams::default());
     let apply = |state: &mut LedgerState, records: Vec<Record>| {
         state.apply_batch(&Batch::sign(ps[2].name.clone(), &ps[2].key, 1, 0, records))
     };

@@ -5,21 +5,18 @@ use fengxin_confidential::{
     labels as clabels, open_details, prove_range_with_context, seal_details, Commitment,
     CommittedCount, Opening, ViewSecret,
 };
-use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
+mod common;
+
+use common::{genesis_members, list, signed_receipt, Party};
+use fengxin_crypto::IdentityKey;
 use fengxin_ledger::credits::{allowance_context, list_size_context};
 use fengxin_ledger::{
-    AllowanceClaim, Batch, CreditParams, Feedback, GenesisMember, GenesisRegulator, LedgerState,
-    ListSize, QueryReceipt, Record, RecordBody, Rejection, Settlement, Verdict,
+    AllowanceClaim, Batch, CreditParams, Feedback, GenesisRegulator, LedgerState, ListSize,
+    QueryReceipt, Record, RecordBody, Rejection, Settlement, Verdict,
 };
-use fengxin_protocol::{Answer, MembershipRequest, Publication, ReceiptBody};
-use fengxin_types::{Epoch, ListId, MemberName, Tag};
+use fengxin_types::MemberName;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-
-struct Party {
-    name: MemberName,
-    key: IdentityKey,
-}
 
 fn parties() -> Vec<Party> {
     ["bank-a", "bank-b", "bank-c"]
@@ -54,13 +51,7 @@ fn params() -> CreditParams {
 fn genesis(ps: &[Party]) -> LedgerState {
     LedgerState::genesis_with(
         [3; 32],
-        ps.iter()
-            .map(|p| GenesisMember {
-                name: p.name.clone(),
-                identity_key: p.key.public().to_bytes(),
-                address: "127.0.0.1:1".into(),
-            })
-            .collect(),
+        genesis_members(ps),
         vec![GenesisRegulator {
             name: MemberName::parse("regulator").expect("name"),
             identity_key: IdentityKey::from_slice(&[99; 32])
@@ -74,30 +65,12 @@ fn genesis(ps: &[Party]) -> LedgerState {
     )
 }
 
-fn list() -> ListId {
-    ListId::parse("fraud_txn").expect("list")
-}
-
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
 }
 
 fn publication(p: &Party) -> Record {
-    let seed = MasterSeed::generate(&mut rng(1));
-    let key = ListKey::derive(&seed, &list(), Epoch::FIRST).expect("key");
-    Record::sign(
-        p.name.clone(),
-        &p.key,
-        RecordBody::Publication(Publication {
-            version: Publication::VERSION,
-            member: p.name.clone(),
-            list: list(),
-            epoch: Epoch::FIRST,
-            root: [1; 32],
-            oprf_public_key: key.public_key().to_bytes(),
-            published_at: 1,
-        }),
-    )
+    common::publication(p, 1, [1; 32])
 }
 
 fn size(p: &Party, value: u64) -> (Record, Opening) {
@@ -164,23 +137,7 @@ fn receipt(
     claim: Option<AllowanceClaim>,
     sealed: bool,
 ) -> Exchange {
-    let request = MembershipRequest {
-        list: list(),
-        epoch: Epoch::FIRST,
-        root: [1; 32],
-        nonce: [nonce; 16],
-        tags: (0..count)
-            .map(|i| Tag::from_bytes([i as u8 + 1; 31]).expect("tag"))
-            .collect(),
-    };
-    let answers: Vec<Answer> = (0..count)
-        .map(|i| Answer {
-            result: i == 0,
-            proof: vec![0; 129],
-        })
-        .collect();
-    let signed =
-        ReceiptBody::for_exchange(q.name.clone(), r.name.clone(), &request, &answers).sign(&r.key);
+    let signed = signed_receipt(q, r, [nonce; 16], count, [1; 32]);
     let id = signed.body.id();
     let details = sealed.then(|| {
         seal_details(

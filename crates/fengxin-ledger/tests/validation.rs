@@ -1,20 +1,17 @@
 //! Deterministic validation of every record kind: valid records accepted, each kind of
 //! tampering or replay rejected with its reason, and identical batches giving identical chains.
 
-use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
+mod common;
+
+use common::{genesis_members, list, plain_receipt, signed_receipt, Party};
+use fengxin_crypto::IdentityKey;
 use fengxin_ledger::{
-    Batch, Feedback, GenesisMember, LedgerState, Motion, MotionAction, QueryReceipt, Record,
-    RecordBody, Rejection, ReplayError, Verdict, Vote,
+    Batch, Feedback, LedgerState, Motion, MotionAction, Record, RecordBody, Rejection, ReplayError,
+    Verdict, Vote,
 };
-use fengxin_protocol::{Answer, MembershipRequest, Publication, ReceiptBody};
-use fengxin_types::{Epoch, ListId, MemberName, Tag};
+use fengxin_types::{Epoch, MemberName};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-
-struct Party {
-    name: MemberName,
-    key: IdentityKey,
-}
 
 fn parties(n: usize) -> Vec<Party> {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
@@ -26,67 +23,21 @@ fn parties(n: usize) -> Vec<Party> {
         .collect()
 }
 
-fn genesis(ps: &[Party]) -> LedgerState {
-    LedgerState::genesis(
-        [7; 32],
-        ps.iter()
-            .map(|p| GenesisMember {
-                name: p.name.clone(),
-                identity_key: p.key.public().to_bytes(),
-                address: "127.0.0.1:1".into(),
-            })
-            .collect(),
-        Vec::new(),
-    )
-}
+/// The chain id of every test consortium here.
+const CHAIN: [u8; 32] = [7; 32];
 
-fn list() -> ListId {
-    ListId::parse("fraud_txn").expect("list")
+fn genesis(ps: &[Party]) -> LedgerState {
+    LedgerState::genesis(CHAIN, genesis_members(ps), Vec::new())
 }
 
 fn publication(p: &Party, epoch: u64) -> Record {
-    let seed = MasterSeed::generate(&mut ChaCha20Rng::seed_from_u64(epoch));
-    let epoch = Epoch::new(epoch).expect("epoch");
-    let key = ListKey::derive(&seed, &list(), epoch).expect("key");
-    let publication = Publication {
-        version: Publication::VERSION,
-        member: p.name.clone(),
-        list: list(),
-        epoch,
-        root: [3; 32],
-        oprf_public_key: key.public_key().to_bytes(),
-        published_at: 1,
-    };
-    Record::sign(p.name.clone(), &p.key, RecordBody::Publication(publication))
+    common::publication(p, epoch, [3; 32])
 }
 
 fn receipt(querier: &Party, responder: &Party, nonce: u8) -> Record {
-    let request = MembershipRequest {
-        list: list(),
-        epoch: Epoch::FIRST,
-        root: [3; 32],
-        nonce: [nonce; 16],
-        tags: vec![Tag::from_bytes([5; 31]).expect("tag")],
-    };
-    let answers = vec![Answer {
-        result: true,
-        proof: vec![1; 129],
-    }];
-    let signed = ReceiptBody::for_exchange(
-        querier.name.clone(),
-        responder.name.clone(),
-        &request,
-        &answers,
-    )
-    .sign(&responder.key);
-    Record::sign(
-        querier.name.clone(),
-        &querier.key,
-        RecordBody::Receipt(Box::new(QueryReceipt {
-            receipt: signed,
-            allowance: None,
-            details: None,
-        })),
+    plain_receipt(
+        querier,
+        signed_receipt(querier, responder, [nonce; 16], 1, [3; 32]),
     )
 }
 
@@ -399,7 +350,7 @@ fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
     // around it by its proposer: the block verifies, the record does not.
     let mut bad = publication(&ps[0], 1);
     bad.signature[3] ^= 1;
-    let forged = signed_block(&ps[0], 1, [7; 32], vec![bad]);
+    let forged = signed_block(&ps[0], CHAIN, 1, CHAIN, vec![bad]);
     assert!(matches!(
         genesis(&ps).replay(&forged),
         Err(ReplayError::InvalidRecord {
@@ -411,7 +362,7 @@ fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
     let mut impostor = publication(&ps[1], 1);
     impostor.author = ps[0].name.clone();
     assert!(matches!(
-        genesis(&ps).replay(&signed_block(&ps[0], 1, [7; 32], vec![impostor])),
+        genesis(&ps).replay(&signed_block(&ps[0], CHAIN, 1, CHAIN, vec![impostor])),
         Err(ReplayError::InvalidRecord { .. })
     ));
     // A block signed by nobody in the membership (e.g. the regulator, or an outsider).
@@ -422,8 +373,9 @@ fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
     assert!(matches!(
         genesis(&ps).replay(&signed_block(
             &outsider,
+            CHAIN,
             1,
-            [7; 32],
+            CHAIN,
             vec![publication(&ps[0], 1)]
         )),
         Err(ReplayError::UnknownProposer { .. })
@@ -445,17 +397,14 @@ fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
     assert!(matches!(
         genesis(&ps).replay(&signed_block(
             &ps[0],
+            [8; 32],
             1,
             [8; 32],
             vec![publication(&ps[0], 1)]
         )),
         Err(ReplayError::OtherChain { .. })
     ));
-    let replayed = {
-        let mut b = signed_block(&ps[0], 2, first.hash(), first.records.clone());
-        b.header.height = 2;
-        b
-    };
+    let replayed = signed_block(&ps[0], CHAIN, 2, first.hash(), first.records.clone());
     assert!(matches!(
         genesis(&ps)
             .replay(&first)
@@ -464,9 +413,10 @@ fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
     ));
 }
 
-/// A block as a proposer would build it around `records`, whatever they are.
+/// A block of `chain` as a proposer would build it around `records`, whatever they are.
 fn signed_block(
     proposer: &Party,
+    chain: [u8; 32],
     height: u64,
     prev_hash: [u8; 32],
     records: Vec<Record>,
@@ -475,7 +425,7 @@ fn signed_block(
     fengxin_ledger::Block {
         header: fengxin_ledger::BlockHeader {
             version: fengxin_ledger::BLOCK_VERSION,
-            chain_id: if height == 1 { prev_hash } else { [7; 32] },
+            chain_id: chain,
             height,
             prev_hash,
             proposer: proposer.name.clone(),
