@@ -27,7 +27,7 @@ fn apply(c: &mut Criterion) {
         ),
     ] {
         let state = w.state().expect("state");
-        let batch = w.batch((0..n).map(|k| w.receipt(k)).collect());
+        let batch = w.batch(&state, (0..n).map(|k| w.receipt(k)).collect());
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(name, |b| {
             b.iter_batched(

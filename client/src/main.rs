@@ -1,7 +1,7 @@
 //! `fengxin`: the CLI for risk teams and regulators. It talks to the member's own node through
 //! the node's local API (see `fengxin_node::api`) and verifies proofs offline.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use fengxin_node::api::{ApiRequest, ApiResponse, ScreenReport};
 use fengxin_node::cli::CliError;
 use fengxin_node::publish::{params_dir, ProveOutput};
@@ -118,6 +118,23 @@ enum Command {
     },
 }
 
+/// A motion about one member.
+#[derive(Args, Debug)]
+struct MemberMotion {
+    /// The proposing member's node data directory.
+    #[arg(long)]
+    node: PathBuf,
+    /// The member the motion is about.
+    #[arg(long)]
+    member: String,
+    /// A note for the council.
+    #[arg(long, default_value = "")]
+    note: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum CouncilCommand {
     /// Propose admitting the member described by its public member.json.
@@ -136,20 +153,9 @@ enum CouncilCommand {
         json: bool,
     },
     /// Propose removing a member.
-    Remove {
-        /// The proposing member's node data directory.
-        #[arg(long)]
-        node: PathBuf,
-        /// The member to remove.
-        #[arg(long)]
-        member: String,
-        /// A note for the council.
-        #[arg(long, default_value = "")]
-        note: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Remove(MemberMotion),
+    /// Propose lifting the suspension of a member's screening (after an equivocation).
+    Reinstate(MemberMotion),
     /// Vote on an open motion (in favour unless --against).
     Vote {
         /// The voting member's node data directory.
@@ -220,7 +226,8 @@ fn main() -> ExitCode {
             | Command::Council {
                 command:
                     CouncilCommand::Admit { json, .. }
-                    | CouncilCommand::Remove { json, .. }
+                    | CouncilCommand::Remove(MemberMotion { json, .. })
+                    | CouncilCommand::Reinstate(MemberMotion { json, .. })
                     | CouncilCommand::Vote { json, .. }
                     | CouncilCommand::Motions { json, .. },
             } => *json,
@@ -427,6 +434,20 @@ fn run(command: Command) -> Result<(), CliError> {
     }
 }
 
+/// The local API request proposing `action` about the member `m` names.
+fn member_motion(
+    m: MemberMotion,
+    action: impl FnOnce(fengxin_types::MemberName) -> fengxin_ledger::MotionAction,
+) -> Result<(PathBuf, ApiRequest, bool), CliError> {
+    let name = fengxin_types::MemberName::parse(&m.member)
+        .map_err(|e| fail("invalid_input", format!("member: {e}")))?;
+    let request = ApiRequest::Propose {
+        action: action(name),
+        note: m.note,
+    };
+    Ok((m.node, request, m.json))
+}
+
 fn council(command: CouncilCommand) -> Result<(), CliError> {
     let (node, request, json) = match command {
         CouncilCommand::Admit {
@@ -448,16 +469,11 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
             };
             (node, ApiRequest::Propose { action, note }, json)
         }
-        CouncilCommand::Remove {
-            node,
-            member,
-            note,
-            json,
-        } => {
-            let name = fengxin_types::MemberName::parse(&member)
-                .map_err(|e| fail("invalid_input", format!("member: {e}")))?;
-            let action = fengxin_ledger::MotionAction::Remove { name };
-            (node, ApiRequest::Propose { action, note }, json)
+        CouncilCommand::Remove(m) => {
+            member_motion(m, |name| fengxin_ledger::MotionAction::Remove { name })?
+        }
+        CouncilCommand::Reinstate(m) => {
+            member_motion(m, |name| fengxin_ledger::MotionAction::Reinstate { name })?
         }
         CouncilCommand::Vote {
             node,
@@ -484,7 +500,7 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
         ApiResponse::Motions(m) => {
             for x in &m {
                 println!(
-                    "{} {:<8} by {}: {:?} — for {} against {}{}",
+                    "{} {:<8} by {}: {:?} — for {} against {}{}{}",
                     &x.id,
                     x.status,
                     x.proposer,
@@ -495,7 +511,10 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
                         String::new()
                     } else {
                         format!(" ({})", x.note)
-                    }
+                    },
+                    x.void
+                        .as_ref()
+                        .map_or_else(String::new, |why| format!(" [void: {why}]"))
                 );
             }
             Ok(())

@@ -59,8 +59,8 @@ pub enum ApiRequest {
     Receipts,
     /// Sign the current publication of every list and submit it to the ledger.
     Publish,
-    /// Propose a governance motion (admit or remove a member, change the credit parameters);
-    /// the proposer's vote in favour is implied.
+    /// Propose a governance motion (admit, remove or reinstate a member, change the credit
+    /// parameters); the proposer's vote in favour is implied.
     Propose {
         /// What the motion does.
         action: fengxin_ledger::MotionAction,
@@ -360,6 +360,9 @@ pub struct CreditsView {
     pub remaining: Option<u64>,
     /// Every change to the balance, oldest first.
     pub history: Vec<fengxin_ledger::CreditEntry>,
+    /// The height since which this member's screening is suspended (equivocation), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_since: Option<u64>,
 }
 
 /// A governance motion as `fengxin council motions` prints it.
@@ -379,4 +382,7 @@ pub struct MotionView {
     pub reject: Vec<String>,
     /// `open`, `carried` or `failed`.
     pub status: String,
+    /// Why a motion that gathered its majority was closed without effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub void: Option<String>,
 }

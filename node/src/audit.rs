@@ -8,6 +8,9 @@
 //!   with a hit rate below 1/[`FISHING_FACTOR`] of its hit rate against everyone else (or no
 //!   hit at all while it does hit elsewhere): probing one member's list rather than screening
 //!   customers.
+//! * `equivocation`: the ledger recorded that a member signed overlapping allowance claims (the
+//!   same allowance spent twice); the evidence names both receipts, whose signed requests are
+//!   on the ledger.
 
 use crate::credits::ReceiptDetails;
 use fengxin_confidential::ViewSecret;
@@ -98,7 +101,7 @@ pub struct MemberAudit {
 /// A rule that fired.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flag {
-    /// `enumeration` or `fishing`.
+    /// `enumeration`, `fishing` or `equivocation`.
     pub rule: String,
     /// The member it is about.
     pub member: String,
@@ -145,8 +148,8 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
         .collect();
     sorted.sort_by_key(|(id, r)| (r.height, **id));
     for (id, r) in sorted {
-        let body = &r.receipt.body;
-        let (details, error) = match &r.recorded.details {
+        let body = &r.receipt.request.request;
+        let (details, error) = match &r.details {
             None => (None, Some("no sealed details".to_owned())),
             Some(sealed) => match fengxin_confidential::open_details(view, id, sealed) {
                 Err(e) => (None, Some(e.to_string())),
@@ -228,7 +231,28 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
         f.member = name.to_string();
         f.distinct_tags = tags.get(name).map_or(0, |t| t.len() as u64);
     }
-    let flags = flags(&figures, &pairs);
+    let mut flags = flags(&figures, &pairs);
+    for e in state
+        .equivocations()
+        .iter()
+        .filter(|e| e.height >= from && e.height <= to)
+    {
+        flags.push(Flag {
+            rule: "equivocation".into(),
+            member: e.querier.to_string(),
+            responder: None,
+            evidence: format!(
+                "receipts {} and {} claim overlapping usage of epoch {} (recorded at height {}){}",
+                hex::encode(e.first),
+                hex::encode(e.second),
+                e.epoch,
+                e.height,
+                state
+                    .suspended(&e.querier)
+                    .map_or_else(String::new, |h| format!("; suspended since height {h}"))
+            ),
+        });
+    }
     AuditReport {
         height: state.height(),
         from,

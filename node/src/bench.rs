@@ -681,7 +681,7 @@ async fn ledger_figures_async(n: usize, confidential: bool) -> Result<LedgerFigu
             name: names[i].clone(),
             key: IdentityKey::from_slice(&keys[i].expose_secret()).map_err(internal)?,
             path: tmp.join(format!("{}.redb", names[i])),
-            chain_id: [7; 32],
+            chain_id: BENCH_CHAIN,
             members: members.clone(),
             regulators: w.regulators.clone(),
             params: fengxin_ledger::CreditParams::default(),
@@ -725,28 +725,30 @@ async fn ledger_figures_async(n: usize, confidential: bool) -> Result<LedgerFigu
             let t = Instant::now();
             for r in sample {
                 if let fengxin_ledger::RecordBody::Receipt(q) = &r.body {
-                    if let Some(c) = &q.allowance {
-                        probe
-                            .check_claim(&w.names[0], q.receipt.body.count, c)
+                    let c =
+                        fengxin_ledger::AllowanceClaim::from_bytes(&q.request.request.allowance)
                             .map_err(internal)?;
-                    }
+                    probe
+                        .check_claim(&w.names[0], q.request.request.count, &c)
+                        .map_err(internal)?;
                 }
             }
             let range = sample.len() as f64 / t.elapsed().as_secs_f64();
+            let details: Vec<Record> = (0..records.len())
+                .filter_map(|k| w.details(k, &records[k]))
+                .collect();
             let t = Instant::now();
-            for r in &records {
-                if let fengxin_ledger::RecordBody::Receipt(q) = &r.body {
-                    let sealed = q.details.as_ref().ok_or_else(|| internal("unsealed"))?;
-                    let plain =
-                        fengxin_confidential::open_details(view, &q.receipt.body.id(), sealed)
-                            .map_err(internal)?;
+            for r in &details {
+                if let fengxin_ledger::RecordBody::Details(d) = &r.body {
+                    let plain = fengxin_confidential::open_details(view, &d.receipt, &d.sealed)
+                        .map_err(internal)?;
                     let _: crate::credits::ReceiptDetails =
                         serde_json::from_slice(&plain).map_err(internal)?;
                 }
             }
             (
                 Some(range),
-                Some(records.len() as f64 / t.elapsed().as_secs_f64()),
+                Some(details.len() as f64 / t.elapsed().as_secs_f64()),
             )
         }
     };
@@ -835,7 +837,11 @@ pub struct ReceiptWorkload {
     pub view: Option<fengxin_confidential::ViewSecret>,
     allowance: Option<fengxin_confidential::Opening>,
     list: ListId,
+    oprf_public_key: [u8; 32],
 }
+
+/// The chain the ledger benchmark's consortium runs on.
+pub const BENCH_CHAIN: [u8; 32] = [7; 32];
 
 impl ReceiptWorkload {
     /// A workload whose members listen at `addrs` (four).
@@ -862,10 +868,12 @@ impl ReceiptWorkload {
         let publications = (1..4)
             .map(|i| {
                 Record::sign(
+                    BENCH_CHAIN,
                     names[i].clone(),
                     &keys[i],
                     RecordBody::Publication(Publication {
                         version: Publication::VERSION,
+                        chain: BENCH_CHAIN,
                         member: names[i].clone(),
                         list: list.clone(),
                         epoch: Epoch::FIRST,
@@ -885,6 +893,7 @@ impl ReceiptWorkload {
             view: None,
             allowance: None,
             list,
+            oprf_public_key: oprf_key.public_key().to_bytes(),
         })
     }
 
@@ -901,18 +910,43 @@ impl ReceiptWorkload {
             address: String::new(),
             view_public_key: view.public().to_hex(),
         }];
+        let own = fengxin_protocol::Publication {
+            version: fengxin_protocol::Publication::VERSION,
+            chain: BENCH_CHAIN,
+            member: w.names[0].clone(),
+            list: w.list.clone(),
+            epoch: Epoch::FIRST,
+            root: [1; 32],
+            oprf_public_key: w.oprf_public_key,
+            published_at: 1,
+        };
         let (size, opening) = fengxin_confidential::CommittedCount::new(
             1_000_000,
             &view.public().elgamal(),
-            &fengxin_ledger::credits::list_size_context(&w.names[0], &w.list),
+            &fengxin_ledger::credits::list_size_context(
+                &BENCH_CHAIN,
+                &w.names[0],
+                &w.list,
+                Epoch::FIRST,
+                &own.root,
+            ),
             &mut rand_core::OsRng,
         )
         .map_err(internal)?;
         w.publications.push(fengxin_ledger::Record::sign(
+            BENCH_CHAIN,
+            w.names[0].clone(),
+            &w.keys[0],
+            fengxin_ledger::RecordBody::Publication(own),
+        ));
+        w.publications.push(fengxin_ledger::Record::sign(
+            BENCH_CHAIN,
             w.names[0].clone(),
             &w.keys[0],
             fengxin_ledger::RecordBody::ListSize(Box::new(fengxin_ledger::ListSize {
                 list: w.list.clone(),
+                epoch: Epoch::FIRST,
+                root: [1; 32],
                 size,
             })),
         ));
@@ -929,8 +963,9 @@ impl ReceiptWorkload {
     /// The genesis state with the publications applied (height 1).
     pub fn state(&self) -> Result<fengxin_ledger::LedgerState, CliError> {
         let mut state =
-            fengxin_ledger::LedgerState::genesis([7; 32], self.members.clone(), Vec::new());
+            fengxin_ledger::LedgerState::genesis(BENCH_CHAIN, self.members.clone(), Vec::new());
         let batch = fengxin_ledger::Batch::sign(
+            state.next_position(),
             self.names[0].clone(),
             &self.keys[0],
             1,
@@ -944,42 +979,34 @@ impl ReceiptWorkload {
         Ok(state)
     }
 
-    /// A batch of `records` proposed by bank-a.
-    pub fn batch(&self, records: Vec<fengxin_ledger::Record>) -> fengxin_ledger::Batch {
-        fengxin_ledger::Batch::sign(self.names[0].clone(), &self.keys[0], 1, 0, records)
+    /// A batch of `records` proposed by bank-a, for the block after `state`'s head.
+    pub fn batch(
+        &self,
+        state: &fengxin_ledger::LedgerState,
+        records: Vec<fengxin_ledger::Record>,
+    ) -> fengxin_ledger::Batch {
+        fengxin_ledger::Batch::sign(
+            state.next_position(),
+            self.names[0].clone(),
+            &self.keys[0],
+            1,
+            0,
+            records,
+        )
     }
 
-    /// The `k`-th receipt: bank-a asked one of the others about one identifier.
+    /// The `k`-th receipt: bank-a asked one of the others about one identifier, and that
+    /// responder submits the receipt.
     pub fn receipt(&self, k: usize) -> fengxin_ledger::Record {
-        use fengxin_protocol::{Answer, MembershipRequest, ReceiptBody};
+        use fengxin_protocol::{blinded_digest, Mode, QueryRequest, Receipt, RECEIPT_VERSION};
         let mut nonce = [0u8; 16];
         nonce[..8].copy_from_slice(&(k as u64).to_be_bytes());
         let responder = 1 + k % 3;
-        let request = MembershipRequest {
-            list: self.list.clone(),
-            epoch: Epoch::FIRST,
-            root: [1; 32],
-            nonce,
-            tags: fengxin_types::Tag::from_bytes([5; 31])
-                .into_iter()
-                .collect(),
-        };
-        let answers = [Answer {
-            result: false,
-            proof: vec![0; 129],
-        }];
-        let signed = ReceiptBody::for_exchange(
-            self.names[0].clone(),
-            self.names[responder].clone(),
-            &request,
-            &answers,
-        )
-        .sign(&self.keys[responder]);
-        let (allowance, details) = match (&self.allowance, &self.view) {
-            (Some(allowance), Some(view)) => {
+        let allowance = match &self.allowance {
+            Some(allowance) => {
                 // Epoch 1: the run stays well inside the default 100-block epoch.
                 let used_after = k as u64 + 1;
-                let claim = allowance
+                allowance
                     .sub(&fengxin_confidential::Opening::public(used_after))
                     .ok()
                     .and_then(|remaining| {
@@ -988,6 +1015,7 @@ impl ReceiptWorkload {
                             64,
                             fengxin_confidential::labels::ALLOWANCE_RANGE_PROOF,
                             &fengxin_ledger::credits::allowance_context(
+                                &BENCH_CHAIN,
                                 &self.names[0],
                                 1,
                                 used_after,
@@ -997,39 +1025,72 @@ impl ReceiptWorkload {
                         )
                         .ok()
                     })
-                    .map(|proof| fengxin_ledger::AllowanceClaim {
-                        epoch: 1,
-                        used_after,
-                        proof,
-                    });
-                let plain = serde_json::to_vec(&crate::credits::ReceiptDetails {
-                    tags: request.tags.iter().map(ToString::to_string).collect(),
-                    results: vec![false],
-                    nonce: hex::encode(nonce),
-                    request_digest: hex::encode(signed.body.request_digest),
-                    answer_digest: hex::encode(signed.body.answer_digest),
-                    case_reference: Some(format!("CASE-{k}")),
-                })
-                .unwrap_or_default();
-                let details = fengxin_confidential::seal_details(
-                    &view.public(),
-                    &signed.body.id(),
-                    &plain,
-                    &mut rand_core::OsRng,
-                )
-                .ok();
-                (claim, details)
+                    .map(|proof| {
+                        fengxin_ledger::AllowanceClaim {
+                            epoch: 1,
+                            used_after,
+                            proof,
+                        }
+                        .to_bytes()
+                    })
+                    .unwrap_or_default()
             }
-            _ => (None, None),
+            None => Vec::new(),
         };
+        let request = QueryRequest {
+            version: RECEIPT_VERSION,
+            chain: BENCH_CHAIN,
+            querier: self.names[0].clone(),
+            responder: self.names[responder].clone(),
+            list: self.list.clone(),
+            epoch: Epoch::FIRST,
+            mode: Mode::Proof,
+            nonce,
+            count: 1,
+            blinded_digest: blinded_digest(&[[5; 32]]),
+            allowance,
+        }
+        .sign(&self.keys[0]);
+        let receipt = Receipt::countersign(request, [6; 32], &self.keys[responder]);
         fengxin_ledger::Record::sign(
+            BENCH_CHAIN,
+            self.names[responder].clone(),
+            &self.keys[responder],
+            fengxin_ledger::RecordBody::Receipt(Box::new(receipt)),
+        )
+    }
+
+    /// The querier's sealed details of the `k`-th receipt (with a regulator).
+    pub fn details(
+        &self,
+        k: usize,
+        receipt: &fengxin_ledger::Record,
+    ) -> Option<fengxin_ledger::Record> {
+        let view = self.view.as_ref()?;
+        let fengxin_ledger::RecordBody::Receipt(r) = &receipt.body else {
+            return None;
+        };
+        let id = r.id();
+        let plain = serde_json::to_vec(&crate::credits::ReceiptDetails {
+            tags: vec![hex::encode([5u8; 31])],
+            results: vec![false],
+            nonce: hex::encode(r.request.request.nonce),
+            request_digest: hex::encode(id),
+            answer_digest: hex::encode(r.answer_digest),
+            case_reference: Some(format!("CASE-{k}")),
+        })
+        .ok()?;
+        let sealed =
+            fengxin_confidential::seal_details(&view.public(), &id, &plain, &mut rand_core::OsRng)
+                .ok()?;
+        Some(fengxin_ledger::Record::sign(
+            BENCH_CHAIN,
             self.names[0].clone(),
             &self.keys[0],
-            fengxin_ledger::RecordBody::Receipt(Box::new(fengxin_ledger::QueryReceipt {
-                receipt: signed,
-                allowance,
-                details,
+            fengxin_ledger::RecordBody::Details(Box::new(fengxin_ledger::ReceiptDetails {
+                receipt: id,
+                sealed,
             })),
-        )
+        ))
     }
 }

@@ -77,62 +77,64 @@ impl SizeOpenings {
     }
 }
 
-/// Size commitments for every list whose entry count differs from what the ledger holds for
-/// it (or that has none) — or, with `every_epoch`, whose commitment is from an earlier epoch —
-/// with their openings saved first. Empty without a regulator key.
+/// One published list whose size is to be committed.
+#[derive(Debug, Clone)]
+pub struct SizeOf {
+    /// The list.
+    pub list: ListId,
+    /// The publication epoch.
+    pub epoch: fengxin_types::Epoch,
+    /// The published root.
+    pub root: [u8; 32],
+    /// The list's entries in that epoch.
+    pub entries: u64,
+}
+
+/// Size commitments, bound to their publication, for every published list whose publication
+/// has none on the ledger yet, with their openings saved first. Empty without a regulator key.
 pub fn size_records(
     dir: &DataDir,
     state: &LedgerState,
     member: &MemberName,
     identity: &fengxin_crypto::IdentityKey,
-    counts: &[(ListId, u64)],
-    every_epoch: bool,
+    lists: &[SizeOf],
 ) -> Result<Vec<Record>, CliError> {
     let Some(view) = state.view_key().copied() else {
         return Ok(Vec::new());
     };
     let mut openings = SizeOpenings::load(dir)?;
-    let epoch = state.current_epoch();
-    let on_ledger: BTreeMap<ListId, (String, u64)> = state
-        .list_sizes(member)
-        .into_iter()
-        .map(|(l, c, h)| {
-            (
-                l.clone(),
-                (c.commitment.to_hex(), state.params().epoch_of(h)),
-            )
-        })
-        .collect();
+    let chain = state.chain_id();
     let mut records = Vec::new();
-    for (list, count) in counts {
-        let current = on_ledger
-            .get(list)
-            .and_then(|(hex, e)| Some((openings.opening(hex)?.value, *e)));
-        if let Some((value, committed_in)) = current {
-            if value == *count && (!every_epoch || committed_in == epoch) {
-                continue;
-            }
+    for l in lists {
+        if state
+            .size_record(member, &l.list)
+            .is_some_and(|s| s.epoch >= l.epoch)
+        {
+            continue;
         }
         let (size, opening) = CommittedCount::new(
-            *count,
+            l.entries,
             &view.elgamal(),
-            &list_size_context(member, list),
+            &list_size_context(&chain, member, &l.list, l.epoch, &l.root),
             &mut rand_core::OsRng,
         )
-        .map_err(|e| CliError::new("confidential", format!("{list}: {e}")))?;
+        .map_err(|e| CliError::new("confidential", format!("{}: {e}", l.list)))?;
         openings.0.insert(
             size.commitment.to_hex(),
             SizeOpening {
-                list: list.clone(),
+                list: l.list.clone(),
                 value: opening.value,
                 blinding: hex::encode(opening.blinding.to_bytes()),
             },
         );
         records.push(Record::sign(
+            chain,
             member.clone(),
             identity,
             RecordBody::ListSize(Box::new(ListSize {
-                list: list.clone(),
+                list: l.list.clone(),
+                epoch: l.epoch,
+                root: l.root,
                 size,
             })),
         ));
@@ -167,7 +169,7 @@ pub fn claim(
         &remaining,
         64,
         clabels::ALLOWANCE_RANGE_PROOF,
-        &allowance_context(member, epoch, used_after, count),
+        &allowance_context(&state.chain_id(), member, epoch, used_after, count),
         &mut rand_core::OsRng,
     )
     .map_err(|e| e.to_string())?;

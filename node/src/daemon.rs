@@ -136,6 +136,10 @@ pub struct Node {
     prover: Prover,
     verifier: Verifier,
     ledger: fengxin_consensus::Ledger,
+    /// The chain (genesis hash) every record, request and publication is signed for.
+    chain: [u8; 32],
+    /// The responder core (remembers evaluated proof-mode requests until their tags come).
+    responder: Responder,
     /// Highest allowance usage claimed so far, per epoch (claims go out before they commit).
     claimed: Mutex<BTreeMap<u64, u64>>,
     /// Openings of this member's committed list sizes.
@@ -266,8 +270,16 @@ impl Node {
 }
 
 impl AnswerSource for Node {
+    fn chain(&self) -> [u8; 32] {
+        self.chain
+    }
+
     fn published(&self, list: &ListId) -> Option<(Epoch, [u8; 32])> {
         self.current.get(list).copied()
+    }
+
+    fn identity_key(&self, member: &MemberName) -> Option<fengxin_crypto::IdentityPublicKey> {
+        self.ledger.read(|s| s.identity_key(member)).ok().flatten()
     }
 
     fn evaluate(
@@ -325,17 +337,37 @@ impl AnswerSource for Node {
         &self.member
     }
 
-    fn sign_receipt(&self, body: &fengxin_protocol::ReceiptBody) -> Vec<u8> {
-        self.identity.sign(&body.signing_bytes()).to_vec()
+    fn sign(&self, bytes: &[u8]) -> Vec<u8> {
+        self.identity.sign(bytes).to_vec()
     }
 
-    fn check_credits(&self, querier: &MemberName, count: usize) -> Result<(), String> {
+    /// The responder submits every receipt it countersigns (it is the party paid for serving):
+    /// the record is in the ledger's durable outbox before the evaluation leaves.
+    fn submit_receipt(&self, receipt: &fengxin_protocol::Receipt) -> Result<(), String> {
+        let record = Record::sign(
+            self.chain,
+            self.member.clone(),
+            &self.identity,
+            RecordBody::Receipt(Box::new(receipt.clone())),
+        );
         self.ledger
-            .read(|s| {
-                s.can_pay(querier, u64::try_from(count).unwrap_or(u64::MAX))
-                    .map_err(|e| e.to_string())
-            })
-            .map_err(|e| e.to_string())?
+            .submit(vec![record])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn check_credits(&self, querier: &MemberName, count: usize) -> Result<(), Refusal> {
+        let checked = self
+            .ledger
+            .read(|s| s.can_pay(querier, u64::try_from(count).unwrap_or(u64::MAX)))
+            .map_err(|e| Refusal::new(RefusalKind::Internal, e.to_string()))?;
+        checked.map_err(|e| {
+            let kind = match e {
+                fengxin_ledger::Rejection::Suspended(_) => RefusalKind::Suspended,
+                _ => RefusalKind::InsufficientCredits,
+            };
+            Refusal::new(kind, e.to_string())
+        })
     }
 
     fn check_allowance(
@@ -349,9 +381,18 @@ impl AnswerSource for Node {
                 if s.view_key().is_none() {
                     return Ok(());
                 }
-                let claim: fengxin_ledger::AllowanceClaim = postcard::from_bytes(claim)
+                let claim = fengxin_ledger::AllowanceClaim::from_bytes(claim)
                     .map_err(|_| "no allowance claim with the request".to_owned())?;
-                s.check_claim(querier, u32::try_from(count).unwrap_or(u32::MAX), &claim)
+                let count = u32::try_from(count).unwrap_or(u32::MAX);
+                // A claim already spent on the ledger would be the querier's equivocation:
+                // refused before any work.
+                if let Some(first) = s.overlapping_claim(querier, count, &claim) {
+                    return Err(format!(
+                        "the claimed interval overlaps receipt {} already on the ledger",
+                        hex::encode(first)
+                    ));
+                }
+                s.check_claim(querier, count, &claim)
                     .map_err(|e| e.to_string())
             })
             .map_err(|e| e.to_string())?
@@ -416,7 +457,13 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
             current.insert(list.clone(), state);
         }
     }
+    let chain = ledger
+        .read(|s| s.chain_id())
+        .map_err(|e| CliError::new("ledger", e.to_string()))?;
+    let publications = crate::publish::bind_to_chain(dir.root(), publications, chain, &identity)?;
     let node = Arc::new(Node {
+        chain,
+        responder: Responder::default(),
         member: me.clone(),
         identity,
         data: dir.root().to_path_buf(),
@@ -568,7 +615,7 @@ async fn serve_peers(node: Arc<Node>) {
                             let n = node.clone();
                             let querier = peer.clone();
                             let r = tokio::task::spawn_blocking(move || {
-                                let resp = Responder::handle(
+                                let resp = n.responder.handle(
                                     &*n,
                                     &querier,
                                     request,
@@ -723,6 +770,7 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
                     used,
                     remaining: allowance.map(|a| a.saturating_sub(used)),
                     history: s.credit_history(&node.member).to_vec(),
+                    suspended_since: s.suspended(&node.member),
                 }
             }) {
                 Ok(v) => ApiResponse::Credits(v),
@@ -836,7 +884,7 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
 
 /// Signs `body` as this member and submits it; the reply names the record.
 fn submit_own(node: &Node, body: RecordBody) -> ApiResponse {
-    let record = Record::sign(node.member.clone(), &node.identity, body);
+    let record = Record::sign(node.chain, node.member.clone(), &node.identity, body);
     submitted(node.ledger.submit(vec![record]))
 }
 
@@ -864,25 +912,21 @@ fn api_error(kind: &str, e: impl std::fmt::Display) -> ApiResponse {
 /// `lists publish` against the running node: signs every list's current publication, stores
 /// them, and submits those the ledger does not hold yet.
 fn publish_running(node: &Node) -> Result<Vec<crate::publish::Published>, CliError> {
-    let (published, signed) =
-        crate::publish::sign_publications(&node.store, &node.seed, &node.identity, &node.member)?;
+    let (published, signed) = crate::publish::sign_publications(
+        &node.store,
+        &node.seed,
+        &node.identity,
+        &node.member,
+        node.chain,
+    )?;
     crate::publish::write_publications(&node.data, &signed)?;
     submit_publications(node, &signed)?;
     Ok(published)
 }
 
-/// Submits the publications the ledger does not hold yet (a newer epoch than its current).
+/// Submits the publications the ledger does not hold yet (a newer epoch than its current),
+/// and a list-size commitment for each publication that has none on the ledger.
 fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usize, CliError> {
-    submit_publications_and_sizes(node, signed, false)
-}
-
-/// Submits the publications the ledger does not hold yet, and list-size commitments for lists
-/// whose size changed (or, with `every_epoch`, that were committed in an earlier epoch).
-fn submit_publications_and_sizes(
-    node: &Node,
-    signed: &[SignedPublication],
-    every_epoch: bool,
-) -> Result<usize, CliError> {
     let fresh: Vec<Record> = signed
         .iter()
         .filter(|sp| {
@@ -896,6 +940,7 @@ fn submit_publications_and_sizes(
         })
         .map(|sp| {
             Record::sign(
+                node.chain,
                 node.member.clone(),
                 &node.identity,
                 RecordBody::Publication(sp.publication.clone()),
@@ -903,26 +948,30 @@ fn submit_publications_and_sizes(
         })
         .collect();
     let mut fresh = fresh;
-    let counts: Vec<(ListId, u64)> = node
+    let stats = node
         .store
         .stats()
-        .map_err(|e| CliError::new("store", e.to_string()))?
-        .into_iter()
-        .filter(|s| signed.iter().any(|sp| sp.publication.list == s.list))
-        .map(|s| (s.list, s.entries))
+        .map_err(|e| CliError::new("store", e.to_string()))?;
+    let counts: Vec<crate::credits::SizeOf> = signed
+        .iter()
+        .filter_map(|sp| {
+            let p = &sp.publication;
+            let s = stats
+                .iter()
+                .find(|s| s.list == p.list && s.epoch == p.epoch)?;
+            Some(crate::credits::SizeOf {
+                list: p.list.clone(),
+                epoch: p.epoch,
+                root: p.root,
+                entries: s.entries,
+            })
+        })
         .collect();
     let dir = DataDir::open(&node.data)?;
     let sizes = node
         .ledger
         .read(|state| {
-            crate::credits::size_records(
-                &dir,
-                state,
-                &node.member,
-                &node.identity,
-                &counts,
-                every_epoch,
-            )
+            crate::credits::size_records(&dir, state, &node.member, &node.identity, &counts)
         })
         .map_err(|e| CliError::new("ledger", e.to_string()))??;
     if !sizes.is_empty() {
@@ -1309,23 +1358,18 @@ async fn screen_member(
         let mut hits = Vec::with_capacity(ids.len());
         let mut outcome = Ok(());
         for chunk in ids.chunks(SCREEN_CHUNK) {
-            // One claim per chunk: a retried exchange spends the allowance once.
-            let claim = match allowance_claim(node, chunk.len()) {
-                Ok(c) => c,
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            };
-            let attempt = || query_batch(node, party, p, chunk, claim.clone(), case_reference);
+            // Every attempt signs a fresh claim: an attempt the responder evaluated is a
+            // receipt it submits, and spending one claim twice would be an equivocation.
+            let attempt = || query_batch(node, party, p, chunk, case_reference);
             match with_retries(attempt).await {
-                Ok((h, receipt)) => {
+                Ok((h, records)) => {
                     hits.extend(h);
-                    // The countersigned receipt goes to the ledger's durable outbox before the
-                    // answer is reported, whatever the other members are doing.
+                    // The responder submits the receipt; the querier submits it too (the
+                    // ledger keeps one per request id) with its details sealed to the
+                    // regulator, into the durable outbox before the answer is reported.
                     let ledger = node.ledger.clone();
                     let submitted =
-                        tokio::task::spawn_blocking(move || ledger.submit(vec![receipt]))
+                        tokio::task::spawn_blocking(move || submit_receipt_copy(&ledger, records))
                             .await
                             .map_err(|e| e.to_string())
                             .and_then(|r| r.map_err(|e| e.to_string()));
@@ -1355,12 +1399,10 @@ async fn screen_member(
     out
 }
 
-/// Epoch duties: commit the list sizes again for the new epoch, and submit the settlement of
-/// every ended, unsettled epoch (any member may; the first to commit settles it, the others
-/// are refused as already settled).
+/// Epoch duties: publish once admitted, and submit the settlement of every ended, unsettled
+/// epoch (any member may; the first to commit settles it, the others are refused as already
+/// settled).
 async fn settle_epochs(node: Arc<Node>, mut published: bool) {
-    // Sizes are committed at start-up; from the next epoch on, once per epoch.
-    let mut recommitted = node.ledger.read(|s| s.current_epoch()).unwrap_or(1);
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
         // A member admitted after start-up publishes once the ledger knows it.
@@ -1380,26 +1422,13 @@ async fn settle_epochs(node: Arc<Node>, mut published: bool) {
                 Err(e) => log(format!("publications not submitted yet: {}", e.message())),
             }
         }
-        let epoch = node.ledger.read(|s| s.current_epoch()).unwrap_or(1);
-        if epoch > recommitted {
-            match submit_publications_and_sizes(&node, &node.publications, true) {
-                Ok(n) => {
-                    recommitted = epoch;
-                    if n > 0 {
-                        log(format!(
-                            "epoch {epoch}: {n} list-size commitments submitted"
-                        ));
-                    }
-                }
-                Err(e) => log(format!("list sizes not committed: {}", e.message())),
-            }
-        }
         let due: Vec<u64> = node
             .ledger
             .read(|s| (1..s.current_epoch()).filter(|e| !s.settled(*e)).collect())
             .unwrap_or_default();
         for epoch in due {
             let record = Record::sign(
+                node.chain,
                 node.member.clone(),
                 &node.identity,
                 RecordBody::Settlement(fengxin_ledger::Settlement { epoch }),
@@ -1470,76 +1499,88 @@ fn allowance_claim(
     }
 }
 
+/// Submits the querier's copy of a receipt with its sealed details. The responder submits the
+/// receipt too; if its copy is already on the ledger, the details go alone.
+fn submit_receipt_copy(
+    ledger: &fengxin_consensus::Ledger,
+    mut records: Vec<Record>,
+) -> Result<Vec<[u8; 32]>, fengxin_consensus::LedgerError> {
+    match ledger.submit(records.clone()) {
+        Err(fengxin_consensus::LedgerError::Rejected {
+            index: 0,
+            reason: fengxin_ledger::Rejection::Replayed,
+        }) if records.len() > 1 => {
+            records.remove(0);
+            ledger.submit(records)
+        }
+        other => other,
+    }
+}
+
 /// The two-step exchange for one list and a batch of identifiers (restarted from a fresh
-/// blinding when retried). Returns hit or miss per identifier, every one proven, and the
-/// receipt record to submit.
+/// blinding and a fresh allowance claim when retried). Returns hit or miss per identifier,
+/// every one proven, and the records to submit: the countersigned receipt and, with a
+/// regulator, the details sealed to it.
 async fn query_batch(
     node: &Node,
     party: &Party,
     publication: &Publication,
     ids: &[CanonicalId],
-    claim: Option<fengxin_ledger::AllowanceClaim>,
     case_reference: Option<&str>,
-) -> Result<(Vec<bool>, Record), StepError> {
+) -> Result<(Vec<bool>, Vec<Record>), StepError> {
+    let claim = allowance_claim(node, ids.len())?;
     let claim_bytes = claim
         .as_ref()
-        .map(|c| postcard::to_allocvec(c).unwrap_or_default())
+        .map(fengxin_ledger::AllowanceClaim::to_bytes)
         .unwrap_or_default();
-    let (awaiting, request) = fengxin_protocol::start(
-        &mut rand_core::OsRng,
-        &node.member,
-        publication,
-        ids,
-        claim_bytes,
-    )?;
-    let response = exchange(node, party, &request).await?;
-    let (awaiting, request) = awaiting.handle(response)?;
-    let Request::Membership(membership) = &request else {
-        return Err(StepError::new(
-            "internal",
-            "expected a membership request",
-            false,
-        ));
+    let querier = fengxin_protocol::Querier {
+        chain: node.chain,
+        member: &node.member,
+        key: &node.identity,
     };
-    let nonce = membership.nonce;
+    let (awaiting, request) =
+        querier.start(&mut rand_core::OsRng, publication, ids, claim_bytes)?;
+    let response = exchange(node, party, &request).await?;
+    let (awaiting, request) = awaiting.handle(response, &party.key)?;
     let response = exchange(node, party, &request).await?;
     // Proof verification is CPU work: let the runtime move other exchanges off this thread.
     let exchange = tokio::task::block_in_place(|| {
-        awaiting.handle(response, &node.verifier, &party.key, &mut rand_core::OsRng)
+        awaiting.handle(response, &node.verifier, &mut rand_core::OsRng)
     })?;
-    let view = node.ledger.read(|s| s.view_key().copied()).ok().flatten();
-    let details = match view {
-        None => None,
-        Some(view) => {
-            let body = &exchange.receipt.body;
-            let d = crate::credits::ReceiptDetails {
-                tags: exchange
-                    .answers
-                    .iter()
-                    .map(|a| a.tag().to_string())
-                    .collect(),
-                results: exchange.answers.iter().map(|a| a.hit()).collect(),
-                nonce: hex::encode(nonce),
-                request_digest: hex::encode(body.request_digest),
-                answer_digest: hex::encode(body.answer_digest),
-                case_reference: case_reference.map(str::to_owned),
-            };
-            Some(
-                crate::credits::seal(&view, &body.id(), &d)
-                    .map_err(|e| StepError::new("internal", e, false))?,
-            )
-        }
-    };
-    let record = Record::sign(
+    let receipt = exchange.receipt;
+    let id = receipt.id();
+    let mut records = vec![Record::sign(
+        node.chain,
         node.member.clone(),
         &node.identity,
-        RecordBody::Receipt(Box::new(fengxin_ledger::QueryReceipt {
-            receipt: exchange.receipt,
-            allowance: claim,
-            details,
-        })),
-    );
-    Ok((exchange.answers.iter().map(|a| a.hit()).collect(), record))
+        RecordBody::Receipt(Box::new(receipt.clone())),
+    )];
+    if let Some(view) = node.ledger.read(|s| s.view_key().copied()).ok().flatten() {
+        let d = crate::credits::ReceiptDetails {
+            tags: exchange
+                .answers
+                .iter()
+                .map(|a| a.tag().to_string())
+                .collect(),
+            results: exchange.answers.iter().map(|a| a.hit()).collect(),
+            nonce: hex::encode(receipt.request.request.nonce),
+            request_digest: hex::encode(id),
+            answer_digest: hex::encode(receipt.answer_digest),
+            case_reference: case_reference.map(str::to_owned),
+        };
+        let sealed = crate::credits::seal(&view, &id, &d)
+            .map_err(|e| StepError::new("internal", e, false))?;
+        records.push(Record::sign(
+            node.chain,
+            node.member.clone(),
+            &node.identity,
+            RecordBody::Details(Box::new(fengxin_ledger::ReceiptDetails {
+                receipt: id,
+                sealed,
+            })),
+        ));
+    }
+    Ok((exchange.answers.iter().map(|a| a.hit()).collect(), records))
 }
 
 /// Binds the owner-only local API socket in the data directory.

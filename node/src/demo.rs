@@ -496,7 +496,10 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             format!("screening gave wrong answers: {}", wrong.join("; ")),
         ));
     }
-    println!("\n== ledger: query receipts (signed by querier and responder; no identifier, tag or result)");
+    println!(
+        "\n== ledger: query receipts (the querier's signed request, countersigned and submitted \
+         by the responder; no identifier, tag or result)"
+    );
     wait_for_outbox(a)?;
     if let ApiResponse::Receipts(v) =
         api::call(a, &ApiRequest::Receipts).map_err(|e| CliError::new("node", e.to_string()))?

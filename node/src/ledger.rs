@@ -216,19 +216,43 @@ pub fn block_view(b: &fengxin_ledger::Block) -> crate::api::BlockView {
                     "root": hex::encode(p.root),
                     "oprf_public_key": hex::encode(p.oprf_public_key),
                 }),
-                RecordBody::Receipt(q) => serde_json::json!({
-                    "receipt": hex::encode(q.receipt.body.id()),
-                    "querier": q.receipt.body.querier.as_str(),
-                    "responder": q.receipt.body.responder.as_str(),
-                    "list": q.receipt.body.list.as_str(),
-                    "epoch": q.receipt.body.epoch.get(),
-                    "count": q.receipt.body.count,
-                    "allowance_epoch": q.allowance.as_ref().map(|c| c.epoch),
-                    "sealed_details_bytes": q.details.as_ref().map(|d| d.ciphertext.len()),
+                RecordBody::Receipt(q) => {
+                    let r = &q.request.request;
+                    serde_json::json!({
+                        "receipt": hex::encode(q.id()),
+                        "querier": r.querier.as_str(),
+                        "responder": r.responder.as_str(),
+                        "list": r.list.as_str(),
+                        "epoch": r.epoch.get(),
+                        "mode": r.mode.code(),
+                        "count": r.count,
+                        "allowance_epoch": fengxin_ledger::AllowanceClaim::from_bytes(&r.allowance)
+                            .ok()
+                            .map(|c| c.epoch),
+                        "answer_digest": hex::encode(q.answer_digest),
+                    })
+                }
+                RecordBody::Details(d) => serde_json::json!({
+                    "receipt": hex::encode(d.receipt),
+                    "sealed_details_bytes": d.sealed.ciphertext.len(),
                 }),
                 RecordBody::ListSize(ls) => serde_json::json!({
                     "list": ls.list.as_str(),
+                    "epoch": ls.epoch.get(),
+                    "root": hex::encode(ls.root),
                     "commitment": ls.size.commitment.to_hex(),
+                }),
+                RecordBody::Attestation(a) => serde_json::json!({
+                    "member": a.member.as_str(),
+                    "list": a.list.as_str(),
+                    "epoch": a.epoch.get(),
+                    "root": hex::encode(a.root),
+                    "size_commitment": hex::encode(a.size_commitment),
+                    "outcome": match a.outcome {
+                        fengxin_ledger::AttestationOutcome::Attested => "attested",
+                        fengxin_ledger::AttestationOutcome::Refuted => "refuted",
+                    },
+                    "reason": a.reason,
                 }),
                 RecordBody::Settlement(st) => serde_json::json!({ "epoch": st.epoch }),
                 RecordBody::Feedback(f) => serde_json::json!({
@@ -275,16 +299,17 @@ pub fn receipts_view(
             .receipts()
             .iter()
             .filter(|(_, r)| {
-                r.receipt.body.querier == *member || r.receipt.body.responder == *member
+                let q = &r.receipt.request.request;
+                q.querier == *member || q.responder == *member
             })
             .map(|(id, r)| crate::api::ReceiptView {
                 id: hex::encode(id),
                 height: r.height,
-                querier: r.receipt.body.querier.clone(),
-                responder: r.receipt.body.responder.clone(),
-                list: r.receipt.body.list.to_string(),
-                epoch: r.receipt.body.epoch.get(),
-                count: r.receipt.body.count,
+                querier: r.receipt.request.request.querier.clone(),
+                responder: r.receipt.request.request.responder.clone(),
+                list: r.receipt.request.request.list.to_string(),
+                epoch: r.receipt.request.request.epoch.get(),
+                count: r.receipt.request.request.count,
                 feedback: r.feedback.map(|v| match v {
                     fengxin_ledger::Verdict::Confirmed => "confirmed".to_owned(),
                     fengxin_ledger::Verdict::FalsePositive => "false_positive".to_owned(),
@@ -348,6 +373,7 @@ pub fn motions_view(state: &fengxin_ledger::LedgerState) -> Vec<crate::api::Moti
                 Some(false) => "failed",
             }
             .into(),
+            void: m.void.clone(),
         })
         .collect()
 }

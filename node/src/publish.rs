@@ -31,23 +31,55 @@ pub struct Published {
 }
 
 /// Signs a publication of every list's current (epoch, root, OPRF key) and stores them in the
-/// data directory, from where the daemon serves them.
+/// data directory, from where the daemon submits them. A node that is not running does not
+/// know its chain yet: the stored publications name none, and the daemon signs them again for
+/// its chain when it starts ([`bind_to_chain`]).
 pub fn publish(dir: &DataDir) -> Result<Vec<Published>, CliError> {
     let store = dir.store()?;
     let seed = dir.master_seed()?;
     let identity = dir.identity()?;
     let member = dir.config().member.clone();
-    let (out, signed) = sign_publications(&store, &seed, &identity, &member)?;
+    let (out, signed) = sign_publications(&store, &seed, &identity, &member, [0; 32])?;
     write_publications(dir.root(), &signed)?;
     Ok(out)
 }
 
-/// Signs a publication of every list's current (epoch, root, OPRF key).
+/// Signs the stored publications again for `chain` where they name another (or none), and
+/// stores the result.
+pub fn bind_to_chain(
+    root: &Path,
+    signed: Vec<SignedPublication>,
+    chain: [u8; 32],
+    identity: &fengxin_crypto::IdentityKey,
+) -> Result<Vec<SignedPublication>, CliError> {
+    if signed.iter().all(|sp| sp.publication.chain == chain) {
+        return Ok(signed);
+    }
+    let bound: Vec<SignedPublication> = signed
+        .into_iter()
+        .map(|sp| {
+            if sp.publication.chain == chain {
+                sp
+            } else {
+                Publication {
+                    chain,
+                    ..sp.publication
+                }
+                .sign(identity)
+            }
+        })
+        .collect();
+    write_publications(root, &bound)?;
+    Ok(bound)
+}
+
+/// Signs a publication of every list's current (epoch, root, OPRF key) for `chain`.
 pub fn sign_publications(
     store: &fengxin_store::Store,
     seed: &fengxin_crypto::MasterSeed,
     identity: &fengxin_crypto::IdentityKey,
     member: &fengxin_types::MemberName,
+    chain: [u8; 32],
 ) -> Result<(Vec<Published>, Vec<SignedPublication>), CliError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -65,6 +97,7 @@ pub fn sign_publications(
             .map_err(|e| CliError::new("internal", e.to_string()))?;
         let publication = Publication {
             version: Publication::VERSION,
+            chain,
             member: member.clone(),
             list: s.list.clone(),
             epoch: s.epoch,

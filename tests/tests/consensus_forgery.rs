@@ -132,6 +132,7 @@ fn forged_chain(
     let victim = MemberName::parse(victim).expect("name");
     let publication = Publication {
         version: Publication::VERSION,
+        chain: chain_id,
         member: victim.clone(),
         list,
         epoch: Epoch::new(99).expect("epoch"),
@@ -139,9 +140,19 @@ fn forged_chain(
         oprf_public_key: oprf.public_key().to_bytes(),
         published_at: 1,
     };
-    let record = Record::sign(victim, signer, RecordBody::Publication(publication));
+    let record = Record::sign(
+        chain_id,
+        victim,
+        signer,
+        RecordBody::Publication(publication),
+    );
     let proposer = MemberName::parse(signer_name).expect("name");
-    let batch = Batch::sign(proposer.clone(), signer, 1_000, 1, vec![record]);
+    let position = fengxin_ledger::Position {
+        chain: chain_id,
+        height: 1,
+        prev_hash: chain_id,
+    };
+    let batch = Batch::sign(position, proposer.clone(), signer, 1_000, 1, vec![record]);
     let block = Block {
         header: BlockHeader {
             version: BLOCK_VERSION,

@@ -44,6 +44,10 @@ struct Bent {
     /// A valid proof for a tag nobody asks about (answered in SWAPPED_PROOF mode).
     stray_proof: Vec<u8>,
     mode: AtomicU8,
+    /// The chain, known once genesis is written.
+    chain: std::sync::OnceLock<[u8; 32]>,
+    /// The honest members' keys, from genesis.
+    members: std::sync::OnceLock<Vec<(MemberName, fengxin_crypto::IdentityPublicKey)>>,
 }
 
 fn list() -> ListId {
@@ -86,6 +90,8 @@ impl Bent {
             prover,
             stray_proof: proof.to_bytes(),
             mode: AtomicU8::new(HONEST),
+            chain: std::sync::OnceLock::new(),
+            members: std::sync::OnceLock::new(),
         }
     }
 
@@ -101,6 +107,7 @@ impl Bent {
     fn publication(&self) -> Publication {
         Publication {
             version: Publication::VERSION,
+            chain: self.chain(),
             member: self.name.clone(),
             list: list(),
             epoch: Epoch::FIRST,
@@ -112,6 +119,18 @@ impl Bent {
 }
 
 impl AnswerSource for Bent {
+    fn chain(&self) -> [u8; 32] {
+        self.chain.get().copied().unwrap_or_default()
+    }
+
+    fn identity_key(&self, member: &MemberName) -> Option<fengxin_crypto::IdentityPublicKey> {
+        self.members
+            .get()?
+            .iter()
+            .find(|(n, _)| n == member)
+            .map(|(_, k)| *k)
+    }
+
     fn published(&self, l: &ListId) -> Option<(Epoch, [u8; 32])> {
         (l == &list()).then_some((Epoch::FIRST, self.published_root()))
     }
@@ -167,8 +186,8 @@ impl AnswerSource for Bent {
         &self.name
     }
 
-    fn sign_receipt(&self, body: &fengxin_protocol::ReceiptBody) -> Vec<u8> {
-        self.identity.sign(&body.signing_bytes()).to_vec()
+    fn sign(&self, bytes: &[u8]) -> Vec<u8> {
+        self.identity.sign(bytes).to_vec()
     }
 
     fn publications(&self) -> Vec<SignedPublication> {
@@ -177,8 +196,10 @@ impl AnswerSource for Bent {
 }
 
 async fn serve(endpoint: Endpoint, bent: Arc<Bent>) {
+    let responder = Arc::new(Responder::default());
     while let Some(incoming) = endpoint.accept().await {
         let bent = bent.clone();
+        let responder = responder.clone();
         tokio::spawn(async move {
             let Ok(conn) = incoming.establish().await else {
                 return;
@@ -186,6 +207,7 @@ async fn serve(endpoint: Endpoint, bent: Arc<Bent>) {
             let peer = conn.member().clone();
             while let Ok(req) = conn.accept_request().await {
                 let bent = bent.clone();
+                let responder_core = responder.clone();
                 let peer = peer.clone();
                 tokio::spawn(async move {
                     let Ok((request, responder)) = req.read::<Request>().await else {
@@ -196,7 +218,7 @@ async fn serve(endpoint: Endpoint, bent: Arc<Bent>) {
                         return;
                     }
                     let response = tokio::task::spawn_blocking(move || {
-                        Responder::handle(&*bent, &peer, request, &mut rand_core::OsRng)
+                        responder_core.handle(&*bent, &peer, request, &mut rand_core::OsRng)
                     })
                     .await
                     .expect("responder task");
@@ -281,6 +303,20 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
             path_str(&m_json),
         ],
     );
+    let parsed = fengxin_node::genesis::Genesis::load(&genesis).expect("genesis");
+    bent.chain
+        .set(fengxin_node::ledger::chain_id(&parsed).expect("chain id"))
+        .expect("chain set once");
+    bent.members
+        .set(
+            parsed
+                .parties()
+                .expect("parties")
+                .into_iter()
+                .map(|(p, _)| (p.name, p.key))
+                .collect(),
+        )
+        .expect("members set once");
     let mut node_a = RunningNode::start(bin, &a.dir, &genesis);
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
 
@@ -291,6 +327,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     };
     let sign = |p: Publication| {
         Record::sign(
+            bent.chain(),
             bent.name.clone(),
             &bent.identity,
             RecordBody::Publication(p),

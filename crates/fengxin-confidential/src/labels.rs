@@ -58,23 +58,8 @@ mod tests {
                 String::from_utf8_lossy(label)
             );
         }
-        // `fengxin_crypto::labels` has no list of its labels; these are all of its current ones.
         let mut all: Vec<&[u8]> = super::ALL.to_vec();
-        all.extend_from_slice(&[
-            crypto::OPRF_KEY_INFO,
-            crypto::OPRF_INPUT,
-            crypto::TAG_FROM_OUTPUT,
-            crypto::PUBLICATION_SIGNATURE,
-            crypto::RECEIPT_SIGNATURE,
-            crypto::RECEIPT_ID,
-            crypto::RECEIPT_REQUEST,
-            crypto::RECEIPT_ANSWERS,
-            crypto::LEDGER_RECORD_SIGNATURE,
-            crypto::LEDGER_RECORD_ID,
-            crypto::LEDGER_PROPOSAL_SIGNATURE,
-            crypto::LEDGER_BLOCK_HASH,
-            crypto::LEDGER_GENESIS,
-        ]);
+        all.extend_from_slice(crypto::ALL);
         for (i, a) in all.iter().enumerate() {
             for (j, b) in all.iter().enumerate() {
                 if i != j {

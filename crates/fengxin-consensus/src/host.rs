@@ -306,9 +306,11 @@ impl Ledger {
                     let Ok(state) = self.inner.shared.state.read() else {
                         return RaftReply::Submitted(Err("ledger state unavailable".into()));
                     };
+                    let checked = state.precheck_submission(&records);
                     records
                         .into_iter()
-                        .filter(|r| state.precheck(r).is_ok())
+                        .zip(checked)
+                        .filter_map(|(r, ok)| ok.is_ok().then_some(r))
                         .collect()
                 };
                 let queued = valid.len();
@@ -337,10 +339,8 @@ impl Ledger {
                 .state
                 .read()
                 .map_err(|_| LedgerError::Storage("ledger state lock poisoned".into()))?;
-            for (index, r) in records.iter().enumerate() {
-                state
-                    .precheck(r)
-                    .map_err(|reason| LedgerError::Rejected { index, reason })?;
+            for (index, checked) in state.precheck_submission(&records).into_iter().enumerate() {
+                checked.map_err(|reason| LedgerError::Rejected { index, reason })?;
             }
         }
         self.inner
@@ -718,22 +718,39 @@ async fn proposer(inner: Arc<Inner>) {
             let m = inner.raft.metrics().borrow().clone();
             match m.current_leader {
                 Some(leader) if leader == inner.id && m.state == ServerState::Leader => {
+                    // A batch is signed for the position it will take (chain, height, previous
+                    // hash), which the leader knows only once its last proposal is applied: so
+                    // it proposes one batch at a time. A batch that lands elsewhere (entries of
+                    // an earlier term committed first) is refused whole, and its records stay
+                    // in their authors' outboxes to be proposed again.
+                    let Ok(position) = inner.shared.state.read().map(|s| s.next_position()) else {
+                        inner.requeue(records);
+                        break;
+                    };
                     let batch = Batch::sign(
+                        position,
                         inner.name.clone(),
                         &inner.key,
                         m.current_term,
                         now_ms(),
                         records,
                     );
-                    let inner = inner.clone();
-                    tokio::spawn(async move {
-                        let records = batch.records.clone();
-                        if let Err(e) = inner.raft.client_write(batch).await {
+                    let records = batch.records.clone();
+                    match inner.raft.client_write(batch).await {
+                        Ok(reply) if reply.data.batch_refused.is_some() => {
+                            log(format!(
+                                "proposal refused at apply: {}",
+                                reply.data.batch_refused.unwrap_or_default()
+                            ));
+                            inner.requeue(records);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
                             log(format!("proposal not committed: {e}"));
                             inner.requeue(records);
                         }
-                        drop(permit);
-                    });
+                    }
+                    drop(permit);
                 }
                 Some(leader) => {
                     let Some(peer) = inner.peer(leader) else {
@@ -805,9 +822,33 @@ async fn watch_outcomes(inner: Arc<Inner>) {
         }
         if last_resend.elapsed() >= inner.timing.resend_after {
             last_resend = Instant::now();
-            let Ok(outbox) = inner.db.outbox() else {
+            let Ok(mut outbox) = inner.db.outbox() else {
                 continue;
             };
+            // A record whose effect is already on the ledger (a receipt the other party
+            // submitted first, say) will never commit: it leaves the outbox as replayed.
+            let settled: Vec<(Digest, Rejection)> = match inner.shared.state.read() {
+                Ok(state) => outbox
+                    .iter()
+                    .filter_map(|r| match state.precheck(r) {
+                        Err(why @ Rejection::Replayed) => Some((r.id(), why)),
+                        _ => None,
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            if !settled.is_empty() {
+                let ids: Vec<Digest> = settled.iter().map(|(id, _)| *id).collect();
+                if inner.db.outbox_remove(&ids).is_ok() {
+                    outbox.retain(|r| !ids.contains(&r.id()));
+                    if let Ok(mut out) = inner.outcomes.lock() {
+                        for (id, why) in settled {
+                            out.entry(id).or_insert(Err(why.to_string()));
+                        }
+                    }
+                    inner.outcome_tick.send_modify(|t| *t += 1);
+                }
+            }
             let stale: Vec<Record> = {
                 let Ok(q) = inner.queue.lock() else {
                     continue;

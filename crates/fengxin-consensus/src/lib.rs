@@ -52,6 +52,9 @@ pub struct ApplyOutcome {
     pub block: Option<(u64, [u8; 32])>,
     /// Records rejected: id and reason.
     pub rejected: Vec<([u8; 32], String)>,
+    /// Why the whole batch was refused (proposer, signature or position), if it was.
+    #[serde(default)]
+    pub batch_refused: Option<String>,
 }
 
 openraft::declare_raft_types!(

@@ -235,7 +235,19 @@ impl LedgerDb {
         txn.commit().map_err(werr)
     }
 
-    /// The records still in the outbox.
+    /// Drops records from the outbox (settled elsewhere: their effect is on the ledger).
+    pub fn outbox_remove(&self, ids: &[Digest]) -> Result<(), SErr> {
+        let txn = self.db.begin_write().map_err(werr)?;
+        {
+            let mut t = txn.open_table(OUTBOX).map_err(werr)?;
+            for id in ids {
+                t.remove(id.as_slice()).map_err(werr)?;
+            }
+        }
+        txn.commit().map_err(werr)
+    }
+
+    /// This node's own records not yet committed or rejected.
     pub fn outbox(&self) -> Result<Vec<Record>, SErr> {
         let txn = self.db.begin_read().map_err(rerr)?;
         let t = txn.open_table(OUTBOX).map_err(rerr)?;
@@ -457,6 +469,7 @@ impl RaftStateMachine<LedgerTypes> for StateMachine {
                     let applied = state.apply_batch(&batch);
                     if let Some(why) = &applied.batch_error {
                         // The whole batch is refused; its records may be proposed again.
+                        outcome.batch_refused = Some(why.clone());
                         outcome.rejected = batch
                             .records
                             .iter()

@@ -12,6 +12,9 @@ use rand_chacha::ChaCha20Rng;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The chain of every test cluster.
+const CHAIN: [u8; 32] = [9; 32];
+
 const NAMES: [&str; 5] = ["bank-a", "bank-b", "bank-c", "bank-d", "bank-e"];
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -57,7 +60,7 @@ async fn start_node(net: &SimNetwork, dir: &Path, i: usize) -> Ledger {
             name: name(i),
             key: key(i),
             path: path.clone(),
-            chain_id: [9; 32],
+            chain_id: CHAIN,
             members: members(),
             regulators: Vec::new(),
             params: fengxin_ledger::CreditParams::default(),
@@ -152,10 +155,12 @@ fn publication(i: usize, list: &str, epoch: u64, root_byte: u8) -> Record {
     let seed = MasterSeed::generate(&mut ChaCha20Rng::seed_from_u64(i as u64));
     let oprf = ListKey::derive(&seed, &list, epoch).expect("key");
     Record::sign(
+        CHAIN,
         name(i),
         &key(i),
         RecordBody::Publication(Publication {
             version: Publication::VERSION,
+            chain: CHAIN,
             member: name(i),
             list,
             epoch,
@@ -284,6 +289,7 @@ async fn invalid_and_conflicting_proposals_never_enter_a_block() {
     bad_signature.signature[3] ^= 1;
     let outsider = IdentityKey::from_slice(&[77; 32]).expect("key");
     let unknown_author = Record::sign(
+        CHAIN,
         MemberName::parse("bank-x").expect("name"),
         &outsider,
         publication(3, "fraud_txn", 1, 1).body,
@@ -300,11 +306,41 @@ async fn invalid_and_conflicting_proposals_never_enter_a_block() {
         first.clone(),
         second.clone(),
     ];
-    let batch = Batch::sign(name(l), leader.identity(), 1, 0, records);
+    let here = leader.read(|s| s.next_position()).expect("state");
+    let batch = Batch::sign(here, name(l), leader.identity(), 1, 0, records);
     leader.propose_raw(batch).await.expect("ordered");
+
+    // A batch signed for a position it does not take (a later height, the height just used,
+    // another chain) is refused whole, however well signed.
+    let next = leader.read(|s| s.next_position()).expect("state");
+    assert_eq!(next.height, here.height + 1, "the batch made one block");
+    let misplaced: Vec<Record> = (0..3).map(|k| publication(3, "mule", k + 1, 6)).collect();
+    let positions = [
+        fengxin_ledger::Position {
+            height: next.height + 5,
+            ..next
+        },
+        here,
+        fengxin_ledger::Position {
+            chain: [8; 32],
+            ..next
+        },
+    ];
+    for (position, record) in positions.into_iter().zip(&misplaced) {
+        let batch = Batch::sign(
+            position,
+            name(l),
+            leader.identity(),
+            1,
+            0,
+            vec![record.clone()],
+        );
+        leader.propose_raw(batch).await.expect("ordered");
+    }
 
     // A batch whose signature does not match its proposer is refused whole.
     let mut forged = Batch::sign(
+        leader.read(|s| s.next_position()).expect("state"),
         name(l),
         leader.identity(),
         1,
@@ -322,7 +358,10 @@ async fn invalid_and_conflicting_proposals_never_enter_a_block() {
     }
     assert!(committed.contains(&valid.id()));
     assert!(committed.contains(&first.id()));
-    for bad in [&bad_signature, &unknown_author, &second] {
+    for bad in [&bad_signature, &unknown_author, &second]
+        .into_iter()
+        .chain(&misplaced)
+    {
         assert!(
             !committed.contains(&bad.id()),
             "{} entered a block",
@@ -374,6 +413,7 @@ async fn an_admitted_member_syncs_as_a_learner_then_votes() {
     );
 
     let motion = Record::sign(
+        CHAIN,
         name(0),
         &key(0),
         RecordBody::Motion(Motion {
@@ -391,6 +431,7 @@ async fn an_admitted_member_syncs_as_a_learner_then_votes() {
         .iter()
         .map(|&i| {
             Record::sign(
+                CHAIN,
                 name(i),
                 &key(i),
                 RecordBody::Vote(Vote {
@@ -624,7 +665,7 @@ async fn the_submission_queue_is_bounded_per_peer_and_in_total() {
         name: name(4),
         key: key(4),
         path: dir.path().join("e.redb"),
-        chain_id: [9; 32],
+        chain_id: CHAIN,
         members: members(),
         regulators: Vec::new(),
         params: fengxin_ledger::CreditParams::default(),

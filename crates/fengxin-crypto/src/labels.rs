@@ -14,55 +14,72 @@ pub const OPRF_INPUT: &[u8] = b"fengxin/oprf-input/v1";
 /// Hash-to-field of an OPRF output into a 248-bit tag.
 pub const TAG_FROM_OUTPUT: &[u8] = b"fengxin/tag/v1";
 
-/// Ed25519 signature over a list publication (member, list, epoch, root, OPRF public key).
-pub const PUBLICATION_SIGNATURE: &[u8] = b"fengxin/publication/v1";
+/// Ed25519 signature over a list publication (chain, member, list, epoch, root, OPRF public
+/// key, time).
+pub const PUBLICATION_SIGNATURE: &[u8] = b"fengxin/publication/v2";
 
-/// Ed25519 signature of a responder over a query receipt body.
-pub const RECEIPT_SIGNATURE: &[u8] = b"fengxin/receipt-signature/v1";
+/// Ed25519 signature of a querier over its query request (before anything is evaluated).
+pub const QUERY_REQUEST_SIGNATURE: &[u8] = b"fengxin/query-request/v2";
 
-/// Identifier of a query receipt on the ledger.
-pub const RECEIPT_ID: &[u8] = b"fengxin/receipt-id/v1";
+/// Identifier of a query request, and of the receipt that countersigns it.
+pub const QUERY_REQUEST_ID: &[u8] = b"fengxin/query-request-id/v2";
 
-/// Digest of a membership request, bound into its receipt.
-pub const RECEIPT_REQUEST: &[u8] = b"fengxin/receipt-request/v1";
+/// Digest of a batch of blinded elements, bound into the query request.
+pub const BLINDED_BATCH: &[u8] = b"fengxin/blinded-batch/v2";
 
-/// Digest of a membership response's answers, bound into its receipt.
-pub const RECEIPT_ANSWERS: &[u8] = b"fengxin/receipt-answers/v1";
+/// Digest of a responder's evaluation (evaluated elements and DLEQ proof), bound into its
+/// receipt.
+pub const EVALUATION_DIGEST: &[u8] = b"fengxin/evaluation/v2";
+
+/// Ed25519 signature of a responder countersigning a query request with its answer's digest.
+pub const RECEIPT_SIGNATURE: &[u8] = b"fengxin/receipt/v2";
 
 /// Ed25519 signature of a ledger record by its author.
-pub const LEDGER_RECORD_SIGNATURE: &[u8] = b"fengxin/ledger-record/v1";
+pub const LEDGER_RECORD_SIGNATURE: &[u8] = b"fengxin/ledger-record/v2";
 
 /// Identifier (digest) of a ledger record.
-pub const LEDGER_RECORD_ID: &[u8] = b"fengxin/ledger-record-id/v1";
+pub const LEDGER_RECORD_ID: &[u8] = b"fengxin/ledger-record-id/v2";
 
 /// Ed25519 signature of the proposing validator over a block proposal.
-pub const LEDGER_PROPOSAL_SIGNATURE: &[u8] = b"fengxin/ledger-proposal/v1";
+pub const LEDGER_PROPOSAL_SIGNATURE: &[u8] = b"fengxin/ledger-proposal/v2";
 
 /// Hash of a ledger block.
-pub const LEDGER_BLOCK_HASH: &[u8] = b"fengxin/ledger-block/v1";
+pub const LEDGER_BLOCK_HASH: &[u8] = b"fengxin/ledger-block/v2";
+
+/// Context of a list-size commitment's proofs (chain, member, list, epoch, root).
+pub const LIST_SIZE_CONTEXT: &[u8] = b"fengxin/list-size/v2";
+
+/// Context of an allowance claim's range proof (chain, querier, epoch, usage, count).
+pub const ALLOWANCE_CONTEXT: &[u8] = b"fengxin/allowance-claim/v2";
 
 /// Hash of the consortium genesis (the chain identifier).
 pub const LEDGER_GENESIS: &[u8] = b"fengxin/ledger-genesis/v1";
+
+/// Every label above, for checks that no two share a prefix.
+pub const ALL: &[&[u8]] = &[
+    OPRF_KEY_INFO,
+    OPRF_INPUT,
+    TAG_FROM_OUTPUT,
+    PUBLICATION_SIGNATURE,
+    QUERY_REQUEST_SIGNATURE,
+    QUERY_REQUEST_ID,
+    BLINDED_BATCH,
+    EVALUATION_DIGEST,
+    RECEIPT_SIGNATURE,
+    LEDGER_RECORD_SIGNATURE,
+    LEDGER_RECORD_ID,
+    LEDGER_PROPOSAL_SIGNATURE,
+    LEDGER_BLOCK_HASH,
+    LEDGER_GENESIS,
+    LIST_SIZE_CONTEXT,
+    ALLOWANCE_CONTEXT,
+];
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn labels_are_distinct_and_prefix_free() {
-        let all = [
-            super::OPRF_KEY_INFO,
-            super::OPRF_INPUT,
-            super::TAG_FROM_OUTPUT,
-            super::PUBLICATION_SIGNATURE,
-            super::RECEIPT_SIGNATURE,
-            super::RECEIPT_ID,
-            super::RECEIPT_REQUEST,
-            super::RECEIPT_ANSWERS,
-            super::LEDGER_RECORD_SIGNATURE,
-            super::LEDGER_RECORD_ID,
-            super::LEDGER_PROPOSAL_SIGNATURE,
-            super::LEDGER_BLOCK_HASH,
-            super::LEDGER_GENESIS,
-        ];
+        let all = super::ALL;
         for (i, a) in all.iter().enumerate() {
             for (j, b) in all.iter().enumerate() {
                 if i != j {

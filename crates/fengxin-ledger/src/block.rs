@@ -3,15 +3,31 @@
 use crate::record::Record;
 use crate::{digest_of, Digest};
 use fengxin_crypto::{labels, IdentityKey, IdentityPublicKey};
+use fengxin_protocol::canon::Canon;
 use fengxin_types::MemberName;
 use serde::{Deserialize, Serialize};
 
 /// The block format version.
-pub const BLOCK_VERSION: u8 = 1;
+pub const BLOCK_VERSION: u8 = 2;
+
+/// Where a proposal goes: the chain, the height of the block it would make and the hash of the
+/// block before it. The proposer signs it, so a batch cannot be replayed at another position
+/// or on another chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The chain (genesis hash).
+    pub chain: Digest,
+    /// The height of the block the batch would make.
+    pub height: u64,
+    /// The hash of the block before it (the chain id for height 1).
+    pub prev_hash: Digest,
+}
 
 /// A leader's proposal: records in the order it wants them applied, signed by the leader.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
+    /// Where the batch goes.
+    pub position: Position,
     /// The proposing validator.
     pub proposer: MemberName,
     /// The consensus term (leadership period) it was proposed in.
@@ -24,17 +40,10 @@ pub struct Batch {
     pub signature: Vec<u8>,
 }
 
-#[derive(Serialize)]
-struct BatchSigned<'a> {
-    proposer: &'a MemberName,
-    term: u64,
-    proposed_at_ms: u64,
-    record_ids: &'a [Digest],
-}
-
 impl Batch {
-    /// Builds and signs a batch.
+    /// Builds and signs a batch for `position`.
     pub fn sign(
+        position: Position,
         proposer: MemberName,
         key: &IdentityKey,
         term: u64,
@@ -42,6 +51,7 @@ impl Batch {
         records: Vec<Record>,
     ) -> Self {
         let mut batch = Self {
+            position,
             proposer,
             term,
             proposed_at_ms,
@@ -57,10 +67,11 @@ impl Batch {
         self.records.iter().map(Record::id).collect()
     }
 
-    /// The bytes the proposer signs: the batch's header and its record ids (so a block, which
-    /// keeps only the accepted records, still carries a checkable signature).
+    /// The bytes the proposer signs: the batch's position and header and its record ids (so
+    /// a block, which keeps only the accepted records, still carries a checkable signature).
     pub fn signing_bytes(&self) -> Vec<u8> {
         proposal_signing_bytes(
+            &self.position,
             &self.proposer,
             self.term,
             self.proposed_at_ms,
@@ -70,22 +81,27 @@ impl Batch {
 }
 
 fn proposal_signing_bytes(
+    position: &Position,
     proposer: &MemberName,
     term: u64,
     proposed_at_ms: u64,
     record_ids: &[Digest],
 ) -> Vec<u8> {
-    let mut out = labels::LEDGER_PROPOSAL_SIGNATURE.to_vec();
-    out.extend_from_slice(&digest_of(
-        labels::LEDGER_PROPOSAL_SIGNATURE,
-        &BatchSigned {
-            proposer,
-            term,
-            proposed_at_ms,
-            record_ids,
-        },
-    ));
-    out
+    record_ids
+        .iter()
+        .fold(
+            Canon::new(labels::LEDGER_PROPOSAL_SIGNATURE)
+                .u8(BLOCK_VERSION)
+                .fixed(&position.chain)
+                .u64(position.height)
+                .fixed(&position.prev_hash)
+                .name(proposer.as_str())
+                .u64(term)
+                .u64(proposed_at_ms)
+                .u32(u32::try_from(record_ids.len()).unwrap_or(u32::MAX)),
+            |c, id| c.fixed(id),
+        )
+        .finish()
 }
 
 /// A block's header; its hash is the block hash.
@@ -144,8 +160,14 @@ impl Block {
         if !self.records.iter().all(|r| proposed.contains(&r.id())) {
             return false;
         }
+        let position = Position {
+            chain: self.header.chain_id,
+            height: self.header.height,
+            prev_hash: self.header.prev_hash,
+        };
         proposer_key.verify(
             &proposal_signing_bytes(
+                &position,
                 &self.header.proposer,
                 self.header.term,
                 self.header.proposed_at_ms,

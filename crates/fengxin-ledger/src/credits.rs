@@ -19,17 +19,26 @@
 //!   commitment with a 32-bit range proof and a decrypt handle for the regulator). A member's
 //!   allowance per epoch is `base_allowance + allowance_per_entry × Σ sizes`, computed on the
 //!   ledger from the commitments. Each receipt claims a cumulative usage `used_after` for the
-//!   epoch and proves with a 64-bit range proof that `allowance − used_after ≥ 0`; the claimed
-//!   intervals `(used_after − count, used_after]` of one member in one epoch must not overlap, so
-//!   the identifiers it screens in an epoch never exceed its allowance, whatever order its
+//!   epoch and proves with a 64-bit range proof that `allowance − used_after ≥ 0`; an honest
+//!   member's claimed intervals `(used_after − count, used_after]` in one epoch never overlap,
+//!   so the identifiers it screens in an epoch never exceed its allowance, whatever order its
 //!   receipts are committed in.
-//! * Members commit their list sizes again every epoch (fresh blindings). Claims made against
-//!   the allowance in force before a member's latest size commitment stay valid for claims of
-//!   that epoch or earlier, so a re-commitment never invalidates receipts already in flight.
+//! * A size commitment is bound to one publication (chain, member, list, epoch, root): one per
+//!   publication, refused when replayed or for a publication the ledger does not hold. Claims
+//!   made against the allowance in force before a member's latest size commitment stay valid
+//!   for claims of that ledger epoch or earlier, so a new publication never invalidates
+//!   receipts already in flight.
+//! * A querier that signs overlapping claimed intervals (the same allowance spent at two
+//!   responders, or twice at one) equivocates: both receipts are accepted and charged (both
+//!   responders worked), the ledger records the evidence naming the two signed requests, and
+//!   with [`CreditParams::suspend_on_equivocation`] responders refuse the querier until the
+//!   council reinstates it.
 
 use crate::Digest;
 use fengxin_confidential::{Commitment, CommittedCount, DecryptHandle, RangeProof};
-use fengxin_types::{ListId, MemberName};
+use fengxin_crypto::labels;
+use fengxin_protocol::canon::Canon;
+use fengxin_types::{Epoch, ListId, MemberName};
 use serde::{Deserialize, Serialize};
 
 /// The scheme's parameters: in genesis, changed only by a governance motion.
@@ -56,6 +65,14 @@ pub struct CreditParams {
     pub quality_max: u32,
     /// Blocks per epoch.
     pub epoch_blocks: u64,
+    /// The penalty for equivocation (overlapping allowance claims): when set, the querier's
+    /// screening is suspended until the council reinstates it.
+    #[serde(default = "yes")]
+    pub suspend_on_equivocation: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for CreditParams {
@@ -71,6 +88,7 @@ impl Default for CreditParams {
             quality_min: 200,
             quality_max: 2000,
             epoch_blocks: 100,
+            suspend_on_equivocation: true,
         }
     }
 }
@@ -119,18 +137,35 @@ impl CreditParams {
     }
 }
 
-/// A committed list size (the record body).
+/// A committed list size (the record body), bound to one publication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListSize {
     /// The list.
     pub list: ListId,
+    /// The publication epoch.
+    pub epoch: Epoch,
+    /// The published root.
+    pub root: [u8; 32],
     /// The commitment, its range proof, the regulator's handle and the handle proof.
     pub size: CommittedCount,
 }
 
-/// The context list-size proofs are bound to: the member and the list.
-pub fn list_size_context(member: &MemberName, list: &ListId) -> Vec<u8> {
-    crate::encode(&(member, list))
+/// The context list-size proofs are bound to: the chain, the member and the publication
+/// (list, epoch, root).
+pub fn list_size_context(
+    chain: &Digest,
+    member: &MemberName,
+    list: &ListId,
+    epoch: Epoch,
+    root: &[u8; 32],
+) -> Vec<u8> {
+    Canon::new(labels::LIST_SIZE_CONTEXT)
+        .fixed(chain)
+        .name(member.as_str())
+        .name(list.as_str())
+        .u64(epoch.get())
+        .fixed(root)
+        .finish()
 }
 
 /// A receipt's claim to stay within its allowance.
@@ -144,9 +179,34 @@ pub struct AllowanceClaim {
     pub proof: RangeProof,
 }
 
-/// The context an allowance proof is bound to.
-pub fn allowance_context(querier: &MemberName, epoch: u64, used_after: u64, count: u32) -> Vec<u8> {
-    crate::encode(&(querier, epoch, used_after, count))
+impl AllowanceClaim {
+    /// The claim's encoding inside a signed query request (postcard).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::encode(self)
+    }
+
+    /// Decodes a claim from a query request.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        postcard::from_bytes(bytes).map_err(|e| format!("allowance claim: {e}"))
+    }
+}
+
+/// The context an allowance proof is bound to: the chain, the querier, the ledger epoch, the
+/// cumulative usage and the receipt's count.
+pub fn allowance_context(
+    chain: &Digest,
+    querier: &MemberName,
+    epoch: u64,
+    used_after: u64,
+    count: u32,
+) -> Vec<u8> {
+    Canon::new(labels::ALLOWANCE_CONTEXT)
+        .fixed(chain)
+        .name(querier.as_str())
+        .u64(epoch)
+        .u64(used_after)
+        .u32(count)
+        .finish()
 }
 
 /// A member's allowance commitment and the regulator's handle for it.

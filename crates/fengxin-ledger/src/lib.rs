@@ -3,10 +3,14 @@
 //! and every node applies them with [`LedgerState::apply_batch`] to reach the same state and the
 //! same block hashes.
 //!
-//! * A [`Record`] is signed by its author (a member) and says one thing: a list
-//!   [`Publication`](fengxin_protocol::Publication), a query receipt (also signed by the
-//!   responder), feedback on a hit, a governance motion (admit or remove a member) or a vote.
-//! * A [`Batch`] is what the consensus leader proposes: records plus the leader's signature.
+//! * A [`Record`] is signed by its author for one chain and says one thing: a list
+//!   [`Publication`](fengxin_protocol::Publication), a query receipt (the querier's signed
+//!   request countersigned by the responder), the querier's sealed details of a receipt, a
+//!   list-size commitment bound to a publication, the regulator's attestation of a root,
+//!   feedback on a hit, an epoch settlement, a governance motion or a vote. docs/records-v2.md
+//!   gives every signed encoding byte by byte.
+//! * A [`Batch`] is what the consensus leader proposes: records plus the leader's signature
+//!   over their ids and the batch's [`Position`] (chain, height, previous hash).
 //! * Applying a batch validates each record against the state as it stands at that point;
 //!   invalid records are rejected with a [`Rejection`] and never enter the [`Block`] built from
 //!   the batch. Blocks are hash-chained and carry the proposer's signature.
@@ -19,15 +23,16 @@ pub mod credits;
 mod record;
 mod state;
 
-pub use block::{Batch, Block, BlockHeader, BLOCK_VERSION};
+pub use block::{Batch, Block, BlockHeader, Position, BLOCK_VERSION};
 pub use credits::{AllowanceClaim, CreditEntry, CreditParams, ListSize};
 pub use record::{
-    Feedback, Motion, MotionAction, QueryReceipt, Record, RecordBody, Rejection, Settlement,
-    Verdict, Vote, RECORD_VERSION,
+    AttestationOutcome, Feedback, Motion, MotionAction, ReceiptDetails, Record, RecordBody,
+    Rejection, RootAttestation, Settlement, Verdict, Vote, MAX_REASON, RECORD_VERSION,
 };
 pub use state::{
-    Applied, GenesisMember, GenesisRegulator, LedgerState, MemberCounters, MemberEntry,
-    MotionState, PublishedList, ReceiptState, RegulatorEntry, ReplayError,
+    Applied, AttestationState, Equivocation, GenesisMember, GenesisRegulator, LedgerState,
+    MemberCounters, MemberEntry, MotionState, PublishedList, ReceiptState, RegulatorEntry,
+    ReplayError, SizeState,
 };
 
 /// A 32-byte digest (record identifiers, block hashes).

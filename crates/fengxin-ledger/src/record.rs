@@ -1,22 +1,28 @@
 //! Ledger records: what members write, each signed by its author.
 
-use crate::credits::{AllowanceClaim, CreditParams, ListSize};
+use crate::credits::{CreditParams, ListSize};
 use crate::{digest_of, Digest};
 use fengxin_confidential::SealedDetails;
 use fengxin_crypto::{labels, IdentityKey};
-use fengxin_protocol::{Publication, SignedReceipt};
+use fengxin_protocol::canon::Canon;
+use fengxin_protocol::{Publication, Receipt};
 use fengxin_types::{Epoch, ListId, MemberName};
 use serde::{Deserialize, Serialize};
 
 /// The record format version this code writes and accepts.
-pub const RECORD_VERSION: u8 = 1;
+pub const RECORD_VERSION: u8 = 2;
+
+/// Longest reason an attestation may give, in bytes.
+pub const MAX_REASON: usize = 1024;
 
 /// A signed ledger record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// Format version, [`RECORD_VERSION`].
     pub version: u8,
-    /// The member that wrote the record.
+    /// The chain (genesis hash) the record is written for.
+    pub chain: Digest,
+    /// The member (or, for an attestation, the regulator) that wrote the record.
     pub author: MemberName,
     /// What the record says.
     pub body: RecordBody,
@@ -30,10 +36,16 @@ pub struct Record {
 pub enum RecordBody {
     /// A list publication (author = the publishing member).
     Publication(Publication),
-    /// A query receipt (author = the querier; the responder's signature is inside).
-    Receipt(Box<QueryReceipt>),
-    /// A commitment to the size of one of the author's lists.
+    /// A query receipt: the querier's signed request countersigned by the responder (author =
+    /// either of them; one per request id).
+    Receipt(Box<Receipt>),
+    /// The querier's details of a receipt, sealed to the regulator (author = that querier).
+    Details(Box<ReceiptDetails>),
+    /// A commitment to the size of one of the author's published lists.
     ListSize(Box<ListSize>),
+    /// The regulator's verdict on a published root and its size commitment (author = a
+    /// regulator).
+    Attestation(RootAttestation),
     /// Settles an ended epoch: pays validators for the blocks they proposed.
     Settlement(Settlement),
     /// Feedback on the hits of a receipt (author = that receipt's querier).
@@ -44,17 +56,53 @@ pub enum RecordBody {
     Vote(Vote),
 }
 
-/// A query receipt as the ledger records it.
+/// A querier's details of one of its receipts (tags, results, case reference), sealed to the
+/// regulator's view key and bound to the receipt id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueryReceipt {
-    /// The public part, signed by the responder.
-    pub receipt: SignedReceipt,
-    /// The claim to stay within the querier's allowance (required when the consortium has a
-    /// regulator view key).
-    pub allowance: Option<AllowanceClaim>,
-    /// The details (tags, results, nonce, digests, case reference) sealed to the regulator's
-    /// view key, bound to the receipt id (required when the consortium has one).
-    pub details: Option<SealedDetails>,
+pub struct ReceiptDetails {
+    /// The receipt (its request id).
+    pub receipt: Digest,
+    /// The sealed details.
+    pub sealed: SealedDetails,
+}
+
+/// What the regulator found when it checked a published root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AttestationOutcome {
+    /// The root is over a well-formed tree of the member's sealed tags, and the committed size
+    /// counts its real entries.
+    Attested,
+    /// The root or the size does not hold; the reason says why.
+    Refuted,
+}
+
+impl AttestationOutcome {
+    /// The byte that stands for the outcome in signed encodings.
+    pub fn byte(self) -> u8 {
+        match self {
+            Self::Attested => 1,
+            Self::Refuted => 2,
+        }
+    }
+}
+
+/// The regulator's attestation of one publication and its size commitment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootAttestation {
+    /// The publishing member.
+    pub member: MemberName,
+    /// The list.
+    pub list: ListId,
+    /// The publication epoch.
+    pub epoch: Epoch,
+    /// The published root.
+    pub root: [u8; 32],
+    /// The compressed Pedersen commitment of the list's size record for that publication.
+    pub size_commitment: [u8; 32],
+    /// Attested or refuted.
+    pub outcome: AttestationOutcome,
+    /// Why (required for a refutation; at most [`MAX_REASON`] bytes).
+    pub reason: String,
 }
 
 /// Settlement of an ended epoch.
@@ -111,6 +159,11 @@ pub enum MotionAction {
     },
     /// Replace the credit parameters.
     SetParams(CreditParams),
+    /// Lift the suspension of a member's screening (after an equivocation).
+    Reinstate {
+        /// The member.
+        name: MemberName,
+    },
 }
 
 /// A vote on a motion.
@@ -129,6 +182,10 @@ pub enum Rejection {
     /// A format version this node does not accept.
     #[error("unsupported record version {0}")]
     UnsupportedVersion(u8),
+    /// The record, or the request, publication or batch inside it, is signed for another
+    /// chain.
+    #[error("signed for another chain")]
+    OtherChain,
     /// The author is not a current member.
     #[error("{0} is not a current member")]
     UnknownAuthor(MemberName),
@@ -174,9 +231,12 @@ pub enum Rejection {
         /// The epoch.
         epoch: Epoch,
     },
-    /// The responder's signature on a receipt does not verify.
+    /// The responder's countersignature on a receipt does not verify.
     #[error("the responder's receipt signature does not verify")]
     BadResponderSignature,
+    /// The querier's signature on a receipt's request does not verify.
+    #[error("the querier's request signature does not verify")]
+    BadQuerierSignature,
     /// Feedback about a receipt the ledger does not hold.
     #[error("unknown receipt {0}")]
     UnknownReceipt(String),
@@ -195,11 +255,12 @@ pub enum Rejection {
     /// A motion that cannot apply to the current membership.
     #[error("invalid motion: {0}")]
     InvalidMotion(String),
-    /// A receipt without the allowance claim or sealed details the consortium requires.
+    /// A receipt without the allowance claim the consortium requires.
     #[error("receipt lacks {0}")]
     Incomplete(&'static str),
-    /// The allowance claim does not hold: over allowance, or a claimed interval that overlaps
-    /// one already used.
+    /// The allowance claim does not hold: over allowance, for an epoch that is neither the
+    /// current nor the previous one, or a usage below its own count. (A responder also refuses
+    /// a claim overlapping one already used; on the ledger that overlap is an equivocation.)
     #[error("over allowance: {0}")]
     OverAllowance(String),
     /// A list-size commitment whose proofs do not verify.
@@ -208,6 +269,13 @@ pub enum Rejection {
     /// A settlement of an epoch that has not ended or is already settled.
     #[error("settlement: {0}")]
     Settlement(String),
+    /// The querier's screening is suspended (a responder's refusal; receipts already served
+    /// are accepted and charged).
+    #[error("{0} is suspended from screening until the council reinstates it")]
+    Suspended(MemberName),
+    /// An attestation that does not match the ledger's publication or size record.
+    #[error("attestation: {0}")]
+    BadAttestation(String),
     /// The querier is in debt, or its balance does not cover the screening (a responder's
     /// refusal; receipts already served are charged whatever the balance).
     #[error("insufficient credits: balance {balance}, cost {cost}")]
@@ -219,18 +287,12 @@ pub enum Rejection {
     },
 }
 
-#[derive(Serialize)]
-struct Signed<'a> {
-    version: u8,
-    author: &'a MemberName,
-    body: &'a RecordBody,
-}
-
 impl Record {
-    /// Signs `body` as `author`.
-    pub fn sign(author: MemberName, key: &IdentityKey, body: RecordBody) -> Self {
+    /// Signs `body` as `author` for the chain `chain`.
+    pub fn sign(chain: Digest, author: MemberName, key: &IdentityKey, body: RecordBody) -> Self {
         let mut record = Self {
             version: RECORD_VERSION,
+            chain,
             author,
             body,
             signature: Vec::new(),
@@ -239,18 +301,16 @@ impl Record {
         record
     }
 
-    /// The bytes the author signs.
+    /// The bytes the author signs: label, version, chain, author, the body's kind and the
+    /// SHA-256 of its canonical (postcard) encoding.
     pub fn signing_bytes(&self) -> Vec<u8> {
-        let mut out = labels::LEDGER_RECORD_SIGNATURE.to_vec();
-        out.extend_from_slice(&digest_of(
-            labels::LEDGER_RECORD_SIGNATURE,
-            &Signed {
-                version: self.version,
-                author: &self.author,
-                body: &self.body,
-            },
-        ));
-        out
+        Canon::new(labels::LEDGER_RECORD_SIGNATURE)
+            .u8(self.version)
+            .fixed(&self.chain)
+            .name(self.author.as_str())
+            .name(self.kind())
+            .fixed(&digest_of(b"", &self.body))
+            .finish()
     }
 
     /// The record's identifier: a digest of its content and signature.
@@ -263,7 +323,9 @@ impl Record {
         match &self.body {
             RecordBody::Publication(_) => "publication",
             RecordBody::Receipt(_) => "receipt",
+            RecordBody::Details(_) => "details",
             RecordBody::ListSize(_) => "list_size",
+            RecordBody::Attestation(_) => "attestation",
             RecordBody::Settlement(_) => "settlement",
             RecordBody::Feedback(_) => "feedback",
             RecordBody::Motion(_) => "motion",

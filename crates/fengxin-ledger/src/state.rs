@@ -1,22 +1,28 @@
 //! The replicated state: membership, publications, receipts, motions and per-member counters.
 
-use crate::block::{Batch, Block, BlockHeader, BLOCK_VERSION};
+use crate::block::{Batch, Block, BlockHeader, Position, BLOCK_VERSION};
 use crate::credits::{
     allowance_context, list_size_context, Allowance, AllowanceClaim, CreditEntry, CreditParams,
+    ListSize,
 };
 use crate::record::{
-    Motion, MotionAction, QueryReceipt, Record, RecordBody, Rejection, Verdict, RECORD_VERSION,
+    AttestationOutcome, Motion, MotionAction, Record, RecordBody, Rejection, RootAttestation,
+    Verdict, MAX_REASON, RECORD_VERSION,
 };
 use crate::Digest;
 use fengxin_confidential::{
     labels as clabels, verify_range_with_context, Commitment, CommittedCount, DecryptHandle,
-    ViewPublicKey,
+    SealedDetails, ViewPublicKey,
 };
 use fengxin_crypto::IdentityPublicKey;
-use fengxin_protocol::{Publication, SignedReceipt, MAX_BATCH, RECEIPT_VERSION};
+use fengxin_protocol::{Publication, Receipt, ReceiptError, RECEIPT_VERSION};
 use fengxin_types::{Epoch, ListId, MemberName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// How many allowances in force before a member's recent size commitments still back claims
+/// (per member, within the current and the previous epoch; the oldest is dropped first).
+pub const MAX_PREVIOUS_ALLOWANCES: usize = 32;
 
 /// A founding member, as the genesis file names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,17 +71,61 @@ pub struct PublishedList {
     pub height: u64,
 }
 
-/// A query receipt on the ledger (public part).
+/// A query receipt on the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptState {
-    /// The countersigned receipt.
-    pub receipt: SignedReceipt,
-    /// The sealed details and allowance claim, as recorded.
-    pub recorded: QueryReceipt,
+    /// The querier's signed request, countersigned by the responder.
+    pub receipt: Receipt,
+    /// The allowance claim decoded from the request (with a regulator view key).
+    pub claim: Option<AllowanceClaim>,
+    /// Who submitted the receipt that was recorded (the responder or the querier).
+    pub submitted_by: MemberName,
     /// Height of the block that holds it.
     pub height: u64,
+    /// The querier's details sealed to the regulator, once submitted.
+    pub details: Option<SealedDetails>,
     /// Feedback, once given.
     pub feedback: Option<Verdict>,
+}
+
+/// A list-size commitment on the ledger, bound to one publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeState {
+    /// The publication epoch.
+    pub epoch: Epoch,
+    /// The published root.
+    pub root: [u8; 32],
+    /// The commitment bundle.
+    pub size: CommittedCount,
+    /// Height of the block that holds it.
+    pub height: u64,
+}
+
+/// A regulator's attestation on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationState {
+    /// The attestation.
+    pub attestation: RootAttestation,
+    /// The regulator that signed it.
+    pub regulator: MemberName,
+    /// Height of the block that holds it.
+    pub height: u64,
+}
+
+/// Evidence that a querier signed overlapping allowance claims: two requests, both on the
+/// ledger, whose claimed intervals of one epoch overlap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Equivocation {
+    /// The querier.
+    pub querier: MemberName,
+    /// The ledger epoch of the claims.
+    pub epoch: u64,
+    /// The receipt (request id) already on the ledger.
+    pub first: Digest,
+    /// The receipt whose claim overlaps it.
+    pub second: Digest,
+    /// Height of the block that recorded the second.
+    pub height: u64,
 }
 
 /// An open or decided motion.
@@ -210,12 +260,18 @@ pub struct LedgerState {
     balances: BTreeMap<MemberName, i64>,
     quality: BTreeMap<MemberName, u32>,
     history: BTreeMap<MemberName, Vec<CreditEntry>>,
-    sizes: BTreeMap<(MemberName, ListId), (CommittedCount, u64)>,
+    /// Every size record, by (member, list, publication epoch); the latest of each list counts
+    /// toward the allowance, the older ones stay for attestation.
+    sizes: BTreeMap<(MemberName, ListId, Epoch), SizeState>,
+    attestations: BTreeMap<(MemberName, ListId, Epoch), AttestationState>,
+    equivocations: Vec<Equivocation>,
+    /// Members whose screening is suspended, with the height it began.
+    suspended: BTreeMap<MemberName, u64>,
     /// The allowance in force before a member's latest size commitment, and the last epoch
     /// whose claims may still use it.
-    previous_allowance: BTreeMap<MemberName, (Allowance, u64)>,
-    /// Claimed usage intervals per (member, epoch): end → start, `(start, end]`.
-    intervals: BTreeMap<(MemberName, u64), BTreeMap<u64, u64>>,
+    previous_allowance: BTreeMap<MemberName, Vec<(Allowance, u64)>>,
+    /// Claimed usage intervals per (member, epoch): (end, receipt) → start, `(start, end]`.
+    intervals: BTreeMap<(MemberName, u64), BTreeMap<(u64, Digest), u64>>,
     used: BTreeMap<(MemberName, u64), u64>,
     proposed: BTreeMap<(u64, MemberName), u64>,
     settled: BTreeSet<u64>,
@@ -238,7 +294,7 @@ impl LedgerState {
 
     /// The state at genesis with the given credit parameters. The first regulator's view key
     /// (if any, and well-formed) seals receipt details and receives list-size handles; with a
-    /// regulator, every receipt must carry sealed details and an allowance claim.
+    /// regulator, every receipt's request must carry an allowance claim.
     pub fn genesis_with(
         chain_id: Digest,
         members: Vec<GenesisMember>,
@@ -280,6 +336,9 @@ impl LedgerState {
             quality: BTreeMap::new(),
             history: BTreeMap::new(),
             sizes: BTreeMap::new(),
+            attestations: BTreeMap::new(),
+            equivocations: Vec::new(),
+            suspended: BTreeMap::new(),
             previous_allowance: BTreeMap::new(),
             intervals: BTreeMap::new(),
             used: BTreeMap::new(),
@@ -347,6 +406,9 @@ impl LedgerState {
     /// Whether `querier` may be served `count` identifiers now: a member in debt, or whose
     /// balance does not cover the cost, is refused by responders.
     pub fn can_pay(&self, querier: &MemberName, count: u64) -> Result<(), Rejection> {
+        if self.suspended.contains_key(querier) {
+            return Err(Rejection::Suspended(querier.clone()));
+        }
         let balance = self.balance(querier);
         let cost = self.params.cost(count);
         if balance < 0 || balance < cost {
@@ -388,21 +450,65 @@ impl LedgerState {
         self.history.get(member).map_or(&[], Vec::as_slice)
     }
 
-    /// A member's committed list sizes: list → (commitment bundle, height).
+    /// A member's committed list sizes in force (the latest of each list): list →
+    /// (commitment bundle, height).
     pub fn list_sizes(&self, member: &MemberName) -> Vec<(&ListId, &CommittedCount, u64)> {
-        self.sizes
-            .iter()
-            .filter(|((m, _), _)| m == member)
-            .map(|((_, l), (c, h))| (l, c, *h))
+        self.latest_sizes(member)
+            .into_iter()
+            .map(|(l, st)| (l, &st.size, st.height))
             .collect()
     }
 
+    fn latest_sizes(&self, member: &MemberName) -> BTreeMap<&ListId, &SizeState> {
+        // Ordered by (member, list, epoch): the last entry of each list is its latest.
+        self.sizes
+            .iter()
+            .filter(|((m, _, _), _)| m == member)
+            .map(|((_, l, _), st)| (l, st))
+            .collect()
+    }
+
+    /// The size record of a member's list in force (its latest publication's), if any.
+    pub fn size_record(&self, member: &MemberName, list: &ListId) -> Option<&SizeState> {
+        self.sizes
+            .range((member.clone(), list.clone(), Epoch::FIRST)..)
+            .take_while(|((m, l, _), _)| m == member && l == list)
+            .last()
+            .map(|(_, st)| st)
+    }
+
+    /// The size record of one publication, if any.
+    pub fn size_at(&self, member: &MemberName, list: &ListId, epoch: Epoch) -> Option<&SizeState> {
+        self.sizes.get(&(member.clone(), list.clone(), epoch))
+    }
+
+    /// The regulator's attestation of (member, list, epoch), if any.
+    pub fn attestation(
+        &self,
+        member: &MemberName,
+        list: &ListId,
+        epoch: Epoch,
+    ) -> Option<&AttestationState> {
+        self.attestations
+            .get(&(member.clone(), list.clone(), epoch))
+    }
+
+    /// Every equivocation the ledger has recorded, oldest first.
+    pub fn equivocations(&self) -> &[Equivocation] {
+        &self.equivocations
+    }
+
+    /// The height at which a member's screening was suspended, if it is.
+    pub fn suspended(&self, member: &MemberName) -> Option<u64> {
+        self.suspended.get(member).copied()
+    }
+
     /// Identifiers a member has claimed in an epoch (the highest end of its claimed intervals;
-    /// the sum of counts never exceeds it).
+    /// the sum of counts never exceeds it unless it equivocated).
     pub fn claimed(&self, member: &MemberName, epoch: u64) -> u64 {
         self.intervals
             .get(&(member.clone(), epoch))
-            .and_then(|m| m.keys().next_back().copied())
+            .and_then(|m| m.keys().map(|(end, _)| *end).max())
             .unwrap_or(0)
     }
 
@@ -424,11 +530,9 @@ impl LedgerState {
     pub fn allowance(&self, member: &MemberName) -> Allowance {
         let mut sum = Commitment::zero();
         let mut handle = DecryptHandle::zero();
-        for ((m, _), (c, _)) in &self.sizes {
-            if m == member {
-                sum = sum.add(&c.commitment);
-                handle = handle.add(&c.handle);
-            }
+        for st in self.latest_sizes(member).values() {
+            sum = sum.add(&st.size.commitment);
+            handle = handle.add(&st.size.handle);
         }
         let k = self.params.allowance_per_entry;
         Allowance {
@@ -556,11 +660,37 @@ impl LedgerState {
         self.check_inner(record, false)
     }
 
+    /// [`LedgerState::precheck`] of a submission in order, where a record may depend on an
+    /// earlier one of the same submission: a list size on the publication it is bound to, a
+    /// querier's details on the receipt they describe. One result per record; the validators
+    /// check every record in full when they apply the block.
+    pub fn precheck_submission(&self, records: &[Record]) -> Vec<Result<(), Rejection>> {
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match self.check_inner(r, false) {
+                Err(e) if provided_earlier(&records[..i], r, &e) => Ok(()),
+                other => other,
+            })
+            .collect()
+    }
+
     fn check_inner(&self, record: &Record, full: bool) -> Result<(), Rejection> {
         if record.version != RECORD_VERSION {
             return Err(Rejection::UnsupportedVersion(record.version));
         }
-        let Some(author_key) = self.identity_key(&record.author) else {
+        if record.chain != self.chain_id {
+            return Err(Rejection::OtherChain);
+        }
+        // Attestations are the regulator's; every other record is a current member's.
+        let author_key = match &record.body {
+            RecordBody::Attestation(_) => self
+                .regulators
+                .get(&record.author)
+                .and_then(|r| IdentityPublicKey::from_slice(&r.identity_key).ok()),
+            _ => self.identity_key(&record.author),
+        };
+        let Some(author_key) = author_key else {
             return Err(Rejection::UnknownAuthor(record.author.clone()));
         };
         if !author_key.verify(&record.signing_bytes(), &record.signature) {
@@ -568,20 +698,22 @@ impl LedgerState {
         }
         match &record.body {
             RecordBody::Publication(p) => self.check_publication(&record.author, p),
-            RecordBody::Receipt(q) => {
-                self.check_receipt(&record.author, &q.receipt)?;
-                self.check_confidential(&record.author, q, full)
+            RecordBody::Receipt(r) => self.check_receipt(&record.author, r, full),
+            RecordBody::Details(d) => {
+                let receipt = self.queriers_receipt(&record.author, &d.receipt)?;
+                if receipt.details.is_some() {
+                    return Err(Rejection::Replayed);
+                }
+                if self.view_key.is_none() {
+                    return Err(Rejection::Malformed {
+                        field: "details",
+                        reason: "the consortium has no regulator view key".into(),
+                    });
+                }
+                Ok(())
             }
-            RecordBody::ListSize(ls) => {
-                let Some(vk) = &self.view_key else {
-                    return Err(Rejection::BadListSize(
-                        "the consortium has no regulator view key".into(),
-                    ));
-                };
-                ls.size
-                    .verify(&vk.elgamal(), &list_size_context(&record.author, &ls.list))
-                    .map_err(|e| Rejection::BadListSize(e.to_string()))
-            }
+            RecordBody::ListSize(ls) => self.check_list_size(&record.author, ls),
+            RecordBody::Attestation(a) => self.check_attestation(a),
             RecordBody::Settlement(st) => {
                 let current = self.current_epoch();
                 if st.epoch == 0 || st.epoch >= current {
@@ -599,15 +731,7 @@ impl LedgerState {
                 Ok(())
             }
             RecordBody::Feedback(f) => {
-                let Some(receipt) = self.receipts.get(&f.receipt) else {
-                    return Err(Rejection::UnknownReceipt(hex::encode(f.receipt)));
-                };
-                if receipt.receipt.body.querier != record.author {
-                    return Err(Rejection::NotAuthorsRecord {
-                        author: record.author.clone(),
-                        subject: receipt.receipt.body.querier.clone(),
-                    });
-                }
+                let receipt = self.queriers_receipt(&record.author, &f.receipt)?;
                 if receipt.feedback.is_some() {
                     return Err(Rejection::FeedbackGiven);
                 }
@@ -635,6 +759,25 @@ impl LedgerState {
         }
     }
 
+    /// The receipt `id`, if `author` is its querier (what details and feedback are about).
+    fn queriers_receipt(
+        &self,
+        author: &MemberName,
+        id: &Digest,
+    ) -> Result<&ReceiptState, Rejection> {
+        let Some(receipt) = self.receipts.get(id) else {
+            return Err(Rejection::UnknownReceipt(hex::encode(id)));
+        };
+        let querier = &receipt.receipt.request.request.querier;
+        if querier != author {
+            return Err(Rejection::NotAuthorsRecord {
+                author: author.clone(),
+                subject: querier.clone(),
+            });
+        }
+        Ok(receipt)
+    }
+
     fn check_publication(&self, author: &MemberName, p: &Publication) -> Result<(), Rejection> {
         if p.member != *author {
             return Err(Rejection::NotAuthorsRecord {
@@ -644,6 +787,9 @@ impl LedgerState {
         }
         if p.version != Publication::VERSION {
             return Err(Rejection::UnsupportedVersion(p.version));
+        }
+        if p.chain != self.chain_id {
+            return Err(Rejection::OtherChain);
         }
         p.root().map_err(|e| Rejection::Malformed {
             field: "root",
@@ -666,71 +812,173 @@ impl LedgerState {
         Ok(())
     }
 
-    fn check_receipt(&self, author: &MemberName, r: &SignedReceipt) -> Result<(), Rejection> {
-        let body = &r.body;
-        if body.version != RECEIPT_VERSION {
-            return Err(Rejection::UnsupportedVersion(body.version));
+    /// A receipt: the request for this chain, between two current members, within its mode's
+    /// count, against a publication on the ledger, not yet recorded, both signatures valid,
+    /// submitted by one of its parties, and (with a regulator view key) an allowance claim
+    /// whose proof holds. A claim that overlaps one already used is not a reason to refuse the
+    /// receipt: the responder worked; it is the querier's equivocation, recorded on apply.
+    fn check_receipt(
+        &self,
+        author: &MemberName,
+        receipt: &Receipt,
+        full: bool,
+    ) -> Result<(), Rejection> {
+        let r = &receipt.request.request;
+        if r.version != RECEIPT_VERSION {
+            return Err(Rejection::UnsupportedVersion(r.version));
         }
-        if body.querier != *author {
+        if r.chain != self.chain_id {
+            return Err(Rejection::OtherChain);
+        }
+        if *author != r.querier && *author != r.responder {
             return Err(Rejection::NotAuthorsRecord {
                 author: author.clone(),
-                subject: body.querier.clone(),
+                subject: r.responder.clone(),
             });
         }
-        if body.responder == body.querier {
+        if r.responder == r.querier {
             return Err(Rejection::Malformed {
                 field: "responder",
                 reason: "a member cannot query itself".into(),
             });
         }
-        if body.count == 0 || body.count as usize > MAX_BATCH {
+        let max = r.mode.max_count();
+        if r.count == 0 || usize::try_from(r.count).map_or(true, |c| c > max) {
             return Err(Rejection::Malformed {
                 field: "count",
-                reason: format!("{} identifiers (1 to {MAX_BATCH})", body.count),
+                reason: format!(
+                    "{} identifiers (1 to {max} in {} mode)",
+                    r.count,
+                    r.mode.code()
+                ),
             });
         }
-        let Some(responder_key) = self.identity_key(&body.responder) else {
-            return Err(Rejection::UnknownAuthor(body.responder.clone()));
+        let Some(querier_key) = self.identity_key(&r.querier) else {
+            return Err(Rejection::UnknownAuthor(r.querier.clone()));
         };
-        if self
-            .publication(&body.responder, &body.list, body.epoch)
-            .is_none()
-        {
+        let Some(responder_key) = self.identity_key(&r.responder) else {
+            return Err(Rejection::UnknownAuthor(r.responder.clone()));
+        };
+        if self.publication(&r.responder, &r.list, r.epoch).is_none() {
             return Err(Rejection::NotPublished {
-                member: body.responder.clone(),
-                list: body.list.clone(),
-                epoch: body.epoch,
+                member: r.responder.clone(),
+                list: r.list.clone(),
+                epoch: r.epoch,
             });
         }
-        if self.receipts.contains_key(&body.id()) {
+        if self.receipts.contains_key(&receipt.id()) {
             return Err(Rejection::Replayed);
         }
-        if !r.verify(&responder_key) {
-            return Err(Rejection::BadResponderSignature);
+        receipt
+            .verify(&querier_key, &responder_key)
+            .map_err(|e| match e {
+                ReceiptError::QuerierSignature => Rejection::BadQuerierSignature,
+                ReceiptError::ResponderSignature => Rejection::BadResponderSignature,
+                ReceiptError::Version(v) => Rejection::UnsupportedVersion(v),
+                _ => Rejection::BadSignature,
+            })?;
+        if self.view_key.is_none() {
+            return Ok(());
+        }
+        if r.allowance.is_empty() {
+            return Err(Rejection::Incomplete("an allowance claim"));
+        }
+        let claim =
+            AllowanceClaim::from_bytes(&r.allowance).map_err(|reason| Rejection::Malformed {
+                field: "allowance",
+                reason,
+            })?;
+        self.check_claim_inner(&r.querier, r.count, &claim, full)
+    }
+
+    fn check_list_size(&self, author: &MemberName, ls: &ListSize) -> Result<(), Rejection> {
+        let Some(vk) = &self.view_key else {
+            return Err(Rejection::BadListSize(
+                "the consortium has no regulator view key".into(),
+            ));
+        };
+        let Some(published) = self.publication(author, &ls.list, ls.epoch) else {
+            return Err(Rejection::NotPublished {
+                member: author.clone(),
+                list: ls.list.clone(),
+                epoch: ls.epoch,
+            });
+        };
+        if published.publication.root != ls.root {
+            return Err(Rejection::BadListSize(format!(
+                "{} epoch {}: the size names another root than the published one",
+                ls.list, ls.epoch
+            )));
+        }
+        if self.size_at(author, &ls.list, ls.epoch).is_some() {
+            return Err(Rejection::Replayed);
+        }
+        // Only the list's current publication may be sized: a size for a superseded one would
+        // rest the allowance on a list that has been replaced.
+        if let Some(current) = self.current_publication(author, &ls.list) {
+            let current = current.publication.epoch;
+            if ls.epoch != current {
+                return Err(Rejection::StaleEpoch {
+                    list: ls.list.clone(),
+                    epoch: ls.epoch,
+                    current,
+                });
+            }
+        }
+        ls.size
+            .verify(
+                &vk.elgamal(),
+                &list_size_context(&self.chain_id, author, &ls.list, ls.epoch, &ls.root),
+            )
+            .map_err(|e| Rejection::BadListSize(e.to_string()))
+    }
+
+    fn check_attestation(&self, a: &RootAttestation) -> Result<(), Rejection> {
+        let bad = |why: String| Err(Rejection::BadAttestation(why));
+        let Some(published) = self.publication(&a.member, &a.list, a.epoch) else {
+            return Err(Rejection::NotPublished {
+                member: a.member.clone(),
+                list: a.list.clone(),
+                epoch: a.epoch,
+            });
+        };
+        if published.publication.root != a.root {
+            return bad(format!(
+                "{} {} epoch {}: not the published root",
+                a.member, a.list, a.epoch
+            ));
+        }
+        match self.size_at(&a.member, &a.list, a.epoch) {
+            Some(st) => {
+                if st.size.commitment.to_bytes() != a.size_commitment {
+                    return bad("not the size commitment on the ledger".into());
+                }
+            }
+            None => {
+                return bad(format!(
+                    "{} {} epoch {}: no size commitment on the ledger",
+                    a.member, a.list, a.epoch
+                ))
+            }
+        }
+        if a.reason.len() > MAX_REASON {
+            return bad(format!("the reason is over {MAX_REASON} bytes"));
+        }
+        if a.outcome == AttestationOutcome::Refuted && a.reason.trim().is_empty() {
+            return bad("a refutation gives its reason".into());
+        }
+        if self
+            .attestations
+            .contains_key(&(a.member.clone(), a.list.clone(), a.epoch))
+        {
+            return Err(Rejection::Replayed);
         }
         Ok(())
     }
 
-    /// With a regulator view key: sealed details present, and the allowance claim holds.
-    fn check_confidential(
-        &self,
-        querier: &MemberName,
-        q: &QueryReceipt,
-        full: bool,
-    ) -> Result<(), Rejection> {
-        if self.view_key.is_none() {
-            return Ok(());
-        }
-        if q.details.is_none() {
-            return Err(Rejection::Incomplete("details sealed to the regulator"));
-        }
-        let Some(claim) = &q.allowance else {
-            return Err(Rejection::Incomplete("an allowance claim"));
-        };
-        self.check_claim_inner(querier, q.receipt.body.count, claim, full)
-    }
-
-    /// Checks an allowance claim for `count` identifiers by `querier` against the state.
+    /// Checks an allowance claim for `count` identifiers by `querier` against the state: the
+    /// epoch, the interval, and the range proof. Overlap with a claim already used is the
+    /// querier's equivocation: [`LedgerState::overlapping_claim`] finds it.
     pub fn check_claim(
         &self,
         querier: &MemberName,
@@ -738,6 +986,22 @@ impl LedgerState {
         claim: &AllowanceClaim,
     ) -> Result<(), Rejection> {
         self.check_claim_inner(querier, count, claim, true)
+    }
+
+    /// The receipt already on the ledger whose claimed interval overlaps `claim` for `count`
+    /// identifiers, if any (a responder refuses such a claim before serving it).
+    pub fn overlapping_claim(
+        &self,
+        querier: &MemberName,
+        count: u32,
+        claim: &AllowanceClaim,
+    ) -> Option<Digest> {
+        let start = claim.used_after.checked_sub(u64::from(count))?;
+        let intervals = self.intervals.get(&(querier.clone(), claim.epoch))?;
+        intervals
+            .range((start.saturating_add(1), [0u8; 32])..)
+            .find(|(_, s)| **s < claim.used_after)
+            .map(|((_, id), _)| *id)
     }
 
     fn check_claim_inner(
@@ -754,31 +1018,21 @@ impl LedgerState {
                 claim.epoch
             )));
         }
-        let count = u64::from(count);
-        let Some(start) = claim.used_after.checked_sub(count) else {
+        if claim.used_after < u64::from(count) {
             return Err(Rejection::OverAllowance(format!(
                 "claimed usage {} is below the {count} identifiers of this receipt",
                 claim.used_after
             )));
-        };
-        if let Some(intervals) = self.intervals.get(&(querier.clone(), claim.epoch)) {
-            if let Some((end, s)) = intervals.range(start.saturating_add(1)..).next() {
-                if *s < claim.used_after {
-                    return Err(Rejection::OverAllowance(format!(
-                        "identifiers ({start}, {}] of epoch {} overlap ({s}, {end}] already used",
-                        claim.used_after, claim.epoch
-                    )));
-                }
-            }
         }
         if !verify_proof {
             return Ok(());
         }
         let context = allowance_context(
+            &self.chain_id,
             querier,
             claim.epoch,
             claim.used_after,
-            u32::try_from(count).unwrap_or(u32::MAX),
+            count,
         );
         let holds = |allowance: &Allowance| {
             let remaining = allowance
@@ -796,21 +1050,20 @@ impl LedgerState {
         if holds(&self.allowance(querier)) {
             return Ok(());
         }
-        // A claim made before the member's latest size commitment, for that epoch or earlier.
-        let previous = self
-            .previous_allowance
-            .get(querier)
-            .filter(|(_, last_epoch)| claim.epoch <= *last_epoch);
-        match previous {
-            Some((allowance, _)) if holds(allowance) => Ok(()),
-            _ => Err(()),
-        }
-        .map_err(|()| {
-            Rejection::OverAllowance(format!(
-                "no valid proof that {} identifiers in epoch {} stay within the allowance",
-                claim.used_after, claim.epoch
-            ))
-        })
+        // A claim made before one of the member's recent size commitments, for that epoch or
+        // earlier.
+        let previous = self.previous_allowance.get(querier).into_iter().flatten();
+        previous
+            .filter(|(_, last_epoch)| claim.epoch <= *last_epoch)
+            .any(|(allowance, _)| holds(allowance))
+            .then_some(())
+            .ok_or(())
+            .map_err(|()| {
+                Rejection::OverAllowance(format!(
+                    "no valid proof that {} identifiers in epoch {} stay within the allowance",
+                    claim.used_after, claim.epoch
+                ))
+            })
     }
 
     fn check_motion(&self, m: &Motion) -> Result<(), Rejection> {
@@ -851,6 +1104,12 @@ impl LedgerState {
                 }
                 Ok(())
             }
+            MotionAction::Reinstate { name } => {
+                if !self.suspended.contains_key(name) {
+                    return Err(Rejection::InvalidMotion(format!("{name} is not suspended")));
+                }
+                Ok(())
+            }
             MotionAction::Remove { name } => {
                 if !self.members.contains_key(name) {
                     return Err(Rejection::InvalidMotion(format!("{name} is not a member")));
@@ -862,6 +1121,15 @@ impl LedgerState {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Where the next batch goes: this chain, the next height, after the current head.
+    pub fn next_position(&self) -> Position {
+        Position {
+            chain: self.chain_id,
+            height: self.height + 1,
+            prev_hash: self.head,
         }
     }
 
@@ -883,6 +1151,17 @@ impl LedgerState {
             return refused("the proposer's signature does not verify".into());
         }
         let height = self.height + 1;
+        let here = self.next_position();
+        if batch.position != here {
+            return refused(format!(
+                "the batch is signed for height {} after {} on chain {}; the next block is \
+                 height {height} after {}",
+                batch.position.height,
+                hex::encode(&batch.position.prev_hash[..8]),
+                hex::encode(&batch.position.chain[..8]),
+                hex::encode(&self.head[..8]),
+            ));
+        }
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
         for record in &batch.records {
@@ -1006,81 +1285,44 @@ impl LedgerState {
                     },
                 );
             }
-            RecordBody::Receipt(qr) => {
-                let r = &qr.receipt;
-                let count = u64::from(r.body.count);
-                let id = r.body.id();
-                let q = self.counters.entry(r.body.querier.clone()).or_default();
-                q.queries_made = q.queries_made.saturating_add(1);
-                q.identifiers_screened = q.identifiers_screened.saturating_add(count);
-                let s = self.counters.entry(r.body.responder.clone()).or_default();
-                s.queries_served = s.queries_served.saturating_add(1);
-                s.identifiers_served = s.identifiers_served.saturating_add(count);
-                let epoch = qr
-                    .allowance
-                    .as_ref()
-                    .map_or_else(|| self.params.epoch_of(height), |c| c.epoch);
-                if let Some(claim) = &qr.allowance {
-                    self.intervals
-                        .entry((r.body.querier.clone(), claim.epoch))
-                        .or_default()
-                        .insert(claim.used_after, claim.used_after.saturating_sub(count));
+            RecordBody::Receipt(receipt) => self.apply_receipt(record, receipt, height),
+            RecordBody::Details(d) => {
+                if let Some(receipt) = self.receipts.get_mut(&d.receipt) {
+                    receipt.details = Some(d.sealed.clone());
                 }
-                let used = self
-                    .used
-                    .entry((r.body.querier.clone(), epoch))
-                    .or_insert(0);
-                *used = used.saturating_add(count);
-                let cost = self.params.cost(count);
-                let reward = self
-                    .params
-                    .responder_share(cost, self.quality(&r.body.responder));
-                let fee_epoch = self.params.epoch_of(height);
-                let pool = self.pools.entry(fee_epoch).or_insert(0);
-                *pool = pool.saturating_add(cost - reward);
-                let rid = Some(record.id());
-                self.credit(
-                    &r.body.querier,
-                    height,
-                    rid,
-                    -cost,
-                    format!(
-                        "screened {count} at {} ({}), receipt {}",
-                        r.body.responder,
-                        r.body.list,
-                        hex::encode(&id[..8])
-                    ),
-                );
-                self.credit(
-                    &r.body.responder,
-                    height,
-                    rid,
-                    reward,
-                    format!(
-                        "served {count} to {} ({}), receipt {}",
-                        r.body.querier,
-                        r.body.list,
-                        hex::encode(&id[..8])
-                    ),
-                );
-                self.receipts.insert(
-                    id,
-                    ReceiptState {
-                        receipt: r.clone(),
-                        recorded: (**qr).clone(),
-                        height,
-                        feedback: None,
-                    },
-                );
             }
             RecordBody::ListSize(ls) => {
                 let before = self.allowance(&record.author);
                 let epoch = self.params.epoch_of(height);
-                self.previous_allowance
-                    .insert(record.author.clone(), (before, epoch));
+                // Claims may be for the current or the previous epoch: allowances in force
+                // before older epochs can no longer back one.
+                let kept = self
+                    .previous_allowance
+                    .entry(record.author.clone())
+                    .or_default();
+                kept.retain(|(_, last)| last.saturating_add(1) >= epoch);
+                kept.push((before, epoch));
+                if kept.len() > MAX_PREVIOUS_ALLOWANCES {
+                    kept.remove(0);
+                }
                 self.sizes.insert(
-                    (record.author.clone(), ls.list.clone()),
-                    (ls.size.clone(), height),
+                    (record.author.clone(), ls.list.clone(), ls.epoch),
+                    SizeState {
+                        epoch: ls.epoch,
+                        root: ls.root,
+                        size: ls.size.clone(),
+                        height,
+                    },
+                );
+            }
+            RecordBody::Attestation(a) => {
+                self.attestations.insert(
+                    (a.member.clone(), a.list.clone(), a.epoch),
+                    AttestationState {
+                        attestation: a.clone(),
+                        regulator: record.author.clone(),
+                        height,
+                    },
                 );
             }
             RecordBody::Settlement(st) => {
@@ -1121,7 +1363,7 @@ impl LedgerState {
             RecordBody::Feedback(f) => {
                 if let Some(receipt) = self.receipts.get_mut(&f.receipt) {
                     receipt.feedback = Some(f.verdict);
-                    let responder = receipt.receipt.body.responder.clone();
+                    let responder = receipt.receipt.request.request.responder.clone();
                     let c = self.counters.entry(responder.clone()).or_default();
                     let p = self.params;
                     let q = self.quality.entry(responder).or_insert(p.quality_start);
@@ -1167,6 +1409,94 @@ impl LedgerState {
                 }
             }
         }
+    }
+
+    /// Records a receipt: counters, the claimed interval (and the querier's equivocation if it
+    /// overlaps one already used), and the fee split between the responder and the pool.
+    fn apply_receipt(&mut self, record: &Record, receipt: &Receipt, height: u64) {
+        let r = &receipt.request.request;
+        let count = u64::from(r.count);
+        let id = receipt.id();
+        let q = self.counters.entry(r.querier.clone()).or_default();
+        q.queries_made = q.queries_made.saturating_add(1);
+        q.identifiers_screened = q.identifiers_screened.saturating_add(count);
+        let s = self.counters.entry(r.responder.clone()).or_default();
+        s.queries_served = s.queries_served.saturating_add(1);
+        s.identifiers_served = s.identifiers_served.saturating_add(count);
+        let claim = if self.view_key.is_some() {
+            AllowanceClaim::from_bytes(&r.allowance).ok()
+        } else {
+            None
+        };
+        let epoch = claim
+            .as_ref()
+            .map_or_else(|| self.params.epoch_of(height), |c| c.epoch);
+        if let Some(claim) = &claim {
+            if let Some(first) = self.overlapping_claim(&r.querier, r.count, claim) {
+                self.equivocations.push(Equivocation {
+                    querier: r.querier.clone(),
+                    epoch: claim.epoch,
+                    first,
+                    second: id,
+                    height,
+                });
+                if self.params.suspend_on_equivocation {
+                    self.suspended.entry(r.querier.clone()).or_insert(height);
+                }
+            }
+            self.intervals
+                .entry((r.querier.clone(), claim.epoch))
+                .or_default()
+                .insert(
+                    (claim.used_after, id),
+                    claim.used_after.saturating_sub(count),
+                );
+        }
+        let used = self.used.entry((r.querier.clone(), epoch)).or_insert(0);
+        *used = used.saturating_add(count);
+        let cost = self.params.cost(count);
+        let reward = self
+            .params
+            .responder_share(cost, self.quality(&r.responder));
+        let fee_epoch = self.params.epoch_of(height);
+        let pool = self.pools.entry(fee_epoch).or_insert(0);
+        *pool = pool.saturating_add(cost - reward);
+        let rid = Some(record.id());
+        self.credit(
+            &r.querier,
+            height,
+            rid,
+            -cost,
+            format!(
+                "screened {count} at {} ({}), receipt {}",
+                r.responder,
+                r.list,
+                hex::encode(&id[..8])
+            ),
+        );
+        self.credit(
+            &r.responder,
+            height,
+            rid,
+            reward,
+            format!(
+                "served {count} to {} ({}), receipt {}",
+                r.querier,
+                r.list,
+                hex::encode(&id[..8])
+            ),
+        );
+        self.receipts.insert(
+            id,
+            ReceiptState {
+                receipt: receipt.clone(),
+                claim,
+                submitted_by: record.author.clone(),
+                height,
+                details: None,
+                feedback: None,
+            },
+        );
     }
 
     /// Carries a motion once at least 2/3 of current members approve; closes it once that can
@@ -1219,10 +1549,32 @@ impl LedgerState {
                 MotionAction::SetParams(p) => {
                     self.params = *p;
                 }
+                MotionAction::Reinstate { name } => {
+                    self.suspended.remove(name);
+                }
             }
         } else if n.saturating_sub(reject) * 3 < n * 2 {
             state.decided = Some(false);
             state.decided_at = Some(height);
         }
+    }
+}
+
+/// Whether `why` (the refusal of `record` against the state) only says that something an
+/// earlier record of the same submission provides is not on the ledger yet.
+fn provided_earlier(earlier: &[Record], record: &Record, why: &Rejection) -> bool {
+    match (&record.body, why) {
+        (RecordBody::ListSize(ls), Rejection::NotPublished { .. }) => earlier.iter().any(|e| {
+            matches!(&e.body, RecordBody::Publication(p)
+                if e.author == record.author
+                    && p.member == record.author
+                    && p.list == ls.list
+                    && p.epoch == ls.epoch
+                    && p.root == ls.root)
+        }),
+        (RecordBody::Details(d), Rejection::UnknownReceipt(_)) => earlier
+            .iter()
+            .any(|e| matches!(&e.body, RecordBody::Receipt(r) if r.id() == d.receipt)),
+        _ => false,
     }
 }

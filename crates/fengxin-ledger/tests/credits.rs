@@ -1,22 +1,21 @@
 //! Credits and confidential counters: list-size commitments, allowance claims, sealed details,
-//! and the balances of a scripted multi-epoch scenario against a table written here.
+//! equivocation, and the balances of a scripted multi-epoch scenario against a table written
+//! here.
 
-use fengxin_confidential::{
-    labels as clabels, open_details, prove_range_with_context, seal_details, Commitment,
-    CommittedCount, Opening, ViewSecret,
-};
+use fengxin_confidential::{open_details, Commitment, CommittedCount, Opening, ViewSecret};
 mod common;
 
-use common::{genesis_members, list, signed_receipt, Party};
+use common::{
+    apply_ok, claim, claim_for, committed, details_record, details_text, feedback, motion,
+    receipt_record, regulated_genesis, rng, settlement, size_context, size_record, view, vote,
+    Party,
+};
 use fengxin_crypto::IdentityKey;
-use fengxin_ledger::credits::{allowance_context, list_size_context};
 use fengxin_ledger::{
-    AllowanceClaim, Batch, CreditParams, Feedback, GenesisRegulator, LedgerState, ListSize,
-    QueryReceipt, Record, RecordBody, Rejection, Settlement, Verdict,
+    AllowanceClaim, CreditParams, Equivocation, LedgerState, MotionAction, Record, RecordBody,
+    Rejection, Verdict,
 };
 use fengxin_types::MemberName;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 
 fn parties() -> Vec<Party> {
     ["bank-a", "bank-b", "bank-c"]
@@ -27,10 +26,6 @@ fn parties() -> Vec<Party> {
             key: IdentityKey::from_slice(&[i as u8 + 11; 32]).expect("key"),
         })
         .collect()
-}
-
-fn view() -> ViewSecret {
-    ViewSecret::from_seed([9; 32])
 }
 
 fn params() -> CreditParams {
@@ -45,135 +40,59 @@ fn params() -> CreditParams {
         quality_min: 200,
         quality_max: 2000,
         epoch_blocks: 4,
+        suspend_on_equivocation: true,
     }
 }
 
 fn genesis(ps: &[Party]) -> LedgerState {
-    LedgerState::genesis_with(
-        [3; 32],
-        genesis_members(ps),
-        vec![GenesisRegulator {
-            name: MemberName::parse("regulator").expect("name"),
-            identity_key: IdentityKey::from_slice(&[99; 32])
-                .expect("key")
-                .public()
-                .to_bytes(),
-            address: "127.0.0.1:2".into(),
-            view_public_key: view().public().to_hex(),
-        }],
-        params(),
-    )
+    regulated_genesis(ps, params())
 }
 
-fn rng(seed: u64) -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(seed)
+/// The root every publication here has.
+const ROOT: [u8; 32] = [1; 32];
+
+fn publication(p: &Party, epoch: u64) -> Record {
+    common::publication(p, epoch, ROOT)
 }
 
-fn publication(p: &Party) -> Record {
-    common::publication(p, 1, [1; 32])
-}
-
-fn size(p: &Party, value: u64) -> (Record, Opening) {
-    let (count, opening) = CommittedCount::new(
-        value,
-        &view().public().elgamal(),
-        &list_size_context(&p.name, &list()),
-        &mut rng(value + 100),
-    )
-    .expect("commit");
-    (size_record(p, count), opening)
-}
-
-fn size_record(p: &Party, size: CommittedCount) -> Record {
-    Record::sign(
-        p.name.clone(),
-        &p.key,
-        RecordBody::ListSize(Box::new(ListSize { list: list(), size })),
-    )
+/// `p`'s size record of `value` entries for its publication at `epoch`, and its opening.
+fn size(p: &Party, epoch: u64, value: u64) -> (Record, Opening) {
+    common::size(p, epoch, ROOT, value, value + 100 * epoch)
 }
 
 /// The querier's allowance opening: base + Σ sizes.
 fn allowance(opening: &Opening) -> Opening {
-    Opening::public(params().base_allowance)
-        .add(opening)
-        .expect("add")
-}
-
-fn claim(
-    state: &LedgerState,
-    q: &Party,
-    allowance: &Opening,
-    used_after: u64,
-    count: u32,
-) -> AllowanceClaim {
-    let epoch = state.current_epoch();
-    let remaining = allowance
-        .sub(&Opening::public(used_after))
-        .expect("within allowance");
-    AllowanceClaim {
-        epoch,
-        used_after,
-        proof: prove_range_with_context(
-            &remaining,
-            64,
-            clabels::ALLOWANCE_RANGE_PROOF,
-            &allowance_context(&q.name, epoch, used_after, count),
-            &mut rng(used_after),
-        )
-        .expect("prove"),
-    }
+    common::allowance(params().base_allowance, &[opening])
 }
 
 struct Exchange {
+    /// The receipt record, as the responder submits it.
     record: Record,
+    /// The request id.
     id: [u8; 32],
 }
 
-fn receipt(
-    q: &Party,
-    r: &Party,
-    nonce: u8,
-    count: u32,
-    claim: Option<AllowanceClaim>,
-    sealed: bool,
-) -> Exchange {
-    let signed = signed_receipt(q, r, [nonce; 16], count, [1; 32]);
-    let id = signed.body.id();
-    let details = sealed.then(|| {
-        seal_details(
-            &view().public(),
-            &id,
-            format!("case ref CASE-{nonce}; tags and results").as_bytes(),
-            &mut rng(u64::from(nonce)),
-        )
-        .expect("seal")
-    });
+/// `q` screening `count` identifiers at `r` under `claim` (none: an empty allowance field).
+fn receipt(q: &Party, r: &Party, nonce: u8, count: u32, claim: Option<AllowanceClaim>) -> Exchange {
+    let allowance = claim.as_ref().map(AllowanceClaim::to_bytes);
+    let request = common::request(q, r, [nonce; 16], count, allowance.unwrap_or_default());
+    let receipt = common::countersigned(q, r, request);
     Exchange {
-        record: Record::sign(
-            q.name.clone(),
-            &q.key,
-            RecordBody::Receipt(Box::new(QueryReceipt {
-                receipt: signed,
-                allowance: claim,
-                details,
-            })),
-        ),
-        id,
+        id: receipt.id(),
+        record: receipt_record(r, receipt),
     }
-}
-
-fn apply(state: &mut LedgerState, proposer: &Party, records: Vec<Record>) {
-    let batch = Batch::sign(proposer.name.clone(), &proposer.key, 1, 0, records);
-    let out = state.apply_batch(&batch);
-    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
-    assert!(out.block.is_some());
 }
 
 #[test]
 fn list_sizes_are_proven_and_only_the_regulator_reads_them() {
     let ps = parties();
     let mut state = genesis(&ps);
-    let (good, opening) = size(&ps[0], 1234);
+    apply_ok(
+        &mut state,
+        &ps[2],
+        vec![publication(&ps[0], 1), publication(&ps[1], 1)],
+    );
+    let (good, opening) = size(&ps[0], 1, 1234);
     assert_eq!(state.check(&good), Ok(()));
 
     // A tampered range proof.
@@ -190,7 +109,7 @@ fn list_sizes_are_proven_and_only_the_regulator_reads_them() {
             let mut tampered = ls.size.clone();
             tampered.range_proof = proof;
             assert!(matches!(
-                state.check(&size_record(&ps[0], tampered)),
+                state.check(&size_record(&ps[0], 1, ROOT, tampered)),
                 Err(Rejection::BadListSize(_))
             ));
             tried += 1;
@@ -202,7 +121,7 @@ fn list_sizes_are_proven_and_only_the_regulator_reads_them() {
     let mut mismatched = ls.size.clone();
     mismatched.handle = other.handle(&view().public().elgamal());
     assert!(matches!(
-        state.check(&size_record(&ps[0], mismatched)),
+        state.check(&size_record(&ps[0], 1, ROOT, mismatched)),
         Err(Rejection::BadListSize(_))
     ));
     // A commitment to a value out of the 32-bit range cannot be built, nor passed off under
@@ -213,16 +132,17 @@ fn list_sizes_are_proven_and_only_the_regulator_reads_them() {
     out_of_range.commitment = big.commit();
     out_of_range.handle = big.handle(&view().public().elgamal());
     assert!(matches!(
-        state.check(&size_record(&ps[0], out_of_range)),
+        state.check(&size_record(&ps[0], 1, ROOT, out_of_range)),
         Err(Rejection::BadListSize(_))
     ));
-    // bank-b cannot pass off bank-a's commitment (the proofs are bound to member and list).
+    // bank-b cannot pass off bank-a's commitment for its own publication of the same root
+    // (the proofs are bound to the member and the publication).
     assert!(matches!(
-        state.check(&size_record(&ps[1], ls.size.clone())),
+        state.check(&size_record(&ps[1], 1, ROOT, ls.size.clone())),
         Err(Rejection::BadListSize(_))
     ));
 
-    apply(&mut state, &ps[0], vec![good]);
+    apply_ok(&mut state, &ps[0], vec![good]);
     let stored = state.list_sizes(&ps[0].name);
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].1.decrypt(&view()), Ok(1234));
@@ -238,11 +158,15 @@ fn list_sizes_are_proven_and_only_the_regulator_reads_them() {
 }
 
 #[test]
-fn receipts_need_a_valid_allowance_claim_and_sealed_details() {
+fn receipts_need_a_valid_allowance_claim_and_details_are_sealed_apart() {
     let ps = parties();
     let mut state = genesis(&ps);
-    let (sa, oa) = size(&ps[0], 5);
-    apply(&mut state, &ps[1], vec![publication(&ps[1]), sa]);
+    let (sa, oa) = size(&ps[0], 1, 5);
+    apply_ok(
+        &mut state,
+        &ps[1],
+        vec![publication(&ps[0], 1), publication(&ps[1], 1), sa],
+    );
     let allow = allowance(&oa); // 15
 
     let ok = receipt(
@@ -251,33 +175,50 @@ fn receipts_need_a_valid_allowance_claim_and_sealed_details() {
         1,
         10,
         Some(claim(&state, &ps[0], &allow, 10, 10)),
-        true,
     );
     assert_eq!(state.check(&ok.record), Ok(()));
-    // Without a claim or without sealed details.
-    let bare = receipt(&ps[0], &ps[1], 2, 1, None, true);
+    // Without a claim, or with bytes that are no claim.
+    let bare = receipt(&ps[0], &ps[1], 2, 1, None);
     assert_eq!(
         state.check(&bare.record),
         Err(Rejection::Incomplete("an allowance claim"))
     );
-    let unsealed = receipt(
+    let garbage = common::countersigned(
         &ps[0],
         &ps[1],
-        2,
-        1,
-        Some(claim(&state, &ps[0], &allow, 1, 1)),
-        false,
+        common::request(&ps[0], &ps[1], [2; 16], 1, vec![0xff; 3]),
     );
     assert!(matches!(
-        state.check(&unsealed.record),
-        Err(Rejection::Incomplete(_))
+        state.check(&receipt_record(&ps[1], garbage)),
+        Err(Rejection::Malformed {
+            field: "allowance",
+            ..
+        })
     ));
     // A proof made for another usage than the one claimed.
     let mut wrong = claim(&state, &ps[0], &allow, 15, 6);
     wrong.used_after = 16;
-    let over = receipt(&ps[0], &ps[1], 3, 6, Some(wrong), true);
+    let over = receipt(&ps[0], &ps[1], 3, 6, Some(wrong));
     assert!(matches!(
         state.check(&over.record),
+        Err(Rejection::OverAllowance(_))
+    ));
+    // A proof made for another count, or for another chain.
+    let other_count = receipt(
+        &ps[0],
+        &ps[1],
+        3,
+        9,
+        Some(claim(&state, &ps[0], &allow, 10, 10)),
+    );
+    assert!(matches!(
+        state.check(&other_count.record),
+        Err(Rejection::OverAllowance(_))
+    ));
+    let other_chain = claim_for(&[8; 32], &ps[0], state.current_epoch(), &allow, 10, 10);
+    let other_chain = receipt(&ps[0], &ps[1], 3, 10, Some(other_chain));
+    assert!(matches!(
+        state.check(&other_chain.record),
         Err(Rejection::OverAllowance(_))
     ));
     // A tampered proof.
@@ -286,29 +227,20 @@ fn receipts_need_a_valid_allowance_claim_and_sealed_details() {
     bytes[10] ^= 1;
     if let Ok(p) = fengxin_confidential::RangeProof::from_bytes(&bytes) {
         tampered.proof = p;
-        let t = receipt(&ps[0], &ps[1], 4, 10, Some(tampered), true);
+        let t = receipt(&ps[0], &ps[1], 4, 10, Some(tampered));
         assert!(matches!(
             state.check(&t.record),
             Err(Rejection::OverAllowance(_))
         ));
     }
 
-    apply(&mut state, &ps[2], vec![ok.record.clone()]);
+    apply_ok(&mut state, &ps[2], vec![ok.record.clone()]);
     assert_eq!(state.claimed(&ps[0].name, 1), 10);
-    // The same receipt again is a replay; a new one reusing the claimed interval overlaps.
+    let stored = state.receipt(&ok.id).expect("on the ledger");
+    assert_eq!(stored.claim.as_ref().map(|c| c.used_after), Some(10));
+    assert_eq!(stored.details, None);
+    // The same receipt again is a replay.
     assert_eq!(state.check(&ok.record), Err(Rejection::Replayed));
-    let overlap = receipt(
-        &ps[0],
-        &ps[1],
-        5,
-        5,
-        Some(claim(&state, &ps[0], &allow, 10, 5)),
-        true,
-    );
-    assert!(matches!(
-        state.check(&overlap.record),
-        Err(Rejection::OverAllowance(_))
-    ));
     // 5 more fit exactly; a 16th identifier has no valid proof at all.
     let fits = receipt(
         &ps[0],
@@ -316,25 +248,134 @@ fn receipts_need_a_valid_allowance_claim_and_sealed_details() {
         6,
         5,
         Some(claim(&state, &ps[0], &allow, 15, 5)),
-        true,
     );
     assert_eq!(state.check(&fits.record), Ok(()));
     assert!(allow.sub(&Opening::public(16)).is_err());
 
+    // The querier seals the details apart, bound to the receipt; the responder cannot.
+    let details = details_record(&ps[0], ok.id, 1);
+    assert!(matches!(
+        state.check(&details_record(&ps[1], ok.id, 1)),
+        Err(Rejection::NotAuthorsRecord { .. })
+    ));
+    apply_ok(&mut state, &ps[2], vec![details.clone()]);
     // Only the regulator opens the details, and only for this receipt.
-    let RecordBody::Receipt(q) = &ok.record.body else {
-        panic!("receipt")
-    };
-    let sealed = q.details.as_ref().expect("sealed");
+    let sealed = state
+        .receipt(&ok.id)
+        .and_then(|r| r.details.as_ref())
+        .expect("sealed");
     let plain = open_details(&view(), &ok.id, sealed).expect("regulator opens");
-    assert_eq!(plain, b"case ref CASE-1; tags and results");
+    assert_eq!(plain, details_text(1));
     assert!(open_details(&ViewSecret::from_seed([1; 32]), &ok.id, sealed).is_err());
     assert!(open_details(&view(), &fits.id, sealed).is_err());
-    let on_ledger = fengxin_ledger::encode(&ok.record);
-    assert!(
-        !on_ledger.windows(8).any(|w| w == b"case ref"),
-        "the record holds no plaintext detail"
+    for record in [&ok.record, &details] {
+        let on_ledger = fengxin_ledger::encode(record);
+        assert!(
+            !on_ledger.windows(8).any(|w| w == b"case ref"),
+            "the record holds no plaintext detail"
+        );
+    }
+}
+
+/// A querier that spends one interval of its allowance twice (here at two responders)
+/// equivocates: both receipts are accepted and charged, the ledger names both requests, and
+/// responders refuse the querier until the council reinstates it.
+#[test]
+fn overlapping_claims_are_charged_recorded_and_suspend_the_querier() {
+    let ps = parties();
+    let (a, b, c) = (&ps[0], &ps[1], &ps[2]);
+    let mut s = genesis(&ps);
+    let (sa, oa) = size(a, 1, 5);
+    let first = apply_ok(
+        &mut s,
+        b,
+        vec![publication(a, 1), publication(b, 1), publication(c, 1), sa],
     );
+    let allow = allowance(&oa); // 15
+    let ok = receipt(a, b, 1, 10, Some(claim(&s, a, &allow, 10, 10)));
+    let second = apply_ok(&mut s, c, vec![ok.record.clone()]);
+    assert_eq!(s.can_pay(&a.name, 1), Ok(()));
+
+    // The same interval (5, 10] again, at c.
+    let again = claim(&s, a, &allow, 10, 5);
+    assert_eq!(s.overlapping_claim(&a.name, 5, &again), Some(ok.id));
+    let overlap = receipt(a, c, 2, 5, Some(again));
+    assert_eq!(s.check(&overlap.record), Ok(()));
+    let balance = s.balance(&a.name);
+    let third = apply_ok(&mut s, b, vec![overlap.record.clone()]);
+
+    // Both are on the ledger and charged.
+    assert!(s.receipt(&ok.id).is_some() && s.receipt(&overlap.id).is_some());
+    assert_eq!(s.balance(&a.name), balance - 50);
+    assert_eq!(s.used(&a.name, 1), 15);
+    assert_eq!(s.claimed(&a.name, 1), 10);
+    assert_eq!(s.total_balances() + s.pooled(), s.issued());
+    // The evidence names both requests; the querier is suspended.
+    assert_eq!(
+        s.equivocations(),
+        &[Equivocation {
+            querier: a.name.clone(),
+            epoch: 1,
+            first: ok.id,
+            second: overlap.id,
+            height: 3,
+        }]
+    );
+    assert_eq!(s.suspended(&a.name), Some(3));
+    assert_eq!(
+        s.can_pay(&a.name, 1),
+        Err(Rejection::Suspended(a.name.clone()))
+    );
+    assert_eq!(s.can_pay(&b.name, 1), Ok(()));
+    // Receipts already served are still accepted and charged.
+    let served = receipt(a, b, 3, 5, Some(claim(&s, a, &allow, 15, 5)));
+    assert_eq!(s.check(&served.record), Ok(()));
+
+    // Replaying the blocks records the same evidence.
+    let replayed = [&first, &second, &third]
+        .iter()
+        .try_fold(genesis(&ps), |st, block| st.replay(block))
+        .expect("replay");
+    assert_eq!(replayed, s);
+
+    // Only a suspended member can be reinstated; 2 of 3 carry it.
+    assert!(matches!(
+        s.check(&motion(
+            b,
+            MotionAction::Reinstate {
+                name: c.name.clone()
+            }
+        )),
+        Err(Rejection::InvalidMotion(_))
+    ));
+    let reinstate = motion(
+        b,
+        MotionAction::Reinstate {
+            name: a.name.clone(),
+        },
+    );
+    apply_ok(&mut s, c, vec![reinstate.clone()]);
+    assert_eq!(s.suspended(&a.name), Some(3), "1 of 3 is not 2/3");
+    apply_ok(&mut s, c, vec![vote(c, &reinstate, true)]);
+    assert_eq!(s.motions()[&reinstate.id()].decided, Some(true));
+    assert_eq!(s.suspended(&a.name), None);
+    assert_eq!(s.can_pay(&a.name, 1), Ok(()));
+    assert_eq!(s.equivocations().len(), 1, "the evidence stays");
+
+    // With the penalty switched off, the evidence is recorded and nobody is suspended.
+    let mut lenient = regulated_genesis(
+        &ps,
+        CreditParams {
+            suspend_on_equivocation: false,
+            ..params()
+        },
+    );
+    for block in [&first, &second, &third] {
+        lenient = lenient.replay(block).expect("replay");
+    }
+    assert_eq!(lenient.equivocations(), s.equivocations());
+    assert_eq!(lenient.suspended(&a.name), None);
+    assert_eq!(lenient.can_pay(&a.name, 1), Ok(()));
 }
 
 #[test]
@@ -342,56 +383,44 @@ fn balances_over_a_scripted_multi_epoch_scenario() {
     let ps = parties();
     let (a, b, c) = (&ps[0], &ps[1], &ps[2]);
     let mut s = genesis(&ps);
-    let (sa, oa) = size(a, 5);
-    let (sb, _) = size(b, 3);
-    let (sc, oc) = size(c, 2);
+    let (sa, oa) = size(a, 1, 5);
+    let (sb, _) = size(b, 1, 3);
+    let (sc, oc) = size(c, 1, 2);
     let (allow_a, allow_c) = (allowance(&oa), allowance(&oc)); // 15 and 12
                                                                // Height 1 (epoch 1), proposed by a: publications and sizes.
-    apply(&mut s, a, vec![publication(b), publication(c), sa, sb, sc]);
-    // Height 2, by b: a screens 2 at b.
-    let r1 = receipt(a, b, 1, 2, Some(claim(&s, a, &allow_a, 2, 2)), true);
-    apply(&mut s, b, vec![r1.record.clone()]);
+    let publications = vec![publication(a, 1), publication(b, 1), publication(c, 1)];
+    apply_ok(&mut s, a, [publications, vec![sa, sb, sc]].concat());
+    // Height 2, by b: a screens 2 at b (and seals the details).
+    let r1 = receipt(a, b, 1, 2, Some(claim(&s, a, &allow_a, 2, 2)));
+    apply_ok(
+        &mut s,
+        b,
+        vec![r1.record.clone(), details_record(a, r1.id, 1)],
+    );
     // Height 3, by c: a screens 3 at c; c screens 1 at b.
-    let r2 = receipt(a, c, 2, 3, Some(claim(&s, a, &allow_a, 5, 3)), true);
-    let r3 = receipt(c, b, 3, 1, Some(claim(&s, c, &allow_c, 1, 1)), true);
-    apply(&mut s, c, vec![r2.record, r3.record.clone()]);
+    let r2 = receipt(a, c, 2, 3, Some(claim(&s, a, &allow_a, 5, 3)));
+    let r3 = receipt(c, b, 3, 1, Some(claim(&s, c, &allow_c, 1, 1)));
+    apply_ok(&mut s, c, vec![r2.record, r3.record.clone()]);
     // Height 4, by a: a confirms the hit from b.
-    let fb = |p: &Party, id: [u8; 32], verdict| {
-        Record::sign(
-            p.name.clone(),
-            &p.key,
-            RecordBody::Feedback(Feedback {
-                receipt: id,
-                verdict,
-            }),
-        )
-    };
-    apply(&mut s, a, vec![fb(a, r1.id, Verdict::Confirmed)]);
+    apply_ok(&mut s, a, vec![feedback(a, r1.id, Verdict::Confirmed)]);
     assert_eq!(s.current_epoch(), 2);
     // Height 5 (epoch 2), by b: a screens 2 at b (b's quality is 1050 now); epoch 1 settles.
-    let settle = |p: &Party, epoch| {
-        Record::sign(
-            p.name.clone(),
-            &p.key,
-            RecordBody::Settlement(Settlement { epoch }),
-        )
-    };
     assert!(matches!(
-        s.check(&settle(a, 2)),
+        s.check(&settlement(a, 2)),
         Err(Rejection::Settlement(_))
     ));
-    let r4 = receipt(a, b, 4, 2, Some(claim(&s, a, &allow_a, 2, 2)), true);
-    apply(&mut s, b, vec![r4.record, settle(b, 1)]);
+    let r4 = receipt(a, b, 4, 2, Some(claim(&s, a, &allow_a, 2, 2)));
+    apply_ok(&mut s, b, vec![r4.record, settlement(b, 1)]);
     assert!(matches!(
-        s.check(&settle(c, 1)),
+        s.check(&settlement(c, 1)),
         Err(Rejection::Settlement(_))
     ));
     // Height 6, by c: c reports b's hit as a false positive (quality 950), then screens 4 at b.
-    let r5 = receipt(c, b, 5, 4, Some(claim(&s, c, &allow_c, 4, 4)), true);
-    apply(
+    let r5 = receipt(c, b, 5, 4, Some(claim(&s, c, &allow_c, 4, 4)));
+    apply_ok(
         &mut s,
         c,
-        vec![fb(c, r3.id, Verdict::FalsePositive), r5.record],
+        vec![feedback(c, r3.id, Verdict::FalsePositive), r5.record],
     );
 
     // Fees are split, never created: the responder takes cost × quality / 2000, the rest
@@ -407,6 +436,7 @@ fn balances_over_a_scripted_multi_epoch_scenario() {
     assert_eq!(s.pooled(), 1 + 10 + 21);
     assert_eq!(s.issued(), 3000);
     assert_eq!(s.total_balances() + s.pooled(), s.issued());
+    assert!(s.equivocations().is_empty());
     for (name, balance, quality, used1, used2) in expected {
         let m = MemberName::parse(name).expect("name");
         assert_eq!(s.balance(&m), balance, "{name} balance");
@@ -426,11 +456,12 @@ fn a_new_epochs_size_commitment_does_not_invalidate_claims_in_flight() {
     let ps = parties();
     let (a, b, c) = (&ps[0], &ps[1], &ps[2]);
     let mut s = genesis(&ps);
-    let (first, old) = size(a, 5);
-    let (sc, oc) = size(c, 2);
-    apply(&mut s, b, vec![publication(b), first, sc]);
+    let (first, old) = size(a, 1, 5);
+    let (sc, oc) = size(c, 1, 2);
+    let publications = vec![publication(a, 1), publication(b, 1), publication(c, 1)];
+    apply_ok(&mut s, b, [publications, vec![first, sc]].concat());
     // A claim against bank-a's epoch-1 allowance, made but not yet committed...
-    let in_flight = receipt(a, b, 1, 2, Some(claim(&s, a, &allowance(&old), 2, 2)), true);
+    let in_flight = receipt(a, b, 1, 2, Some(claim(&s, a, &allowance(&old), 2, 2)));
     // ...while blocks move on into epoch 2 (four blocks per epoch)...
     for used in 1..=3u64 {
         let r = receipt(
@@ -439,35 +470,37 @@ fn a_new_epochs_size_commitment_does_not_invalidate_claims_in_flight() {
             10 + used as u8,
             1,
             Some(claim(&s, c, &allowance(&oc), used, 1)),
-            true,
         );
-        apply(&mut s, a, vec![r.record]);
+        apply_ok(&mut s, a, vec![r.record]);
     }
     assert_eq!(s.current_epoch(), 2);
-    // ...and bank-a commits its unchanged size afresh for the new epoch.
-    let (count, new) = CommittedCount::new(
-        5,
-        &view().public().elgamal(),
-        &list_size_context(&a.name, &list()),
-        &mut rng(777),
-    )
-    .expect("commit");
+    // ...and bank-a publishes its list afresh and commits its unchanged size for it.
+    let (count, new) = committed(5, &size_context(a, 2, ROOT), 777);
     assert_ne!(old.commit(), new.commit(), "a fresh blinding");
-    apply(&mut s, b, vec![size_record(a, count)]);
+    apply_ok(
+        &mut s,
+        b,
+        vec![publication(a, 2), size_record(a, 2, ROOT, count)],
+    );
     // The claim in flight still holds; new claims use the new allowance.
     assert_eq!(s.check(&in_flight.record), Ok(()));
-    let now = receipt(a, b, 2, 1, Some(claim(&s, a, &allowance(&new), 3, 1)), true);
+    let now = receipt(a, b, 2, 1, Some(claim(&s, a, &allowance(&new), 3, 1)));
     assert_eq!(s.check(&now.record), Ok(()));
+    // A second publication and size in the same epoch (a member with a busy list, or several
+    // lists) leaves both claims in flight valid.
+    let (count, newer) = committed(5, &size_context(a, 3, ROOT), 779);
+    apply_ok(
+        &mut s,
+        b,
+        vec![publication(a, 3), size_record(a, 3, ROOT, count)],
+    );
+    assert_eq!(s.check(&in_flight.record), Ok(()), "claimed before both");
+    assert_eq!(s.check(&now.record), Ok(()), "claimed between them");
+    let latest = receipt(a, b, 4, 1, Some(claim(&s, a, &allowance(&newer), 4, 1)));
+    assert_eq!(s.check(&latest.record), Ok(()));
     // A claim proven against an allowance the ledger never held does not.
     let other = Opening::new(5, &mut rng(778));
-    let forged = receipt(
-        a,
-        b,
-        3,
-        1,
-        Some(claim(&s, a, &allowance(&other), 4, 1)),
-        true,
-    );
+    let forged = receipt(a, b, 5, 1, Some(claim(&s, a, &allowance(&other), 5, 1)));
     assert!(matches!(
         s.check(&forged.record),
         Err(Rejection::OverAllowance(_))
@@ -496,4 +529,8 @@ fn claims_at_the_edges_of_the_integers_are_rejected() {
         state.check_claim(&ps[0].name, 2, &c),
         Err(Rejection::OverAllowance(_))
     ));
+    // No claim overlaps on a ledger that holds none, whatever its bounds.
+    let mut c = claim(&state, &ps[0], &base, 1, 1);
+    c.used_after = u64::MAX;
+    assert_eq!(state.overlapping_claim(&ps[0].name, u32::MAX, &c), None);
 }

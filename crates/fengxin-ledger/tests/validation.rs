@@ -3,11 +3,13 @@
 
 mod common;
 
-use common::{genesis_members, list, plain_receipt, signed_receipt, Party};
+use common::{
+    apply, batch, feedback, genesis_members, list, motion, plain_receipt, receipt_id,
+    receipt_record, signed_block, signed_receipt, vote, Party, CHAIN,
+};
 use fengxin_crypto::IdentityKey;
 use fengxin_ledger::{
-    Batch, Feedback, LedgerState, Motion, MotionAction, Record, RecordBody, Rejection, ReplayError,
-    Verdict, Vote,
+    LedgerState, MotionAction, Record, RecordBody, Rejection, ReplayError, Verdict,
 };
 use fengxin_types::{Epoch, MemberName};
 use rand_chacha::rand_core::SeedableRng;
@@ -23,9 +25,6 @@ fn parties(n: usize) -> Vec<Party> {
         .collect()
 }
 
-/// The chain id of every test consortium here.
-const CHAIN: [u8; 32] = [7; 32];
-
 fn genesis(ps: &[Party]) -> LedgerState {
     LedgerState::genesis(CHAIN, genesis_members(ps), Vec::new())
 }
@@ -34,15 +33,9 @@ fn publication(p: &Party, epoch: u64) -> Record {
     common::publication(p, epoch, [3; 32])
 }
 
+/// The responder's record of `querier` screening one identifier at it.
 fn receipt(querier: &Party, responder: &Party, nonce: u8) -> Record {
-    plain_receipt(
-        querier,
-        signed_receipt(querier, responder, [nonce; 16], 1, [3; 32]),
-    )
-}
-
-fn batch(proposer: &Party, records: Vec<Record>) -> Batch {
-    Batch::sign(proposer.name.clone(), &proposer.key, 1, 1_000, records)
+    plain_receipt(querier, responder, [nonce; 16], 1)
 }
 
 #[test]
@@ -54,54 +47,71 @@ fn receipts_are_checked_and_replays_refused() {
         state.check(&receipt(&ps[0], &ps[1], 1)),
         Err(Rejection::NotPublished { .. })
     ));
-    let applied = state.apply_batch(&batch(&ps[2], vec![publication(&ps[1], 1)]));
+    let applied = apply(&mut state, &ps[2], vec![publication(&ps[1], 1)]);
     assert_eq!(applied.rejected, vec![]);
     assert_eq!(state.height(), 1);
 
     let good = receipt(&ps[0], &ps[1], 1);
     assert_eq!(state.check(&good), Ok(()));
 
-    // The responder's signature over another body.
-    let mut forged = good.clone();
-    if let RecordBody::Receipt(r) = &mut forged.body {
-        r.receipt.body.count = 2;
-    }
-    let forged = Record::sign(ps[0].name.clone(), &ps[0].key, forged.body);
-    assert_eq!(state.check(&forged), Err(Rejection::BadResponderSignature));
+    let RecordBody::Receipt(inner) = good.body.clone() else {
+        panic!("receipt")
+    };
+    // The responder's countersignature over another answer.
+    let mut forged = (*inner).clone();
+    forged.answer_digest = [8; 32];
+    assert_eq!(
+        state.check(&receipt_record(&ps[1], forged)),
+        Err(Rejection::BadResponderSignature)
+    );
+    // The querier's signature over another request (the responder countersigning it anew).
+    let mut altered = inner.request.request.clone();
+    altered.count = 2;
+    let forged = fengxin_protocol::Receipt::countersign(
+        fengxin_protocol::SignedQueryRequest {
+            request: altered,
+            querier_signature: inner.request.querier_signature.clone(),
+        },
+        inner.answer_digest,
+        &ps[1].key,
+    );
+    assert_eq!(
+        state.check(&receipt_record(&ps[1], forged)),
+        Err(Rejection::BadQuerierSignature)
+    );
 
-    // The querier's signature broken.
+    // The submitter's signature broken.
     let mut tampered = good.clone();
     tampered.signature[0] ^= 1;
     assert_eq!(state.check(&tampered), Err(Rejection::BadSignature));
 
-    // A member submitting someone else's receipt.
-    let RecordBody::Receipt(inner) = good.body.clone() else {
-        panic!("receipt")
-    };
-    let stolen = Record::sign(ps[2].name.clone(), &ps[2].key, RecordBody::Receipt(inner));
+    // A member submitting a receipt it is no party to.
+    let stolen = receipt_record(&ps[2], (*inner).clone());
     assert!(matches!(
         state.check(&stolen),
         Err(Rejection::NotAuthorsRecord { .. })
     ));
 
-    // A receipt by a non-member.
-    let outsider = Party {
-        name: MemberName::parse("bank-x").expect("name"),
-        key: IdentityKey::generate(&mut ChaCha20Rng::seed_from_u64(99)),
-    };
-    assert!(matches!(
+    // A receipt with a non-member, submitted by the member or by the outsider.
+    let outsider = Party::new("bank-x", 99);
+    assert_eq!(
         state.check(&receipt(&outsider, &ps[1], 1)),
-        Err(Rejection::UnknownAuthor(_))
-    ));
+        Err(Rejection::UnknownAuthor(outsider.name.clone()))
+    );
+    let by_outsider = receipt_record(&outsider, signed_receipt(&outsider, &ps[1], [1; 16], 1));
+    assert_eq!(
+        state.check(&by_outsider),
+        Err(Rejection::UnknownAuthor(outsider.name.clone()))
+    );
 
     // Accepted once; the same receipt again — in the same batch or later — is a replay.
-    let applied = state.apply_batch(&batch(&ps[2], vec![good.clone(), good.clone()]));
+    let applied = apply(&mut state, &ps[2], vec![good.clone(), good.clone()]);
     let block = applied.block.expect("block");
     assert_eq!(block.records.len(), 1);
     assert_eq!(applied.rejected, vec![(good.id(), Rejection::Replayed)]);
     assert!(block.check(&ps[2].key.public()));
     assert!(!block.check(&ps[1].key.public()));
-    let applied = state.apply_batch(&batch(&ps[2], vec![good.clone()]));
+    let applied = apply(&mut state, &ps[2], vec![good.clone()]);
     assert!(
         applied.block.is_none(),
         "an all-rejected batch makes no block"
@@ -115,39 +125,22 @@ fn receipts_are_checked_and_replays_refused() {
     assert_eq!((b.queries_served, b.identifiers_served), (1, 1));
 
     // Feedback: only by the querier, only once.
-    let id = {
-        let RecordBody::Receipt(r) = &good.body else {
-            panic!("receipt")
-        };
-        r.receipt.body.id()
-    };
-    let feedback = |p: &Party| {
-        Record::sign(
-            p.name.clone(),
-            &p.key,
-            RecordBody::Feedback(Feedback {
-                receipt: id,
-                verdict: Verdict::Confirmed,
-            }),
-        )
-    };
+    let id = receipt_id(&good);
+    let confirm = |p: &Party| feedback(p, id, Verdict::Confirmed);
     assert!(matches!(
-        state.check(&feedback(&ps[1])),
+        state.check(&confirm(&ps[1])),
         Err(Rejection::NotAuthorsRecord { .. })
     ));
-    state.apply_batch(&batch(&ps[0], vec![feedback(&ps[0])]));
+    apply(&mut state, &ps[0], vec![confirm(&ps[0])]);
     assert_eq!(state.counters(&ps[1].name).confirmed, 1);
-    assert_eq!(
-        state.check(&feedback(&ps[0])),
-        Err(Rejection::FeedbackGiven)
-    );
+    assert_eq!(state.check(&confirm(&ps[0])), Err(Rejection::FeedbackGiven));
 }
 
 #[test]
 fn publications_move_forward_only_and_speak_for_their_author() {
     let ps = parties(2);
     let mut state = genesis(&ps);
-    state.apply_batch(&batch(&ps[0], vec![publication(&ps[0], 2)]));
+    apply(&mut state, &ps[0], vec![publication(&ps[0], 2)]);
     assert!(matches!(
         state.check(&publication(&ps[0], 2)),
         Err(Rejection::StaleEpoch { .. })
@@ -161,7 +154,7 @@ fn publications_move_forward_only_and_speak_for_their_author() {
     let RecordBody::Publication(p) = publication(&ps[0], 3).body else {
         panic!("publication")
     };
-    let forged = Record::sign(ps[1].name.clone(), &ps[1].key, RecordBody::Publication(p));
+    let forged = ps[1].sign(RecordBody::Publication(p));
     assert!(matches!(
         state.check(&forged),
         Err(Rejection::NotAuthorsRecord { .. })
@@ -171,7 +164,7 @@ fn publications_move_forward_only_and_speak_for_their_author() {
         panic!("publication")
     };
     p.root = [0xff; 32];
-    let bad = Record::sign(ps[0].name.clone(), &ps[0].key, RecordBody::Publication(p));
+    let bad = ps[0].sign(RecordBody::Publication(p));
     assert!(matches!(
         state.check(&bad),
         Err(Rejection::Malformed { field: "root", .. })
@@ -188,44 +181,30 @@ fn admission_needs_two_thirds_and_removal_revokes() {
     let mut state = genesis(&ps);
     let newcomer = IdentityKey::generate(&mut ChaCha20Rng::seed_from_u64(42));
     let name = MemberName::parse("bank-new").expect("name");
-    let motion = Record::sign(
-        ps[0].name.clone(),
-        &ps[0].key,
-        RecordBody::Motion(Motion {
-            action: MotionAction::Admit {
-                name: name.clone(),
-                identity_key: newcomer.public().to_bytes(),
-                address: "127.0.0.1:9".into(),
-            },
-            note: "signed the agreement".into(),
-        }),
+    let admit = motion(
+        &ps[0],
+        MotionAction::Admit {
+            name: name.clone(),
+            identity_key: newcomer.public().to_bytes(),
+            address: "127.0.0.1:9".into(),
+        },
     );
-    let id = motion.id();
-    let vote = |p: &Party, approve: bool| {
-        Record::sign(
-            p.name.clone(),
-            &p.key,
-            RecordBody::Vote(Vote {
-                motion: id,
-                approve,
-            }),
-        )
-    };
-    state.apply_batch(&batch(&ps[0], vec![motion.clone()]));
-    assert_eq!(state.check(&motion), Err(Rejection::Replayed));
+    let vote = |p: &Party, approve: bool| vote(p, &admit, approve);
+    apply(&mut state, &ps[0], vec![admit.clone()]);
+    assert_eq!(state.check(&admit), Err(Rejection::Replayed));
     assert!(matches!(
         state.check(&vote(&ps[0], true)),
         Err(Rejection::AlreadyVoted(_))
     ));
     // 2 of 4 in favour is not enough.
-    state.apply_batch(&batch(&ps[0], vec![vote(&ps[1], true)]));
+    apply(&mut state, &ps[0], vec![vote(&ps[1], true)]);
     assert!(!state.members().contains_key(&name));
     assert!(matches!(
         state.check(&vote(&ps[1], false)),
         Err(Rejection::AlreadyVoted(_))
     ));
     // 3 of 4 carries it.
-    state.apply_batch(&batch(&ps[0], vec![vote(&ps[2], true)]));
+    apply(&mut state, &ps[0], vec![vote(&ps[2], true)]);
     assert!(state.members().contains_key(&name));
     assert_eq!(
         state.member_for_key(&newcomer.public().to_bytes()),
@@ -237,51 +216,31 @@ fn admission_needs_two_thirds_and_removal_revokes() {
     );
 
     // Removal: 5 members now, 4 approvals needed (2/3 of 5 = 3.33); two against sinks it.
-    let removal = Record::sign(
-        ps[1].name.clone(),
-        &ps[1].key,
-        RecordBody::Motion(Motion {
-            action: MotionAction::Remove {
-                name: ps[3].name.clone(),
-            },
-            note: String::new(),
-        }),
+    let removal = motion(
+        &ps[1],
+        MotionAction::Remove {
+            name: ps[3].name.clone(),
+        },
     );
-    let rid = removal.id();
-    let rvote = |p: &Party, approve: bool| {
-        Record::sign(
-            p.name.clone(),
-            &p.key,
-            RecordBody::Vote(Vote {
-                motion: rid,
-                approve,
-            }),
-        )
-    };
-    state.apply_batch(&batch(
-        &ps[0],
-        vec![removal, rvote(&ps[0], true), rvote(&ps[2], true)],
-    ));
+    let rvote = |p: &Party| common::vote(p, &removal, true);
+    let votes = vec![removal.clone(), rvote(&ps[0]), rvote(&ps[2])];
+    apply(&mut state, &ps[0], votes);
     assert!(
         state.members().contains_key(&ps[3].name),
         "3 of 5 is not 2/3"
     );
-    let newcomer_vote = Record::sign(
-        name.clone(),
-        &newcomer,
-        RecordBody::Vote(Vote {
-            motion: rid,
-            approve: true,
-        }),
-    );
-    state.apply_batch(&batch(&ps[0], vec![newcomer_vote]));
+    let newcomer = Party {
+        name: name.clone(),
+        key: newcomer,
+    };
+    apply(&mut state, &ps[0], vec![rvote(&newcomer)]);
     assert!(!state.members().contains_key(&ps[3].name));
     // The removed member can no longer write or propose.
     assert!(matches!(
         state.check(&publication(&ps[3], 1)),
         Err(Rejection::UnknownAuthor(_))
     ));
-    let refused = state.apply_batch(&batch(&ps[3], vec![publication(&ps[0], 1)]));
+    let refused = apply(&mut state, &ps[3], vec![publication(&ps[0], 1)]);
     assert!(refused.batch_error.is_some());
 }
 
@@ -290,24 +249,25 @@ fn a_forged_batch_is_refused_and_chains_are_deterministic() {
     let ps = parties(3);
     let mut a = genesis(&ps);
     let mut b = genesis(&ps);
-    let mut forged = batch(&ps[0], vec![publication(&ps[0], 1)]);
+    let mut forged = batch(&a, &ps[0], vec![publication(&ps[0], 1)]);
     forged.proposer = ps[1].name.clone();
     let out = a.apply_batch(&forged);
     assert!(out.batch_error.is_some() && out.block.is_none());
     assert_eq!(a.height(), 0);
 
-    let batches = vec![
-        batch(&ps[0], vec![publication(&ps[0], 1), publication(&ps[1], 1)]),
-        batch(
-            &ps[1],
+    let proposals = vec![
+        (0, vec![publication(&ps[0], 1), publication(&ps[1], 1)]),
+        (
+            1,
             vec![receipt(&ps[2], &ps[0], 1), receipt(&ps[2], &ps[1], 2)],
         ),
-        batch(&ps[2], vec![receipt(&ps[0], &ps[1], 3)]),
+        (2, vec![receipt(&ps[0], &ps[1], 3)]),
     ];
     let mut blocks = Vec::new();
-    for batch in &batches {
-        let x = a.apply_batch(batch).block.expect("block");
-        let y = b.apply_batch(batch).block.expect("block");
+    for (proposer, records) in proposals {
+        let batch = batch(&a, &ps[proposer], records);
+        let x = a.apply_batch(&batch).block.expect("block");
+        let y = b.apply_batch(&batch).block.expect("block");
         assert_eq!(x.hash(), y.hash());
         blocks.push(x);
     }
@@ -333,12 +293,10 @@ fn a_forged_batch_is_refused_and_chains_are_deterministic() {
 fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
     let ps = parties(3);
     let mut a = genesis(&ps);
-    let first = a
-        .apply_batch(&batch(&ps[0], vec![publication(&ps[0], 1)]))
+    let first = apply(&mut a, &ps[0], vec![publication(&ps[0], 1)])
         .block
         .expect("block");
-    let second = a
-        .apply_batch(&batch(&ps[1], vec![receipt(&ps[2], &ps[0], 1)]))
+    let second = apply(&mut a, &ps[1], vec![receipt(&ps[2], &ps[0], 1)])
         .block
         .expect("block");
     let replay_both = |b1: &fengxin_ledger::Block, b2: &fengxin_ledger::Block| {
@@ -413,52 +371,8 @@ fn a_block_not_built_from_a_valid_batch_is_refused_on_replay() {
     ));
 }
 
-/// A block of `chain` as a proposer would build it around `records`, whatever they are.
-fn signed_block(
-    proposer: &Party,
-    chain: [u8; 32],
-    height: u64,
-    prev_hash: [u8; 32],
-    records: Vec<Record>,
-) -> fengxin_ledger::Block {
-    let b = batch(proposer, records);
-    fengxin_ledger::Block {
-        header: fengxin_ledger::BlockHeader {
-            version: fengxin_ledger::BLOCK_VERSION,
-            chain_id: chain,
-            height,
-            prev_hash,
-            proposer: proposer.name.clone(),
-            term: b.term,
-            proposed_at_ms: b.proposed_at_ms,
-            records_digest: fengxin_ledger::Block::records_digest(&b.records),
-        },
-        proposed: b.record_ids(),
-        proposer_signature: b.signature.clone(),
-        records: b.records,
-    }
-}
-
-fn motion(p: &Party, action: MotionAction) -> Record {
-    Record::sign(
-        p.name.clone(),
-        &p.key,
-        RecordBody::Motion(Motion {
-            action,
-            note: String::new(),
-        }),
-    )
-}
-
 fn vote_on(p: &Party, motion: &Record) -> Record {
-    Record::sign(
-        p.name.clone(),
-        &p.key,
-        RecordBody::Vote(Vote {
-            motion: motion.id(),
-            approve: true,
-        }),
-    )
+    vote(p, motion, true)
 }
 
 /// Motions filed while they were valid are checked again when they carry: a second admission
@@ -480,21 +394,23 @@ fn a_carried_admission_is_checked_again_when_decided() {
     let same_name = motion(&ps[1], admit(&x, &k2));
     let same_key = motion(&ps[2], admit(&y, &k1));
     // All three are valid when filed.
-    state.apply_batch(&batch(
+    apply(
+        &mut state,
         &ps[0],
         vec![first.clone(), same_name.clone(), same_key.clone()],
-    ));
+    );
     assert_eq!(state.motions().len(), 3);
     // The first carries (3 of 4).
-    state.apply_batch(&batch(
+    apply(
+        &mut state,
         &ps[0],
         vec![vote_on(&ps[1], &first), vote_on(&ps[2], &first)],
-    ));
+    );
     assert_eq!(state.members()[&x].identity_key, k1.to_bytes());
     // The others gather their majorities (4 of 5 now) and are closed without effect.
     for (m, others) in [(&same_name, [0usize, 2, 3]), (&same_key, [0, 1, 3])] {
         let votes = others.iter().map(|&i| vote_on(&ps[i], m)).collect();
-        state.apply_batch(&batch(&ps[0], votes));
+        apply(&mut state, &ps[0], votes);
         let decided = &state.motions()[&m.id()];
         assert_eq!(decided.decided, Some(false), "{decided:?}");
         assert!(
@@ -543,30 +459,23 @@ fn arithmetic_on_replicated_state_saturates_or_rejects() {
         ..fengxin_ledger::CreditParams::default()
     };
     let set = motion(&ps[0], MotionAction::SetParams(extreme));
-    state.apply_batch(&batch(&ps[0], vec![set.clone(), vote_on(&ps[1], &set)]));
+    apply(&mut state, &ps[0], vec![set.clone(), vote_on(&ps[1], &set)]);
     assert_eq!(state.params().quality_confirmed_step, u32::MAX);
-    state.apply_batch(&batch(
+    apply(
+        &mut state,
         &ps[0],
         vec![
             publication(&ps[0], 1),
             receipt(&ps[1], &ps[0], 1),
             receipt(&ps[1], &ps[0], 2),
         ],
-    ));
+    );
     let receipts: Vec<_> = state.receipts().keys().copied().collect();
     for (id, verdict) in receipts
         .iter()
         .zip([Verdict::Confirmed, Verdict::Confirmed])
     {
-        let fb = Record::sign(
-            ps[1].name.clone(),
-            &ps[1].key,
-            RecordBody::Feedback(Feedback {
-                receipt: *id,
-                verdict,
-            }),
-        );
-        let out = state.apply_batch(&batch(&ps[0], vec![fb]));
+        let out = apply(&mut state, &ps[0], vec![feedback(&ps[1], *id, verdict)]);
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);
     }
     assert_eq!(state.quality(&ps[0].name), u32::MAX);

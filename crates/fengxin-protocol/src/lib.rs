@@ -4,23 +4,25 @@
 //!
 //! One screening exchange between querier A and responder B for one list is two round trips:
 //!
-//! 1. **Evaluate.** A blinds each identifier (VOPRF) and sends the blinded elements with the
-//!    list and the epoch it read from the registry. B evaluates them with its (list, epoch)
-//!    key and returns the evaluations with one DLEQ proof. A checks the proof against B's
-//!    *published* OPRF key and unblinds: it now holds the tags; B learned nothing.
-//! 2. **Membership.** A sends the tags and the root it expects (B's published root). B answers
-//!    each with hit/miss and a Groth16 proof against that root. A verifies every proof against
-//!    the *published* root.
+//! 1. **Evaluate.** A blinds each identifier (VOPRF) and sends the blinded elements with its
+//!    signed [`QueryRequest`] (chain, parties, list, epoch, mode, nonce, count, digest of the
+//!    blinded elements, allowance claim). B checks the request, evaluates the elements with
+//!    its (list, epoch) key, countersigns the request with the evaluation's digest (the
+//!    [`Receipt`], which B submits to the ledger) and returns the evaluations with one DLEQ
+//!    proof and its countersignature. A checks the proof against B's *published* OPRF key and
+//!    the countersignature against B's identity key, and unblinds: it now holds the tags; B
+//!    learned nothing.
+//! 2. **Membership** (proof mode). A sends the tags, the request id and the root it expects
+//!    (B's published root). B answers each tag of a request it evaluated, once, with hit/miss
+//!    and a Groth16 proof against that root. A verifies every proof against the *published*
+//!    root.
 //!
-//! 3. **Receipt.** B's answer carries its signature over the exchange's [`ReceiptBody`]
-//!    (who, which list, how many, digests of request and answers); A checks it and submits the
-//!    countersigned receipt to the ledger.
-//!
-//! The querier's steps consume their state ([`start`] → [`AwaitingEvaluation`] →
+//! The querier's steps consume their state ([`Querier::start`] → [`AwaitingEvaluation`] →
 //! [`AwaitingAnswers`] → [`VerifiedAnswer`]s), so steps cannot run out of order, and a
 //! [`VerifiedAnswer`] can only be obtained from a verified proof. Any inconsistency in B's
 //! messages is a [`Misbehaviour`], never a miss.
 
+pub mod canon;
 mod messages;
 mod publication;
 mod querier;
@@ -33,7 +35,11 @@ pub use messages::{
 };
 pub use publication::{Publication, PublicationError, SignedPublication};
 pub use querier::{
-    start, AwaitingAnswers, AwaitingEvaluation, Exchange, Misbehaviour, QueryError, VerifiedAnswer,
+    AwaitingAnswers, AwaitingEvaluation, Exchange, Misbehaviour, Querier, QueryError,
+    VerifiedAnswer,
 };
-pub use receipt::{answer_digest, request_digest, ReceiptBody, SignedReceipt, RECEIPT_VERSION};
+pub use receipt::{
+    blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, ReceiptError,
+    SignedQueryRequest, MAX_PROOF_BATCH, MAX_SNAPSHOT_BATCH, RECEIPT_VERSION,
+};
 pub use responder::{AnswerSource, Responder, RngCoreCrypto};

@@ -1,14 +1,15 @@
 //! Wire messages (versioned by the transport frame's version byte, [`PROTOCOL_VERSION`]).
 
 use crate::publication::SignedPublication;
-use fengxin_types::{Epoch, ListId, Tag};
+use crate::receipt::SignedQueryRequest;
+use fengxin_types::Tag;
 use serde::{Deserialize, Serialize};
 
 /// The frame version byte for these messages.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
-/// Most identifiers in one request.
-pub const MAX_BATCH: usize = 1024;
+/// Most identifiers in one proof-mode request.
+pub const MAX_BATCH: usize = crate::receipt::MAX_PROOF_BATCH;
 
 /// A querier's request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,29 +28,20 @@ pub enum Request {
 /// Step 1 request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvaluateRequest {
-    /// The list.
-    pub list: ListId,
-    /// The epoch whose published key the querier will check against.
-    pub epoch: Epoch,
+    /// The querier's signed request (list, epoch, mode, count, digest of `blinded`, allowance
+    /// claim). The responder checks it before any work is done and countersigns it.
+    pub request: SignedQueryRequest,
     /// Blinded elements (compressed ristretto255).
     pub blinded: Vec<[u8; 32]>,
-    /// The querier's allowance claim for this many identifiers, encoded by the ledger (empty
-    /// when the consortium keeps no allowances). The responder checks it before answering.
-    #[serde(default)]
-    pub allowance: Vec<u8>,
 }
 
-/// Step 2 request.
+/// Step 2 request (proof mode): the tags of an evaluated request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipRequest {
-    /// The list.
-    pub list: ListId,
-    /// The epoch.
-    pub epoch: Epoch,
+    /// The id of the signed request whose evaluation produced the tags.
+    pub request_id: [u8; 32],
     /// The root the querier will verify against (the published one).
     pub root: [u8; 32],
-    /// Querier-chosen random nonce: makes every exchange's receipt distinct.
-    pub nonce: [u8; 16],
     /// The tags.
     pub tags: Vec<Tag>,
 }
@@ -77,13 +69,14 @@ pub struct EvaluateResponse {
     pub evaluated: Vec<[u8; 32]>,
     /// The batch DLEQ proof (64 bytes).
     pub proof: Vec<u8>,
+    /// The responder's countersignature of the request with the digest of this evaluation
+    /// (the receipt, which the responder submits to the ledger).
+    pub receipt_signature: Vec<u8>,
 }
 
 /// Step 2 response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipResponse {
-    /// The responder's signature over the exchange's receipt body.
-    pub receipt_signature: Vec<u8>,
     /// One answer per tag, in request order.
     pub answers: Vec<Answer>,
 }
@@ -121,6 +114,17 @@ pub enum RefusalKind {
     ShuttingDown,
     /// The querier is in debt, or its credit balance does not cover the screening.
     InsufficientCredits,
+    /// The querier's signed request does not verify or does not match what was sent.
+    BadRequest,
+    /// The responder does not offer this mode for the list.
+    ModeNotOffered,
+    /// A membership request for a request id the responder did not evaluate in proof mode,
+    /// or already answered.
+    UnknownRequest,
+    /// The querier's screening is suspended (equivocation) until the council reinstates it.
+    Suspended,
+    /// The signed request was already evaluated (a request is served once).
+    Replayed,
 }
 
 impl RefusalKind {
@@ -137,6 +141,11 @@ impl RefusalKind {
             Self::NotMember => "not_member",
             Self::ShuttingDown => "shutting_down",
             Self::InsufficientCredits => "insufficient_credits",
+            Self::BadRequest => "bad_request",
+            Self::ModeNotOffered => "mode_not_offered",
+            Self::UnknownRequest => "unknown_request",
+            Self::Suspended => "suspended",
+            Self::Replayed => "replayed",
         }
     }
 }

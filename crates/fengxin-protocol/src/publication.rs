@@ -1,10 +1,9 @@
 //! Signed list publications: what a member commits to for (list, epoch).
 //!
-//! Until the ledger carries them, a member signs its publication with its identity key and
-//! serves it to peers, who check the signature against the key the registry (genesis) holds
-//! for that member. The ledger will replace this channel and add equivocation protection: a
-//! signed publication alone does not stop a member from signing two roots for one epoch.
+//! A member signs its publication with its identity key, for one chain, and submits it to the
+//! ledger, which keeps at most one per (member, list, epoch) and only in increasing epochs.
 
+use crate::canon::Canon;
 use fengxin_crypto::oprf::OprfPublicKey;
 use fengxin_crypto::{labels, IdentityKey, IdentityPublicKey};
 use fengxin_tree::Root;
@@ -16,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub struct Publication {
     /// Encoding version.
     pub version: u8,
+    /// The chain (genesis hash) the publication is for.
+    pub chain: [u8; 32],
     /// The publishing member.
     pub member: MemberName,
     /// The list.
@@ -59,24 +60,21 @@ pub enum PublicationError {
 
 impl Publication {
     /// The current encoding version.
-    pub const VERSION: u8 = 1;
+    pub const VERSION: u8 = 2;
 
-    /// The bytes the author signs: label, version, length-prefixed member and list, epoch, root,
-    /// OPRF key and time.
+    /// The bytes the author signs: label, version, chain, length-prefixed member and list,
+    /// epoch, root, OPRF key and time.
     pub fn signing_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(160);
-        out.extend_from_slice(labels::PUBLICATION_SIGNATURE);
-        out.push(self.version);
-        for s in [self.member.as_str(), self.list.as_str()] {
-            // Member names are at most 64 bytes and list ids at most 32.
-            out.push(u8::try_from(s.len()).unwrap_or(u8::MAX));
-            out.extend_from_slice(s.as_bytes());
-        }
-        out.extend_from_slice(&self.epoch.get().to_be_bytes());
-        out.extend_from_slice(&self.root);
-        out.extend_from_slice(&self.oprf_public_key);
-        out.extend_from_slice(&self.published_at.to_be_bytes());
-        out
+        Canon::new(labels::PUBLICATION_SIGNATURE)
+            .u8(self.version)
+            .fixed(&self.chain)
+            .name(self.member.as_str())
+            .name(self.list.as_str())
+            .u64(self.epoch.get())
+            .fixed(&self.root)
+            .fixed(&self.oprf_public_key)
+            .u64(self.published_at)
+            .finish()
     }
 
     /// Signs the publication with the member's identity key.

@@ -1,13 +1,16 @@
 //! The querier's steps.
 
-use crate::messages::{EvaluateRequest, MembershipRequest, Refusal, Request, Response, MAX_BATCH};
+use crate::messages::{EvaluateRequest, MembershipRequest, Refusal, Request, Response};
 use crate::publication::Publication;
-use crate::receipt::{ReceiptBody, SignedReceipt};
+use crate::receipt::{
+    blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, SignedQueryRequest,
+    RECEIPT_VERSION,
+};
 use fengxin_crypto::oprf::{self, OprfError, OprfPublicKey, PendingTags, PROOF_LEN};
-use fengxin_crypto::IdentityPublicKey;
+use fengxin_crypto::{IdentityKey, IdentityPublicKey};
 use fengxin_proofs::{MembershipProof, PublicInputs, Verifier};
 use fengxin_tree::Root;
-use fengxin_types::{CanonicalId, Epoch, ListId, MemberName, Tag};
+use fengxin_types::{CanonicalId, MemberName, Tag};
 use rand_core::{CryptoRng, RngCore};
 
 /// How the responder misbehaved. Never to be reported as a miss.
@@ -107,87 +110,103 @@ impl VerifiedAnswer {
     }
 }
 
-/// The outcome of a completed exchange: verified answers and the receipt to submit.
+/// The outcome of a completed exchange: verified answers and the receipt.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     /// One verified answer per identifier, in query order.
     pub answers: Vec<VerifiedAnswer>,
-    /// The receipt, signed by the responder (checked), for the querier to countersign.
-    pub receipt: SignedReceipt,
+    /// The receipt: the querier's signed request, countersigned by the responder (checked).
+    /// The responder submits it; the querier may submit it too.
+    pub receipt: Receipt,
 }
 
-/// Who takes part in an exchange.
-#[derive(Debug, Clone)]
-struct Parties {
-    querier: MemberName,
-    responder: MemberName,
-    nonce: [u8; 16],
+/// Who queries, on which chain: what the querier signs its requests with.
+#[derive(Debug, Clone, Copy)]
+pub struct Querier<'a> {
+    /// The chain (genesis hash).
+    pub chain: [u8; 32],
+    /// The querying member.
+    pub member: &'a MemberName,
+    /// Its identity key.
+    pub key: &'a IdentityKey,
 }
 
 /// Waiting for the responder's OPRF evaluations.
 #[derive(Debug)]
 pub struct AwaitingEvaluation {
     pending: PendingTags,
-    list: ListId,
-    epoch: Epoch,
     root: Root,
     oprf_key: OprfPublicKey,
-    parties: Parties,
+    request: SignedQueryRequest,
 }
 
 /// Waiting for the responder's answers.
 #[derive(Debug)]
 pub struct AwaitingAnswers {
-    request: MembershipRequest,
+    membership: MembershipRequest,
     root: Root,
-    parties: Parties,
+    receipt: Receipt,
 }
 
-/// Starts a query by `querier` of `ids` against a responder's verified `publication`.
-pub fn start<R: RngCore + CryptoRng>(
-    rng: &mut R,
-    querier: &MemberName,
-    publication: &Publication,
-    ids: &[CanonicalId],
-    allowance: Vec<u8>,
-) -> Result<(AwaitingEvaluation, Request), QueryError> {
-    if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(QueryError::Invalid(format!(
-            "{} identifiers (1 to {MAX_BATCH} per request)",
-            ids.len()
-        )));
-    }
-    let root = publication
-        .root()
-        .map_err(|e| QueryError::Invalid(e.to_string()))?;
-    let oprf_key = publication
-        .oprf_key()
-        .map_err(|e| QueryError::Invalid(e.to_string()))?;
-    let (pending, blinded) =
-        oprf::blind(rng, &publication.list, ids).map_err(|e| QueryError::Invalid(e.to_string()))?;
-    let mut nonce = [0u8; 16];
-    rng.fill_bytes(&mut nonce);
-    let request = Request::Evaluate(EvaluateRequest {
-        list: publication.list.clone(),
-        epoch: publication.epoch,
-        blinded,
-        allowance,
-    });
-    Ok((
-        AwaitingEvaluation {
-            pending,
+impl Querier<'_> {
+    /// Starts a proof-mode query of `ids` against a responder's verified `publication`:
+    /// blinds the identifiers and signs the request (with the encoded allowance claim for
+    /// them, empty when the consortium keeps no allowances).
+    pub fn start<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        publication: &Publication,
+        ids: &[CanonicalId],
+        allowance: Vec<u8>,
+    ) -> Result<(AwaitingEvaluation, Request), QueryError> {
+        let mode = Mode::Proof;
+        if ids.is_empty() || ids.len() > mode.max_count() {
+            return Err(QueryError::Invalid(format!(
+                "{} identifiers (1 to {} per {} request)",
+                ids.len(),
+                mode.max_count(),
+                mode.code()
+            )));
+        }
+        if publication.chain != self.chain {
+            return Err(QueryError::Invalid(
+                "the publication belongs to another chain".into(),
+            ));
+        }
+        let root = publication
+            .root()
+            .map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let oprf_key = publication
+            .oprf_key()
+            .map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let (pending, blinded) = oprf::blind(rng, &publication.list, ids)
+            .map_err(|e| QueryError::Invalid(e.to_string()))?;
+        let mut nonce = [0u8; 16];
+        rng.fill_bytes(&mut nonce);
+        let request = QueryRequest {
+            version: RECEIPT_VERSION,
+            chain: self.chain,
+            querier: self.member.clone(),
+            responder: publication.member.clone(),
             list: publication.list.clone(),
             epoch: publication.epoch,
-            root,
-            oprf_key,
-            parties: Parties {
-                querier: querier.clone(),
-                responder: publication.member.clone(),
-                nonce,
+            mode,
+            nonce,
+            count: u32::try_from(blinded.len()).unwrap_or(u32::MAX),
+            blinded_digest: blinded_digest(&blinded),
+            allowance,
+        }
+        .sign(self.key);
+        Ok((
+            AwaitingEvaluation {
+                pending,
+                root,
+                oprf_key,
+                request: request.clone(),
             },
-        },
-        request,
-    ))
+            Request::Evaluate(EvaluateRequest { request, blinded }),
+        ))
+    }
 }
 
 fn misbehaved(m: Misbehaviour) -> QueryError {
@@ -195,9 +214,19 @@ fn misbehaved(m: Misbehaviour) -> QueryError {
 }
 
 impl AwaitingEvaluation {
-    /// Checks the evaluations against the published OPRF key, unblinds the tags, and returns
+    /// The signed request this exchange sent.
+    pub fn request(&self) -> &SignedQueryRequest {
+        &self.request
+    }
+
+    /// Checks the evaluations against the published OPRF key and the responder's
+    /// countersignature (the receipt) against its identity key, unblinds the tags, and returns
     /// the membership request.
-    pub fn handle(self, response: Response) -> Result<(AwaitingAnswers, Request), QueryError> {
+    pub fn handle(
+        self,
+        response: Response,
+        responder_key: &IdentityPublicKey,
+    ) -> Result<(AwaitingAnswers, Request), QueryError> {
         let evaluated = match response {
             Response::Evaluated(e) => e,
             Response::Refused(r) => return Err(QueryError::Refused(r)),
@@ -220,20 +249,26 @@ impl AwaitingEvaluation {
                     _ => Misbehaviour::BadDleq,
                 })
             })?;
-        let request = MembershipRequest {
-            list: self.list,
-            epoch: self.epoch,
+        let receipt = Receipt {
+            request: self.request,
+            answer_digest: evaluation_digest(&evaluated.evaluated, &evaluated.proof),
+            responder_signature: evaluated.receipt_signature,
+        };
+        if receipt.verify_responder(responder_key).is_err() {
+            return Err(misbehaved(Misbehaviour::BadReceiptSignature));
+        }
+        let membership = MembershipRequest {
+            request_id: receipt.id(),
             root: self.root.to_bytes(),
-            nonce: self.parties.nonce,
             tags,
         };
         Ok((
             AwaitingAnswers {
-                request: request.clone(),
+                membership: membership.clone(),
                 root: self.root,
-                parties: self.parties,
+                receipt,
             },
-            Request::Membership(request),
+            Request::Membership(membership),
         ))
     }
 }
@@ -241,31 +276,34 @@ impl AwaitingEvaluation {
 impl AwaitingAnswers {
     /// The tags being asked about (what the responder will see).
     pub fn tags(&self) -> &[Tag] {
-        &self.request.tags
+        &self.membership.tags
     }
 
-    /// Verifies every answer's proof against the published root and the responder's receipt
-    /// signature against its identity key.
+    /// The receipt the responder countersigned at evaluation.
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+
+    /// Verifies every answer's proof against the published root.
     pub fn handle<R: RngCore + CryptoRng>(
         self,
         response: Response,
         verifier: &Verifier,
-        responder_key: &IdentityPublicKey,
         rng: &mut R,
     ) -> Result<Exchange, QueryError> {
-        let (answers, receipt_signature) = match response {
-            Response::Answers(a) => (a.answers, a.receipt_signature),
+        let answers = match response {
+            Response::Answers(a) => a.answers,
             Response::Refused(r) => return Err(QueryError::Refused(r)),
             _ => return Err(misbehaved(Misbehaviour::UnexpectedResponse)),
         };
-        if answers.len() != self.request.tags.len() {
+        if answers.len() != self.membership.tags.len() {
             return Err(misbehaved(Misbehaviour::WrongCount {
-                expected: self.request.tags.len(),
+                expected: self.membership.tags.len(),
                 got: answers.len(),
             }));
         }
         let mut items = Vec::with_capacity(answers.len());
-        for (index, (answer, tag)) in answers.iter().zip(&self.request.tags).enumerate() {
+        for (index, (answer, tag)) in answers.iter().zip(&self.membership.tags).enumerate() {
             let proof = MembershipProof::from_bytes(&answer.proof).map_err(|e| {
                 misbehaved(Misbehaviour::ProofEncoding {
                     index,
@@ -287,19 +325,6 @@ impl AwaitingAnswers {
                 .unwrap_or(0);
             return Err(misbehaved(Misbehaviour::BadProof { index }));
         }
-        let receipt = ReceiptBody::for_exchange(
-            self.parties.querier,
-            self.parties.responder,
-            &self.request,
-            &answers,
-        );
-        let receipt = SignedReceipt {
-            body: receipt,
-            responder_signature: receipt_signature,
-        };
-        if !receipt.verify(responder_key) {
-            return Err(misbehaved(Misbehaviour::BadReceiptSignature));
-        }
         let answers = items
             .iter()
             .enumerate()
@@ -309,6 +334,9 @@ impl AwaitingAnswers {
                 hit: public.result,
             })
             .collect();
-        Ok(Exchange { answers, receipt })
+        Ok(Exchange {
+            answers,
+            receipt: self.receipt,
+        })
     }
 }

@@ -1,18 +1,33 @@
 //! The responder's step: checks a request against what it published and answers.
 
 use crate::messages::{
-    EvaluateResponse, MembershipResponse, Refusal, RefusalKind, Request, Response, MAX_BATCH,
+    Answer, EvaluateRequest, EvaluateResponse, MembershipRequest, MembershipResponse, Refusal,
+    RefusalKind, Request, Response,
 };
 use crate::publication::SignedPublication;
-use crate::receipt::ReceiptBody;
+use crate::receipt::{blinded_digest, evaluation_digest, Mode, Receipt, RECEIPT_VERSION};
+use fengxin_crypto::IdentityPublicKey;
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
 use rand_core::{CryptoRng, RngCore};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Mutex;
 
-/// What the responder answers from: its published lists, OPRF keys, trees and prover.
-/// Implemented by the node over its database.
+/// What the responder answers from: its published lists, OPRF keys, trees and prover, and the
+/// ledger's view of the querier. Implemented by the node over its database and ledger.
 pub trait AnswerSource {
+    /// The chain (genesis hash) this node belongs to.
+    fn chain(&self) -> [u8; 32];
+
     /// The published (epoch, root bytes) of `list`, if this member publishes it.
     fn published(&self, list: &ListId) -> Option<(Epoch, [u8; 32])>;
+
+    /// Whether `list` is offered in `mode`. The default offers proof mode only.
+    fn offers(&self, _list: &ListId, mode: Mode) -> bool {
+        mode == Mode::Proof
+    }
+
+    /// A current member's identity key (the querier's, to check its signed request).
+    fn identity_key(&self, member: &MemberName) -> Option<IdentityPublicKey>;
 
     /// Evaluates blinded elements with the (list, epoch) key: evaluations and a 64-byte DLEQ
     /// proof. An error is a malformed element from the querier.
@@ -39,8 +54,14 @@ pub trait AnswerSource {
     /// This member's name (the responder in receipts).
     fn member(&self) -> &MemberName;
 
-    /// Signs a receipt body with this member's identity key.
-    fn sign_receipt(&self, body: &ReceiptBody) -> Vec<u8>;
+    /// Signs bytes with this member's identity key (the receipt countersignature).
+    fn sign(&self, bytes: &[u8]) -> Vec<u8>;
+
+    /// Hands a countersigned receipt to the ledger (durably) before the answer leaves. An
+    /// error refuses the request: a responder does not serve what it cannot be paid for.
+    fn submit_receipt(&self, _receipt: &Receipt) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Checks the querier's allowance claim for `count` identifiers (encoded by the ledger)
     /// before any work is done. The default accepts everything (no allowances kept).
@@ -53,9 +74,10 @@ pub trait AnswerSource {
         Ok(())
     }
 
-    /// Checks that the querier can pay for `count` identifiers (not in debt, balance covers
-    /// the cost) before any work is done. The default accepts everything (no credits kept).
-    fn check_credits(&self, _querier: &MemberName, _count: usize) -> Result<(), String> {
+    /// Checks that the querier may screen and pay for `count` identifiers (not suspended, not
+    /// in debt, balance covers the cost) before any work is done. The default accepts
+    /// everything (no credits kept).
+    fn check_credits(&self, _querier: &MemberName, _count: usize) -> Result<(), Refusal> {
         Ok(())
     }
 }
@@ -64,14 +86,60 @@ pub trait AnswerSource {
 pub trait RngCoreCrypto: RngCore + CryptoRng {}
 impl<T: RngCore + CryptoRng> RngCoreCrypto for T {}
 
-/// The responder core.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Responder;
+/// Proof-mode requests evaluated and not yet answered, by request id, and the ids of every
+/// request evaluated lately (a request is evaluated once).
+#[derive(Debug, Default)]
+struct Pending {
+    by_id: BTreeMap<[u8; 32], Awaiting>,
+    order: VecDeque<[u8; 32]>,
+    seen: BTreeSet<[u8; 32]>,
+    seen_order: VecDeque<[u8; 32]>,
+}
+
+#[derive(Debug, Clone)]
+struct Awaiting {
+    querier: MemberName,
+    list: ListId,
+    epoch: Epoch,
+    count: usize,
+}
+
+/// The responder core. It remembers the proof-mode requests it evaluated (up to a bound, the
+/// oldest forgotten first) so that each one's tags are answered once, by its querier, and the
+/// ids of the requests it evaluated lately (sixteen times that bound) so that a request is
+/// evaluated once: a replayed request is refused, not served again under the same receipt.
+#[derive(Debug)]
+pub struct Responder {
+    pending: Mutex<Pending>,
+    capacity: usize,
+}
+
+/// How many evaluated request ids a responder remembers per pending slot.
+const SEEN_PER_PENDING: usize = 16;
+
+impl Default for Responder {
+    fn default() -> Self {
+        Self::new(4096)
+    }
+}
+
+fn refused(kind: RefusalKind, message: impl Into<String>) -> Response {
+    Response::Refused(Refusal::new(kind, message))
+}
 
 impl Responder {
+    /// A responder that remembers up to `capacity` evaluated proof-mode requests.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            pending: Mutex::new(Pending::default()),
+            capacity: capacity.max(1),
+        }
+    }
+
     /// Answers one request from `querier` (the authenticated peer). Never fails: problems
     /// become typed refusals.
     pub fn handle<S: AnswerSource + ?Sized, R: RngCore + CryptoRng>(
+        &self,
         source: &S,
         querier: &MemberName,
         request: Request,
@@ -79,84 +147,258 @@ impl Responder {
     ) -> Response {
         match request {
             Request::Publications => Response::Publications(source.publications()),
-            Request::Ledger(_) => Response::Refused(Refusal::new(
+            Request::Ledger(_) => refused(
                 RefusalKind::Malformed,
                 "ledger messages go to the consensus host, not the screening responder",
-            )),
-            Request::Evaluate(req) => {
-                if let Err(r) = check(source, &req.list, req.epoch, None, req.blinded.len()) {
-                    return Response::Refused(r);
+            ),
+            Request::Evaluate(req) => self.evaluate(source, querier, req, rng),
+            Request::Membership(req) => self.membership(source, querier, req, rng),
+        }
+    }
+
+    fn evaluate<S: AnswerSource + ?Sized, R: RngCore + CryptoRng>(
+        &self,
+        source: &S,
+        querier: &MemberName,
+        req: EvaluateRequest,
+        rng: &mut R,
+    ) -> Response {
+        let r = &req.request.request;
+        if let Err(refusal) = check_request(source, querier, &req) {
+            return Response::Refused(refusal);
+        }
+        let id = req.request.id();
+        if !self.first_sight(id) {
+            return refused(
+                RefusalKind::Replayed,
+                format!("request {} was already evaluated", hex::encode(id)),
+            );
+        }
+        if let Err(refusal) = source.check_credits(querier, req.blinded.len()) {
+            return Response::Refused(refusal);
+        }
+        if let Err(why) = source.check_allowance(querier, req.blinded.len(), &r.allowance) {
+            return refused(RefusalKind::OverAllowance, why);
+        }
+        let (evaluated, proof) = match source.evaluate(&r.list, r.epoch, &req.blinded, rng) {
+            Ok(e) => e,
+            Err(e) => return refused(RefusalKind::Malformed, e),
+        };
+        let answer_digest = evaluation_digest(&evaluated, &proof);
+        let receipt_signature = source.sign(&Receipt::signing_bytes(&id, &answer_digest));
+        let awaiting = Awaiting {
+            querier: querier.clone(),
+            list: r.list.clone(),
+            epoch: r.epoch,
+            count: req.blinded.len(),
+        };
+        let mode = r.mode;
+        let receipt = Receipt {
+            request: req.request,
+            answer_digest,
+            responder_signature: receipt_signature.clone(),
+        };
+        if let Err(why) = source.submit_receipt(&receipt) {
+            return refused(
+                RefusalKind::Internal,
+                format!("the receipt could not be recorded: {why}"),
+            );
+        }
+        if mode == Mode::Proof {
+            self.remember(id, awaiting);
+        }
+        Response::Evaluated(EvaluateResponse {
+            evaluated,
+            proof,
+            receipt_signature,
+        })
+    }
+
+    /// Marks a request id as evaluated; `false` if it already was.
+    fn first_sight(&self, id: [u8; 32]) -> bool {
+        let Ok(mut p) = self.pending.lock() else {
+            return false;
+        };
+        if !p.seen.insert(id) {
+            return false;
+        }
+        p.seen_order.push_back(id);
+        while p.seen.len() > self.capacity.saturating_mul(SEEN_PER_PENDING) {
+            let Some(old) = p.seen_order.pop_front() else {
+                break;
+            };
+            p.seen.remove(&old);
+        }
+        true
+    }
+
+    fn remember(&self, id: [u8; 32], awaiting: Awaiting) {
+        let Ok(mut p) = self.pending.lock() else {
+            return;
+        };
+        if p.by_id.insert(id, awaiting).is_none() {
+            p.order.push_back(id);
+        }
+        while p.by_id.len() > self.capacity {
+            let Some(old) = p.order.pop_front() else {
+                break;
+            };
+            p.by_id.remove(&old);
+        }
+    }
+
+    fn membership<S: AnswerSource + ?Sized, R: RngCore + CryptoRng>(
+        &self,
+        source: &S,
+        querier: &MemberName,
+        req: MembershipRequest,
+        rng: &mut R,
+    ) -> Response {
+        let awaiting = {
+            let Ok(mut p) = self.pending.lock() else {
+                return refused(RefusalKind::Internal, "pending requests lock poisoned");
+            };
+            // Taken out while it is answered (so a concurrent copy finds nothing), and put
+            // back if the answer fails, so the querier that paid can try again.
+            match p.by_id.get(&req.request_id) {
+                Some(a) if &a.querier == querier => {
+                    let a = a.clone();
+                    p.by_id.remove(&req.request_id);
+                    p.order.retain(|id| id != &req.request_id);
+                    a
                 }
-                if let Err(why) = source.check_credits(querier, req.blinded.len()) {
-                    return Response::Refused(Refusal::new(RefusalKind::InsufficientCredits, why));
-                }
-                if let Err(why) = source.check_allowance(querier, req.blinded.len(), &req.allowance)
-                {
-                    return Response::Refused(Refusal::new(RefusalKind::OverAllowance, why));
-                }
-                match source.evaluate(&req.list, req.epoch, &req.blinded, rng) {
-                    Ok((evaluated, proof)) => {
-                        Response::Evaluated(EvaluateResponse { evaluated, proof })
-                    }
-                    Err(e) => Response::Refused(Refusal::new(RefusalKind::Malformed, e)),
+                _ => {
+                    return refused(
+                        RefusalKind::UnknownRequest,
+                        format!(
+                            "no evaluated proof-mode request {} from {querier} awaits its tags",
+                            hex::encode(req.request_id)
+                        ),
+                    )
                 }
             }
-            Request::Membership(req) => {
-                if let Err(r) = check(source, &req.list, req.epoch, Some(req.root), req.tags.len())
-                {
-                    return Response::Refused(r);
-                }
-                let mut answers = Vec::with_capacity(req.tags.len());
-                for &tag in &req.tags {
-                    match source.prove(&req.list, req.epoch, tag, rng) {
-                        Ok((result, proof)) => {
-                            answers.push(crate::messages::Answer { result, proof })
-                        }
-                        Err(e) => return Response::Refused(Refusal::new(RefusalKind::Internal, e)),
-                    }
-                }
-                let body = ReceiptBody::for_exchange(
-                    querier.clone(),
-                    source.member().clone(),
-                    &req,
-                    &answers,
-                );
-                Response::Answers(MembershipResponse {
-                    receipt_signature: source.sign_receipt(&body),
-                    answers,
-                })
+        };
+        let response = Self::answer(source, &awaiting, &req, rng);
+        if matches!(response, Response::Refused(_)) {
+            self.remember(req.request_id, awaiting);
+        }
+        response
+    }
+
+    fn answer<S: AnswerSource + ?Sized, R: RngCore + CryptoRng>(
+        source: &S,
+        awaiting: &Awaiting,
+        req: &MembershipRequest,
+        rng: &mut R,
+    ) -> Response {
+        if req.tags.len() != awaiting.count {
+            return refused(
+                RefusalKind::BadRequest,
+                format!(
+                    "{} tags for a request of {} identifiers",
+                    req.tags.len(),
+                    awaiting.count
+                ),
+            );
+        }
+        match source.published(&awaiting.list) {
+            Some((epoch, root)) if epoch == awaiting.epoch && root == req.root => {}
+            _ => {
+                return refused(
+                    RefusalKind::StaleRoot,
+                    format!(
+                        "{}: epoch {} and that root are no longer the current publication",
+                        awaiting.list, awaiting.epoch
+                    ),
+                )
             }
         }
+        let mut answers = Vec::with_capacity(req.tags.len());
+        for &tag in &req.tags {
+            match source.prove(&awaiting.list, awaiting.epoch, tag, rng) {
+                Ok((result, proof)) => answers.push(Answer { result, proof }),
+                Err(e) => return refused(RefusalKind::Internal, e),
+            }
+        }
+        Response::Answers(MembershipResponse { answers })
     }
 }
 
-fn check<S: AnswerSource + ?Sized>(
+/// Checks a signed request before any work: version, chain, parties, list and epoch, mode and
+/// count, the digest of the blinded elements, and the querier's signature.
+fn check_request<S: AnswerSource + ?Sized>(
     source: &S,
-    list: &ListId,
-    epoch: Epoch,
-    root: Option<[u8; 32]>,
-    n: usize,
+    querier: &MemberName,
+    req: &EvaluateRequest,
 ) -> Result<(), Refusal> {
-    let Some((published_epoch, published_root)) = source.published(list) else {
-        return Err(Refusal::new(
-            RefusalKind::UnknownList,
-            format!("no published list {list}"),
-        ));
-    };
-    if epoch != published_epoch || root.is_some_and(|r| r != published_root) {
-        return Err(Refusal::new(
-            RefusalKind::StaleRoot,
-            format!("{list}: the current publication is epoch {published_epoch}"),
+    let bad = |why: String| Err(Refusal::new(RefusalKind::BadRequest, why));
+    let r = &req.request.request;
+    if r.version != RECEIPT_VERSION {
+        return bad(format!(
+            "request version {}, expected {RECEIPT_VERSION}",
+            r.version
         ));
     }
+    if r.chain != source.chain() {
+        return bad("the request is signed for another chain".into());
+    }
+    if &r.querier != querier {
+        return bad(format!(
+            "the request names querier {}, the connection is {querier}'s",
+            r.querier
+        ));
+    }
+    if &r.responder != source.member() {
+        return bad(format!("the request is addressed to {}", r.responder));
+    }
+    let Some(key) = source.identity_key(querier) else {
+        return Err(Refusal::new(
+            RefusalKind::NotMember,
+            format!("{querier} is not a current member"),
+        ));
+    };
+    let Some((published_epoch, _)) = source.published(&r.list) else {
+        return Err(Refusal::new(
+            RefusalKind::UnknownList,
+            format!("no published list {}", r.list),
+        ));
+    };
+    if r.epoch != published_epoch {
+        return Err(Refusal::new(
+            RefusalKind::StaleRoot,
+            format!(
+                "{}: the current publication is epoch {published_epoch}",
+                r.list
+            ),
+        ));
+    }
+    if !source.offers(&r.list, r.mode) {
+        return Err(Refusal::new(
+            RefusalKind::ModeNotOffered,
+            format!("{} is not offered in {} mode", r.list, r.mode.code()),
+        ));
+    }
+    let n = req.blinded.len();
     if n == 0 {
         return Err(Refusal::new(RefusalKind::Malformed, "empty request"));
     }
-    if n > MAX_BATCH {
+    if n > r.mode.max_count() {
         return Err(Refusal::new(
             RefusalKind::BatchTooLarge,
-            format!("{n} items, at most {MAX_BATCH} per request"),
+            format!(
+                "{n} items, at most {} per {} request",
+                r.mode.max_count(),
+                r.mode.code()
+            ),
         ));
     }
-    Ok(())
+    if usize::try_from(r.count).ok() != Some(n) {
+        return bad(format!("the request counts {}, {n} were sent", r.count));
+    }
+    if r.blinded_digest != blinded_digest(&req.blinded) {
+        return bad("the blinded elements are not the ones the request signs".into());
+    }
+    req.request
+        .verify(&key)
+        .map_err(|e| Refusal::new(RefusalKind::BadRequest, e.to_string()))
 }
