@@ -1,6 +1,6 @@
 //! Membership proofs and the indexed Merkle tree (criterion). The full report with the 1M-tag
 //! tree and the MSM floor comes from `fengxin-node bench proofs --json`
-//! (`fengxin_proofs::bench::run`).
+//! (`fengxin_benches::proofs::run`).
 
 #![allow(missing_docs)] // criterion_group! defines an undocumented function
 

@@ -1,4 +1,4 @@
-//! R1CS circuits of Fengxin over BN254 (DESIGN §5.3), written with arkworks' constraint
+//! R1CS circuits of Fengxin over BN254 (docs/cryptography.md), written with arkworks' constraint
 //! library.
 //!
 //! * [`poseidon`]: circomlib's two-input Poseidon as a gadget ([`poseidon::hash2_var`]) beside

@@ -1,4 +1,4 @@
-//! The membership circuit (DESIGN §5.3): one statement for both answers.
+//! The membership circuit (docs/cryptography.md): one statement for both answers.
 //!
 //! Public inputs, in this order: `root`, `tag`, `result` (0 or 1). Witness: a leaf `(value,
 //! next_value)`, its slot index (32 bits) and its sibling path. The statement:

@@ -412,22 +412,23 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
         .transpose()?;
     let proofs = (all || which == Which::Proofs)
         .then(|| {
-            let cfg = fengxin_proofs::bench::BenchConfig {
+            let cfg = fengxin_benches::proofs::BenchConfig {
                 params_dir: crate::publish::params_dir(),
                 tree_tags,
                 ..Default::default()
             };
-            fengxin_proofs::bench::run(cfg).map_err(|e| CliError::new("bench", e.to_string()))
+            fengxin_benches::proofs::run(cfg).map_err(|e| CliError::new("bench", e.to_string()))
         })
         .transpose()?;
     let tree = (which == Which::Tree)
         .then(|| {
-            let cfg = fengxin_proofs::bench::BenchConfig {
+            let cfg = fengxin_benches::proofs::BenchConfig {
                 params_dir: crate::publish::params_dir(),
                 tree_tags,
                 ..Default::default()
             };
-            fengxin_proofs::bench::run_tree(cfg).map_err(|e| CliError::new("bench", e.to_string()))
+            fengxin_benches::proofs::run_tree(cfg)
+                .map_err(|e| CliError::new("bench", e.to_string()))
         })
         .transpose()?;
     let screening = (all || which == Which::Screening)
@@ -442,7 +443,7 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
         })
         .transpose()?;
     let confidential =
-        (all || which == Which::Confidential).then(|| fengxin_confidential::bench::run(30));
+        (all || which == Which::Confidential).then(|| fengxin_benches::confidential::run(30));
     let import = (all || which == Which::Import)
         .then(|| import_figures(rows))
         .transpose()?;
@@ -565,7 +566,7 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
     Ok(())
 }
 
-fn print_tree(t: &fengxin_proofs::bench::TreeBenchReport) {
+fn print_tree(t: &fengxin_benches::proofs::TreeBenchReport) {
     println!(
         "{:<50} {:>10} {:>10} {:>8}",
         format!("tree of {} tags", t.tree_tags),

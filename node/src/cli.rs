@@ -1,4 +1,4 @@
-//! The `fengxin-node` command line (see `../shared/CLI.md`).
+//! The `fengxin-node` command line (see docs/cli.md).
 //!
 //! Every command exits 0 on success and non-zero with a one-line reason on stderr otherwise;
 //! with `--json`, errors are also printed on stdout as `{"error": {"kind", "message"}}`.

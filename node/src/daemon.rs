@@ -274,8 +274,20 @@ impl AnswerSource for Node {
         self.chain
     }
 
+    /// The list's publication on the ledger, if the tree this node proves against is still
+    /// the one it names: a list changed since its publication is not served (queriers verify
+    /// against the ledger's root), and nothing is evaluated or charged for it.
     fn published(&self, list: &ListId) -> Option<(Epoch, [u8; 32])> {
-        self.current.get(list).copied()
+        let here = self.current.get(list).copied()?;
+        let on_ledger = self
+            .ledger
+            .read(|s| {
+                s.current_publication(&self.member, list)
+                    .map(|p| (p.publication.epoch, p.publication.root))
+            })
+            .ok()
+            .flatten()?;
+        (on_ledger == here).then_some(here)
     }
 
     fn identity_key(&self, member: &MemberName) -> Option<fengxin_crypto::IdentityPublicKey> {
@@ -1509,9 +1521,13 @@ fn submit_receipt_copy(
         Err(fengxin_consensus::LedgerError::Rejected {
             index: 0,
             reason: fengxin_ledger::Rejection::Replayed,
-        }) if records.len() > 1 => {
+        }) => {
             records.remove(0);
-            ledger.submit(records)
+            if records.is_empty() {
+                Ok(Vec::new())
+            } else {
+                ledger.submit(records)
+            }
         }
         other => other,
     }

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+// The protocol's messages travel in frames of the transport's one payload version.
+const _: () = assert!(fengxin_protocol::PROTOCOL_VERSION == fengxin_net::FRAME_VERSION);
+
 /// The ledger file in the data directory.
 pub const LEDGER_FILE: &str = "ledger.redb";
 

@@ -7,7 +7,7 @@
 //! - [`genesis`]: the consortium's genesis file (the registry until the ledger lands).
 //! - [`daemon`]: `run`: QUIC peer endpoint, screening, local API.
 //! - [`api`]: the local API's messages.
-//! - [`cli`]: the command-line surface of `../shared/CLI.md`.
+//! - [`cli`]: the command-line surface of docs/cli.md.
 
 pub mod api;
 pub mod audit;

@@ -511,11 +511,16 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         other => panic!("expected the stream to be rejected with {want:?}, got {other:?}"),
     };
     refused(
-        conn.request_raw(1, b"\x07garbage that is no request").await,
+        conn.request_raw(
+            fengxin_net::FRAME_VERSION,
+            b"\x07garbage that is no request",
+        )
+        .await,
         StreamRejection::Malformed,
     );
     refused(
-        conn.request_raw(1, &vec![0u8; 6 << 20]).await,
+        conn.request_raw(fengxin_net::FRAME_VERSION, &vec![0u8; 6 << 20])
+            .await,
         StreamRejection::FrameTooLarge,
     );
     refused(

@@ -1,4 +1,5 @@
-//! Fengxin confidential counters and the regulator's view key (DESIGN §5.5, §5.6, §7).
+//! Fengxin confidential counters and the regulator's view key (docs/cryptography.md,
+//! docs/credits.md).
 //!
 //! # What this crate provides
 //!
@@ -15,7 +16,6 @@
 //!   the HPKE and the ElGamal halves.
 //! - [`details`]: HPKE (RFC 9180) encryption of query-record details to the view key.
 //! - [`labels`]: every domain-separation label of this crate.
-//! - [`bench`](mod@bench): timings for the operator's bench command.
 //!
 //! # What is proven, and to whom
 //!
@@ -54,7 +54,6 @@
 //! # Ok::<(), fengxin_confidential::ConfidentialError>(())
 //! ```
 
-pub mod bench;
 pub mod count;
 pub mod details;
 pub mod dlog;

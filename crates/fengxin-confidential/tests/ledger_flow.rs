@@ -1,6 +1,7 @@
-//! The flow the ledger runs (DESIGN §5.6, §7), end to end through the public API: members
-//! publish committed list sizes, the ledger derives an allowance homomorphically, a querier
-//! proves its remaining allowance is non-negative, and the regulator reads everything.
+//! The flow the ledger runs (docs/cryptography.md, docs/credits.md), end to end through the
+//! public API: members publish committed list sizes, the ledger derives an allowance
+//! homomorphically, a querier proves its remaining allowance is non-negative, and the regulator
+//! reads everything.
 
 use fengxin_confidential::{
     labels, open_details, prove_range_with_context, seal_details, verify_range_with_context,

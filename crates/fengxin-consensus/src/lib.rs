@@ -1,4 +1,4 @@
-//! Ledger replication (DESIGN §6): the consensus host around the ledger core.
+//! Ledger replication (docs/ledger.md): the consensus host around the ledger core.
 //!
 //! Ordering is done by [openraft](https://docs.rs/openraft) 0.9: the current members are the
 //! voters, regulators and members still catching up are learners. Every log entry the leader

@@ -1,4 +1,4 @@
-//! Tags through a verifiable OPRF (DESIGN §5.1).
+//! Tags through a verifiable OPRF (docs/cryptography.md).
 //!
 //! Suite: RFC 9497 VOPRF, ristretto255-SHA512, through the `voprf` crate.
 //!

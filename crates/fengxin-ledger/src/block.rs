@@ -3,7 +3,7 @@
 use crate::record::Record;
 use crate::{digest_of, Digest};
 use fengxin_crypto::{labels, IdentityKey, IdentityPublicKey};
-use fengxin_protocol::canon::Canon;
+use fengxin_signed::canon::Canon;
 use fengxin_types::MemberName;
 use serde::{Deserialize, Serialize};
 

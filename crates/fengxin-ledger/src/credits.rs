@@ -1,4 +1,4 @@
-//! The incentive scheme (DESIGN §7): public credits, confidential allowances.
+//! The incentive scheme (docs/credits.md): public credits, confidential allowances.
 //!
 //! * **Credits** are public integers, and the scheme conserves them by construction. The only
 //!   issuance is the genesis rule: every founding member, and every member the council admits,
@@ -37,7 +37,7 @@
 use crate::Digest;
 use fengxin_confidential::{Commitment, CommittedCount, DecryptHandle, RangeProof};
 use fengxin_crypto::labels;
-use fengxin_protocol::canon::Canon;
+use fengxin_signed::canon::Canon;
 use fengxin_types::{Epoch, ListId, MemberName};
 use serde::{Deserialize, Serialize};
 

@@ -1,10 +1,10 @@
-//! The ledger core (DESIGN §6): records, their deterministic validation, blocks and the
+//! The ledger core (docs/ledger.md): records, their deterministic validation, blocks and the
 //! replicated state derived from them. No I/O: the consensus host orders batches of records,
 //! and every node applies them with [`LedgerState::apply_batch`] to reach the same state and the
 //! same block hashes.
 //!
 //! * A [`Record`] is signed by its author for one chain and says one thing: a list
-//!   [`Publication`](fengxin_protocol::Publication), a query receipt (the querier's signed
+//!   [`Publication`](fengxin_signed::Publication), a query receipt (the querier's signed
 //!   request countersigned by the responder), the querier's sealed details of a receipt, a
 //!   list-size commitment bound to a publication, the regulator's attestation of a root,
 //!   feedback on a hit, an epoch settlement, a governance motion or a vote. docs/records-v2.md

@@ -4,8 +4,8 @@ use crate::credits::{CreditParams, ListSize};
 use crate::{digest_of, Digest};
 use fengxin_confidential::SealedDetails;
 use fengxin_crypto::{labels, IdentityKey};
-use fengxin_protocol::canon::Canon;
-use fengxin_protocol::{Publication, Receipt};
+use fengxin_signed::canon::Canon;
+use fengxin_signed::{Publication, Receipt};
 use fengxin_types::{Epoch, ListId, MemberName};
 use serde::{Deserialize, Serialize};
 

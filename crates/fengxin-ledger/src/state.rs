@@ -15,7 +15,7 @@ use fengxin_confidential::{
     SealedDetails, ViewPublicKey,
 };
 use fengxin_crypto::IdentityPublicKey;
-use fengxin_protocol::{Publication, Receipt, ReceiptError, RECEIPT_VERSION};
+use fengxin_signed::{Publication, Receipt, ReceiptError, RECEIPT_VERSION};
 use fengxin_types::{Epoch, ListId, MemberName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -18,7 +18,7 @@ use fengxin_ledger::{
     AttestationOutcome, Batch, CreditParams, LedgerState, Position, Record, RecordBody, Rejection,
     ReplayError, RootAttestation, MAX_REASON, RECORD_VERSION,
 };
-use fengxin_protocol::{
+use fengxin_signed::{
     Mode, Publication, QueryRequest, Receipt, SignedQueryRequest, MAX_PROOF_BATCH,
     MAX_SNAPSHOT_BATCH,
 };

@@ -67,8 +67,8 @@ fn receipts_are_checked_and_replays_refused() {
     // The querier's signature over another request (the responder countersigning it anew).
     let mut altered = inner.request.request.clone();
     altered.count = 2;
-    let forged = fengxin_protocol::Receipt::countersign(
-        fengxin_protocol::SignedQueryRequest {
+    let forged = fengxin_signed::Receipt::countersign(
+        fengxin_signed::SignedQueryRequest {
             request: altered,
             querier_signature: inner.request.querier_signature.clone(),
         },

@@ -12,8 +12,10 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-/// The only payload version this build speaks.
-pub const FRAME_VERSION: u8 = 1;
+/// The only payload version this build speaks: raised with every incompatible change of the
+/// messages frames carry (2: records v2, signed query requests), so that nodes of different
+/// versions refuse each other's frames with `UnsupportedVersion` instead of misreading them.
+pub const FRAME_VERSION: u8 = 2;
 
 /// Size of the big-endian length prefix.
 pub const LENGTH_PREFIX_LEN: usize = 4;

@@ -33,7 +33,7 @@
 //! body    = postcard(serde value)
 //! ```
 //!
-//! The version is [`FRAME_VERSION`] (1). The length prefix is checked against the
+//! The version is [`FRAME_VERSION`] (2). The length prefix is checked against the
 //! endpoint's [`Limits::max_frame_len`] (default 4 MiB) before any payload buffer is
 //! allocated, and the buffer then grows only as bytes arrive (an unknown version is
 //! refused on its first byte). Bodies are encoded with [`postcard`](https://docs.rs/postcard) (compact,

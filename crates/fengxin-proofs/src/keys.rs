@@ -10,7 +10,8 @@
 //!
 //! **Development keys are not for production**: anyone can rerun the setup from the published
 //! seed and learn the toxic waste, hence forge proofs. Production keys come from a multi-party
-//! ceremony among members (DESIGN §9) and ship with a manifest whose `kind` is `"ceremony"`.
+//! ceremony among members (docs/cryptography.md) and ship with a manifest whose `kind` is
+//! `"ceremony"`.
 
 use std::fs;
 use std::io::Write;

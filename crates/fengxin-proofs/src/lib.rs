@@ -1,4 +1,4 @@
-//! Groth16 membership proofs for Fengxin (DESIGN §5.3).
+//! Groth16 membership proofs for Fengxin (docs/cryptography.md).
 //!
 //! A responder proves, for a queried tag, either that the tag's leaf is in its indexed Merkle
 //! tree (`result = true`) or that the tag falls in the gap of one of its leaves (`result =
@@ -14,10 +14,7 @@
 //!   [`keys::load_verifier`]); keys whose SHA-256 differs from the manifest are refused. The
 //!   committed keys are **development keys — not for production** (deterministic setup from a
 //!   public seed).
-//! * [`bench`]: the proof and tree benchmarks behind `fengxin-node bench proofs` and
-//!   `fengxin-node bench tree`.
 
-pub mod bench;
 mod error;
 mod groth16;
 pub mod keys;

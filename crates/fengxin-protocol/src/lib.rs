@@ -1,5 +1,5 @@
-//! The query protocol core (DESIGN §3, §5.1-5.3): messages and the querier's and responder's
-//! steps, with no I/O. The QUIC driver lives in the node; this crate takes bytes-level messages,
+//! The query protocol core (docs/protocol.md, docs/cryptography.md): messages and the
+//! querier's and responder's steps, with no I/O. The QUIC driver lives in the node; this crate takes bytes-level messages,
 //! an RNG and the registry's view, and hands back what to send.
 //!
 //! One screening exchange between querier A and responder B for one list is two round trips:
@@ -22,24 +22,21 @@
 //! [`VerifiedAnswer`] can only be obtained from a verified proof. Any inconsistency in B's
 //! messages is a [`Misbehaviour`], never a miss.
 
-pub mod canon;
 mod messages;
-mod publication;
 mod querier;
-mod receipt;
 mod responder;
 
+pub use fengxin_signed::{
+    blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, ReceiptError,
+    SignedQueryRequest, MAX_PROOF_BATCH, MAX_SNAPSHOT_BATCH, RECEIPT_VERSION,
+};
+pub use fengxin_signed::{canon, Publication, PublicationError, SignedPublication};
 pub use messages::{
     Answer, EvaluateRequest, EvaluateResponse, MembershipRequest, MembershipResponse, Refusal,
     RefusalKind, Request, Response, MAX_BATCH, PROTOCOL_VERSION,
 };
-pub use publication::{Publication, PublicationError, SignedPublication};
 pub use querier::{
     AwaitingAnswers, AwaitingEvaluation, Exchange, Misbehaviour, Querier, QueryError,
     VerifiedAnswer,
-};
-pub use receipt::{
-    blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, ReceiptError,
-    SignedQueryRequest, MAX_PROOF_BATCH, MAX_SNAPSHOT_BATCH, RECEIPT_VERSION,
 };
 pub use responder::{AnswerSource, Responder, RngCoreCrypto};

@@ -1,7 +1,7 @@
 //! Wire messages (versioned by the transport frame's version byte, [`PROTOCOL_VERSION`]).
 
-use crate::publication::SignedPublication;
-use crate::receipt::SignedQueryRequest;
+use fengxin_signed::SignedPublication;
+use fengxin_signed::SignedQueryRequest;
 use fengxin_types::Tag;
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Most identifiers in one proof-mode request.
-pub const MAX_BATCH: usize = crate::receipt::MAX_PROOF_BATCH;
+pub const MAX_BATCH: usize = fengxin_signed::MAX_PROOF_BATCH;
 
 /// A querier's request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

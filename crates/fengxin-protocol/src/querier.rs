@@ -1,14 +1,14 @@
 //! The querier's steps.
 
 use crate::messages::{EvaluateRequest, MembershipRequest, Refusal, Request, Response};
-use crate::publication::Publication;
-use crate::receipt::{
-    blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, SignedQueryRequest,
-    RECEIPT_VERSION,
-};
 use fengxin_crypto::oprf::{self, OprfError, OprfPublicKey, PendingTags, PROOF_LEN};
 use fengxin_crypto::{IdentityKey, IdentityPublicKey};
 use fengxin_proofs::{MembershipProof, PublicInputs, Verifier};
+use fengxin_signed::Publication;
+use fengxin_signed::{
+    blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, SignedQueryRequest,
+    RECEIPT_VERSION,
+};
 use fengxin_tree::Root;
 use fengxin_types::{CanonicalId, MemberName, Tag};
 use rand_core::{CryptoRng, RngCore};

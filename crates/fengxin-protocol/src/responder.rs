@@ -4,9 +4,9 @@ use crate::messages::{
     Answer, EvaluateRequest, EvaluateResponse, MembershipRequest, MembershipResponse, Refusal,
     RefusalKind, Request, Response,
 };
-use crate::publication::SignedPublication;
-use crate::receipt::{blinded_digest, evaluation_digest, Mode, Receipt, RECEIPT_VERSION};
 use fengxin_crypto::IdentityPublicKey;
+use fengxin_signed::SignedPublication;
+use fengxin_signed::{blinded_digest, evaluation_digest, Mode, Receipt, RECEIPT_VERSION};
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
 use rand_core::{CryptoRng, RngCore};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -360,7 +360,10 @@ fn check_request<S: AnswerSource + ?Sized>(
     let Some((published_epoch, _)) = source.published(&r.list) else {
         return Err(Refusal::new(
             RefusalKind::UnknownList,
-            format!("no published list {}", r.list),
+            format!(
+                "no current publication of {} (not published, or changed since)",
+                r.list
+            ),
         ));
     };
     if r.epoch != published_epoch {

@@ -11,7 +11,7 @@ use std::io::{self, BufWriter, Write};
 /// The header row of generated files.
 pub const HEADER: &str = "identifier,reason,added_on,source_ref";
 
-/// Reason codes by list (DESIGN §4 launch lists); unknown lists get [`default_reasons`] of
+/// Reason codes by list (docs/design.md, launch lists); unknown lists get [`default_reasons`] of
 /// `cn_id`.
 pub fn reasons_for_list(list: &str) -> &'static [&'static str] {
     match list {

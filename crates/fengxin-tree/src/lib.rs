@@ -1,4 +1,4 @@
-//! Native Poseidon and the indexed Merkle tree of Fengxin (DESIGN §5.2).
+//! Native Poseidon and the indexed Merkle tree of Fengxin (docs/cryptography.md).
 //!
 //! * [`poseidon`]: Poseidon over the BN254 scalar field with circomlib's parameters, the hash of
 //!   every leaf and node (so roots can be checked with standard external tooling).

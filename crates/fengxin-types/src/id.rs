@@ -1,4 +1,4 @@
-//! Identifier types of the data standard and their canonical forms (DESIGN §4).
+//! Identifier types of the data standard and their canonical forms (docs/design.md).
 //!
 //! Every member bank cleans its data to the same canonical strings, so that the same person,
 //! company, card or device gives the same tag at every bank. A [`CanonicalId`] can only be built

@@ -4,11 +4,11 @@
 //! validate"): a [`ListId`], an [`Epoch`], a [`Tag`] or a [`CanonicalId`] can only exist if its
 //! value passed the checks, so later layers never re-validate.
 //!
-//! - [`id`]: the identifier types of the data standard (DESIGN §4) and their canonical forms.
+//! - [`id`]: the identifier types of the data standard (docs/design.md) and their canonical forms.
 //! - [`list`]: list (category) identifiers such as `fraud_txn`.
 //! - [`epoch`]: list epochs; each (list, epoch) has its own OPRF key and tree.
 //! - [`member`]: member names.
-//! - [`tag`]: the 248-bit pseudorandom tag of an entry (DESIGN §5.1).
+//! - [`tag`]: the 248-bit pseudorandom tag of an entry (docs/cryptography.md).
 
 pub mod epoch;
 pub mod id;

@@ -35,7 +35,7 @@ impl ListId {
     pub const MARKETING_ABUSE: &'static str = "marketing_abuse";
     /// Customers overdue past a threshold, derived from credit data.
     pub const CREDIT_OVERDUE: &'static str = "credit_overdue";
-    /// The lists defined at launch (DESIGN §4).
+    /// The lists defined at launch (docs/design.md).
     pub const LAUNCH: [&'static str; 4] = [
         Self::FRAUD_TXN,
         Self::HIGH_RISK_ACCOUNT,

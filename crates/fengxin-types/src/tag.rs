@@ -1,4 +1,4 @@
-//! The 248-bit tag of a list entry (DESIGN §5.1).
+//! The 248-bit tag of a list entry (docs/cryptography.md).
 
 use std::fmt;
 use std::str::FromStr;

@@ -16,7 +16,7 @@ use fengxin_ledger::{
     GenesisMember, GenesisRegulator, LedgerState, ListSize, Motion, MotionAction, Position,
     ReceiptDetails, Record, RecordBody, Settlement, Verdict, Vote, BLOCK_VERSION,
 };
-use fengxin_protocol::{
+use fengxin_signed::{
     blinded_digest, Mode, Publication, QueryRequest, Receipt, SignedQueryRequest, RECEIPT_VERSION,
 };
 use fengxin_types::{Epoch, ListId, MemberName};

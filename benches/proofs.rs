@@ -1,4 +1,4 @@
-//! Proof and tree benchmarks, as a library call: `fengxin-node bench proofs --json` runs
+//! Proof and tree benchmarks (crate `fengxin-proofs`), as a library call: `fengxin-node bench proofs --json` runs
 //! [`run`] and prints the [`ProofBenchReport`]; `fengxin-node bench tree` runs [`run_tree`] and
 //! prints the [`TreeBenchReport`].
 //!
@@ -39,9 +39,10 @@ use fengxin_types::Tag;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{KeyLoadError, ProveError, VerifyError};
-use crate::groth16::ProveBreakdown;
-use crate::proof::{MembershipProof, PrivateWitness, PublicInputs};
+use fengxin_proofs::{
+    KeyLoadError, MembershipProof, PrivateWitness, ProveBreakdown, ProveError, PublicInputs,
+    VerifyError,
+};
 
 /// What to measure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,7 +69,7 @@ impl Default for BenchConfig {
             samples: 20,
             tree_ops: 200,
             batch_size: 16,
-            params_dir: crate::keys::default_params_dir(),
+            params_dir: fengxin_proofs::keys::default_params_dir(),
             seed: 1,
         }
     }
@@ -374,8 +375,8 @@ pub fn run(cfg: BenchConfig) -> Result<ProofBenchReport, BenchError> {
     check_config(&cfg)?;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(cfg.seed);
     let mut proof_rng = rand_chacha::ChaCha20Rng::from_entropy();
-    let prover = crate::keys::load_prover(&cfg.params_dir)?;
-    let verifier = crate::keys::load_verifier(&cfg.params_dir)?;
+    let prover = fengxin_proofs::keys::load_prover(&cfg.params_dir)?;
+    let verifier = fengxin_proofs::keys::load_verifier(&cfg.params_dir)?;
 
     let (tree_report, tree, tags) = tree_figures(&cfg, &mut rng)?;
     let root = tree.root();

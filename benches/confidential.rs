@@ -1,4 +1,5 @@
-//! Timings of this crate's operations, for the operator's bench command.
+//! Timings of the confidential counters' operations (crate `fengxin-confidential`), for the
+//! operator's bench command.
 //!
 //! [`run`] measures each operation `iterations` times with `std::time::Instant` and reports the
 //! median (p50) and the 95th percentile in microseconds. Inputs are random (OS randomness);
@@ -6,8 +7,10 @@
 //! and excluded from the per-operation figures. Build with optimisations: debug builds are
 //! 20-50× slower.
 
-use crate::range::{prove_range, prove_range_aggregated, verify_range, verify_range_aggregated};
-use crate::{
+use fengxin_confidential::range::{
+    prove_range, prove_range_aggregated, verify_range, verify_range_aggregated,
+};
+use fengxin_confidential::{
     labels, open_details, seal_details, Commitment, HandleProof, Opening, RangeProof, ViewSecret,
 };
 use rand_core::{OsRng, RngCore};
@@ -127,7 +130,7 @@ pub fn run(iterations: usize) -> BenchReport {
     let bulletproof_gens_ms = micros(start) / 1e3;
 
     let start = Instant::now();
-    crate::precompute_decryption_table();
+    fengxin_confidential::precompute_decryption_table();
     let decryption_table_ms = micros(start) / 1e3;
 
     let mut entries = Vec::new();
