@@ -51,7 +51,7 @@ impl Default for Timing {
             election_min: Duration::from_millis(500),
             election_max: Duration::from_millis(1000),
             batch_max: 4096,
-            batch_max_bytes: 512 * 1024,
+            batch_max_bytes: 1024 * 1024,
             batch_wait: Duration::from_millis(5),
             inflight: 4,
             resend_after: Duration::from_secs(3),
@@ -211,7 +211,7 @@ impl Ledger {
             snapshot_policy: SnapshotPolicy::Never,
             // With batches of at most `batch_max_bytes`, four entries stay well inside the
             // transport's 4 MiB frame.
-            max_payload_entries: 4,
+            max_payload_entries: 3,
             ..Default::default()
         }
         .validate()
@@ -825,15 +825,13 @@ async fn watch_outcomes(inner: Arc<Inner>) {
             let Ok(mut outbox) = inner.db.outbox() else {
                 continue;
             };
-            // A record whose effect is already on the ledger (a receipt the other party
-            // submitted first, say) will never commit: it leaves the outbox as replayed.
+            // A receipt the other party's copy already put on the ledger will never commit:
+            // it leaves the outbox as replayed.
             let settled: Vec<(Digest, Rejection)> = match inner.shared.state.read() {
                 Ok(state) => outbox
                     .iter()
-                    .filter_map(|r| match state.precheck(r) {
-                        Err(why @ Rejection::Replayed) => Some((r.id(), why)),
-                        _ => None,
-                    })
+                    .filter(|r| state.settled_by_another(r))
+                    .map(|r| (r.id(), Rejection::Replayed))
                     .collect(),
                 Err(_) => Vec::new(),
             };

@@ -660,6 +660,18 @@ impl LedgerState {
         self.check_inner(record, false)
     }
 
+    /// Whether `record` is a receipt whose copy submitted by its other party is already on the
+    /// ledger: this one will never commit (the ledger keeps one per request id).
+    pub fn settled_by_another(&self, record: &Record) -> bool {
+        match &record.body {
+            RecordBody::Receipt(r) => self
+                .receipts
+                .get(&r.id())
+                .is_some_and(|kept| kept.submitted_by != record.author),
+            _ => false,
+        }
+    }
+
     /// [`LedgerState::precheck`] of a submission in order, where a record may depend on an
     /// earlier one of the same submission: a list size on the publication it is bound to, a
     /// querier's details on the receipt they describe. One result per record; the validators

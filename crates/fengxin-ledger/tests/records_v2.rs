@@ -224,8 +224,12 @@ fn a_receipt_is_kept_once_whichever_party_submits_it() {
     apply_ok(&mut state, third, vec![by_responder.clone()]);
     assert_eq!(state.receipt(&id).expect("kept").submitted_by, r.name);
     assert_eq!(state.balance(&q.name), balance - 30);
-    // The querier's copy is a replay, and charges nothing.
+    // The querier's copy is a replay, and charges nothing; it is settled by the responder's,
+    // so it can leave the querier's outbox (the responder's own record is not "another's").
     assert_eq!(state.check(&by_querier), Err(Rejection::Replayed));
+    assert!(state.settled_by_another(&by_querier));
+    assert!(!state.settled_by_another(&by_responder));
+    assert!(!fresh.settled_by_another(&by_querier), "nothing on the ledger yet");
     let out = apply(&mut state, third, vec![by_querier.clone()]);
     assert_eq!(out.rejected, vec![(by_querier.id(), Rejection::Replayed)]);
     assert_eq!(state.balance(&q.name), balance - 30);
