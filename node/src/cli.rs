@@ -268,6 +268,7 @@ pub fn drive<C: Parser>(
     wants_json: impl Fn(&C) -> bool,
     run: impl FnOnce(C) -> Result<(), CliError>,
 ) -> ExitCode {
+    quiet_on_closed_stdout();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match C::try_parse_from(&args) {
         Ok(c) => c,
@@ -294,6 +295,24 @@ pub fn drive<C: Parser>(
             ExitCode::FAILURE
         }
     }
+}
+
+/// Output to a pipe whose reader has gone (`| head`) ends the program quietly: Rust ignores
+/// SIGPIPE, so `println!` panics on the broken pipe; that one panic becomes a silent, successful
+/// exit, like any Unix filter's. Every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload_as_str().is_some_and(is_closed_stdout) {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+/// Whether a panic message is `println!`'s on a closed stdout.
+fn is_closed_stdout(message: &str) -> bool {
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
 }
 
 /// Prints a failure: the one-line reason on stderr and, with `json`, the error object on stdout.

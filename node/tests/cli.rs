@@ -511,3 +511,28 @@ fn remove_prints_the_import_shape_and_needs_only_the_identifier() {
     let stats = ok_json(&["lists", "stats", "--data", d, "--json"]);
     assert_eq!(stats["lists"][0]["entries"], 1);
 }
+
+/// Output to a pipe whose reader is gone (`| head`) ends quietly, not with a panic.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    init(tmp.path());
+    let d = tmp.path().to_str().expect("utf-8 path");
+    for args in [
+        vec!["lists", "stats", "--data", d],
+        vec!["lists", "stats", "--data", d, "--json"],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn fengxin-node");
+        // The reader goes away before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+    }
+}
