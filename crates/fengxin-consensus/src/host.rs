@@ -296,8 +296,10 @@ impl Ledger {
         };
         let raft = &self.inner.raft;
         match rpc {
-            RaftRpc::AppendEntries(r) => RaftReply::AppendEntries(raft.append_entries(r).await),
-            RaftRpc::Vote(r) => RaftReply::Vote(raft.vote(r).await),
+            RaftRpc::AppendEntries(r) => {
+                RaftReply::AppendEntries(raft.append_entries(r).await.map_err(|e| e.to_string()))
+            }
+            RaftRpc::Vote(r) => RaftReply::Vote(raft.vote(r).await.map_err(|e| e.to_string())),
             // `authorize` refuses every snapshot while log compaction is off.
             RaftRpc::InstallSnapshot(_) => RaftReply::Refused(Refusal::SnapshotsDisabled),
             RaftRpc::Submit(records) => {

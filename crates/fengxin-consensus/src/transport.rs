@@ -6,7 +6,7 @@
 
 use crate::{LedgerTypes, Peer};
 use fengxin_ledger::Record;
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
@@ -44,15 +44,17 @@ impl RaftRpc {
     }
 }
 
-/// A consensus reply.
+/// A consensus reply. A failure inside the peer's engine travels as its text: the engine's
+/// own error types nest without bound (a storage error's source chain), so decoding them from a
+/// peer would let its reply recurse until the stack overflows.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum RaftReply {
     /// To AppendEntries.
-    AppendEntries(Result<AppendEntriesResponse<u64>, RaftError<u64>>),
+    AppendEntries(Result<AppendEntriesResponse<u64>, String>),
     /// To RequestVote.
-    Vote(Result<VoteResponse<u64>, RaftError<u64>>),
+    Vote(Result<VoteResponse<u64>, String>),
     /// To InstallSnapshot.
-    InstallSnapshot(Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>>),
+    InstallSnapshot(Result<InstallSnapshotResponse<u64>, String>),
     /// To Submit: how many records were queued, or why none were.
     Submitted(Result<usize, String>),
     /// The message was refused before it reached the consensus engine.
@@ -138,17 +140,15 @@ pub struct Network {
 /// One peer's client.
 pub struct PeerClient {
     transport: Arc<dyn Transport>,
-    target: u64,
     peer: Peer,
 }
 
 impl RaftNetworkFactory<LedgerTypes> for Network {
     type Network = PeerClient;
 
-    async fn new_client(&mut self, target: u64, node: &Peer) -> Self::Network {
+    async fn new_client(&mut self, _target: u64, node: &Peer) -> Self::Network {
         PeerClient {
             transport: self.transport.clone(),
-            target,
             peer: node.clone(),
         }
     }
@@ -156,6 +156,14 @@ impl RaftNetworkFactory<LedgerTypes> for Network {
 
 fn unreachable<E: std::error::Error>(e: TransportError) -> RPCError<u64, Peer, E> {
     RPCError::Unreachable(Unreachable::new(&AnyError::error(e.to_string())))
+}
+
+/// The peer's engine failed: the peer is unusable for now, as if unreachable (openraft backs
+/// off and retries).
+fn remote_failure<E: std::error::Error>(peer: &Peer, why: &str) -> RPCError<u64, Peer, E> {
+    RPCError::Unreachable(Unreachable::new(&AnyError::error(format!(
+        "{peer}: engine failure: {why}"
+    ))))
 }
 
 fn wrong_reply<E: std::error::Error>(peer: &Peer, reply: &RaftReply) -> RPCError<u64, Peer, E> {
@@ -177,9 +185,7 @@ impl RaftNetwork<LedgerTypes> for PeerClient {
             .call(&self.peer, RaftRpc::AppendEntries(rpc))
             .await
         {
-            Ok(RaftReply::AppendEntries(r)) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Ok(RaftReply::AppendEntries(r)) => r.map_err(|why| remote_failure(&self.peer, &why)),
             Ok(other) => Err(wrong_reply(&self.peer, &other)),
             Err(e) => Err(unreachable(e)),
         }
@@ -198,9 +204,7 @@ impl RaftNetwork<LedgerTypes> for PeerClient {
             .call(&self.peer, RaftRpc::InstallSnapshot(rpc))
             .await
         {
-            Ok(RaftReply::InstallSnapshot(r)) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Ok(RaftReply::InstallSnapshot(r)) => r.map_err(|why| remote_failure(&self.peer, &why)),
             Ok(other) => Err(wrong_reply(&self.peer, &other)),
             Err(e) => Err(unreachable(e)),
         }
@@ -212,9 +216,7 @@ impl RaftNetwork<LedgerTypes> for PeerClient {
         _option: RPCOption,
     ) -> Result<VoteResponse<u64>, RPCError<u64, Peer, RaftError<u64>>> {
         match self.transport.call(&self.peer, RaftRpc::Vote(rpc)).await {
-            Ok(RaftReply::Vote(r)) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Ok(RaftReply::Vote(r)) => r.map_err(|why| remote_failure(&self.peer, &why)),
             Ok(other) => Err(wrong_reply(&self.peer, &other)),
             Err(e) => Err(unreachable(e)),
         }

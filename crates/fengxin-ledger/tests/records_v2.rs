@@ -229,7 +229,10 @@ fn a_receipt_is_kept_once_whichever_party_submits_it() {
     assert_eq!(state.check(&by_querier), Err(Rejection::Replayed));
     assert!(state.settled_by_another(&by_querier));
     assert!(!state.settled_by_another(&by_responder));
-    assert!(!fresh.settled_by_another(&by_querier), "nothing on the ledger yet");
+    assert!(
+        !fresh.settled_by_another(&by_querier),
+        "nothing on the ledger yet"
+    );
     let out = apply(&mut state, third, vec![by_querier.clone()]);
     assert_eq!(out.rejected, vec![(by_querier.id(), Rejection::Replayed)]);
     assert_eq!(state.balance(&q.name), balance - 30);
