@@ -69,7 +69,7 @@ impl Default for BenchConfig {
             samples: 20,
             tree_ops: 200,
             batch_size: 16,
-            params_dir: fengxin_proofs::keys::default_params_dir(),
+            params_dir: fengxin_proofs::keys::source_params_dir(),
             seed: 1,
         }
     }

@@ -1,6 +1,6 @@
 //! Helpers for end-to-end tests: a consortium of real `fengxin-node` processes on loopback.
 
-use fengxin_node::api::{self, ApiRequest, ApiResponse, ScreenReport};
+use fengxin_api::{self as api, ApiRequest, ApiResponse, ScreenReport};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
@@ -178,7 +178,7 @@ impl RunningNode {
         match api::call(
             &self.dir,
             &ApiRequest::Screen {
-                id_type: id_type.into(),
+                id_type: id_type.parse().expect("identifier type"),
                 identifier: identifier.into(),
                 list: None,
                 members: None,

@@ -21,7 +21,7 @@ fn random_tag() -> Tag {
 }
 
 fn proofs(c: &mut Criterion) {
-    let dir = keys::default_params_dir();
+    let dir = keys::source_params_dir();
     let prover = keys::load_prover(&dir).expect("proving key");
     let verifier = keys::load_verifier(&dir).expect("verifying key");
     let tags: Vec<Tag> = (0..TREE_TAGS).map(|_| random_tag()).collect();

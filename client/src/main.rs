@@ -1,10 +1,11 @@
 //! `fengxin`: the CLI for risk teams and regulators. It talks to the member's own node through
-//! the node's local API (see `fengxin_node::api`) and verifies proofs offline.
+//! the node's local API (the contract crate `fengxin_api`) and verifies proofs offline. It links
+//! neither the node's runtime, its network nor its databases.
 
 use clap::{Args, Parser, Subcommand};
-use fengxin_node::api::{ApiRequest, ApiResponse, ScreenReport};
-use fengxin_node::cli::CliError;
-use fengxin_node::publish::{params_dir, ProveOutput};
+use fengxin_api::cli::{print_json, CliError};
+use fengxin_api::{ApiRequest, ApiResponse, ErrorKind, ProveOutput, ScreenReport};
+use fengxin_types::{IdType, ListId, MemberName};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,17 +41,17 @@ enum Command {
         /// The node's data directory.
         #[arg(long)]
         node: PathBuf,
-        /// Identifier type.
-        #[arg(long = "id-type")]
-        id_type: String,
+        /// Identifier type (cn_id, uscc, phone, bank_card, account, email, device_id).
+        #[arg(long = "id-type", value_parser = parse_arg::<IdType>)]
+        id_type: IdType,
         /// The identifier.
         value: String,
         /// Only this list.
-        #[arg(long)]
-        list: Option<String>,
+        #[arg(long, value_parser = parse_arg::<ListId>)]
+        list: Option<ListId>,
         /// Only these members (repeatable).
-        #[arg(long = "member")]
-        members: Vec<String>,
+        #[arg(long = "member", value_parser = parse_arg::<MemberName>)]
+        members: Vec<MemberName>,
         /// The case reference, sealed to the regulator with the receipt's details.
         #[arg(long = "case")]
         case_reference: Option<String>,
@@ -64,11 +65,11 @@ enum Command {
         #[arg(long)]
         node: PathBuf,
         /// The receipt id (from `fengxin receipts --json`).
-        #[arg(long)]
-        receipt: String,
+        #[arg(long, value_parser = parse_arg::<fengxin_api::RecordId>)]
+        receipt: fengxin_api::RecordId,
         /// `confirmed` or `false_positive`.
-        #[arg(long)]
-        verdict: String,
+        #[arg(long, value_parser = parse_arg::<fengxin_api::Feedback>)]
+        verdict: fengxin_api::Feedback,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -125,8 +126,8 @@ struct MemberMotion {
     #[arg(long)]
     node: PathBuf,
     /// The member the motion is about.
-    #[arg(long)]
-    member: String,
+    #[arg(long, value_parser = parse_arg::<MemberName>)]
+    member: MemberName,
     /// A note for the council.
     #[arg(long, default_value = "")]
     note: String,
@@ -162,8 +163,8 @@ enum CouncilCommand {
         #[arg(long)]
         node: PathBuf,
         /// The motion id (from `fengxin council motions`).
-        #[arg(long)]
-        motion: String,
+        #[arg(long, value_parser = parse_arg::<fengxin_api::RecordId>)]
+        motion: fengxin_api::RecordId,
         /// Vote against.
         #[arg(long)]
         against: bool,
@@ -207,12 +208,22 @@ enum LedgerCommand {
     },
 }
 
-fn fail(kind: impl Into<std::borrow::Cow<'static, str>>, message: impl Into<String>) -> CliError {
+fn fail(kind: ErrorKind, message: impl Into<String>) -> CliError {
     CliError::new(kind, message)
 }
 
+/// clap value parser for the contract's types: a bad value is an argument error with the
+/// type's own reason.
+fn parse_arg<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>().map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
-    fengxin_node::cli::drive(
+    fengxin_api::cli::drive(
         |c: &Cli| match &c.command {
             Command::Verify { json, .. }
             | Command::Screen { json, .. }
@@ -282,15 +293,10 @@ fn run(command: Command) -> Result<(), CliError> {
             };
             let report = match call(&node, &request)? {
                 ApiResponse::Screen(r) => r,
-                ApiResponse::Error { kind, message } => return Err(fail(kind, message)),
-                _ => return Err(fail("protocol", "unexpected response from the node")),
+                other => return unexpected(other),
             };
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report)
-                        .map_err(|e| fail("internal", e.to_string()))?
-                );
+                print_json(&report)?;
             } else {
                 print_report(&report);
             }
@@ -315,13 +321,12 @@ fn run(command: Command) -> Result<(), CliError> {
                         r.height,
                         r.querier.as_str(),
                         r.responder.as_str(),
-                        r.list,
+                        r.list.as_str(),
                         r.epoch,
                         r.count,
-                        &r.id[..16],
+                        r.id.short(),
                         r.feedback
-                            .as_ref()
-                            .map_or(String::new(), |f| format!("  ({f})"))
+                            .map_or(String::new(), |f| format!("  ({})", f.as_str()))
                     );
                 }
                 Ok(())
@@ -338,7 +343,7 @@ fn run(command: Command) -> Result<(), CliError> {
                 print_json(&serde_json::json!({ "submitted": ids }))
             }
             ApiResponse::Submitted(ids) => {
-                println!("feedback submitted as record {}", ids.join(", "));
+                println!("feedback submitted as record {}", join(&ids));
                 Ok(())
             }
             other => unexpected(other),
@@ -391,11 +396,19 @@ fn run(command: Command) -> Result<(), CliError> {
                 println!("height      {}", s.height);
                 println!("block hash  {}", s.block_hash);
                 println!("chain id    {}", s.chain_id);
-                println!("node        {} ({}, term {})", s.node, s.role, s.term);
-                println!("leader      {}", s.leader.as_deref().unwrap_or("-"));
-                println!("validators  {}", s.validators.join(", "));
+                println!(
+                    "node        {} ({}, term {})",
+                    s.node,
+                    s.role.as_str(),
+                    s.term
+                );
+                println!(
+                    "leader      {}",
+                    s.leader.as_ref().map_or("-", MemberName::as_str)
+                );
+                println!("validators  {}", join(&s.validators));
                 if !s.learners.is_empty() {
-                    println!("learners    {}", s.learners.join(", "));
+                    println!("learners    {}", join(&s.learners));
                 }
                 if s.outbox > 0 {
                     println!("outbox      {} records not yet committed", s.outbox);
@@ -422,7 +435,7 @@ fn run(command: Command) -> Result<(), CliError> {
                     println!(
                         "  {:<12} {} by {}  {}",
                         r.kind,
-                        &r.id[..16],
+                        r.id.short(),
                         r.author,
                         r.summary
                     );
@@ -437,15 +450,22 @@ fn run(command: Command) -> Result<(), CliError> {
 /// The local API request proposing `action` about the member `m` names.
 fn member_motion(
     m: MemberMotion,
-    action: impl FnOnce(fengxin_types::MemberName) -> fengxin_ledger::MotionAction,
-) -> Result<(PathBuf, ApiRequest, bool), CliError> {
-    let name = fengxin_types::MemberName::parse(&m.member)
-        .map_err(|e| fail("invalid_input", format!("member: {e}")))?;
+    action: impl FnOnce(MemberName) -> fengxin_ledger::MotionAction,
+) -> (PathBuf, ApiRequest, bool) {
     let request = ApiRequest::Propose {
-        action: action(name),
+        action: action(m.member),
         note: m.note,
     };
-    Ok((m.node, request, m.json))
+    (m.node, request, m.json)
+}
+
+/// Names or ids, comma-separated.
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn council(command: CouncilCommand) -> Result<(), CliError> {
@@ -457,11 +477,15 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
             json,
         } => {
             let text = std::fs::read(&candidate)
-                .map_err(|e| fail("io", format!("{}: {e}", candidate.display())))?;
-            let m: fengxin_node::datadir::MemberFile = serde_json::from_slice(&text)
-                .map_err(|e| fail("invalid_input", format!("{}: {e}", candidate.display())))?;
-            let key = fengxin_crypto::IdentityPublicKey::from_hex(&m.identity_key)
-                .map_err(|e| fail("invalid_input", format!("identity key: {e}")))?;
+                .map_err(|e| fail(ErrorKind::Io, format!("{}: {e}", candidate.display())))?;
+            let m: fengxin_api::MemberFile = serde_json::from_slice(&text).map_err(|e| {
+                fail(
+                    ErrorKind::InvalidInput,
+                    format!("{}: {e}", candidate.display()),
+                )
+            })?;
+            let key = fengxin_crypto::IdentityPublicKey::from_slice(m.identity_key.as_bytes())
+                .map_err(|e| fail(ErrorKind::InvalidInput, format!("identity key: {e}")))?;
             let action = fengxin_ledger::MotionAction::Admit {
                 name: m.name,
                 identity_key: key.to_bytes(),
@@ -470,10 +494,10 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
             (node, ApiRequest::Propose { action, note }, json)
         }
         CouncilCommand::Remove(m) => {
-            member_motion(m, |name| fengxin_ledger::MotionAction::Remove { name })?
+            member_motion(m, |name| fengxin_ledger::MotionAction::Remove { name })
         }
         CouncilCommand::Reinstate(m) => {
-            member_motion(m, |name| fengxin_ledger::MotionAction::Reinstate { name })?
+            member_motion(m, |name| fengxin_ledger::MotionAction::Reinstate { name })
         }
         CouncilCommand::Vote {
             node,
@@ -493,7 +517,7 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
     match call(&node, &request)? {
         ApiResponse::Submitted(ids) if json => print_json(&serde_json::json!({ "submitted": ids })),
         ApiResponse::Submitted(ids) => {
-            println!("submitted record {}", ids.join(", "));
+            println!("submitted record {}", join(&ids));
             Ok(())
         }
         ApiResponse::Motions(m) if json => print_json(&m),
@@ -501,12 +525,12 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
             for x in &m {
                 println!(
                     "{} {:<8} by {}: {:?} — for {} against {}{}{}",
-                    &x.id,
-                    x.status,
+                    x.id,
+                    x.status.as_str(),
                     x.proposer,
                     x.action,
-                    x.approve.join(","),
-                    x.reject.join(","),
+                    join(&x.approve),
+                    join(&x.reject),
                     if x.note.is_empty() {
                         String::new()
                     } else {
@@ -523,7 +547,7 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
     }
 }
 
-fn print_audit(a: &fengxin_node::audit::AuditReport) {
+fn print_audit(a: &fengxin_api::AuditReport) {
     println!(
         "audit of heights {}..={} ({} receipts)",
         a.from,
@@ -533,7 +557,7 @@ fn print_audit(a: &fengxin_node::audit::AuditReport) {
     for r in &a.records {
         let what = match (&r.details, &r.error) {
             (Some(d), _) => {
-                let hits = d.results.iter().filter(|h| **h).count();
+                let hits = d.results.iter().filter(|v| v.is_hit()).count();
                 format!("{} hit(s) of {}", hits, d.results.len())
             }
             (None, Some(e)) => format!("unreadable: {e}"),
@@ -586,7 +610,7 @@ fn print_audit(a: &fengxin_node::audit::AuditReport) {
     for f in &a.flags {
         println!(
             "FLAG {} {}{}: {}",
-            f.rule,
+            f.rule.as_str(),
             f.member,
             f.responder
                 .as_ref()
@@ -596,18 +620,13 @@ fn print_audit(a: &fengxin_node::audit::AuditReport) {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).map_err(|e| fail("internal", e.to_string()))?
-    );
-    Ok(())
-}
-
-fn unexpected(response: ApiResponse) -> Result<(), CliError> {
+fn unexpected<T>(response: ApiResponse) -> Result<T, CliError> {
     match response {
-        ApiResponse::Error { kind, message } => Err(fail(kind, message)),
-        _ => Err(fail("protocol", "unexpected response from the node")),
+        ApiResponse::Error(e) => Err(e),
+        _ => Err(fail(
+            ErrorKind::Protocol,
+            "unexpected response from the node",
+        )),
     }
 }
 
@@ -620,8 +639,8 @@ fn print_report(report: &ScreenReport) {
         println!(
             "{:<12} {:<20} {:<6} {:<9} {:>8.1}ms{}",
             r.member.as_str(),
-            r.list.as_deref().unwrap_or("-"),
-            r.result.as_deref().unwrap_or("-"),
+            r.list.as_ref().map_or("-", ListId::as_str),
+            r.result.map_or("-", |v| v.as_str()),
             if r.verified { "yes" } else { "NO" },
             r.latency_ms,
             r.error
@@ -632,10 +651,7 @@ fn print_report(report: &ScreenReport) {
 }
 
 fn call(node: &Path, request: &ApiRequest) -> Result<ApiResponse, CliError> {
-    fengxin_node::api::call(node, request).map_err(|e| match e {
-        fengxin_node::api::CallError::Unreachable { .. } => fail("node_unreachable", e.to_string()),
-        other => fail("protocol", other.to_string()),
-    })
+    fengxin_api::call(node, request)
 }
 
 /// Checks a `prove` object: decodes every field and verifies the proof with the pinned key.
@@ -644,37 +660,25 @@ fn verify(source: &str) -> Result<ProveOutput, CliError> {
     if source == "-" {
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| fail("io", e.to_string()))?;
+            .map_err(|e| fail(ErrorKind::Io, e.to_string()))?;
     } else {
-        text = std::fs::read_to_string(source).map_err(|e| fail("io", format!("{source}: {e}")))?;
+        text = std::fs::read_to_string(source)
+            .map_err(|e| fail(ErrorKind::Io, format!("{source}: {e}")))?;
     }
     let out: ProveOutput = serde_json::from_str(&text)
-        .map_err(|e| fail("invalid_input", format!("not a prove object: {e}")))?;
-    let root = fengxin_tree::Root::from_hex(&out.root)
-        .map_err(|e| fail("invalid_input", format!("root: {e}")))?;
-    let tag = fengxin_types::Tag::from_hex(&out.tag)
-        .map_err(|e| fail("invalid_input", format!("tag: {e}")))?;
-    let result = match out.result.as_str() {
-        "hit" => true,
-        "miss" => false,
-        other => {
-            return Err(fail(
-                "invalid_input",
-                format!("result must be hit or miss, got {other:?}"),
-            ))
-        }
-    };
-    let bytes =
-        hex::decode(&out.proof).map_err(|_| fail("invalid_input", "proof is not hexadecimal"))?;
-    let proof = fengxin_proofs::MembershipProof::from_bytes(&bytes)
-        .map_err(|e| fail("invalid_proof", format!("proof: {e}")))?;
-    let verifier = fengxin_proofs::keys::load_verifier(&params_dir())
-        .map_err(|e| fail("params", e.to_string()))?;
+        .map_err(|e| fail(ErrorKind::InvalidInput, format!("not a prove object: {e}")))?;
+    let root = fengxin_tree::Root::from_bytes(out.root.as_bytes())
+        .map_err(|e| fail(ErrorKind::InvalidInput, format!("root: {e}")))?;
+    let (tag, result) = (out.tag, out.result.is_hit());
+    let proof = fengxin_proofs::MembershipProof::from_bytes(&out.proof.0)
+        .map_err(|e| fail(ErrorKind::InvalidProof, format!("proof: {e}")))?;
+    let verifier = fengxin_proofs::keys::configured_verifier()
+        .map_err(|e| fail(ErrorKind::Params, e.to_string()))?;
     verifier
         .verify(&fengxin_proofs::PublicInputs { root, tag, result }, &proof)
         .map_err(|e| {
             fail(
-                "invalid_proof",
+                ErrorKind::InvalidProof,
                 format!("proof does not verify for this root, tag and result: {e}"),
             )
         })?;

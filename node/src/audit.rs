@@ -13,10 +13,13 @@
 //!   on the ledger.
 
 use crate::credits::ReceiptDetails;
+use fengxin_api::{
+    AuditDetails, AuditRecord, AuditReport, Digest, Flag, FlagRule, ListSizeAudit, MemberAudit,
+    Nonce, RecordId, Verdict,
+};
 use fengxin_confidential::ViewSecret;
 use fengxin_ledger::LedgerState;
-use fengxin_types::MemberName;
-use serde::{Deserialize, Serialize};
+use fengxin_types::{MemberName, Tag};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Distinct tags: how many times the peers' median before `enumeration` fires.
@@ -28,107 +31,6 @@ pub const FISHING_MIN: u64 = 20;
 /// Hit-rate ratio for `fishing`.
 pub const FISHING_FACTOR: f64 = 5.0;
 
-/// One decrypted receipt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    /// Block height.
-    pub height: u64,
-    /// Receipt id (hex).
-    pub receipt: String,
-    /// Querier.
-    pub querier: MemberName,
-    /// Responder.
-    pub responder: MemberName,
-    /// List.
-    pub list: String,
-    /// Identifiers.
-    pub count: u32,
-    /// The decrypted details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<ReceiptDetails>,
-    /// Why the details could not be read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// One list's decrypted size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListSizeAudit {
-    /// List.
-    pub list: String,
-    /// Decrypted entry count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// Why it could not be decrypted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Per-member figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MemberAudit {
-    /// Member.
-    pub member: String,
-    /// Receipts as querier.
-    pub queries_made: u64,
-    /// Identifiers screened.
-    pub identifiers_screened: u64,
-    /// Distinct tags screened (per responder key).
-    pub distinct_tags: u64,
-    /// Hits among them.
-    pub hits_received: u64,
-    /// Receipts as responder.
-    pub queries_served: u64,
-    /// Identifiers answered.
-    pub identifiers_served: u64,
-    /// Hits answered.
-    pub hits_served: u64,
-    /// Confirmed hits reported about its answers.
-    pub confirmed: u64,
-    /// False positives reported about its answers.
-    pub false_positives: u64,
-    /// Credit balance.
-    pub balance: i64,
-    /// Quality weight (per mille).
-    pub quality: u32,
-    /// Decrypted list sizes.
-    pub list_sizes: Vec<ListSizeAudit>,
-    /// Allowance per epoch from the decrypted sizes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowance: Option<u64>,
-}
-
-/// A rule that fired.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Flag {
-    /// `enumeration`, `fishing` or `equivocation`.
-    pub rule: String,
-    /// The member it is about.
-    pub member: String,
-    /// The responder, for `fishing`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub responder: Option<String>,
-    /// The figures that made it fire.
-    pub evidence: String,
-}
-
-/// `fengxin audit` output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditReport {
-    /// Ledger height read.
-    pub height: u64,
-    /// First height covered.
-    pub from: u64,
-    /// Last height covered.
-    pub to: u64,
-    /// Decrypted receipts, oldest first.
-    pub records: Vec<AuditRecord>,
-    /// Per member.
-    pub members: Vec<MemberAudit>,
-    /// Rules that fired.
-    pub flags: Vec<Flag>,
-}
-
 #[derive(Default)]
 struct Pair {
     ids: u64,
@@ -139,7 +41,7 @@ struct Pair {
 pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> AuditReport {
     let mut records = Vec::new();
     let mut figures: BTreeMap<MemberName, MemberAudit> = BTreeMap::new();
-    let mut tags: BTreeMap<MemberName, BTreeSet<(MemberName, String)>> = BTreeMap::new();
+    let mut tags: BTreeMap<MemberName, BTreeSet<(MemberName, Tag)>> = BTreeMap::new();
     let mut pairs: BTreeMap<(MemberName, MemberName), Pair> = BTreeMap::new();
     let mut sorted: Vec<_> = state
         .receipts()
@@ -153,16 +55,19 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
             None => (None, Some("no sealed details".to_owned())),
             Some(sealed) => match fengxin_confidential::open_details(view, id, sealed) {
                 Err(e) => (None, Some(e.to_string())),
-                Ok(plain) => match serde_json::from_slice::<ReceiptDetails>(&plain) {
+                Ok(plain) => match serde_json::from_slice::<ReceiptDetails>(&plain)
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| audit_details(&d))
+                {
                     Ok(d) => (Some(d), None),
                     Err(e) => (None, Some(format!("details: {e}"))),
                 },
             },
         };
-        let q = figures.entry(body.querier.clone()).or_default();
+        let q = figures_of(&mut figures, &body.querier);
         q.queries_made += 1;
         q.identifiers_screened += u64::from(body.count);
-        let s = figures.entry(body.responder.clone()).or_default();
+        let s = figures_of(&mut figures, &body.responder);
         s.queries_served += 1;
         s.identifiers_served += u64::from(body.count);
         let pair = pairs
@@ -170,27 +75,21 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
             .or_default();
         pair.ids += u64::from(body.count);
         if let Some(d) = &details {
-            let hits = d.results.iter().filter(|h| **h).count() as u64;
+            let hits = d.results.iter().filter(|v| v.is_hit()).count() as u64;
             pair.hits += hits;
-            figures
-                .entry(body.querier.clone())
-                .or_default()
-                .hits_received += hits;
-            figures
-                .entry(body.responder.clone())
-                .or_default()
-                .hits_served += hits;
+            figures_of(&mut figures, &body.querier).hits_received += hits;
+            figures_of(&mut figures, &body.responder).hits_served += hits;
             let seen = tags.entry(body.querier.clone()).or_default();
             for t in &d.tags {
-                seen.insert((body.responder.clone(), t.clone()));
+                seen.insert((body.responder.clone(), *t));
             }
         }
         records.push(AuditRecord {
             height: r.height,
-            receipt: hex::encode(id),
+            receipt: RecordId(*id),
             querier: body.querier.clone(),
             responder: body.responder.clone(),
-            list: body.list.to_string(),
+            list: body.list.clone(),
             count: body.count,
             details,
             error,
@@ -198,7 +97,7 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
     }
     let p = state.params();
     for name in state.members().keys() {
-        let f = figures.entry(name.clone()).or_default();
+        let f = figures_of(&mut figures, name);
         let c = state.counters(name);
         f.confirmed = c.confirmed;
         f.false_positives = c.false_positives;
@@ -210,7 +109,7 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
                 Ok(v) => {
                     total = total.map(|t| t + v);
                     f.list_sizes.push(ListSizeAudit {
-                        list: list.to_string(),
+                        list: list.clone(),
                         size: Some(v),
                         error: None,
                     });
@@ -218,7 +117,7 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
                 Err(e) => {
                     total = None;
                     f.list_sizes.push(ListSizeAudit {
-                        list: list.to_string(),
+                        list: list.clone(),
                         size: None,
                         error: Some(e.to_string()),
                     });
@@ -228,7 +127,6 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
         f.allowance = total.map(|t| p.base_allowance + p.allowance_per_entry * t);
     }
     for (name, f) in &mut figures {
-        f.member = name.to_string();
         f.distinct_tags = tags.get(name).map_or(0, |t| t.len() as u64);
     }
     let mut flags = flags(&figures, &pairs);
@@ -238,8 +136,8 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
         .filter(|e| e.height >= from && e.height <= to)
     {
         flags.push(Flag {
-            rule: "equivocation".into(),
-            member: e.querier.to_string(),
+            rule: FlagRule::Equivocation,
+            member: e.querier.clone(),
             responder: None,
             evidence: format!(
                 "receipts {} and {} claim overlapping usage of epoch {} (recorded at height {}){}",
@@ -261,6 +159,34 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
         members: figures.into_values().collect(),
         flags,
     }
+}
+
+/// The figures of `name`, created empty on first use.
+fn figures_of<'a>(
+    figures: &'a mut BTreeMap<MemberName, MemberAudit>,
+    name: &MemberName,
+) -> &'a mut MemberAudit {
+    figures
+        .entry(name.clone())
+        .or_insert_with(|| MemberAudit::new(name.clone()))
+}
+
+/// The regulator's reading of a receipt's sealed details: tags and per-tag verdicts as
+/// screening says them. Details whose fields do not decode are reported, not guessed at.
+fn audit_details(d: &ReceiptDetails) -> Result<AuditDetails, String> {
+    let tags = d
+        .tags
+        .iter()
+        .map(|t| Tag::from_hex(t).map_err(|e| format!("tag: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AuditDetails {
+        tags,
+        results: d.results.iter().map(|h| Verdict::from_hit(*h)).collect(),
+        nonce: Nonce::from_hex(&d.nonce).map_err(|e| e.to_string())?,
+        request_digest: Digest::from_hex(&d.request_digest).map_err(|e| e.to_string())?,
+        answer_digest: Digest::from_hex(&d.answer_digest).map_err(|e| e.to_string())?,
+        case_reference: d.case_reference.clone(),
+    })
 }
 
 fn median(mut v: Vec<u64>) -> u64 {
@@ -287,8 +213,8 @@ fn flags(
         let limit = (ENUMERATION_FACTOR * peers).max(ENUMERATION_MIN);
         if f.distinct_tags > limit {
             out.push(Flag {
-                rule: "enumeration".into(),
-                member: name.to_string(),
+                rule: FlagRule::Enumeration,
+                member: name.clone(),
                 responder: None,
                 evidence: format!(
                     "{} distinct tags screened; peers' median {peers}; limit {limit} \
@@ -313,9 +239,9 @@ fn flags(
         let here = pair.hits as f64 / pair.ids as f64;
         if here * FISHING_FACTOR < elsewhere {
             out.push(Flag {
-                rule: "fishing".into(),
-                member: querier.to_string(),
-                responder: Some(responder.to_string()),
+                rule: FlagRule::Fishing,
+                member: querier.clone(),
+                responder: Some(responder.clone()),
                 evidence: format!(
                     "{} identifiers against {responder} with {} hits ({:.1}%), against the others \
                      {ids} with {hits} hits ({:.1}%); fires below 1/{FISHING_FACTOR} of the rate \
@@ -346,10 +272,9 @@ mod tests {
             figures.insert(
                 name(m),
                 MemberAudit {
-                    member: m.into(),
                     queries_made: 1,
                     distinct_tags: tags,
-                    ..MemberAudit::default()
+                    ..MemberAudit::new(name(m))
                 },
             );
         }
@@ -361,7 +286,13 @@ mod tests {
         let flags = flags(&figures, &pairs);
         let rules: Vec<(&str, &str, Option<&str>)> = flags
             .iter()
-            .map(|f| (f.rule.as_str(), f.member.as_str(), f.responder.as_deref()))
+            .map(|f| {
+                (
+                    f.rule.as_str(),
+                    f.member.as_str(),
+                    f.responder.as_ref().map(MemberName::as_str),
+                )
+            })
             .collect();
         assert_eq!(
             rules,

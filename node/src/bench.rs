@@ -1,9 +1,10 @@
 //! `fengxin-node bench`: this machine's figures, like `openssl speed`.
 
 use crate::cli::CliError;
+use fengxin_api::ErrorKind;
 use fengxin_crypto::oprf::{self, ListKey};
 use fengxin_crypto::MasterSeed;
-use fengxin_types::{CanonicalId, Epoch, IdType, ListId};
+use fengxin_types::{CanonicalId, Epoch, IdType, ListId, MemberName};
 use std::time::{Duration, Instant};
 
 /// What to measure.
@@ -78,14 +79,14 @@ pub fn summarize(op: &str, mut samples: Vec<Duration>) -> Figure {
 /// Figures for the VOPRF operations.
 pub fn oprf_figures() -> Result<Vec<Figure>, CliError> {
     let seed = MasterSeed::generate(&mut rand_core::OsRng);
-    let list =
-        ListId::parse(ListId::FRAUD_TXN).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let list = ListId::parse(ListId::FRAUD_TXN)
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let key = ListKey::derive(&seed, &list, Epoch::FIRST)
-        .map_err(|e| CliError::new("internal", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let ids: Vec<CanonicalId> = fengxin_sample::identifiers(IdType::CnId, 256, 7)
         .map(|s| CanonicalId::parse(IdType::CnId, &s))
         .collect::<Result<_, _>>()
-        .map_err(|e| CliError::new("internal", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let pk = key.public_key();
     let mut rng = rand_core::OsRng;
     let mut i = 0usize;
@@ -100,8 +101,8 @@ pub fn oprf_figures() -> Result<Vec<Figure>, CliError> {
     out.push(measure("querier blind (1 identifier)", 1000, || {
         let _ = oprf::blind(&mut rng, &list, &one);
     }));
-    let (_, blinded) =
-        oprf::blind(&mut rng, &list, &one).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let (_, blinded) = oprf::blind(&mut rng, &list, &one)
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     out.push(measure(
         "responder evaluate + DLEQ proof (1 identifier)",
         1000,
@@ -147,7 +148,7 @@ pub struct ImportFigures {
 /// Generates a `rows`-row cn_id CSV, then times `lists import` of it into a fresh node.
 pub fn import_figures(rows: usize) -> Result<ImportFigures, CliError> {
     use crate::datadir::{DataDir, Role};
-    let io = |e: std::io::Error| CliError::new("io", e.to_string());
+    let io = |e: std::io::Error| CliError::new(ErrorKind::Io, e.to_string());
     let tmp = std::env::temp_dir().join(format!("fengxin-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(io)?;
@@ -158,12 +159,12 @@ pub fn import_figures(rows: usize) -> Result<ImportFigures, CliError> {
         std::io::Write::flush(&mut w).map_err(io)?;
     }
     let name = fengxin_types::MemberName::parse("bench")
-        .map_err(|e| CliError::new("internal", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let dir = DataDir::init(&tmp.join("node"), name, "127.0.0.1:0".into(), Role::Member)?;
     let store = dir.store()?;
     let seed = dir.master_seed()?;
-    let list =
-        ListId::parse(ListId::FRAUD_TXN).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let list = ListId::parse(ListId::FRAUD_TXN)
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let t = Instant::now();
     let report = crate::import::import_file(
         &store,
@@ -234,16 +235,18 @@ pub struct ScreeningFigures {
 }
 
 fn internal(e: impl std::fmt::Display) -> CliError {
-    CliError::new("internal", e.to_string())
+    CliError::new(ErrorKind::Internal, e.to_string())
 }
 
-fn screen_once(dir: &std::path::Path, request: &crate::api::ApiRequest) -> Result<(), CliError> {
-    use crate::api::ApiResponse;
-    match crate::api::call(dir, request).map_err(|e| CliError::new("node", e.to_string()))? {
+fn screen_once(dir: &std::path::Path, request: &fengxin_api::ApiRequest) -> Result<(), CliError> {
+    use fengxin_api::ApiResponse;
+    match fengxin_api::call(dir, request)
+        .map_err(|e| CliError::new(ErrorKind::Node, e.to_string()))?
+    {
         ApiResponse::Screen(r) if r.results.iter().all(|x| x.verified) => Ok(()),
         ApiResponse::ScreenBatch(r) if r.results.iter().all(|x| x.verified) => Ok(()),
         other => Err(CliError::new(
-            "bench",
+            ErrorKind::Bench,
             format!("screening failed: {other:?}"),
         )),
     }
@@ -252,17 +255,17 @@ fn screen_once(dir: &std::path::Path, request: &crate::api::ApiRequest) -> Resul
 /// Starts a four-member consortium on loopback (separate processes) and times screening from
 /// one member through its local API.
 pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
-    use crate::api::ApiRequest;
+    use fengxin_api::ApiRequest;
     const LIST: usize = 1000;
     const BATCH: usize = 64;
     const BATCH_RUNS: usize = 5;
     let root = std::env::temp_dir().join(format!("fengxin-bench-screen-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).map_err(|e| CliError::new("io", e.to_string()))?;
+    std::fs::create_dir_all(&root).map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
     let csv = |seed: u64| -> Result<String, CliError> {
         let mut out = Vec::new();
         fengxin_sample::write_csv(&mut out, IdType::CnId, LIST, seed)
-            .map_err(|e| CliError::new("io", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
         String::from_utf8(out).map_err(internal)
     };
     let mut specs = Vec::new();
@@ -284,8 +287,9 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
         let ids: Vec<String> =
             fengxin_sample::identifiers(IdType::CnId, 2 * samples + BATCH * BATCH_RUNS + 1, 4242)
                 .collect();
-        let screen = |id: &str, members: Option<Vec<String>>| ApiRequest::Screen {
-            id_type: "cn_id".into(),
+        let bank_b = MemberName::parse("bank-b").map_err(internal)?;
+        let screen = |id: &str, members: Option<Vec<MemberName>>| ApiRequest::Screen {
+            id_type: IdType::CnId,
             identifier: id.to_owned(),
             list: None,
             members,
@@ -298,7 +302,7 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
         let mut i = 0;
         let one = measure("screen 1 identifier, 1 responder", samples, || {
             i += 1;
-            let req = screen(&ids[i], Some(vec!["bank-b".into()]));
+            let req = screen(&ids[i], Some(vec![bank_b.clone()]));
             if let Err(e) = screen_once(&a, &req) {
                 err = Err(e);
             }
@@ -311,7 +315,7 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
             "screen 1 identifier, 1 responder, answer cached",
             samples,
             || {
-                let req = screen(&ids[1], Some(vec!["bank-b".into()]));
+                let req = screen(&ids[1], Some(vec![bank_b.clone()]));
                 if let Err(e) = screen_once(&a, &req) {
                     err = Err(e);
                 }
@@ -349,10 +353,10 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
             || {
                 let Some(chunk) = chunks.next() else { return };
                 let req = ApiRequest::ScreenBatch {
-                    id_type: "cn_id".into(),
+                    id_type: IdType::CnId,
                     identifiers: chunk.to_vec(),
                     list: None,
-                    members: Some(vec!["bank-b".into()]),
+                    members: Some(vec![bank_b.clone()]),
                     case_reference: None,
                 };
                 if let Err(e) = screen_once(&a, &req) {
@@ -363,13 +367,13 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
         err?;
         drop(nodes);
         // Proving alone, same keys, on a tree of the same size.
-        let prover = fengxin_proofs::keys::load_prover(&crate::publish::params_dir())
-            .map_err(|e| CliError::new("params", e.to_string()))?;
+        let prover = fengxin_proofs::keys::load_prover(&crate::publish::params_dir()?)
+            .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
         let list = ListId::parse(ListId::FRAUD_TXN).map_err(internal)?;
         let tags = dirs[1]
             .store()?
             .tags(&list, Epoch::FIRST)
-            .map_err(|e| CliError::new("store", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
         let tree =
             fengxin_tree::IndexedMerkleTree::build(fengxin_tree::MemoryStore::new(), tags.clone())
                 .map_err(internal)?;
@@ -413,22 +417,23 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
     let proofs = (all || which == Which::Proofs)
         .then(|| {
             let cfg = fengxin_benches::proofs::BenchConfig {
-                params_dir: crate::publish::params_dir(),
+                params_dir: crate::publish::params_dir()?,
                 tree_tags,
                 ..Default::default()
             };
-            fengxin_benches::proofs::run(cfg).map_err(|e| CliError::new("bench", e.to_string()))
+            fengxin_benches::proofs::run(cfg)
+                .map_err(|e| CliError::new(ErrorKind::Bench, e.to_string()))
         })
         .transpose()?;
     let tree = (which == Which::Tree)
         .then(|| {
             let cfg = fengxin_benches::proofs::BenchConfig {
-                params_dir: crate::publish::params_dir(),
+                params_dir: crate::publish::params_dir()?,
                 tree_tags,
                 ..Default::default()
             };
             fengxin_benches::proofs::run_tree(cfg)
-                .map_err(|e| CliError::new("bench", e.to_string()))
+                .map_err(|e| CliError::new(ErrorKind::Bench, e.to_string()))
         })
         .transpose()?;
     let screening = (all || which == Which::Screening)
@@ -761,7 +766,7 @@ async fn ledger_figures_async(n: usize, confidential: bool) -> Result<LedgerFigu
         let ids = ledgers[0].submit(chunk.to_vec()).map_err(internal)?;
         last = ids.last().copied();
     }
-    let last = last.ok_or_else(|| CliError::new("bench", "no receipts"))?;
+    let last = last.ok_or_else(|| CliError::new(ErrorKind::Bench, "no receipts"))?;
     ledgers[0]
         .wait_committed(last, wait)
         .await
@@ -773,7 +778,7 @@ async fn ledger_figures_async(n: usize, confidential: bool) -> Result<LedgerFigu
     while committed(&ledgers[0]) < n {
         if Instant::now() > deadline {
             return Err(CliError::new(
-                "bench",
+                ErrorKind::Bench,
                 format!("{} of {n} receipts committed", committed(&ledgers[0])),
             ));
         }
@@ -975,7 +980,10 @@ impl ReceiptWorkload {
         );
         let applied = state.apply_batch(&batch);
         if applied.block.is_none() {
-            return Err(CliError::new("bench", format!("{:?}", applied.rejected)));
+            return Err(CliError::new(
+                ErrorKind::Bench,
+                format!("{:?}", applied.rejected),
+            ));
         }
         Ok(state)
     }

@@ -1,11 +1,15 @@
 //! The `fengxin-node` command line (see docs/cli.md).
 //!
 //! Every command exits 0 on success and non-zero with a one-line reason on stderr otherwise;
-//! with `--json`, errors are also printed on stdout as `{"error": {"kind", "message"}}`.
+//! with `--json`, errors are also printed on stdout as `{"error": {"kind", "message"}}`
+//! (the plumbing is `fengxin_api::cli`, shared with the `fengxin` client).
 
 use crate::datadir::{DataDir, DataDirError, Role};
 use crate::import::{self, Format, ImportError};
 use clap::{Args, Parser, Subcommand};
+use fengxin_api::cli::drive;
+pub use fengxin_api::cli::{print_json, CliError};
+use fengxin_api::ErrorKind;
 use fengxin_types::{IdType, ListId, MemberName};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -205,43 +209,12 @@ struct ListFileArgs {
     json: bool,
 }
 
-/// A command failure: a stable kind and a one-line message.
-#[derive(Debug)]
-pub struct CliError {
-    kind: std::borrow::Cow<'static, str>,
-    message: String,
-}
-
-impl CliError {
-    /// The stable kind.
-    pub fn kind(&self) -> &str {
-        &self.kind
-    }
-
-    /// The one-line message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// A failure of the given kind.
-    pub fn new(
-        kind: impl Into<std::borrow::Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            kind: kind.into(),
-            message: message.into(),
-        }
-    }
-}
-
 impl From<DataDirError> for CliError {
     fn from(e: DataDirError) -> Self {
         let kind = match &e {
-            DataDirError::SecretPermissions { .. } => "secret_permissions",
-            DataDirError::NotInitialised(_) | DataDirError::AlreadyInitialised(_) => "data_dir",
-            DataDirError::Store(_) => "store",
-            _ => "data_dir",
+            DataDirError::SecretPermissions { .. } => ErrorKind::SecretPermissions,
+            DataDirError::Store(_) => ErrorKind::Store,
+            _ => ErrorKind::DataDir,
         };
         Self::new(kind, e.to_string())
     }
@@ -250,109 +223,10 @@ impl From<DataDirError> for CliError {
 impl From<ImportError> for CliError {
     fn from(e: ImportError) -> Self {
         let kind = match &e {
-            ImportError::Store(_) => "store",
-            _ => "input_file",
+            ImportError::Store(_) => ErrorKind::Store,
+            _ => ErrorKind::InputFile,
         };
         Self::new(kind, e.to_string())
-    }
-}
-
-/// Parses the arguments, runs the command and maps the outcome to CLI.md's contract: exit 0 on
-/// success; otherwise a one-line reason on stderr and, with `--json`, an
-/// `{"error": {"kind", "message"}}` object on stdout. Shared by both binaries.
-///
-/// Argument errors follow the same contract: with `--json` among the arguments, they are
-/// reported as kind `usage` (a one-line reason on stderr, the JSON object on stdout); without
-/// it, clap's own message and usage. `--help` and `--version` print clap's output and exit 0.
-pub fn drive<C: Parser>(
-    wants_json: impl Fn(&C) -> bool,
-    run: impl FnOnce(C) -> Result<(), CliError>,
-) -> ExitCode {
-    quiet_on_closed_stdout();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match C::try_parse_from(&args) {
-        Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version: clap's output on stdout, success.
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) if json_requested(&args) => {
-            let error = CliError::new("usage", usage_message(&e));
-            report(&error, true);
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(2);
-        }
-    };
-    let json = wants_json(&cli);
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            report(&e, json);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Output to a pipe whose reader has gone (`| head`) ends the program quietly: Rust ignores
-/// SIGPIPE, so `println!` panics on the broken pipe; that one panic becomes a silent, successful
-/// exit, like any Unix filter's. Every other panic keeps the default report.
-fn quiet_on_closed_stdout() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied());
-        if message.is_some_and(is_closed_stdout) {
-            std::process::exit(0);
-        }
-        default(info);
-    }));
-}
-
-/// Whether a panic message is `println!`'s on a closed stdout.
-fn is_closed_stdout(message: &str) -> bool {
-    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
-}
-
-/// Prints a failure: the one-line reason on stderr and, with `json`, the error object on stdout.
-fn report(e: &CliError, json: bool) {
-    eprintln!("error: {}", e.message);
-    if json {
-        let error = serde_json::json!({"error": {"kind": e.kind, "message": e.message}});
-        let _ = print_json(&error);
-    }
-}
-
-/// Whether the raw arguments ask for JSON output: a `--json` flag before any `--`.
-fn json_requested(args: &[std::ffi::OsString]) -> bool {
-    args.iter()
-        .skip(1)
-        .take_while(|a| *a != "--")
-        .any(|a| a == "--json")
-}
-
-/// clap's error as one line: its message without the `error:` prefix, the usage block and the
-/// `--help` hint, with continuation lines (such as the missing arguments) joined by spaces.
-fn usage_message(e: &clap::Error) -> String {
-    let text = e.render().to_string();
-    let body = text.split("\n\n").next().unwrap_or_default();
-    let body = body.trim_start_matches("error:");
-    let line = body
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if line.is_empty() {
-        format!("{:?}", e.kind())
-    } else {
-        line
     }
 }
 
@@ -381,7 +255,7 @@ impl Command {
 }
 
 fn parse_list(s: &str) -> Result<ListId, CliError> {
-    ListId::parse(s).map_err(|e| CliError::new("usage", format!("--list {s:?}: {e}")))
+    ListId::parse(s).map_err(|e| CliError::new(ErrorKind::Usage, format!("--list {s:?}: {e}")))
 }
 
 /// clap value parser for `--id-type`: an unknown type is an argument error naming the types.
@@ -394,20 +268,7 @@ fn id_type_arg(s: &str) -> Result<IdType, String> {
 
 fn parse_id_type(s: &str) -> Result<IdType, CliError> {
     s.parse::<IdType>()
-        .map_err(|e| CliError::new("usage", format!("--id-type: {e}")))
-}
-
-/// Prints JSON on stdout; a closed pipe (`| head`) ends output quietly instead of panicking.
-pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
-    use std::io::Write;
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::new("internal", e.to_string()))?;
-    match writeln!(std::io::stdout().lock(), "{text}") {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(CliError::new("io", format!("stdout: {e}")))
-        }
-        _ => Ok(()),
-    }
+        .map_err(|e| CliError::new(ErrorKind::Usage, format!("--id-type: {e}")))
 }
 
 fn run(command: Command) -> Result<(), CliError> {
@@ -419,8 +280,9 @@ fn run(command: Command) -> Result<(), CliError> {
             regulator,
             json,
         } => {
-            let name = MemberName::parse(&member)
-                .map_err(|e| CliError::new("usage", format!("--member {member:?}: {e}")))?;
+            let name = MemberName::parse(&member).map_err(|e| {
+                CliError::new(ErrorKind::Usage, format!("--member {member:?}: {e}"))
+            })?;
             let role = if regulator {
                 Role::Regulator
             } else {
@@ -451,19 +313,19 @@ fn run(command: Command) -> Result<(), CliError> {
             members,
             regulators,
         } => {
-            let read = |paths: &[PathBuf]| -> Result<Vec<crate::datadir::MemberFile>, CliError> {
+            let read = |paths: &[PathBuf]| -> Result<Vec<fengxin_api::MemberFile>, CliError> {
                 paths.iter().map(|p| read_member_file(p)).collect()
             };
             let genesis = crate::genesis::Genesis::assemble(
                 &read(&members)?,
                 &read(&regulators)?,
-                &crate::publish::params_dir(),
+                &crate::publish::params_dir()?,
             )?;
             let mut text = serde_json::to_string_pretty(&genesis)
-                .map_err(|e| CliError::new("internal", e.to_string()))?;
+                .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
             text.push('\n');
             std::fs::write(&out, text)
-                .map_err(|e| CliError::new("io", format!("{}: {e}", out.display())))?;
+                .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", out.display())))?;
             println!(
                 "genesis with {} members and {} regulators written to {}",
                 genesis.members.len(),
@@ -476,9 +338,10 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Params { command } => {
             let dir = match &command {
                 ParamsCommand::Setup { out: Some(o) } => o.clone(),
-                _ => crate::publish::params_dir(),
+                _ => crate::publish::params_dir()?,
             };
-            let params = |e: &dyn std::fmt::Display| CliError::new("params", e.to_string());
+            let params =
+                |e: &dyn std::fmt::Display| CliError::new(ErrorKind::Params, e.to_string());
             let manifest = match command {
                 ParamsCommand::Setup { .. } => {
                     fengxin_proofs::keys::write_development_params(&dir).map_err(|e| params(&e))?
@@ -506,14 +369,14 @@ fn run(command: Command) -> Result<(), CliError> {
             let target = match (tag, id_type, identifier) {
                 (Some(t), _, _) => crate::publish::ProveTarget::Tag(
                     fengxin_types::Tag::from_hex(&t)
-                        .map_err(|e| CliError::new("usage", format!("--tag: {e}")))?,
+                        .map_err(|e| CliError::new(ErrorKind::Usage, format!("--tag: {e}")))?,
                 ),
                 (None, Some(t), Some(v)) => {
                     crate::publish::ProveTarget::Identifier(parse_id_type(&t)?, v)
                 }
                 _ => {
                     return Err(CliError::new(
-                        "usage",
+                        ErrorKind::Usage,
                         "give --tag or --id-type with --identifier",
                     ))
                 }
@@ -538,12 +401,12 @@ fn run(command: Command) -> Result<(), CliError> {
         } => {
             let id_type = parse_id_type(&id_type)?;
             let file = std::fs::File::create(&out)
-                .map_err(|e| CliError::new("io", format!("{}: {e}", out.display())))?;
+                .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", out.display())))?;
             let mut w = std::io::BufWriter::new(file);
             fengxin_sample::write_csv(&mut w, id_type, count, seed)
-                .map_err(|e| CliError::new("io", format!("{}: {e}", out.display())))?;
+                .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", out.display())))?;
             std::io::Write::flush(&mut w)
-                .map_err(|e| CliError::new("io", format!("{}: {e}", out.display())))?;
+                .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", out.display())))?;
             Ok(())
         }
         Command::Bench {
@@ -614,13 +477,11 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
         ListsCommand::Publish { data, json } => {
             let dir = DataDir::open(&data)?;
             // A running node holds the database: it signs and submits the publications itself.
-            let published = if data.join(crate::api::SOCKET).exists() {
-                match crate::api::call(&data, &crate::api::ApiRequest::Publish) {
-                    Ok(crate::api::ApiResponse::Published(p)) => p,
-                    Ok(crate::api::ApiResponse::Error { kind, message }) => {
-                        return Err(CliError::new(kind, message))
-                    }
-                    Ok(_) => return Err(CliError::new("protocol", "unexpected response")),
+            let published = if data.join(fengxin_api::SOCKET).exists() {
+                match fengxin_api::call(&data, &fengxin_api::ApiRequest::Publish) {
+                    Ok(fengxin_api::ApiResponse::Published(p)) => p,
+                    Ok(fengxin_api::ApiResponse::Error(e)) => return Err(e),
+                    Ok(_) => return Err(CliError::new(ErrorKind::Protocol, "unexpected response")),
                     Err(_) => crate::publish::publish(&dir)?,
                 }
             } else {
@@ -647,16 +508,16 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
     }
 }
 
-fn read_member_file(path: &Path) -> Result<crate::datadir::MemberFile, CliError> {
+fn read_member_file(path: &Path) -> Result<fengxin_api::MemberFile, CliError> {
     let file = if path.is_dir() {
         path.join("member.json")
     } else {
         path.to_owned()
     };
     let bytes = std::fs::read(&file)
-        .map_err(|e| CliError::new("io", format!("{}: {e}", file.display())))?;
+        .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", file.display())))?;
     serde_json::from_slice(&bytes)
-        .map_err(|e| CliError::new("genesis", format!("{}: {e}", file.display())))
+        .map_err(|e| CliError::new(ErrorKind::Genesis, format!("{}: {e}", file.display())))
 }
 
 /// Progress on stderr (stdout carries only the report): rows staged in the uncommitted
@@ -690,7 +551,7 @@ fn stats(dir: &DataDir, json: bool) -> Result<(), CliError> {
     let stats = dir
         .store()?
         .stats()
-        .map_err(|e| CliError::new("store", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
     if json {
         return print_json(&serde_json::json!({ "lists": stats }));
     }

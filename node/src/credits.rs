@@ -4,6 +4,7 @@
 use crate::cli::CliError;
 use crate::datadir::DataDir;
 use curve25519_dalek::Scalar;
+use fengxin_api::ErrorKind;
 use fengxin_confidential::{
     labels as clabels, prove_range_with_context, seal_details, CommittedCount, Opening,
     SealedDetails, ViewPublicKey,
@@ -29,7 +30,7 @@ struct SizeOpening {
 pub struct SizeOpenings(BTreeMap<String, SizeOpening>);
 
 fn internal(e: impl std::fmt::Display) -> CliError {
-    CliError::new("internal", e.to_string())
+    CliError::new(ErrorKind::Internal, e.to_string())
 }
 
 impl SizeOpenings {
@@ -38,7 +39,7 @@ impl SizeOpenings {
         match dir.read_private(SIZES_FILE)? {
             None => Ok(Self::default()),
             Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| CliError::new("datadir", format!("{SIZES_FILE}: {e}"))),
+                .map_err(|e| CliError::new(ErrorKind::DataDir, format!("{SIZES_FILE}: {e}"))),
         }
     }
 
@@ -118,7 +119,7 @@ pub fn size_records(
             &list_size_context(&chain, member, &l.list, l.epoch, &l.root),
             &mut rand_core::OsRng,
         )
-        .map_err(|e| CliError::new("confidential", format!("{}: {e}", l.list)))?;
+        .map_err(|e| CliError::new(ErrorKind::Confidential, format!("{}: {e}", l.list)))?;
         openings.0.insert(
             size.commitment.to_hex(),
             SizeOpening {

@@ -4,20 +4,21 @@
 //!   registry (genesis), answering [`fengxin_protocol`] requests from the member's lists.
 //! - The querier side: screening one identifier against every other member in parallel, each
 //!   answer verified against the member's signed publication.
-//! - The local API ([`crate::api`]) on a Unix socket for the bank's own tools.
+//! - The local API (the contract crate [`fengxin_api`]) on a Unix socket for the bank's own
+//!   tools.
 //!
 //! Per-peer limits: at most [`PEER_CONCURRENCY`] requests in flight and a token bucket of
 //! [`PEER_RATE`] requests per second (burst [`PEER_BURST`]); excess requests are refused with
 //! `RateLimited`, never queued without bound. Proving runs on the blocking pool.
 
-use crate::api::{
-    ApiRequest, ApiResponse, BatchScreenReport, BatchScreenResult, ScreenError, ScreenReport,
-    ScreenResult, Status, SOCKET,
-};
 use crate::cli::CliError;
 use crate::datadir::{DataDir, Role};
 use crate::genesis::{Genesis, Party};
 use crate::publish::{params_dir, read_publications};
+use fengxin_api::{
+    ApiError, ApiRequest, ApiResponse, BatchScreenReport, BatchScreenResult, ErrorKind,
+    ScreenError, ScreenErrorKind, ScreenReport, ScreenResult, Status, Verdict, SOCKET,
+};
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_ledger::{Record, RecordBody};
 use fengxin_net::{Endpoint, Limits, PeerConnection};
@@ -416,7 +417,7 @@ pub fn run(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::new("io", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
     runtime.block_on(run_async(data, genesis_path))
 }
 
@@ -426,7 +427,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     if dir.config().role == Role::Regulator {
         return run_regulator(dir, genesis).await;
     }
-    let params = params_dir();
+    let params = params_dir()?;
     genesis.check_params(&params)?;
     let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
     let identity = dir.identity()?;
@@ -436,7 +437,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     match parties.iter().find(|p| &p.name == me) {
         Some(own) if own.key != identity.public() => {
             return Err(CliError::new(
-                "genesis",
+                ErrorKind::Genesis,
                 format!("genesis holds another identity key for {me}"),
             ))
         }
@@ -447,9 +448,9 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     }
     let (endpoint, ledger) = start_ledger(&dir, &genesis, &parties, &identity).await?;
     let prover = fengxin_proofs::keys::load_prover(&params)
-        .map_err(|e| CliError::new("params", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
     let verifier = fengxin_proofs::keys::load_verifier(&params)
-        .map_err(|e| CliError::new("params", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
     let store = dir.store()?;
     let publications = read_publications(dir.root()).unwrap_or_else(|e| {
         log(format!("serving no publications: {}", e.message()));
@@ -460,7 +461,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
         let list = &sp.publication.list;
         let meta = store
             .list_meta(list)
-            .map_err(|e| CliError::new("store", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
         let state = meta.and_then(|m| {
             let root = fengxin_tree::Root::from_hex(m.root.as_deref()?).ok()?;
             Some((m.epoch().ok()?, root.to_bytes()))
@@ -471,7 +472,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
     }
     let chain = ledger
         .read(|s| s.chain_id())
-        .map_err(|e| CliError::new("ledger", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Ledger, e.to_string()))?;
     let publications = crate::publish::bind_to_chain(dir.root(), publications, chain, &identity)?;
     let node = Arc::new(Node {
         chain,
@@ -529,7 +530,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), CliError> {
             async move {
                 match node.work.begin() {
                     Some(_busy) => handle_api(&node, req).await,
-                    None => api_error("shutting_down", "the node is shutting down"),
+                    None => api_error(ErrorKind::ShuttingDown, "the node is shutting down"),
                 }
             }
         }));
@@ -560,7 +561,7 @@ const DRAIN: Duration = Duration::from_secs(20);
 /// Waits for SIGINT, SIGTERM or a `Shutdown` API call.
 async fn wait_for_stop(shutdown: &Notify) -> Result<(), CliError> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| CliError::new("io", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => log("interrupt: shutting down"),
         _ = term.recv() => log("terminate: shutting down"),
@@ -708,12 +709,11 @@ where
             let (read, mut write) = stream.into_split();
             let mut lines = BufReader::new(read.take(1 << 20)).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let response = match serde_json::from_str::<ApiRequest>(&line) {
-                    Err(e) => api_error("bad_request", e),
+                let response = match fengxin_api::decode_request(&line) {
+                    Err(e) => ApiResponse::Error(e),
                     Ok(req) => handle(req).await,
                 };
-                let mut text = serde_json::to_string(&response).unwrap_or_default();
-                text.push('\n');
+                let text = fengxin_api::encode_response(response);
                 if write.write_all(text.as_bytes()).await.is_err() {
                     break;
                 }
@@ -740,39 +740,36 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             node.shutdown.notify_one();
             ApiResponse::ShuttingDown
         }
-        ApiRequest::LedgerStatus => match node.ledger.status() {
-            Ok(s) => ApiResponse::LedgerStatus(s),
-            Err(e) => api_error("ledger", e),
-        },
+        ApiRequest::LedgerStatus => ledger_status(&node.ledger),
         ApiRequest::LedgerBlock { height } => match node.ledger.block(height) {
             Ok(Some(b)) => ApiResponse::LedgerBlock(crate::ledger::block_view(&b)),
             Ok(None) => api_error(
-                "not_found",
+                ErrorKind::NotFound,
                 format!(
                     "no block at height {height} (height is {})",
                     node.ledger.read(|s| s.height()).unwrap_or(0)
                 ),
             ),
-            Err(e) => api_error("ledger", e),
+            Err(e) => api_error(ErrorKind::Ledger, e),
         },
         ApiRequest::Receipts => match crate::ledger::receipts_view(&node.ledger, &node.member) {
             Ok(v) => ApiResponse::Receipts(v),
-            Err(e) => api_error("ledger", e),
+            Err(e) => api_error(ErrorKind::Ledger, e),
         },
         ApiRequest::Publish => match publish_running(node) {
             Ok(p) => ApiResponse::Published(p),
-            Err(e) => api_error(e.kind(), e.message()),
+            Err(e) => ApiResponse::Error(e),
         },
         ApiRequest::Credits => {
             let openings = match node.openings.lock() {
                 Ok(o) => o.clone(),
-                Err(_) => return api_error("internal", "openings lock poisoned"),
+                Err(_) => return api_error(ErrorKind::Internal, "openings lock poisoned"),
             };
             match node.ledger.read(|s| {
                 let epoch = s.current_epoch();
                 let allowance = openings.allowance_value(s, &node.member);
                 let used = s.claimed(&node.member, epoch);
-                crate::api::CreditsView {
+                fengxin_api::CreditsView {
                     member: node.member.clone(),
                     height: s.height(),
                     epoch,
@@ -781,61 +778,42 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
                     allowance,
                     used,
                     remaining: allowance.map(|a| a.saturating_sub(used)),
-                    history: s.credit_history(&node.member).to_vec(),
+                    history: s
+                        .credit_history(&node.member)
+                        .iter()
+                        .map(fengxin_api::CreditChange::from)
+                        .collect(),
                     suspended_since: s.suspended(&node.member),
                 }
             }) {
                 Ok(v) => ApiResponse::Credits(v),
-                Err(e) => api_error("ledger", e),
+                Err(e) => api_error(ErrorKind::Ledger, e),
             }
         }
-        ApiRequest::Feedback { receipt, verdict } => {
-            let verdict = match verdict.as_str() {
-                "confirmed" => fengxin_ledger::Verdict::Confirmed,
-                "false_positive" | "false-positive" => fengxin_ledger::Verdict::FalsePositive,
-                other => {
-                    return api_error(
-                        "usage",
-                        format!("verdict must be confirmed or false_positive, not {other:?}"),
-                    )
-                }
-            };
-            let Some(id) = parse_digest(&receipt) else {
-                return api_error(
-                    "usage",
-                    "receipt: 64 hex characters (from fengxin receipts)",
-                );
-            };
-            submit_own(
-                node,
-                RecordBody::Feedback(fengxin_ledger::Feedback {
-                    receipt: id,
-                    verdict,
-                }),
-            )
-        }
+        ApiRequest::Feedback { receipt, verdict } => submit_own(
+            node,
+            RecordBody::Feedback(fengxin_ledger::Feedback {
+                receipt: receipt.0,
+                verdict: verdict.into(),
+            }),
+        ),
         ApiRequest::Propose { action, note } => submit_own(
             node,
             RecordBody::Motion(fengxin_ledger::Motion { action, note }),
         ),
-        ApiRequest::Vote { motion, approve } => {
-            let Some(motion) = parse_digest(&motion) else {
-                return api_error(
-                    "usage",
-                    "motion: 64 hex characters (from fengxin council motions)",
-                );
-            };
-            submit_own(
-                node,
-                RecordBody::Vote(fengxin_ledger::Vote { motion, approve }),
-            )
-        }
+        ApiRequest::Vote { motion, approve } => submit_own(
+            node,
+            RecordBody::Vote(fengxin_ledger::Vote {
+                motion: motion.0,
+                approve,
+            }),
+        ),
         ApiRequest::Motions => match node.ledger.read(crate::ledger::motions_view) {
             Ok(m) => ApiResponse::Motions(m),
-            Err(e) => api_error("ledger", e),
+            Err(e) => api_error(ErrorKind::Ledger, e),
         },
         ApiRequest::Audit { .. } => api_error(
-            "not_regulator",
+            ErrorKind::NotRegulator,
             "only a regulator node holds the view key and can audit",
         ),
         ApiRequest::Submit { records } => submitted(node.ledger.submit(records)),
@@ -845,25 +823,9 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             list,
             members,
             case_reference,
-        } => match screen(
-            node,
-            &id_type,
-            &identifier,
-            list.as_deref(),
-            members,
-            case_reference,
-        )
-        .await
-        {
+        } => match screen(node, id_type, &identifier, list, members, case_reference).await {
             Ok(r) => ApiResponse::Screen(r),
-            Err(e) => ApiResponse::Error {
-                kind: if e.starts_with(OVER_ALLOWANCE) {
-                    "over_allowance".into()
-                } else {
-                    "usage".into()
-                },
-                message: e,
-            },
+            Err(e) => ApiResponse::Error(e),
         },
         ApiRequest::ScreenBatch {
             id_type,
@@ -871,25 +833,9 @@ async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse {
             list,
             members,
             case_reference,
-        } => match screen_batch(
-            node,
-            &id_type,
-            &identifiers,
-            list.as_deref(),
-            members,
-            case_reference,
-        )
-        .await
-        {
+        } => match screen_batch(node, id_type, &identifiers, list, members, case_reference).await {
             Ok(r) => ApiResponse::ScreenBatch(r),
-            Err(e) => ApiResponse::Error {
-                kind: if e.starts_with(OVER_ALLOWANCE) {
-                    "over_allowance".into()
-                } else {
-                    "usage".into()
-                },
-                message: e,
-            },
+            Err(e) => ApiResponse::Error(e),
         },
     }
 }
@@ -903,21 +849,25 @@ fn submit_own(node: &Node, body: RecordBody) -> ApiResponse {
 /// The local API's answer to a submission: the ids, or why nothing was submitted.
 fn submitted(result: Result<Vec<[u8; 32]>, fengxin_consensus::LedgerError>) -> ApiResponse {
     match result {
-        Ok(ids) => ApiResponse::Submitted(ids.iter().map(hex::encode).collect()),
-        Err(e @ fengxin_consensus::LedgerError::QueueFull(_)) => api_error("queue_full", e),
-        Err(e) => api_error("rejected", e),
+        Ok(ids) => ApiResponse::Submitted(ids.into_iter().map(fengxin_api::RecordId).collect()),
+        Err(e @ fengxin_consensus::LedgerError::QueueFull(_)) => api_error(ErrorKind::QueueFull, e),
+        Err(e) => api_error(ErrorKind::Rejected, e),
     }
 }
 
-/// A record or receipt id given as 64 hex characters.
-fn parse_digest(text: &str) -> Option<[u8; 32]> {
-    hex::decode(text).ok()?.try_into().ok()
+fn api_error(kind: ErrorKind, e: impl std::fmt::Display) -> ApiResponse {
+    ApiResponse::error(kind, e)
 }
 
-fn api_error(kind: &str, e: impl std::fmt::Display) -> ApiResponse {
-    ApiResponse::Error {
-        kind: kind.into(),
-        message: e.to_string(),
+/// `ledger status` on this node.
+fn ledger_status(ledger: &fengxin_consensus::Ledger) -> ApiResponse {
+    match ledger
+        .status()
+        .map_err(|e| e.to_string())
+        .and_then(crate::ledger::status_view)
+    {
+        Ok(s) => ApiResponse::LedgerStatus(s),
+        Err(e) => api_error(ErrorKind::Ledger, e),
     }
 }
 
@@ -963,7 +913,7 @@ fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usiz
     let stats = node
         .store
         .stats()
-        .map_err(|e| CliError::new("store", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
     let counts: Vec<crate::credits::SizeOf> = signed
         .iter()
         .filter_map(|sp| {
@@ -985,12 +935,12 @@ fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usiz
         .read(|state| {
             crate::credits::size_records(&dir, state, &node.member, &node.identity, &counts)
         })
-        .map_err(|e| CliError::new("ledger", e.to_string()))??;
+        .map_err(|e| CliError::new(ErrorKind::Ledger, e.to_string()))??;
     if !sizes.is_empty() {
         *node
             .openings
             .lock()
-            .map_err(|_| CliError::new("internal", "openings lock poisoned"))? =
+            .map_err(|_| CliError::new(ErrorKind::Internal, "openings lock poisoned"))? =
             crate::credits::SizeOpenings::load(&dir)?;
     }
     fresh.extend(sizes);
@@ -998,7 +948,7 @@ fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usiz
     if n > 0 {
         node.ledger
             .submit(fresh)
-            .map_err(|e| CliError::new("ledger", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Ledger, e.to_string()))?;
     }
     Ok(n)
 }
@@ -1007,42 +957,33 @@ fn submit_publications(node: &Node, signed: &[SignedPublication]) -> Result<usiz
 /// per (member, list) and chunk of [`SCREEN_CHUNK`] identifiers.
 async fn screen_many(
     node: &Arc<Node>,
-    id_type: &str,
+    id_type: IdType,
     raws: &[String],
-    list: Option<&str>,
-    members: Option<Vec<String>>,
+    list: Option<ListId>,
+    members: Option<Vec<MemberName>>,
     case_reference: Option<String>,
-) -> Result<(IdType, Vec<MemberOutcome>), String> {
-    let id_type: IdType = id_type
-        .parse()
-        .map_err(|e: fengxin_types::id::UnknownIdType| e.to_string())?;
+) -> Result<Vec<MemberOutcome>, ApiError> {
+    let usage = |m: String| ApiError::new(ErrorKind::Usage, m);
     // Raw identifiers are never logged or stored; only their canonical forms are used, in memory.
     let ids = raws
         .iter()
         .enumerate()
         .map(|(i, raw)| {
-            CanonicalId::parse(id_type, raw).map_err(|e| format!("identifier {}: {e}", i + 1))
+            CanonicalId::parse(id_type, raw)
+                .map_err(|e| usage(format!("identifier {}: {e}", i + 1)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if ids.is_empty() {
-        return Err("no identifiers".into());
+        return Err(usage("no identifiers".into()));
     }
-    let list = list
-        .map(ListId::parse)
-        .transpose()
-        .map_err(|e| format!("list: {e}"))?;
     let targets: Vec<Party> = node
         .parties()
         .into_iter()
         .filter(|p| p.name != node.member)
-        .filter(|p| {
-            members
-                .as_ref()
-                .is_none_or(|m| m.iter().any(|n| n == p.name.as_str()))
-        })
+        .filter(|p| members.as_ref().is_none_or(|m| m.contains(&p.name)))
         .collect();
     if targets.is_empty() {
-        return Err("no member to screen against".into());
+        return Err(usage("no member to screen against".into()));
     }
     // The whole request must fit the allowance: one identifier per (member, list) exchange.
     let exchanges: usize = node
@@ -1058,10 +999,13 @@ async fn screen_many(
     if let Some(remaining) = remaining_allowance(node) {
         let needed = (ids.len() * exchanges) as u64;
         if needed > remaining {
-            return Err(format!(
-                "{OVER_ALLOWANCE}: {needed} identifier checks ({} identifiers x {exchanges} lists), \
-                 {remaining} left of this epoch's allowance",
-                ids.len()
+            return Err(ApiError::new(
+                ErrorKind::OverAllowance,
+                format!(
+                    "over allowance: {needed} identifier checks ({} identifiers x {exchanges} \
+                     lists), {remaining} left of this epoch's allowance",
+                    ids.len()
+                ),
             ));
         }
     }
@@ -1085,12 +1029,12 @@ async fn screen_many(
             Err(e) => log(format!("screening task failed: {e}")),
         }
     }
-    Ok((id_type, outcomes))
+    Ok(outcomes)
 }
 
 fn screen_error(e: StepError) -> ScreenError {
     ScreenError {
-        kind: e.kind.into(),
+        kind: e.kind,
         reason: e.reason.map(str::to_owned),
         message: e.message,
     }
@@ -1099,13 +1043,13 @@ fn screen_error(e: StepError) -> ScreenError {
 /// Screens one identifier (`fengxin screen`).
 pub async fn screen(
     node: &Arc<Node>,
-    id_type: &str,
+    id_type: IdType,
     raw: &str,
-    list: Option<&str>,
-    members: Option<Vec<String>>,
+    list: Option<ListId>,
+    members: Option<Vec<MemberName>>,
     case_reference: Option<String>,
-) -> Result<ScreenReport, String> {
-    let (id_type, outcomes) = screen_many(
+) -> Result<ScreenReport, ApiError> {
+    let outcomes = screen_many(
         node,
         id_type,
         &[raw.to_owned()],
@@ -1118,16 +1062,12 @@ pub async fn screen(
         .into_iter()
         .map(|o| {
             let (result, error) = match o.outcome {
-                Ok(hits) => (
-                    hits.first()
-                        .map(|h| if *h { "hit" } else { "miss" }.to_owned()),
-                    None,
-                ),
+                Ok(hits) => (hits.first().map(|h| Verdict::from_hit(*h)), None),
                 Err(e) => (None, Some(screen_error(e))),
             };
             ScreenResult {
                 member: o.member,
-                list: o.list.map(|l| l.to_string()),
+                list: o.list,
                 verified: result.is_some(),
                 result,
                 error,
@@ -1136,7 +1076,7 @@ pub async fn screen(
         })
         .collect();
     Ok(ScreenReport {
-        identifier_type: id_type.to_string(),
+        identifier_type: id_type,
         results,
     })
 }
@@ -1144,14 +1084,13 @@ pub async fn screen(
 /// Screens a batch of identifiers: per (member, list), the positions that hit.
 pub async fn screen_batch(
     node: &Arc<Node>,
-    id_type: &str,
+    id_type: IdType,
     raws: &[String],
-    list: Option<&str>,
-    members: Option<Vec<String>>,
+    list: Option<ListId>,
+    members: Option<Vec<MemberName>>,
     case_reference: Option<String>,
-) -> Result<BatchScreenReport, String> {
-    let (id_type, outcomes) =
-        screen_many(node, id_type, raws, list, members, case_reference).await?;
+) -> Result<BatchScreenReport, ApiError> {
+    let outcomes = screen_many(node, id_type, raws, list, members, case_reference).await?;
     let results = outcomes
         .into_iter()
         .map(|o| {
@@ -1169,7 +1108,7 @@ pub async fn screen_batch(
             };
             BatchScreenResult {
                 member: o.member,
-                list: o.list.map(|l| l.to_string()),
+                list: o.list,
                 hits,
                 verified,
                 error,
@@ -1178,7 +1117,7 @@ pub async fn screen_batch(
         })
         .collect();
     Ok(BatchScreenReport {
-        identifier_type: id_type.to_string(),
+        identifier_type: id_type,
         count: raws.len(),
         results,
     })
@@ -1195,7 +1134,7 @@ struct MemberOutcome {
 fn failed(
     member: &MemberName,
     list: Option<&ListId>,
-    kind: &'static str,
+    kind: ScreenErrorKind,
     message: String,
     started: Instant,
 ) -> MemberOutcome {
@@ -1211,14 +1150,14 @@ fn failed(
 /// reason code within that kind, and whether retrying can help (only network failures are
 /// retried).
 struct StepError {
-    kind: &'static str,
+    kind: ScreenErrorKind,
     reason: Option<&'static str>,
     message: String,
     retry: bool,
 }
 
 impl StepError {
-    fn new(kind: &'static str, message: impl Into<String>, retry: bool) -> Self {
+    fn new(kind: ScreenErrorKind, message: impl Into<String>, retry: bool) -> Self {
         Self {
             kind,
             reason: None,
@@ -1237,12 +1176,16 @@ impl From<QueryError> for StepError {
     fn from(e: QueryError) -> Self {
         match e {
             QueryError::Misbehaved(m) => {
-                Self::new("peer_misbehaved", m.to_string(), false).because(m.code())
+                Self::new(ScreenErrorKind::PeerMisbehaved, m.to_string(), false).because(m.code())
             }
             QueryError::Refused(r) => {
-                Self::new("refused", r.message.clone(), false).because(r.kind.code())
+                Self::new(ScreenErrorKind::Refused, r.message.clone(), false).because(r.kind.code())
             }
-            other => Self::new("invalid_publication", other.to_string(), false),
+            other => Self::new(
+                ScreenErrorKind::InvalidPublication,
+                other.to_string(),
+                false,
+            ),
         }
     }
 }
@@ -1252,11 +1195,17 @@ impl From<fengxin_net::ConnectError> for StepError {
         use fengxin_net::ConnectError as E;
         let message = e.to_string();
         match e {
-            E::Admission(_) => Self::new("peer_misbehaved", message, false).because("identity"),
-            E::Timeout => Self::new("peer_unreachable", message, true).because("timeout"),
-            E::Handshake(_) => Self::new("peer_unreachable", message, true).because("handshake"),
-            E::Endpoint(_) => Self::new("local", message, false),
-            _ => Self::new("peer_unreachable", message, true),
+            E::Admission(_) => {
+                Self::new(ScreenErrorKind::PeerMisbehaved, message, false).because("identity")
+            }
+            E::Timeout => {
+                Self::new(ScreenErrorKind::PeerUnreachable, message, true).because("timeout")
+            }
+            E::Handshake(_) => {
+                Self::new(ScreenErrorKind::PeerUnreachable, message, true).because("handshake")
+            }
+            E::Endpoint(_) => Self::new(ScreenErrorKind::Local, message, false),
+            _ => Self::new(ScreenErrorKind::PeerUnreachable, message, true),
         }
     }
 }
@@ -1268,18 +1217,23 @@ impl From<fengxin_net::ExchangeError> for StepError {
         match e {
             // The peer refused our frame: a limit or version mismatch, or it would not answer.
             // Not a protocol violation by the peer, and not worth repeating.
-            E::Rejected(_) => Self::new("refused", message, false).because("frame_rejected"),
-            E::FrameTooLarge { .. } | E::UnsupportedVersion(_) | E::Malformed(_) => {
-                Self::new("peer_misbehaved", message, false).because("bad_frame")
+            E::Rejected(_) => {
+                Self::new(ScreenErrorKind::Refused, message, false).because("frame_rejected")
             }
-            E::Timeout => Self::new("peer_unreachable", message, true).because("timeout"),
+            E::FrameTooLarge { .. } | E::UnsupportedVersion(_) | E::Malformed(_) => {
+                Self::new(ScreenErrorKind::PeerMisbehaved, message, false).because("bad_frame")
+            }
+            E::Timeout => {
+                Self::new(ScreenErrorKind::PeerUnreachable, message, true).because("timeout")
+            }
             E::Closed | E::ConnectionLost(_) => {
-                Self::new("peer_unreachable", message, true).because("connection_lost")
+                Self::new(ScreenErrorKind::PeerUnreachable, message, true)
+                    .because("connection_lost")
             }
             E::OutgoingTooLarge { .. } | E::Encode(_) | E::Io(_) => {
-                Self::new("local", message, false)
+                Self::new(ScreenErrorKind::Local, message, false)
             }
-            _ => Self::new("peer_unreachable", message, true),
+            _ => Self::new(ScreenErrorKind::PeerUnreachable, message, true),
         }
     }
 }
@@ -1406,7 +1360,13 @@ async fn screen_member(
         let what = only.map_or("no published lists".to_owned(), |l| {
             format!("does not publish {l}")
         });
-        out.push(failed(&party.name, only, "no_list", what, started));
+        out.push(failed(
+            &party.name,
+            only,
+            ScreenErrorKind::NoList,
+            what,
+            started,
+        ));
     }
     out
 }
@@ -1453,9 +1413,6 @@ async fn settle_epochs(node: Arc<Node>, mut published: bool) {
     }
 }
 
-/// Prefix of over-allowance errors.
-const OVER_ALLOWANCE: &str = "over allowance";
-
 /// What is left of this epoch's allowance (`None` when the consortium keeps no allowances or
 /// the openings are missing).
 fn remaining_allowance(node: &Node) -> Option<u64> {
@@ -1485,12 +1442,12 @@ fn allowance_claim(
     let openings = node
         .openings
         .lock()
-        .map_err(|_| StepError::new("internal", "openings lock poisoned", false))?
+        .map_err(|_| StepError::new(ScreenErrorKind::Internal, "openings lock poisoned", false))?
         .clone();
     let mut claimed = node
         .claimed
         .lock()
-        .map_err(|_| StepError::new("internal", "claims lock poisoned", false))?;
+        .map_err(|_| StepError::new(ScreenErrorKind::Internal, "claims lock poisoned", false))?;
     let result = node
         .ledger
         .read(|s| {
@@ -1500,14 +1457,14 @@ fn allowance_claim(
             let local = claimed.get(&s.current_epoch()).copied().unwrap_or(0);
             crate::credits::claim(&openings, s, &node.member, count, local).map(Some)
         })
-        .map_err(|e| StepError::new("ledger", e.to_string(), false))?;
+        .map_err(|e| StepError::new(ScreenErrorKind::Ledger, e.to_string(), false))?;
     match result {
         Ok(Some(c)) => {
             claimed.insert(c.epoch, c.used_after);
             Ok(Some(c))
         }
         Ok(None) => Ok(None),
-        Err(why) => Err(StepError::new("over_allowance", why, false)),
+        Err(why) => Err(StepError::new(ScreenErrorKind::OverAllowance, why, false)),
     }
 }
 
@@ -1585,7 +1542,7 @@ async fn query_batch(
             case_reference: case_reference.map(str::to_owned),
         };
         let sealed = crate::credits::seal(&view, &id, &d)
-            .map_err(|e| StepError::new("internal", e, false))?;
+            .map_err(|e| StepError::new(ScreenErrorKind::Internal, e, false))?;
         records.push(Record::sign(
             node.chain,
             node.member.clone(),
@@ -1606,12 +1563,12 @@ fn bind_api_socket(
     let socket_path = dir.root().join(SOCKET);
     let _ = std::fs::remove_file(&socket_path);
     let listener = tokio::net::UnixListener::bind(&socket_path)
-        .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
+        .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", socket_path.display())))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| CliError::new("io", format!("{}: {e}", socket_path.display())))?;
+            .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", socket_path.display())))?;
     }
     Ok((listener, socket_path))
 }
@@ -1631,11 +1588,11 @@ async fn start_ledger(
         .config()
         .listen
         .parse()
-        .map_err(|e| CliError::new("config", format!("listen address: {e}")))?;
+        .map_err(|e| CliError::new(ErrorKind::Config, format!("listen address: {e}")))?;
     let endpoint = Endpoint::bind(listen, identity, registry.clone(), Limits::default())
-        .map_err(|e| CliError::new("network", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Network, e.to_string()))?;
     let ledger_key = IdentityKey::from_slice(&identity.expose_secret())
-        .map_err(|e| CliError::new("internal", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let config = crate::ledger::config(
         genesis,
         dir.config().member.clone(),
@@ -1648,7 +1605,7 @@ async fn start_ledger(
         crate::ledger::QuicTransport::new(endpoint.clone()),
     )
     .await
-    .map_err(|e| CliError::new("ledger", e.to_string()))?;
+    .map_err(|e| CliError::new(ErrorKind::Ledger, e.to_string()))?;
     registry.attach(ledger.clone());
     Ok((endpoint, ledger))
 }
@@ -1710,16 +1667,13 @@ async fn regulator_api(
             publications: s.current_publications().len(),
         }) {
             Ok(s) => ApiResponse::Status(s),
-            Err(e) => api_error("ledger", e),
+            Err(e) => api_error(ErrorKind::Ledger, e),
         },
-        ApiRequest::LedgerStatus => match ledger.status() {
-            Ok(s) => ApiResponse::LedgerStatus(s),
-            Err(e) => api_error("ledger", e),
-        },
+        ApiRequest::LedgerStatus => ledger_status(ledger),
         ApiRequest::LedgerBlock { height } => match ledger.block(height) {
             Ok(Some(b)) => ApiResponse::LedgerBlock(crate::ledger::block_view(&b)),
-            Ok(None) => api_error("not_found", format!("no block at height {height}")),
-            Err(e) => api_error("ledger", e),
+            Ok(None) => api_error(ErrorKind::NotFound, format!("no block at height {height}")),
+            Err(e) => api_error(ErrorKind::Ledger, e),
         },
         ApiRequest::Audit { from, to } => {
             let (ledger, view) = (ledger.clone(), view.clone());
@@ -1732,12 +1686,12 @@ async fn regulator_api(
             .await;
             match report {
                 Ok(Ok(r)) => ApiResponse::Audit(r),
-                Ok(Err(e)) => api_error("ledger", e),
-                Err(e) => api_error("internal", e),
+                Ok(Err(e)) => api_error(ErrorKind::Ledger, e),
+                Err(e) => api_error(ErrorKind::Internal, e),
             }
         }
         _ => api_error(
-            "regulator",
+            ErrorKind::Regulator,
             "a regulator node answers status, ledger and audit requests only",
         ),
     }
@@ -1803,18 +1757,29 @@ mod tests {
         let started = Instant::now();
         let r: Result<(), StepError> = with_retries(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(StepError::new("peer_unreachable", "timed out", true))
+            Err(StepError::new(
+                ScreenErrorKind::PeerUnreachable,
+                "timed out",
+                true,
+            ))
         })
         .await;
         assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
-        assert_eq!(r.err().map(|e| e.kind), Some("peer_unreachable"));
+        assert_eq!(
+            r.err().map(|e| e.kind),
+            Some(ScreenErrorKind::PeerUnreachable)
+        );
         // Pauses of 100 ms then 200 ms between the three attempts.
         assert!(started.elapsed() >= Duration::from_millis(300));
 
         let calls = AtomicU32::new(0);
         let r: Result<(), StepError> = with_retries(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(StepError::new("peer_misbehaved", "bad proof", false))
+            Err(StepError::new(
+                ScreenErrorKind::PeerMisbehaved,
+                "bad proof",
+                false,
+            ))
         })
         .await;
         assert_eq!(
@@ -1827,7 +1792,11 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r = with_retries(|| async {
             if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                Err(StepError::new("peer_unreachable", "connection lost", true))
+                Err(StepError::new(
+                    ScreenErrorKind::PeerUnreachable,
+                    "connection lost",
+                    true,
+                ))
             } else {
                 Ok(7)
             }
@@ -1846,23 +1815,23 @@ mod tests {
         let e: StepError = ExchangeError::Rejected(StreamRejection::FrameTooLarge).into();
         assert_eq!(
             (e.kind, e.reason, e.retry),
-            ("refused", Some("frame_rejected"), false)
+            (ScreenErrorKind::Refused, Some("frame_rejected"), false)
         );
         let e: StepError = ExchangeError::Malformed("x".into()).into();
         assert_eq!(
             (e.kind, e.reason, e.retry),
-            ("peer_misbehaved", Some("bad_frame"), false)
+            (ScreenErrorKind::PeerMisbehaved, Some("bad_frame"), false)
         );
         let e: StepError = ExchangeError::Timeout.into();
         assert_eq!(
             (e.kind, e.reason, e.retry),
-            ("peer_unreachable", Some("timeout"), true)
+            (ScreenErrorKind::PeerUnreachable, Some("timeout"), true)
         );
         let e: StepError = ExchangeError::Closed.into();
         assert_eq!(e.reason, Some("connection_lost"));
         assert!(e.retry);
         let e: StepError = fengxin_net::ConnectError::Timeout.into();
-        assert_eq!((e.kind, e.retry), ("peer_unreachable", true));
+        assert_eq!((e.kind, e.retry), (ScreenErrorKind::PeerUnreachable, true));
     }
 
     #[tokio::test]

@@ -28,15 +28,7 @@ const SEED: &str = "oprf.seed";
 const VIEW: &str = "view.key";
 const DB: &str = "node.redb";
 
-/// A node's role in the consortium.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A member bank: holds lists, answers and makes queries, votes on the ledger.
-    Member,
-    /// A regulator: non-voting, holds the view secret key.
-    Regulator,
-}
+pub use fengxin_api::{MemberFile, Role};
 
 /// `config.json`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,24 +41,6 @@ pub struct Config {
     pub listen: String,
     /// Role.
     pub role: Role,
-}
-
-/// `member.json`: what a node shares with the consortium to be named in genesis.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct MemberFile {
-    /// Encoding version.
-    pub version: u32,
-    /// Member name.
-    pub name: MemberName,
-    /// Ed25519 identity public key, hex.
-    pub identity_key: String,
-    /// QUIC address.
-    pub address: String,
-    /// Role.
-    pub role: Role,
-    /// Regulator only: the view public key, hex (X25519 for HPKE || ristretto255 ElGamal key).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub view_public_key: Option<String>,
 }
 
 /// Errors opening or creating a data directory.
@@ -219,7 +193,7 @@ impl DataDir {
                 write_secret(&root.join(VIEW), &secret)?;
                 // One seed gives the HPKE (X25519) key and the ElGamal key for list sizes.
                 let view = fengxin_confidential::ViewSecret::from_seed(secret);
-                view_public_key = Some(view.public().to_hex());
+                view_public_key = Some(fengxin_api::ViewPublicKeyHex(view.public().to_bytes()));
             }
         }
         Store::create(&root.join(DB))?;
@@ -232,9 +206,9 @@ impl DataDir {
         write_json(
             &root.join(MEMBER),
             &MemberFile {
-                version: 1,
+                version: fengxin_api::MEMBER_FILE_VERSION,
                 name: member,
-                identity_key: identity.public().to_string(),
+                identity_key: fengxin_api::IdentityKeyHex(identity.public().to_bytes()),
                 address: listen,
                 role,
                 view_public_key,
@@ -400,8 +374,8 @@ mod tests {
         );
         let member = reopened.member_file().expect("member.json");
         assert_eq!(
-            member.identity_key,
-            dir.identity().expect("key").public().to_string()
+            member.identity_key.0,
+            dir.identity().expect("key").public().to_bytes()
         );
         assert!(matches!(
             DataDir::init(&root, name(), "x".into(), Role::Member),

@@ -5,10 +5,11 @@
 //! `fengxin-node run` processes talking QUIC on loopback. bank-a then screens a handful of
 //! identifiers against the others and prints the verified answers; the nodes shut down cleanly.
 
-use crate::api::{self, ApiRequest, ApiResponse};
 use crate::cli::CliError;
 use crate::datadir::{DataDir, Role};
 use crate::import::{self, Format};
+use fengxin_api::ErrorKind;
+use fengxin_api::{self as api, ApiRequest, ApiResponse};
 use fengxin_types::{IdType, ListId, MemberName};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -66,15 +67,15 @@ const SAMPLES: &[Sample] = &[
 const MEMBERS: [&str; 3] = ["bank-a", "bank-b", "bank-c"];
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
-    move |e| CliError::new("io", format!("{}: {e}", path.display()))
+    move |e| CliError::new(ErrorKind::Io, format!("{}: {e}", path.display()))
 }
 
 /// A free UDP port on loopback (bound and released; good enough for a local demo).
 pub fn free_port() -> Result<u16, CliError> {
-    let s =
-        std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| CliError::new("io", e.to_string()))?;
+    let s = std::net::UdpSocket::bind("127.0.0.1:0")
+        .map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
     Ok(s.local_addr()
-        .map_err(|e| CliError::new("io", e.to_string()))?
+        .map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?
         .port())
 }
 
@@ -115,7 +116,7 @@ pub fn stop_node(dir: &Path, child: &mut Child) {
 
 /// Starts `fengxin-node run` (this executable) for `dir` and waits for it to report ready.
 pub fn start_node(dir: &Path, genesis: &Path) -> Result<Child, CliError> {
-    let exe = std::env::current_exe().map_err(|e| CliError::new("io", e.to_string()))?;
+    let exe = std::env::current_exe().map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
     start_node_with(&exe, dir, genesis)
 }
 
@@ -132,11 +133,11 @@ pub fn start_node_with(exe: &Path, dir: &Path, genesis: &Path) -> Result<Child, 
             std::fs::File::create(dir.join("node.log")).map_err(io(dir))?,
         ))
         .spawn()
-        .map_err(|e| CliError::new("io", format!("starting a node: {e}")))?;
+        .map_err(|e| CliError::new(ErrorKind::Io, format!("starting a node: {e}")))?;
     let stdout = child
         .stdout
         .take()
-        .ok_or_else(|| CliError::new("io", "no stdout"))?;
+        .ok_or_else(|| CliError::new(ErrorKind::Io, "no stdout"))?;
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
@@ -145,7 +146,7 @@ pub fn start_node_with(exe: &Path, dir: &Path, genesis: &Path) -> Result<Child, 
         let _ = child.kill();
         let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
         return Err(CliError::new(
-            "node",
+            ErrorKind::Node,
             format!("{} did not start: {}", dir.display(), log.trim()),
         ));
     }
@@ -199,8 +200,8 @@ pub fn start_consortium_with(
     say(format!("== consortium in {}", root.display()));
     let mut dirs = Vec::new();
     for (name, _) in specs {
-        let member =
-            MemberName::parse(name).map_err(|e| CliError::new("internal", e.to_string()))?;
+        let member = MemberName::parse(name)
+            .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
         let listen = format!("127.0.0.1:{}", free_port()?);
         let d = DataDir::init(&root.join(name), member, listen.clone(), Role::Member)?;
         say(format!(
@@ -214,7 +215,8 @@ pub fn start_consortium_with(
         for (file, list, id_type, contents) in imports {
             let path = d.root().join(file);
             std::fs::write(&path, contents).map_err(io(&path))?;
-            let list = ListId::parse(list).map_err(|e| CliError::new("internal", e.to_string()))?;
+            let list = ListId::parse(list)
+                .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
             let report = import::import_file(
                 &d.store()?,
                 &d.master_seed()?,
@@ -244,7 +246,7 @@ pub fn start_consortium_with(
                 d.config().member,
                 p.list,
                 p.epoch,
-                &p.root[..16]
+                p.root.short()
             ));
         }
     }
@@ -257,7 +259,7 @@ pub fn start_consortium_with(
         Some(_) => {
             let listen = format!("127.0.0.1:{}", free_port()?);
             let name = MemberName::parse("regulator")
-                .map_err(|e| CliError::new("internal", e.to_string()))?;
+                .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
             let d = DataDir::init(
                 &root.join("regulator"),
                 name,
@@ -269,7 +271,7 @@ pub fn start_consortium_with(
                 d.identity()?.public(),
                 d.member_file()?
                     .view_public_key
-                    .map_or(String::new(), |k| k[..16].to_owned())
+                    .map_or(String::new(), |k| k.short())
             ));
             Some(d)
         }
@@ -280,14 +282,14 @@ pub fn start_consortium_with(
         .map(|d| d.member_file())
         .collect::<Result<_, _>>()?;
     let mut genesis =
-        crate::genesis::Genesis::assemble(&members, &regulators, &crate::publish::params_dir())?;
+        crate::genesis::Genesis::assemble(&members, &regulators, &crate::publish::params_dir()?)?;
     if let Some(params) = regulator {
         genesis.credits = params;
     }
     std::fs::write(
         &genesis_path,
         serde_json::to_vec_pretty(&genesis)
-            .map_err(|e| CliError::new("internal", e.to_string()))?,
+            .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?,
     )
     .map_err(io(&genesis_path))?;
     say(format!(
@@ -336,7 +338,7 @@ pub fn wait_for_publications(dir: &Path, expected: usize) -> Result<(), CliError
         }
         if Instant::now() > deadline {
             return Err(CliError::new(
-                "ledger",
+                ErrorKind::Ledger,
                 format!("{}: publications not committed within 60 s", dir.display()),
             ));
         }
@@ -359,7 +361,7 @@ pub fn wait_for_height(dir: &Path, reference: &Path) -> Result<(), CliError> {
         }
         if Instant::now() > deadline {
             return Err(CliError::new(
-                "ledger",
+                ErrorKind::Ledger,
                 format!("{}: height {target} not reached within 60 s", dir.display()),
             ));
         }
@@ -368,7 +370,7 @@ pub fn wait_for_height(dir: &Path, reference: &Path) -> Result<(), CliError> {
 }
 
 /// Waits until the node's outbox is empty (everything it submitted is committed).
-pub fn wait_for_outbox(dir: &Path) -> Result<fengxin_consensus::LedgerStatus, CliError> {
+pub fn wait_for_outbox(dir: &Path) -> Result<fengxin_api::LedgerStatus, CliError> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(ApiResponse::LedgerStatus(s)) = api::call(dir, &ApiRequest::LedgerStatus) {
@@ -378,7 +380,7 @@ pub fn wait_for_outbox(dir: &Path) -> Result<fengxin_consensus::LedgerStatus, Cl
         }
         if Instant::now() > deadline {
             return Err(CliError::new(
-                "ledger",
+                ErrorKind::Ledger,
                 format!("{}: submissions not committed within 60 s", dir.display()),
             ));
         }
@@ -406,7 +408,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
     };
     let (dirs, regulator, nodes) = start_consortium_with(root, &specs, Some(params), true)?;
     let regulator =
-        regulator.ok_or_else(|| CliError::new("internal", "the demo runs a regulator"))?;
+        regulator.ok_or_else(|| CliError::new(ErrorKind::Internal, "the demo runs a regulator"))?;
 
     let on_b = first_identifier(SAMPLES[3].4, 0).unwrap_or_default();
     let on_c = first_identifier(SAMPLES[4].4, 0).unwrap_or_default();
@@ -439,7 +441,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
     let mut wrong = Vec::new();
     for (case, (id_type, value, note, expected)) in queries.into_iter().enumerate() {
         let request = ApiRequest::Screen {
-            id_type: id_type.to_string(),
+            id_type,
             identifier: value.clone(),
             list: None,
             members: None,
@@ -447,7 +449,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
         };
         let masked: String = value.trim().chars().take(4).chain("…".chars()).collect();
         println!("{id_type} {masked} ({note}):");
-        match api::call(a, &request).map_err(|e| CliError::new("node", e.to_string()))? {
+        match api::call(a, &request).map_err(|e| CliError::new(ErrorKind::Node, e.to_string()))? {
             ApiResponse::Screen(report) => {
                 if report.results.is_empty() {
                     wrong.push(format!("{id_type} {masked}: no member answered"));
@@ -456,8 +458,8 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                     println!(
                         "  {:<7} {:<16} {:<5} verified={:<5} {:>7.1} ms{}",
                         r.member.as_str(),
-                        r.list.as_deref().unwrap_or("-"),
-                        r.result.as_deref().unwrap_or("-"),
+                        r.list.as_ref().map_or("-", |l| l.as_str()),
+                        r.result.map_or("-", |v| v.as_str()),
                         r.verified,
                         r.latency_ms,
                         r.error
@@ -465,24 +467,24 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                             .map_or(String::new(), |e| format!("  {}: {}", e.kind, e.message))
                     );
                     let should_hit = expected.is_some_and(|(m, l)| {
-                        r.member.as_str() == m && r.list.as_deref() == Some(l)
+                        r.member.as_str() == m && r.list.as_ref().map(|l| l.as_str()) == Some(l)
                     });
-                    let want = if should_hit { "hit" } else { "miss" };
-                    if !r.verified || r.result.as_deref() != Some(want) {
+                    let want = fengxin_api::Verdict::from_hit(should_hit);
+                    if !r.verified || r.result != Some(want) {
                         wrong.push(format!(
                             "{id_type} {masked}: {} {} answered {} (verified {}), expected a \
                              verified {want}",
                             r.member.as_str(),
-                            r.list.as_deref().unwrap_or("-"),
-                            r.result.as_deref().unwrap_or("nothing"),
+                            r.list.as_ref().map_or("-", |l| l.as_str()),
+                            r.result.map_or("nothing", |v| v.as_str()),
                             r.verified
                         ));
                     }
                 }
             }
-            ApiResponse::Error { kind, message } => {
-                println!("  error {kind}: {message}");
-                wrong.push(format!("{id_type} {masked}: {kind}: {message}"));
+            ApiResponse::Error(e) => {
+                println!("  error {}: {}", e.kind, e.message);
+                wrong.push(format!("{id_type} {masked}: {}: {}", e.kind, e.message));
             }
             other => {
                 println!("  unexpected reply {other:?}");
@@ -492,7 +494,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
     }
     if !wrong.is_empty() {
         return Err(CliError::new(
-            "demo",
+            ErrorKind::Demo,
             format!("screening gave wrong answers: {}", wrong.join("; ")),
         ));
     }
@@ -501,8 +503,8 @@ fn run_in(root: &Path) -> Result<(), CliError> {
          by the responder; no identifier, tag or result)"
     );
     wait_for_outbox(a)?;
-    if let ApiResponse::Receipts(v) =
-        api::call(a, &ApiRequest::Receipts).map_err(|e| CliError::new("node", e.to_string()))?
+    if let ApiResponse::Receipts(v) = api::call(a, &ApiRequest::Receipts)
+        .map_err(|e| CliError::new(ErrorKind::Node, e.to_string()))?
     {
         for r in &v.receipts {
             println!(
@@ -513,7 +515,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                 r.list,
                 r.count,
                 if r.count == 1 { "" } else { "s" },
-                &r.id[..16]
+                r.id.short()
             );
         }
     }
@@ -528,13 +530,13 @@ fn run_in(root: &Path) -> Result<(), CliError> {
     };
     if let Some(receipt) = first_at_b {
         let request = ApiRequest::Feedback {
-            receipt: receipt.clone(),
-            verdict: "confirmed".into(),
+            receipt,
+            verdict: fengxin_api::Feedback::Confirmed,
         };
-        match api::call(a, &request).map_err(|e| CliError::new("node", e.to_string()))? {
+        match api::call(a, &request).map_err(|e| CliError::new(ErrorKind::Node, e.to_string()))? {
             ApiResponse::Submitted(_) => println!(
                 "  feedback: bank-a confirms the hit of receipt {}…",
-                &receipt[..16]
+                receipt.short()
             ),
             other => println!("  feedback not submitted: {other:?}"),
         }
@@ -567,14 +569,19 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             status.node,
             status.height,
             status.block_hash,
-            status.role,
-            status.validators.join(",")
+            status.role.as_str(),
+            status
+                .validators
+                .iter()
+                .map(MemberName::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
         );
         heads.insert((status.height, status.block_hash));
     }
     if heads.len() != 1 {
         return Err(CliError::new(
-            "ledger",
+            ErrorKind::Ledger,
             format!("nodes disagree on the chain head: {heads:?}"),
         ));
     }
@@ -609,17 +616,19 @@ fn run_in(root: &Path) -> Result<(), CliError> {
         let want = credits.remaining.unwrap_or(0) as usize / lists + 1;
         let ids: Vec<String> = fengxin_sample::identifiers(IdType::CnId, want, 31_337).collect();
         let request = ApiRequest::ScreenBatch {
-            id_type: IdType::CnId.to_string(),
+            id_type: IdType::CnId,
             identifiers: ids,
             list: None,
-            members: Some(vec![dirs[0].config().member.to_string()]),
+            members: Some(vec![dirs[0].config().member.clone()]),
             case_reference: None,
         };
-        match api::call(c, &request).map_err(|e| CliError::new("node", e.to_string()))? {
-            ApiResponse::Error { kind, message } => println!(
-                "  {} asks to screen {want} identifiers at {}: refused, {kind}: {message}",
+        match api::call(c, &request).map_err(|e| CliError::new(ErrorKind::Node, e.to_string()))? {
+            ApiResponse::Error(e) => println!(
+                "  {} asks to screen {want} identifiers at {}: refused, {}: {}",
                 dirs[2].config().member,
-                dirs[0].config().member
+                dirs[0].config().member,
+                e.kind,
+                e.message
             ),
             other => println!("  unexpectedly answered: {other:?}"),
         }
@@ -634,7 +643,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             to: None,
         },
     )
-    .map_err(|e| CliError::new("node", e.to_string()))?
+    .map_err(|e| CliError::new(ErrorKind::Node, e.to_string()))?
     {
         ApiResponse::Audit(a) => {
             println!(
@@ -649,7 +658,9 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                         r.querier.as_str(),
                         r.responder.as_str(),
                         d.case_reference.as_deref().unwrap_or("-"),
-                        d.tags.first().map_or("", |t| &t[..16.min(t.len())]),
+                        d.tags
+                            .first()
+                            .map_or(String::new(), |t| t.to_hex()[..16].to_owned()),
                         d.results
                     );
                 }
@@ -682,10 +693,10 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                 println!("  flags: none");
             }
             for f in &a.flags {
-                println!("  FLAG {} {}: {}", f.rule, f.member, f.evidence);
+                println!("  FLAG {} {}: {}", f.rule.as_str(), f.member, f.evidence);
             }
         }
-        ApiResponse::Error { kind, message } => println!("  error {kind}: {message}"),
+        ApiResponse::Error(e) => println!("  error {}: {}", e.kind, e.message),
         other => println!("  unexpected {other:?}"),
     }
 

@@ -6,6 +6,7 @@
 
 use crate::cli::CliError;
 use crate::datadir::{MemberFile, Role};
+use fengxin_api::ErrorKind;
 use fengxin_crypto::IdentityPublicKey;
 use fengxin_types::MemberName;
 use std::collections::BTreeSet;
@@ -56,7 +57,7 @@ pub struct Party {
 }
 
 fn invalid(m: String) -> CliError {
-    CliError::new("genesis", m)
+    CliError::new(ErrorKind::Genesis, m)
 }
 
 impl Genesis {
@@ -67,7 +68,7 @@ impl Genesis {
         params: &Path,
     ) -> Result<Self, CliError> {
         let manifest = fengxin_proofs::keys::Manifest::load(params)
-            .map_err(|e| CliError::new("params", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
         let party = |m: &MemberFile, want: Role| -> Result<GenesisParty, CliError> {
             if m.role != want {
                 return Err(invalid(format!(
@@ -77,9 +78,9 @@ impl Genesis {
             }
             Ok(GenesisParty {
                 name: m.name.clone(),
-                identity_key: m.identity_key.clone(),
+                identity_key: m.identity_key.to_hex(),
                 address: m.address.clone(),
-                view_public_key: m.view_public_key.clone(),
+                view_public_key: m.view_public_key.map(|k| k.to_hex()),
             })
         };
         let genesis = Self {
@@ -103,7 +104,7 @@ impl Genesis {
     /// Reads and checks a genesis file.
     pub fn load(path: &Path) -> Result<Self, CliError> {
         let bytes = std::fs::read(path)
-            .map_err(|e| CliError::new("io", format!("{}: {e}", path.display())))?;
+            .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
         let g: Self = serde_json::from_slice(&bytes)
             .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         if g.version != 1 {
@@ -154,10 +155,10 @@ impl Genesis {
     /// Checks that the parameter directory's verifying key is the one genesis pins.
     pub fn check_params(&self, params: &Path) -> Result<(), CliError> {
         let manifest = fengxin_proofs::keys::Manifest::load(params)
-            .map_err(|e| CliError::new("params", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
         if manifest.verifying_key.sha256 != self.verifying_key_sha256 {
             return Err(CliError::new(
-                "params",
+                ErrorKind::Params,
                 format!(
                     "verifying key {} differs from genesis {}",
                     manifest.verifying_key.sha256, self.verifying_key_sha256

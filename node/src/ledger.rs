@@ -3,6 +3,7 @@
 
 use crate::cli::CliError;
 use crate::genesis::Genesis;
+use fengxin_api::ErrorKind;
 use fengxin_consensus::{
     transport::CallFuture, LedgerConfig, Peer, RaftReply, RaftRpc, Timing, Transport,
     TransportError,
@@ -25,8 +26,8 @@ pub const LEDGER_FILE: &str = "ledger.redb";
 
 /// The chain id: a labelled hash of the genesis file's canonical JSON.
 pub fn chain_id(genesis: &Genesis) -> Result<Digest, CliError> {
-    let canonical =
-        serde_json::to_vec(genesis).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let canonical = serde_json::to_vec(genesis)
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let mut h = Sha256::new();
     h.update(fengxin_crypto::labels::LEDGER_GENESIS);
     h.update(&canonical);
@@ -36,7 +37,7 @@ pub fn chain_id(genesis: &Genesis) -> Result<Digest, CliError> {
 fn key_bytes(hex_key: &str, who: &MemberName) -> Result<[u8; 32], CliError> {
     IdentityPublicKey::from_hex(hex_key)
         .map(IdentityPublicKey::to_bytes)
-        .map_err(|e| CliError::new("genesis", format!("{who}: identity key: {e}")))
+        .map_err(|e| CliError::new(ErrorKind::Genesis, format!("{who}: identity key: {e}")))
 }
 
 /// The ledger configuration of this node from genesis.
@@ -206,7 +207,7 @@ pub async fn serve(
 }
 
 /// A block as the API shows it.
-pub fn block_view(b: &fengxin_ledger::Block) -> crate::api::BlockView {
+pub fn block_view(b: &fengxin_ledger::Block) -> fengxin_api::BlockView {
     use fengxin_ledger::RecordBody;
     let records = b
         .records
@@ -260,7 +261,7 @@ pub fn block_view(b: &fengxin_ledger::Block) -> crate::api::BlockView {
                 RecordBody::Settlement(st) => serde_json::json!({ "epoch": st.epoch }),
                 RecordBody::Feedback(f) => serde_json::json!({
                     "receipt": hex::encode(f.receipt),
-                    "verdict": format!("{:?}", f.verdict),
+                    "verdict": fengxin_api::Feedback::from(f.verdict).as_str(),
                 }),
                 RecordBody::Motion(m) => serde_json::json!({
                     "action": format!("{:?}", m.action),
@@ -272,19 +273,19 @@ pub fn block_view(b: &fengxin_ledger::Block) -> crate::api::BlockView {
                 }),
                 _ => serde_json::Value::Null,
             };
-            crate::api::RecordView {
-                id: hex::encode(r.id()),
+            fengxin_api::RecordView {
+                id: fengxin_api::RecordId(r.id()),
                 kind: r.kind().into(),
-                author: r.author.to_string(),
+                author: r.author.clone(),
                 summary,
             }
         })
         .collect();
-    crate::api::BlockView {
+    fengxin_api::BlockView {
         height: b.header.height,
-        hash: hex::encode(b.hash()),
-        prev_hash: hex::encode(b.header.prev_hash),
-        proposer: b.header.proposer.to_string(),
+        hash: fengxin_api::BlockHash(b.hash()),
+        prev_hash: fengxin_api::BlockHash(b.header.prev_hash),
+        proposer: b.header.proposer.clone(),
         term: b.header.term,
         proposed_at_ms: b.header.proposed_at_ms,
         proposed: b.proposed.len(),
@@ -296,31 +297,28 @@ pub fn block_view(b: &fengxin_ledger::Block) -> crate::api::BlockView {
 pub fn receipts_view(
     ledger: &fengxin_consensus::Ledger,
     member: &MemberName,
-) -> Result<crate::api::ReceiptsView, fengxin_consensus::LedgerError> {
+) -> Result<fengxin_api::ReceiptsView, fengxin_consensus::LedgerError> {
     ledger.read(|s| {
-        let mut receipts: Vec<crate::api::ReceiptView> = s
+        let mut receipts: Vec<fengxin_api::ReceiptView> = s
             .receipts()
             .iter()
             .filter(|(_, r)| {
                 let q = &r.receipt.request.request;
                 q.querier == *member || q.responder == *member
             })
-            .map(|(id, r)| crate::api::ReceiptView {
-                id: hex::encode(id),
+            .map(|(id, r)| fengxin_api::ReceiptView {
+                id: fengxin_api::RecordId(*id),
                 height: r.height,
                 querier: r.receipt.request.request.querier.clone(),
                 responder: r.receipt.request.request.responder.clone(),
-                list: r.receipt.request.request.list.to_string(),
-                epoch: r.receipt.request.request.epoch.get(),
+                list: r.receipt.request.request.list.clone(),
+                epoch: r.receipt.request.request.epoch,
                 count: r.receipt.request.request.count,
-                feedback: r.feedback.map(|v| match v {
-                    fengxin_ledger::Verdict::Confirmed => "confirmed".to_owned(),
-                    fengxin_ledger::Verdict::FalsePositive => "false_positive".to_owned(),
-                }),
+                feedback: r.feedback.map(fengxin_api::Feedback::from),
             })
             .collect();
         receipts.sort_by(|a, b| a.height.cmp(&b.height).then(a.id.cmp(&b.id)));
-        crate::api::ReceiptsView {
+        fengxin_api::ReceiptsView {
             member: member.clone(),
             height: s.height(),
             receipts,
@@ -359,24 +357,50 @@ pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledge
 }
 
 /// The ledger's motions.
-pub fn motions_view(state: &fengxin_ledger::LedgerState) -> Vec<crate::api::MotionView> {
+pub fn motions_view(state: &fengxin_ledger::LedgerState) -> Vec<fengxin_api::MotionView> {
     state
         .motions()
         .iter()
-        .map(|(id, m)| crate::api::MotionView {
-            id: hex::encode(id),
-            proposer: m.proposer.to_string(),
+        .map(|(id, m)| fengxin_api::MotionView {
+            id: fengxin_api::RecordId(*id),
+            proposer: m.proposer.clone(),
             action: m.motion.action.clone(),
             note: m.motion.note.clone(),
-            approve: m.approve.iter().map(ToString::to_string).collect(),
-            reject: m.reject.iter().map(ToString::to_string).collect(),
+            approve: m.approve.iter().cloned().collect(),
+            reject: m.reject.iter().cloned().collect(),
             status: match m.decided {
-                None => "open",
-                Some(true) => "carried",
-                Some(false) => "failed",
-            }
-            .into(),
+                None => fengxin_api::MotionStatus::Open,
+                Some(true) => fengxin_api::MotionStatus::Carried,
+                Some(false) => fengxin_api::MotionStatus::Failed,
+            },
             void: m.void.clone(),
         })
         .collect()
+}
+
+/// The ledger's status as the API shows it.
+pub fn status_view(
+    s: fengxin_consensus::LedgerStatus,
+) -> Result<fengxin_api::LedgerStatus, String> {
+    use fengxin_api::LedgerRole;
+    let name = |n: &str| MemberName::parse(n).map_err(|e| format!("ledger node {n:?}: {e}"));
+    let names = |v: &[String]| v.iter().map(|n| name(n)).collect::<Result<Vec<_>, _>>();
+    Ok(fengxin_api::LedgerStatus {
+        node: name(&s.node)?,
+        height: s.height,
+        block_hash: fengxin_api::BlockHash::from_hex(&s.block_hash).map_err(|e| e.to_string())?,
+        chain_id: fengxin_api::ChainId::from_hex(&s.chain_id).map_err(|e| e.to_string())?,
+        role: match s.role.as_str() {
+            "leader" => LedgerRole::Leader,
+            "candidate" => LedgerRole::Candidate,
+            "follower" => LedgerRole::Follower,
+            "learner" => LedgerRole::Learner,
+            _ => LedgerRole::Stopped,
+        },
+        leader: s.leader.as_deref().map(name).transpose()?,
+        term: s.term,
+        validators: names(&s.validators)?,
+        learners: names(&s.learners)?,
+        outbox: s.outbox,
+    })
 }

@@ -6,10 +6,9 @@
 //! - [`bench`]: this machine's figures (`fengxin-node bench`).
 //! - [`genesis`]: the consortium's genesis file (the registry until the ledger lands).
 //! - [`daemon`]: `run`: QUIC peer endpoint, screening, local API.
-//! - [`api`]: the local API's messages.
+//! - The local API's messages are the contract crate `fengxin_api`, shared with the client.
 //! - [`cli`]: the command-line surface of docs/cli.md.
 
-pub mod api;
 pub mod audit;
 pub mod bench;
 pub mod cli;

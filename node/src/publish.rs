@@ -2,33 +2,22 @@
 
 use crate::cli::CliError;
 use crate::datadir::DataDir;
+use fengxin_api::ErrorKind;
 use fengxin_crypto::ListKey;
 use fengxin_protocol::{Publication, SignedPublication};
-use fengxin_types::{CanonicalId, Epoch, IdType, ListId, Tag};
+use fengxin_types::{CanonicalId, IdType, ListId, Tag};
 use std::path::{Path, PathBuf};
 
-/// The parameter directory: `$FENGXIN_PARAMS`, or `params/` of this source tree.
-pub fn params_dir() -> PathBuf {
-    std::env::var_os("FENGXIN_PARAMS")
-        .map(PathBuf::from)
-        .unwrap_or_else(fengxin_proofs::keys::default_params_dir)
+/// The parameter directory ([`fengxin_proofs::keys::params_dir`]: `$FENGXIN_PARAMS`, or the
+/// per-user cache holding the keys built into this binary).
+pub fn params_dir() -> Result<PathBuf, CliError> {
+    fengxin_proofs::keys::params_dir().map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))
 }
 
 /// File in the data directory holding the current signed publications.
 pub const PUBLICATIONS: &str = "publications.json";
 
-/// One line of `lists publish` output.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Published {
-    /// The list.
-    pub list: ListId,
-    /// The epoch.
-    pub epoch: Epoch,
-    /// Root (hex).
-    pub root: String,
-    /// OPRF public key (hex).
-    pub oprf_public_key: String,
-}
+pub use fengxin_api::{ProveOutput, Published};
 
 /// Signs a publication of every list's current (epoch, root, OPRF key) and stores them in the
 /// data directory, from where the daemon submits them. A node that is not running does not
@@ -88,13 +77,14 @@ pub fn sign_publications(
     let mut out = Vec::new();
     for s in store
         .stats()
-        .map_err(|e| CliError::new("store", e.to_string()))?
+        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?
     {
         let Some(root_hex) = s.root else { continue };
-        let root = fengxin_tree::Root::from_hex(&root_hex)
-            .map_err(|e| CliError::new("store", format!("stored root of {}: {e}", s.list)))?;
+        let root = fengxin_tree::Root::from_hex(&root_hex).map_err(|e| {
+            CliError::new(ErrorKind::Store, format!("stored root of {}: {e}", s.list))
+        })?;
         let key = ListKey::derive(seed, &s.list, s.epoch)
-            .map_err(|e| CliError::new("internal", e.to_string()))?;
+            .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
         let publication = Publication {
             version: Publication::VERSION,
             chain,
@@ -108,8 +98,8 @@ pub fn sign_publications(
         out.push(Published {
             list: s.list,
             epoch: s.epoch,
-            root: root_hex,
-            oprf_public_key: key.public_key().to_string(),
+            root: fengxin_api::ListRoot(root.to_bytes()),
+            oprf_public_key: fengxin_api::OprfPublicKey(key.public_key().to_bytes()),
         });
         signed.push(publication.sign(identity));
     }
@@ -120,12 +110,12 @@ pub fn sign_publications(
 pub fn write_publications(root: &Path, signed: &[SignedPublication]) -> Result<(), CliError> {
     let path = root.join(PUBLICATIONS);
     let tmp = root.join(format!("{PUBLICATIONS}.tmp"));
-    let text =
-        serde_json::to_vec_pretty(signed).map_err(|e| CliError::new("internal", e.to_string()))?;
+    let text = serde_json::to_vec_pretty(signed)
+        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     std::fs::write(&tmp, text)
-        .map_err(|e| CliError::new("io", format!("{}: {e}", tmp.display())))?;
+        .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", tmp.display())))?;
     std::fs::rename(&tmp, &path)
-        .map_err(|e| CliError::new("io", format!("{}: {e}", path.display())))
+        .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", path.display())))
 }
 
 /// The signed publications stored by the last `lists publish` (empty if never published).
@@ -133,27 +123,13 @@ pub fn read_publications(root: &Path) -> Result<Vec<SignedPublication>, CliError
     let path = root.join(PUBLICATIONS);
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| CliError::new("data_dir", format!("{}: {e}", path.display()))),
+            .map_err(|e| CliError::new(ErrorKind::DataDir, format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(CliError::new("io", format!("{}: {e}", path.display()))),
+        Err(e) => Err(CliError::new(
+            ErrorKind::Io,
+            format!("{}: {e}", path.display()),
+        )),
     }
-}
-
-/// `fengxin-node prove` output.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ProveOutput {
-    /// The list.
-    pub list: ListId,
-    /// The epoch.
-    pub epoch: Epoch,
-    /// Root (hex).
-    pub root: String,
-    /// Tag (hex).
-    pub tag: String,
-    /// "hit" or "miss".
-    pub result: String,
-    /// Encoded proof (hex).
-    pub proof: String,
 }
 
 /// What to prove about.
@@ -170,36 +146,41 @@ pub fn prove(dir: &DataDir, list: &ListId, target: ProveTarget) -> Result<ProveO
     let store = dir.store()?;
     let meta = store
         .list_meta(list)
-        .map_err(|e| CliError::new("store", e.to_string()))?
-        .ok_or_else(|| CliError::new("unknown_list", format!("no list {list} on this node")))?;
+        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?
+        .ok_or_else(|| {
+            CliError::new(
+                ErrorKind::UnknownList,
+                format!("no list {list} on this node"),
+            )
+        })?;
     let epoch = meta
         .epoch()
-        .map_err(|e| CliError::new("store", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
     let tag = match target {
         ProveTarget::Tag(t) => t,
         ProveTarget::Identifier(t, raw) => {
             let id = CanonicalId::parse(t, &raw)
-                .map_err(|e| CliError::new("usage", format!("--identifier: {e}")))?;
+                .map_err(|e| CliError::new(ErrorKind::Usage, format!("--identifier: {e}")))?;
             let key = ListKey::derive(&dir.master_seed()?, list, epoch)
-                .map_err(|e| CliError::new("internal", e.to_string()))?;
+                .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
             key.tag(&id)
-                .map_err(|e| CliError::new("internal", e.to_string()))?
+                .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?
         }
     };
     let (root, lookup) = store
         .lookup(list, epoch, tag)
-        .map_err(|e| CliError::new("store", e.to_string()))?;
-    let prover = fengxin_proofs::keys::load_prover(&params_dir())
-        .map_err(|e| CliError::new("params", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
+    let prover = fengxin_proofs::keys::load_prover(&params_dir()?)
+        .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
     let (public, proof) = prover
         .prove_lookup(root, tag, &lookup, &mut rand_core::OsRng)
-        .map_err(|e| CliError::new("prove", e.to_string()))?;
+        .map_err(|e| CliError::new(ErrorKind::Prove, e.to_string()))?;
     Ok(ProveOutput {
         list: list.clone(),
         epoch,
-        root: root.to_hex(),
-        tag: tag.to_hex(),
-        result: if public.result { "hit" } else { "miss" }.into(),
-        proof: hex::encode(proof.to_bytes()),
+        root: fengxin_api::ListRoot(root.to_bytes()),
+        tag,
+        result: fengxin_api::Verdict::from_hit(public.result),
+        proof: fengxin_api::HexBytes(proof.to_bytes()),
     })
 }

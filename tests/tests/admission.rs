@@ -2,8 +2,8 @@
 //! council (2 of 3 founders) through `fengxin council`, syncs every block, becomes a
 //! validator, publishes, and screens the founders.
 
+use fengxin_api::{self as api, ApiRequest, ApiResponse};
 use fengxin_e2e::{import_and_publish, init_member, path_str, RunningNode};
-use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use fengxin_types::IdType;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ fn client(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
-fn status(dir: &Path) -> fengxin_consensus::LedgerStatus {
+fn status(dir: &Path) -> fengxin_api::LedgerStatus {
     match api::call(dir, &ApiRequest::LedgerStatus).expect("local API") {
         ApiResponse::LedgerStatus(s) => s,
         other => panic!("unexpected {other:?}"),
@@ -93,7 +93,7 @@ fn the_council_admits_a_new_member_who_syncs_votes_and_screens() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let s = status(d);
-        if s.validators.iter().any(|v| v == "bank-d") && s.height >= status(a).height {
+        if s.validators.iter().any(|v| v.as_str() == "bank-d") && s.height >= status(a).height {
             break;
         }
         assert!(Instant::now() < deadline, "bank-d not promoted: {s:?}");
@@ -110,22 +110,28 @@ fn the_council_admits_a_new_member_who_syncs_votes_and_screens() {
         } else {
             "miss"
         };
-        assert_eq!(r.result.as_deref(), Some(want), "{r:?}");
+        assert_eq!(r.result.map(|v| v.as_str()), Some(want), "{r:?}");
     }
     // And the founders screen it: bank-d lists ids[6].
     match api::call(
         a,
         &ApiRequest::Screen {
-            id_type: "cn_id".into(),
+            id_type: fengxin_types::IdType::CnId,
             identifier: ids[6].clone(),
             list: None,
-            members: Some(vec!["bank-d".into()]),
+            members: Some(vec![
+                fengxin_types::MemberName::parse("bank-d").expect("member name")
+            ]),
             case_reference: None,
         },
     )
     .expect("local API")
     {
-        ApiResponse::Screen(r) => assert_eq!(r.results[0].result.as_deref(), Some("hit"), "{r:?}"),
+        ApiResponse::Screen(r) => assert_eq!(
+            r.results[0].result.map(|v| v.as_str()),
+            Some("hit"),
+            "{r:?}"
+        ),
         other => panic!("unexpected {other:?}"),
     }
 }

@@ -5,12 +5,12 @@
 //! its reason; the node's ledger status, members and blocks are unchanged and it keeps serving.
 //! A member removed by the council has its open connections closed when the removal commits.
 
+use fengxin_api::{self as api, ApiRequest, ApiResponse};
 use fengxin_consensus::{node_id, LedgerTypes, Peer, RaftReply, RaftRpc, Refusal};
 use fengxin_crypto::IdentityKey;
 use fengxin_e2e::{init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode};
 use fengxin_ledger::{Batch, Block, BlockHeader, Record, RecordBody, BLOCK_VERSION};
 use fengxin_net::{Endpoint, Limits, StaticRegistry};
-use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use fengxin_protocol::{Publication, Request, Response};
 use fengxin_types::{Epoch, ListId, MemberName};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
@@ -24,21 +24,21 @@ const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
 /// What a refused message's reply must look like.
 type Expect = fn(&RaftReply) -> bool;
 
-fn status(dir: &Path) -> fengxin_consensus::LedgerStatus {
+fn status(dir: &Path) -> fengxin_api::LedgerStatus {
     match api::call(dir, &ApiRequest::LedgerStatus).expect("local API") {
         ApiResponse::LedgerStatus(s) => s,
         other => panic!("unexpected {other:?}"),
     }
 }
 
-fn node_status(dir: &Path) -> fengxin_node::api::Status {
+fn node_status(dir: &Path) -> fengxin_api::Status {
     match api::call(dir, &ApiRequest::Status).expect("local API") {
         ApiResponse::Status(s) => s,
         other => panic!("unexpected {other:?}"),
     }
 }
 
-fn block_hashes(dir: &Path, top: u64) -> Vec<String> {
+fn block_hashes(dir: &Path, top: u64) -> Vec<fengxin_api::BlockHash> {
     (1..=top)
         .map(
             |height| match api::call(dir, &ApiRequest::LedgerBlock { height }).expect("API") {
@@ -242,15 +242,12 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
     let before = status(&target.dir);
     let before_node = node_status(&target.dir);
     let before_blocks = block_hashes(&target.dir, before.height);
-    let chain_id: [u8; 32] = hex::decode(&before.chain_id)
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
+    let chain_id: [u8; 32] = before.chain_id.0;
     let leader_name = before.leader.clone().expect("a leader");
-    let leader_dir = if leader_name == "regulator" {
+    let leader_dir = if leader_name.as_str() == "regulator" {
         panic!("the regulator cannot lead")
     } else {
-        root.join(&leader_name)
+        root.join(leader_name.as_str())
     };
     let leader_id = node_id(&identity(&leader_dir).public().to_bytes());
     let term = before.term + 1_000;
@@ -291,7 +288,7 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
     // appends without an election, and snapshots of any kind are refused.
     let (mallory, _) = members
         .iter()
-        .find(|(m, _)| m.name != leader_name && m.name != target.name)
+        .find(|(m, _)| m.name != leader_name.as_str() && m.name != target.name)
         .or_else(|| members.iter().find(|(m, _)| m.name != target.name))
         .expect("another member");
     let mallory_key = identity(&mallory.dir);
@@ -381,10 +378,12 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
         match api::call(
             &dir,
             &ApiRequest::Screen {
-                id_type: "cn_id".into(),
+                id_type: fengxin_types::IdType::CnId,
                 identifier: listed,
                 list: None,
-                members: Some(vec!["bank-a".into()]),
+                members: Some(vec![
+                    fengxin_types::MemberName::parse("bank-a").expect("member name")
+                ]),
                 case_reference: None,
             },
         )
@@ -402,7 +401,7 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
         .find(|r| r.member.as_str() == "bank-a")
         .expect("bank-a answered");
     assert!(row.verified, "{report:?}");
-    assert_eq!(row.result.as_deref(), Some("hit"), "{report:?}");
+    assert_eq!(row.result.map(|v| v.as_str()), Some("hit"), "{report:?}");
 }
 
 fn call(dir: &Path, request: ApiRequest) -> ApiResponse {
@@ -454,7 +453,7 @@ async fn a_removed_members_connections_are_closed_when_the_removal_commits() {
             note: "breach of the agreement".into(),
         },
     ) {
-        ApiResponse::Submitted(ids) => ids[0].clone(),
+        ApiResponse::Submitted(ids) => ids[0],
         other => panic!("motion refused: {other:?}"),
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -473,7 +472,7 @@ async fn a_removed_members_connections_are_closed_when_the_removal_commits() {
     match call(
         &b.dir,
         ApiRequest::Vote {
-            motion: motion.clone(),
+            motion,
             approve: true,
         },
     ) {

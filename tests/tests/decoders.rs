@@ -415,7 +415,8 @@ fn responder() -> &'static Responder {
             .collect();
         let tree = IndexedMerkleTree::build(MemoryStore::new(), tags.clone()).expect("tree");
         let root = tree.root();
-        let prover = keys::load_prover(&keys::default_params_dir()).expect("development prover");
+        let prover = keys::load_prover(&keys::params_dir().expect("parameter directory"))
+            .expect("development prover");
         let miss = oprf.tag(&account("ACC-404")).expect("tag");
         let proofs = [tags[1], miss]
             .iter()

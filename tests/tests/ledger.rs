@@ -4,8 +4,8 @@
 //! twice. (A responder submits its receipt when it evaluates, so an attempt that the kill cut
 //! off after the evaluation is a receipt too: the querier holds the tags it paid for.)
 
+use fengxin_api::{self as api, ApiRequest, ApiResponse};
 use fengxin_e2e::{import_and_publish, init_member, RunningNode};
-use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
 
-fn status(dir: &Path) -> fengxin_consensus::LedgerStatus {
+fn status(dir: &Path) -> fengxin_api::LedgerStatus {
     match api::call(dir, &ApiRequest::LedgerStatus).expect("local API") {
         ApiResponse::LedgerStatus(s) => s,
         other => panic!("unexpected {other:?}"),
     }
 }
 
-fn block_hash(dir: &Path, height: u64) -> String {
+fn block_hash(dir: &Path, height: u64) -> fengxin_api::BlockHash {
     match api::call(dir, &ApiRequest::LedgerBlock { height }).expect("local API") {
         ApiResponse::LedgerBlock(b) => b.hash,
         other => panic!("height {height}: {other:?}"),
@@ -30,13 +30,18 @@ fn block_hash(dir: &Path, height: u64) -> String {
 /// Screens `ids` against `member` in a loop until `stop`; returns the numbers of verified and
 /// failed (member, list) exchanges reported back. One loader per responder, so that a killed
 /// responder's timeouts hold up only its own loader.
-fn load(dir: PathBuf, member: String, ids: Vec<String>, stop: Arc<AtomicBool>) -> (usize, usize) {
+fn load(
+    dir: PathBuf,
+    member: fengxin_types::MemberName,
+    ids: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> (usize, usize) {
     let mut verified = 0;
     let mut failed = 0;
     let mut i = 0;
     while !stop.load(Ordering::SeqCst) {
         let request = ApiRequest::Screen {
-            id_type: "cn_id".into(),
+            id_type: fengxin_types::IdType::CnId,
             identifier: ids[i % ids.len()].clone(),
             list: None,
             members: Some(vec![member.clone()]),
@@ -107,7 +112,7 @@ fn a_validator_killed_under_load_restarts_and_no_receipt_is_lost_or_duplicated()
                 .filter(|n| **n != names[k])
                 .map(|n| {
                     let (dir, ids, stop) = (dirs[k].clone(), ids.clone(), stop.clone());
-                    let member = (*n).to_owned();
+                    let member = fengxin_types::MemberName::parse(n).expect("member name");
                     std::thread::spawn(move || load(dir, member, ids, stop))
                 })
                 .collect()
@@ -180,7 +185,7 @@ fn a_validator_killed_under_load_restarts_and_no_receipt_is_lost_or_duplicated()
             "{}: {own} receipts for {verified} verified and {failed} failed exchanges",
             names[k]
         );
-        let distinct: std::collections::BTreeSet<&String> =
+        let distinct: std::collections::BTreeSet<&fengxin_api::RecordId> =
             receipts.receipts.iter().map(|r| &r.id).collect();
         assert_eq!(distinct.len(), receipts.receipts.len());
     }

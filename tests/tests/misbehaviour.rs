@@ -70,7 +70,8 @@ impl Bent {
         let mut more = tags;
         more.push(tag(&"11010519491231002X".to_owned()));
         let other_tree = IndexedMerkleTree::build(MemoryStore::new(), more).expect("build");
-        let prover = keys::load_prover(&keys::default_params_dir()).expect("prover");
+        let prover =
+            keys::load_prover(&keys::params_dir().expect("parameter directory")).expect("prover");
         // A tag nobody in this test screens.
         let stray_id = fengxin_sample::identifiers(IdType::CnId, 1, 999)
             .next()
@@ -233,7 +234,7 @@ fn member_file(name: &MemberName, key: &IdentityKey, address: SocketAddr) -> Mem
     MemberFile {
         version: 1,
         name: name.clone(),
-        identity_key: key.public().to_string(),
+        identity_key: fengxin_api::IdentityKeyHex(key.public().to_bytes()),
         address: address.to_string(),
         role: Role::Member,
         view_public_key: None,
@@ -259,12 +260,13 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     let m_addr: SocketAddr = format!("127.0.0.1:{}", fengxin_e2e::free_port())
         .parse()
         .expect("addr");
-    let a_key = fengxin_crypto::IdentityPublicKey::from_hex(
-        &serde_json::from_slice::<MemberFile>(
+    let a_key = fengxin_crypto::IdentityPublicKey::from_slice(
+        serde_json::from_slice::<MemberFile>(
             &std::fs::read(a.dir.join("member.json")).expect("read"),
         )
         .expect("member.json")
-        .identity_key,
+        .identity_key
+        .as_bytes(),
     )
     .expect("key");
     let registry: StaticRegistry = [
@@ -322,8 +324,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
 
     // bank-m's publication goes on the ledger through bank-a's local API; forged ones do not.
     let submit = |records: Vec<Record>| {
-        fengxin_node::api::call(&a.dir, &fengxin_node::api::ApiRequest::Submit { records })
-            .expect("local API")
+        fengxin_api::call(&a.dir, &fengxin_api::ApiRequest::Submit { records }).expect("local API")
     };
     let sign = |p: Publication| {
         Record::sign(
@@ -336,7 +337,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     let mut forged = sign(bent.publication());
     forged.signature[5] ^= 1;
     match submit(vec![forged]) {
-        fengxin_node::api::ApiResponse::Error { kind, message } => {
+        fengxin_api::ApiResponse::Error(fengxin_api::ApiError { kind, message }) => {
             assert_eq!(kind, "rejected");
             assert!(message.contains("signature"), "{message}");
         }
@@ -345,7 +346,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     let mut impostor = bent.publication();
     impostor.member = MemberName::parse("bank-b").expect("valid");
     match submit(vec![sign(impostor)]) {
-        fengxin_node::api::ApiResponse::Error { message, .. } => {
+        fengxin_api::ApiResponse::Error(fengxin_api::ApiError { message, .. }) => {
             assert!(
                 message.contains("cannot write a record for bank-b"),
                 "{message}"
@@ -354,7 +355,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         other => panic!("a publication in another member's name was accepted: {other:?}"),
     }
     match submit(vec![sign(bent.publication())]) {
-        fengxin_node::api::ApiResponse::Submitted(ids) => assert_eq!(ids.len(), 1),
+        fengxin_api::ApiResponse::Submitted(ids) => assert_eq!(ids.len(), 1),
         other => panic!("bank-m's publication was refused: {other:?}"),
     }
     fengxin_node::demo::wait_for_publications(&a.dir, 3).expect("publications committed");
@@ -363,19 +364,21 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         let dir = a.dir.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                match fengxin_node::api::call(
+                match fengxin_api::call(
                     &dir,
-                    &fengxin_node::api::ApiRequest::Screen {
-                        id_type: "cn_id".into(),
+                    &fengxin_api::ApiRequest::Screen {
+                        id_type: fengxin_types::IdType::CnId,
                         identifier: id,
                         list: None,
-                        members: Some(vec!["bank-m".into()]),
+                        members: Some(vec![
+                            fengxin_types::MemberName::parse("bank-m").expect("member name")
+                        ]),
                         case_reference: None,
                     },
                 )
                 .expect("local API")
                 {
-                    fengxin_node::api::ApiResponse::Screen(r) => r,
+                    fengxin_api::ApiResponse::Screen(r) => r,
                     other => panic!("unexpected {other:?}"),
                 }
             })
@@ -388,14 +391,14 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     let report = screen(listed[0].clone()).await;
     assert_eq!(report.results.len(), 1);
     assert_eq!(
-        report.results[0].result.as_deref(),
+        report.results[0].result.map(|v| v.as_str()),
         Some("hit"),
         "{report:?}"
     );
     assert!(report.results[0].verified);
     let report = screen("11010519491231002X".into()).await;
     assert_eq!(
-        report.results[0].result.as_deref(),
+        report.results[0].result.map(|v| v.as_str()),
         Some("miss"),
         "{report:?}"
     );
@@ -536,5 +539,5 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
 
     // And bank-a still screens.
     let report = screen(listed[2].clone()).await;
-    assert_eq!(report.results[0].result.as_deref(), Some("hit"));
+    assert_eq!(report.results[0].result.map(|v| v.as_str()), Some("hit"));
 }

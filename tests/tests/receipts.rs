@@ -4,12 +4,12 @@
 //! it is a founding member that runs no node: the two honest members are a quorum of the three
 //! validators, and the regulator replicates the ledger and audits it.
 
+use fengxin_api::{self as api, ApiRequest, ApiResponse};
 use fengxin_confidential::{labels as clabels, prove_range_with_context, Opening};
 use fengxin_crypto::{IdentityKey, IdentityPublicKey};
 use fengxin_e2e::{init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode};
 use fengxin_ledger::{credits::allowance_context, AllowanceClaim, CreditParams};
 use fengxin_net::{Endpoint, Limits, PeerConnection, StaticRegistry};
-use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use fengxin_node::datadir::{MemberFile, Role};
 use fengxin_protocol::{AwaitingEvaluation, Publication, Querier, RefusalKind, Request, Response};
 use fengxin_types::{CanonicalId, IdType, MemberName};
@@ -28,7 +28,7 @@ fn identity_of(m: &MemberDir) -> IdentityPublicKey {
     let file: MemberFile =
         serde_json::from_slice(&std::fs::read(m.dir.join("member.json")).expect("member.json"))
             .expect("parse member.json");
-    IdentityPublicKey::from_hex(&file.identity_key).expect("key")
+    IdentityPublicKey::from_slice(file.identity_key.as_bytes()).expect("key")
 }
 
 /// A claim of `used_after` identifiers in `epoch` for one more identifier, proven against the
@@ -91,7 +91,7 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     let member_file = MemberFile {
         version: 1,
         name: q.clone(),
-        identity_key: q_key.public().to_string(),
+        identity_key: fengxin_api::IdentityKeyHex(q_key.public().to_bytes()),
         address: format!("127.0.0.1:{}", fengxin_e2e::free_port()),
         role: Role::Member,
         view_public_key: None,
@@ -175,7 +175,7 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     };
     for (m, id) in [(a, &id_a), (b, &id_b)] {
         let r = eventually(&format!("{}'s receipt on the ledger", m.name), || {
-            receipts_on(m).into_iter().find(|r| &r.id == id)
+            receipts_on(m).into_iter().find(|r| r.id.to_hex() == *id)
         });
         assert_eq!(r.querier, q);
         assert_eq!(r.responder.as_str(), m.name);
@@ -195,7 +195,7 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
             Ok(ApiResponse::Audit(report)) => report
                 .flags
                 .iter()
-                .any(|f| f.rule == "equivocation")
+                .any(|f| f.rule == fengxin_api::FlagRule::Equivocation)
                 .then_some(report),
             _ => None,
         }
@@ -203,9 +203,9 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     let flag = audit
         .flags
         .iter()
-        .find(|f| f.rule == "equivocation")
+        .find(|f| f.rule == fengxin_api::FlagRule::Equivocation)
         .expect("flag");
-    assert_eq!(flag.member, "bank-q");
+    assert_eq!(flag.member, q);
     assert!(
         flag.evidence.contains(&id_a) && flag.evidence.contains(&id_b),
         "{flag:?}"
@@ -215,7 +215,7 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     let balance = audit
         .members
         .iter()
-        .find(|m| m.member == "bank-q")
+        .find(|m| m.member == q)
         .expect("bank-q's figures")
         .balance;
     assert_eq!(balance, p.initial_grant - 2 * p.cost(1), "charged for both");

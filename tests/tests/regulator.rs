@@ -3,8 +3,8 @@
 //! sizes and details; no member's (or the regulator's) disk holds a detail in the clear; the
 //! audit flags a member that screens far more distinct identifiers than its peers.
 
+use fengxin_api::{self as api, ApiRequest, ApiResponse};
 use fengxin_e2e::{import_and_publish, init_member, path_str, RunningNode};
-use fengxin_node::api::{self, ApiRequest, ApiResponse};
 use fengxin_types::IdType;
 use std::path::Path;
 
@@ -15,7 +15,7 @@ fn ids(seed: u64, n: usize) -> Vec<String> {
     fengxin_sample::identifiers(IdType::CnId, n, seed).collect()
 }
 
-fn credits(dir: &Path) -> fengxin_node::api::CreditsView {
+fn credits(dir: &Path) -> fengxin_api::CreditsView {
     match api::call(dir, &ApiRequest::Credits).expect("local API") {
         ApiResponse::Credits(c) => c,
         other => panic!("unexpected {other:?}"),
@@ -75,7 +75,7 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         expected_hits += report
             .results
             .iter()
-            .filter(|r| r.result.as_deref() == Some("hit"))
+            .filter(|r| r.result.map(|v| v.as_str()) == Some("hit"))
             .count();
     }
     assert_eq!(expected_hits, 3);
@@ -104,10 +104,12 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
     match api::call(
         a,
         &ApiRequest::ScreenBatch {
-            id_type: "cn_id".into(),
+            id_type: fengxin_types::IdType::CnId,
             identifiers: fishing,
             list: None,
-            members: Some(vec!["bank-b".into()]),
+            members: Some(vec![
+                fengxin_types::MemberName::parse("bank-b").expect("member name")
+            ]),
             case_reference: None,
         },
     )
@@ -128,25 +130,25 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         .iter()
         .find(|r| r.responder.as_str() == "bank-b")
         .expect("a receipt at bank-b");
-    let feedback = |dir: &Path, verdict: &str| {
+    let feedback = |dir: &Path, verdict: fengxin_api::Feedback| {
         api::call(
             dir,
             &ApiRequest::Feedback {
-                receipt: at_b.id.clone(),
-                verdict: verdict.into(),
+                receipt: at_b.id,
+                verdict,
             },
         )
         .expect("local API")
     };
-    match feedback(&members[2].dir, "false_positive") {
-        ApiResponse::Error { kind, message } => {
+    match feedback(&members[2].dir, fengxin_api::Feedback::FalsePositive) {
+        ApiResponse::Error(fengxin_api::ApiError { kind, message }) => {
             assert_eq!(kind, "rejected");
             assert!(message.contains("cannot write a record"), "{message}");
         }
         other => panic!("bank-c's feedback on bank-a's receipt was accepted: {other:?}"),
     }
     assert!(matches!(
-        feedback(a, "confirmed"),
+        feedback(a, fengxin_api::Feedback::Confirmed),
         ApiResponse::Submitted(_)
     ));
     fengxin_node::demo::wait_for_outbox(a).expect("feedback committed");
@@ -170,16 +172,18 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
     match api::call(
         &members[2].dir,
         &ApiRequest::ScreenBatch {
-            id_type: "cn_id".into(),
+            id_type: fengxin_types::IdType::CnId,
             identifiers: ids(66, 108),
             list: None,
-            members: Some(vec!["bank-a".into()]),
+            members: Some(vec![
+                fengxin_types::MemberName::parse("bank-a").expect("member name")
+            ]),
             case_reference: None,
         },
     )
     .expect("local API")
     {
-        ApiResponse::Error { kind, message } => {
+        ApiResponse::Error(fengxin_api::ApiError { kind, message }) => {
             assert_eq!(kind, "over_allowance", "{message}");
             assert!(message.contains("107 left"), "{message}");
         }
@@ -197,8 +201,14 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let audit: fengxin_node::audit::AuditReport =
-        serde_json::from_slice(&out.stdout).expect("audit json");
+    // Per-tag results read as screening says them.
+    let raw: serde_json::Value = serde_json::from_slice(&out.stdout).expect("audit json");
+    for r in raw["records"].as_array().expect("records") {
+        for v in r["details"]["results"].as_array().expect("results") {
+            assert!(v == "hit" || v == "miss", "{v}");
+        }
+    }
+    let audit: fengxin_api::AuditReport = serde_json::from_slice(&out.stdout).expect("audit json");
     assert_eq!(audit.records.len(), 4 * 2 + 1);
     assert!(
         audit.records.iter().all(|r| r.details.is_some()),
@@ -208,14 +218,14 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         .records
         .iter()
         .filter_map(|r| r.details.as_ref())
-        .map(|d| d.results.iter().filter(|h| **h).count())
+        .map(|d| d.results.iter().filter(|v| v.is_hit()).count())
         .sum();
     assert_eq!(hits, expected_hits);
     for (name, n, _) in sizes {
         let m = audit
             .members
             .iter()
-            .find(|m| m.member == name)
+            .find(|m| m.member.as_str() == name)
             .expect("member figures");
         assert_eq!(m.list_sizes.len(), 1);
         assert_eq!(m.list_sizes[0].size, Some(n as u64), "{name}");
@@ -224,9 +234,9 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
     let flag = audit
         .flags
         .iter()
-        .find(|f| f.rule == "enumeration")
+        .find(|f| f.rule == fengxin_api::FlagRule::Enumeration)
         .expect("enumeration flag");
-    assert_eq!(flag.member, "bank-a");
+    assert_eq!(flag.member.as_str(), "bank-a");
     assert!(
         flag.evidence.contains("33 distinct tags"),
         "{}",
@@ -259,8 +269,8 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         .iter()
         .filter_map(|r| r.details.as_ref())
         .flat_map(|d| d.tags.iter().zip(&d.results))
-        .filter(|(_, hit)| !**hit)
-        .map(|(t, _)| t.clone())
+        .filter(|(_, v)| !v.is_hit())
+        .map(|(t, _)| t.to_hex())
         .collect();
     assert!(miss_tags.len() >= 25);
     for tag in &miss_tags {

@@ -98,7 +98,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         .collect();
     for (id, at_b, at_c) in &cases {
         let report = node_a.screen("cn_id", id);
-        assert_eq!(report.identifier_type, "cn_id");
+        assert_eq!(report.identifier_type, fengxin_types::IdType::CnId);
         assert_eq!(report.results.len(), 2, "{report:?}");
         for r in &report.results {
             assert!(r.verified, "unverified answer: {r:?}");
@@ -110,7 +110,10 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
                 other => panic!("unexpected member {other}"),
             };
             assert_eq!(
-                (r.result.as_deref(), r.list.as_deref()),
+                (
+                    r.result.map(|v| v.as_str()),
+                    r.list.as_ref().map(|l| l.as_str())
+                ),
                 (Some(expected.0), Some(expected.1)),
                 "{id} at {}",
                 r.member
@@ -125,7 +128,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         .iter()
         .find(|r| r.member.as_str() == "bank-b")
         .expect("bank-b");
-    assert_eq!(at_b.result.as_deref(), Some("hit"));
+    assert_eq!(at_b.result.map(|v| v.as_str()), Some("hit"));
 
     // The risk team's CLI prints the same answers as JSON.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_fengxin-e2e-client"))
@@ -162,10 +165,10 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         shared[3].clone(),
         c_only[7].clone(),
     ];
-    match fengxin_node::api::call(
+    match fengxin_api::call(
         &a.dir,
-        &fengxin_node::api::ApiRequest::ScreenBatch {
-            id_type: "cn_id".into(),
+        &fengxin_api::ApiRequest::ScreenBatch {
+            id_type: fengxin_types::IdType::CnId,
             identifiers: batch,
             list: None,
             members: None,
@@ -174,7 +177,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     )
     .expect("call")
     {
-        fengxin_node::api::ApiResponse::ScreenBatch(r) => {
+        fengxin_api::ApiResponse::ScreenBatch(r) => {
             assert_eq!(r.count, 4);
             for m in &r.results {
                 assert!(m.verified, "{m:?}");
@@ -189,10 +192,10 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     }
 
     // Invalid input is an error, not a miss.
-    let err = fengxin_node::api::call(
+    let err = fengxin_api::call(
         &a.dir,
-        &fengxin_node::api::ApiRequest::Screen {
-            id_type: "cn_id".into(),
+        &fengxin_api::ApiRequest::Screen {
+            id_type: fengxin_types::IdType::CnId,
             identifier: "110105194912310021".into(),
             list: None,
             members: None,
@@ -200,22 +203,18 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         },
     )
     .expect("call");
-    assert!(
-        matches!(err, fengxin_node::api::ApiResponse::Error { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, fengxin_api::ApiResponse::Error(_)), "{err:?}");
 
     // Every exchange left one receipt on the ledger, signed by both parties, identical on every
     // node: cases and the untidy one through the API, one through the CLI, and the batch.
     let exchanges = (cases.len() + 2) * 2 + 2;
     let status = fengxin_node::demo::wait_for_outbox(&a.dir).expect("receipts committed");
     assert_eq!(status.validators.len(), 3, "{status:?}");
-    let receipts = match fengxin_node::api::call(&a.dir, &fengxin_node::api::ApiRequest::Receipts)
-        .expect("call")
-    {
-        fengxin_node::api::ApiResponse::Receipts(r) => r,
-        other => panic!("unexpected {other:?}"),
-    };
+    let receipts =
+        match fengxin_api::call(&a.dir, &fengxin_api::ApiRequest::Receipts).expect("call") {
+            fengxin_api::ApiResponse::Receipts(r) => r,
+            other => panic!("unexpected {other:?}"),
+        };
     assert_eq!(receipts.receipts.len(), exchanges, "{receipts:?}");
     let to_b = receipts
         .receipts
@@ -236,12 +235,11 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     for d in [&b.dir, &c.dir] {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let s = match fengxin_node::api::call(d, &fengxin_node::api::ApiRequest::LedgerStatus)
-                .expect("call")
-            {
-                fengxin_node::api::ApiResponse::LedgerStatus(s) => s,
-                other => panic!("unexpected {other:?}"),
-            };
+            let s =
+                match fengxin_api::call(d, &fengxin_api::ApiRequest::LedgerStatus).expect("call") {
+                    fengxin_api::ApiResponse::LedgerStatus(s) => s,
+                    other => panic!("unexpected {other:?}"),
+                };
             if s.height == status.height {
                 assert_eq!(s.block_hash, status.block_hash, "same chain on every node");
                 break;
@@ -251,8 +249,8 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         }
     }
     // bank-b's view lists only the receipts it is party to.
-    match fengxin_node::api::call(&b.dir, &fengxin_node::api::ApiRequest::Receipts).expect("call") {
-        fengxin_node::api::ApiResponse::Receipts(r) => {
+    match fengxin_api::call(&b.dir, &fengxin_api::ApiRequest::Receipts).expect("call") {
+        fengxin_api::ApiResponse::Receipts(r) => {
             assert_eq!(r.receipts.len(), to_b);
             assert!(r.receipts.iter().all(|x| x.responder.as_str() == "bank-b"));
         }
@@ -269,7 +267,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["height"], status.height);
-    assert_eq!(json["block_hash"], status.block_hash.as_str());
+    assert_eq!(json["block_hash"], status.block_hash.to_hex());
     assert_eq!(json["validators"].as_array().map(Vec::len), Some(3));
     let out = client(&[
         "ledger",
@@ -320,10 +318,10 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         p.sort_unstable();
         p
     };
-    match fengxin_node::api::call(
+    match fengxin_api::call(
         &a.dir,
-        &fengxin_node::api::ApiRequest::ScreenBatch {
-            id_type: "cn_id".into(),
+        &fengxin_api::ApiRequest::ScreenBatch {
+            id_type: fengxin_types::IdType::CnId,
             identifiers: everyone.clone(),
             list: None,
             members: None,
@@ -332,7 +330,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     )
     .expect("call")
     {
-        fengxin_node::api::ApiResponse::ScreenBatch(r) => {
+        fengxin_api::ApiResponse::ScreenBatch(r) => {
             assert_eq!(r.count, everyone.len());
             assert_eq!(r.results.len(), 2, "{r:?}");
             for m in &r.results {
@@ -362,7 +360,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         match r.member.as_str() {
             "bank-b" => {
                 assert!(r.verified, "{r:?}");
-                assert_eq!(r.result.as_deref(), Some("hit"));
+                assert_eq!(r.result.map(|v| v.as_str()), Some("hit"));
                 assert!(
                     r.latency_ms < 10_000.0,
                     "bank-b waited for bank-c's dialling: {r:?}"

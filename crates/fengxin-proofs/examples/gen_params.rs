@@ -8,7 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args()
         .nth(1)
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(fengxin_proofs::keys::default_params_dir);
+        .unwrap_or_else(fengxin_proofs::keys::source_params_dir);
     let t = std::time::Instant::now();
     let manifest = fengxin_proofs::keys::write_development_params(&dir)?;
     println!(

@@ -98,10 +98,100 @@ impl Manifest {
     }
 }
 
-/// The parameter directory of this source tree (`params/` at the workspace root). Binaries
-/// installed elsewhere should take the directory from their configuration.
-pub fn default_params_dir() -> PathBuf {
+/// The manifest built into this binary: `params/manifest.json` of the source it was built from.
+/// It pins both keys' hashes; genesis pins the manifest's.
+pub const EMBEDDED_MANIFEST: &[u8] = include_bytes!("../../../params/manifest.json");
+/// The verifying key built into this binary (pinned by [`EMBEDDED_MANIFEST`]).
+pub const EMBEDDED_VK: &[u8] = include_bytes!("../../../params/membership.vk");
+
+/// `params/` of the source tree this crate was built from: where the committed manifest and
+/// verifying key live, and where repository tools (`gen_params`, the parameter tests) write.
+/// A binary never looks here: it uses [`params_dir`].
+pub fn source_params_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../params")
+}
+
+/// The parameter directory a binary uses: `$FENGXIN_PARAMS` when set (a ceremony's keys, or a
+/// copy shared by several nodes), otherwise a per-user cache (`$XDG_CACHE_HOME/fengxin/params`,
+/// else `$HOME/.cache/fengxin/params`) holding the manifest and verifying key built into this
+/// binary ([`EMBEDDED_MANIFEST`], [`EMBEDDED_VK`]) and the development proving key made from
+/// them on first use. The cache's manifest and verifying key are rewritten whenever they differ
+/// from the built-in ones, so a binary never proves with another build's keys.
+pub fn params_dir() -> Result<PathBuf, KeyLoadError> {
+    if let Some(dir) = std::env::var_os("FENGXIN_PARAMS") {
+        return Ok(PathBuf::from(dir));
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .ok_or_else(|| KeyLoadError::Io {
+            path: PathBuf::from("$HOME"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "neither FENGXIN_PARAMS, XDG_CACHE_HOME nor HOME is set",
+            ),
+        })?;
+    let dir = cache.join("fengxin").join("params");
+    install_embedded(&dir)?;
+    Ok(dir)
+}
+
+/// Writes the built-in manifest and verifying key into `dir` where they are missing or differ.
+pub fn install_embedded(dir: &Path) -> Result<(), KeyLoadError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| KeyLoadError::Io { path, source }
+    };
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    for (name, bytes) in [(MANIFEST_FILE, EMBEDDED_MANIFEST), (VK_FILE, EMBEDDED_VK)] {
+        let path = dir.join(name);
+        if fs::read(&path).ok().as_deref() != Some(bytes) {
+            write_atomic(&path, bytes).map_err(|e| match e {
+                SetupError::Io { path, source } => KeyLoadError::Io { path, source },
+                other => KeyLoadError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other(other.to_string()),
+                },
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The built-in manifest.
+pub fn embedded_manifest() -> Result<Manifest, KeyLoadError> {
+    let path = PathBuf::from("<built-in manifest.json>");
+    let m: Manifest = serde_json::from_slice(EMBEDDED_MANIFEST)
+        .map_err(|source| KeyLoadError::Manifest { path, source })?;
+    if m.version != MANIFEST_VERSION {
+        return Err(KeyLoadError::ManifestVersion(m.version));
+    }
+    Ok(m)
+}
+
+/// The verifier a binary uses: `$FENGXIN_PARAMS`'s verifying key when set, else the built-in
+/// one ([`embedded_verifier`]).
+pub fn configured_verifier() -> Result<Verifier, KeyLoadError> {
+    match std::env::var_os("FENGXIN_PARAMS") {
+        Some(dir) => load_verifier(Path::new(&dir)),
+        None => embedded_verifier(),
+    }
+}
+
+/// A [`Verifier`] for the built-in verifying key, checked against the built-in manifest: what
+/// `fengxin verify` uses, so that verifying needs no file at all.
+pub fn embedded_verifier() -> Result<Verifier, KeyLoadError> {
+    let manifest = embedded_manifest()?;
+    let path = PathBuf::from("<built-in membership.vk>");
+    check_hash(&path, EMBEDDED_VK, &manifest.verifying_key)?;
+    let vk =
+        VerifyingKey::<Bn254>::deserialize_with_mode(EMBEDDED_VK, Compress::Yes, Validate::Yes)
+            .map_err(|e| KeyLoadError::Decode {
+                file: path,
+                reason: e.to_string(),
+            })?;
+    Ok(Verifier::new(&vk))
 }
 
 /// Lower-case hex SHA-256.

@@ -34,7 +34,7 @@ fn rng() -> rand_chacha::ChaCha20Rng {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = keys::default_params_dir();
+        let dir = keys::params_dir().expect("parameter directory");
         let prover = keys::load_prover(&dir).expect("development proving key loads");
         let verifier = keys::load_verifier(&dir).expect("verifying key loads");
         let tags = (1..=50u8).map(|i| tag(i * 5, i)).collect::<Vec<_>>();
@@ -221,7 +221,7 @@ fn batch_verification() {
 }
 
 fn copy_params(to: &std::path::Path) {
-    let from = keys::default_params_dir();
+    let from = keys::source_params_dir();
     for name in [keys::MANIFEST_FILE, keys::VK_FILE] {
         std::fs::copy(from.join(name), to.join(name)).expect("copy");
     }
@@ -229,7 +229,7 @@ fn copy_params(to: &std::path::Path) {
 
 #[test]
 fn manifest_labels_development_keys() {
-    let m = Manifest::load(&keys::default_params_dir()).expect("manifest");
+    let m = Manifest::load(&keys::source_params_dir()).expect("manifest");
     assert_eq!(m.kind, KeyKind::Development);
     assert_eq!(m.label, keys::DEVELOPMENT_LABEL);
     assert_eq!(m.constraints, fengxin_circuits::MEMBERSHIP_CONSTRAINTS);
@@ -241,7 +241,7 @@ fn manifest_labels_development_keys() {
 
 #[test]
 fn keys_with_wrong_hashes_are_refused() {
-    let _ = fixture(); // make sure params/membership.pk exists
+    let _ = fixture(); // make sure the development proving key exists
     let dir = tempfile::tempdir().expect("tempdir");
     copy_params(dir.path());
     // Verifying key: one flipped byte.
@@ -255,7 +255,12 @@ fn keys_with_wrong_hashes_are_refused() {
     ));
     // Proving key: truncated copy.
     copy_params(dir.path());
-    let pk = std::fs::read(keys::default_params_dir().join(keys::PK_FILE)).expect("read pk");
+    let pk = std::fs::read(
+        keys::params_dir()
+            .expect("parameter directory")
+            .join(keys::PK_FILE),
+    )
+    .expect("read pk");
     std::fs::write(dir.path().join(keys::PK_FILE), &pk[..pk.len() - 1]).expect("write");
     assert!(matches!(
         keys::load_proving_key(dir.path()),
@@ -324,4 +329,41 @@ mod decode {
             }
         }
     }
+}
+
+/// A binary carries the committed manifest and verifying key: `fengxin verify` and a node's
+/// parameter cache need no source tree.
+#[test]
+fn the_built_in_keys_are_the_committed_ones() {
+    let src = keys::source_params_dir();
+    let read = |name: &str| std::fs::read(src.join(name)).expect("committed parameter file");
+    assert_eq!(read(keys::MANIFEST_FILE), keys::EMBEDDED_MANIFEST);
+    assert_eq!(read(keys::VK_FILE), keys::EMBEDDED_VK);
+    let f = fixture();
+    let built_in = keys::embedded_verifier().expect("built-in verifier");
+    built_in
+        .verify(&f.hit.0, &f.hit.1)
+        .expect("a genuine proof verifies under the built-in key");
+    assert!(built_in.verify(&f.miss.0, &f.hit.1).is_err());
+}
+
+/// A parameter directory whose manifest or verifying key differ from the built-in ones (another
+/// build's, or tampered with) is repaired before use, never trusted.
+#[test]
+fn the_parameter_cache_is_rewritten_from_the_built_in_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(keys::MANIFEST_FILE), b"{\"forged\": true}").expect("write");
+    let mut vk = keys::EMBEDDED_VK.to_vec();
+    vk[10] ^= 1;
+    std::fs::write(dir.path().join(keys::VK_FILE), &vk).expect("write");
+    keys::install_embedded(dir.path()).expect("install");
+    assert_eq!(
+        std::fs::read(dir.path().join(keys::MANIFEST_FILE)).expect("read"),
+        keys::EMBEDDED_MANIFEST
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join(keys::VK_FILE)).expect("read"),
+        keys::EMBEDDED_VK
+    );
+    keys::load_verifier(dir.path()).expect("the repaired directory loads");
 }

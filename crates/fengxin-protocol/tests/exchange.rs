@@ -36,11 +36,14 @@ const OTHER_CHAIN: [u8; 32] = [0x0C; 32];
 
 fn prover() -> &'static Prover {
     static P: OnceLock<Prover> = OnceLock::new();
-    P.get_or_init(|| keys::load_prover(&keys::default_params_dir()).expect("development prover"))
+    P.get_or_init(|| {
+        keys::load_prover(&keys::params_dir().expect("parameter directory"))
+            .expect("development prover")
+    })
 }
 
 fn verifier() -> Verifier {
-    keys::load_verifier(&keys::default_params_dir()).expect("verifier")
+    keys::load_verifier(&keys::params_dir().expect("parameter directory")).expect("verifier")
 }
 
 fn list() -> ListId {

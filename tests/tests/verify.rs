@@ -1,14 +1,16 @@
 //! `fengxin verify` on real proofs from a real node database: valid accepted, every tampering
 //! rejected with a reason.
 
+use fengxin_api::{ProveOutput, Verdict};
 use fengxin_node::datadir::{DataDir, Role};
 use fengxin_node::import::{import_file, Format};
-use fengxin_node::publish::{prove, ProveOutput, ProveTarget};
+use fengxin_node::publish::{prove, ProveTarget};
 use fengxin_types::{IdType, ListId, MemberName};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_fengxin");
+/// The `fengxin` client, built from client/src/main.rs in this package.
+const BIN: &str = env!("CARGO_BIN_EXE_fengxin-e2e-client");
 
 /// Runs `fengxin verify --proof -` (with `extra` arguments) on `json`: success, stdout, stderr.
 fn run_verify(json: &str, extra: &[&str]) -> (bool, String, String) {
@@ -43,6 +45,22 @@ fn flip_hex(s: &str, at: usize) -> String {
     let mut chars: Vec<char> = s.chars().collect();
     chars[at] = if chars[at] == '0' { '1' } else { '0' };
     chars.into_iter().collect()
+}
+
+/// A prove object's JSON with `field` replaced: tampering happens in the JSON a verifier
+/// reads, where any string can stand.
+fn with(p: &ProveOutput, field: &str, value: &str) -> serde_json::Value {
+    let mut v = serde_json::to_value(p).expect("json");
+    v[field] = serde_json::Value::String(value.to_owned());
+    v
+}
+
+/// A field of a prove object as its JSON text.
+fn text(p: &ProveOutput, field: &str) -> String {
+    serde_json::to_value(p).expect("json")[field]
+        .as_str()
+        .expect("string field")
+        .to_owned()
 }
 
 #[test]
@@ -93,7 +111,7 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
         ProveTarget::Identifier(IdType::CnId, "110105491231003".into()),
     )
     .expect("prove miss");
-    assert_eq!((hit.result.as_str(), miss.result.as_str()), ("hit", "miss"));
+    assert_eq!((hit.result, miss.result), (Verdict::Hit, Verdict::Miss));
 
     let other = prove(
         &dir,
@@ -101,7 +119,7 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
         ProveTarget::Identifier(IdType::CnId, "110105194912310038".into()),
     )
     .expect("prove on the other list");
-    assert_eq!(other.result, "hit");
+    assert_eq!(other.result, Verdict::Hit);
     assert_ne!(other.root, hit.root, "two lists, two trees, two roots");
 
     for good in [&hit, &miss, &other] {
@@ -112,7 +130,10 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
     // The output says what the proof binds and what is only claimed.
     let (ok, out, err) = run_verify(&serde_json::to_string(&hit).expect("json"), &[]);
     assert!(ok, "{err}");
-    assert!(out.contains(&hit.root) && out.contains(&hit.tag), "{out}");
+    assert!(
+        out.contains(&text(&hit, "root")) && out.contains(&text(&hit, "tag")),
+        "{out}"
+    );
     assert!(
         out.contains("claimed, not verified: list fraud_txn"),
         "list and epoch must be labelled as claimed: {out}"
@@ -124,94 +145,36 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
     assert_eq!(v["bound"], serde_json::json!(["root", "tag", "result"]));
     assert_eq!(v["claimed"], serde_json::json!(["list", "epoch"]));
     assert_eq!(v["list"], "fraud_txn");
-    assert_eq!(v["root"], hit.root.as_str());
+    assert_eq!(v["root"], text(&hit, "root"));
 
-    let tampered: Vec<(&str, ProveOutput)> = vec![
-        (
-            "root",
-            ProveOutput {
-                root: flip_hex(&hit.root, 63),
-                ..hit.clone()
-            },
-        ),
-        (
-            "tag",
-            ProveOutput {
-                tag: flip_hex(&hit.tag, 61),
-                ..hit.clone()
-            },
-        ),
-        (
-            "result",
-            ProveOutput {
-                result: "miss".into(),
-                ..hit.clone()
-            },
-        ),
-        (
-            "result",
-            ProveOutput {
-                result: "hit".into(),
-                ..miss.clone()
-            },
-        ),
-        (
-            "proof byte",
-            ProveOutput {
-                proof: flip_hex(&hit.proof, 70),
-                ..hit.clone()
-            },
-        ),
-        (
-            "proof byte",
-            ProveOutput {
-                proof: flip_hex(&hit.proof, 200),
-                ..hit.clone()
-            },
-        ),
-        (
-            "version byte",
-            ProveOutput {
-                proof: flip_hex(&hit.proof, 1),
-                ..hit.clone()
-            },
-        ),
-        (
-            "swapped proof",
-            ProveOutput {
-                proof: miss.proof.clone(),
-                ..hit.clone()
-            },
-        ),
-        (
-            "truncated proof",
-            ProveOutput {
-                proof: hit.proof[..100].to_owned(),
-                ..hit.clone()
-            },
-        ),
-        (
-            "other list's root",
-            ProveOutput {
-                root: other.root.clone(),
-                ..hit.clone()
-            },
-        ),
+    let (root, tag, proof) = (text(&hit, "root"), text(&hit, "tag"), text(&hit, "proof"));
+    let other_root = text(&other, "root");
+    let tampered: Vec<(&str, serde_json::Value)> = vec![
+        ("root", with(&hit, "root", &flip_hex(&root, 63))),
+        ("tag", with(&hit, "tag", &flip_hex(&tag, 61))),
+        ("result", with(&hit, "result", "miss")),
+        ("result", with(&miss, "result", "hit")),
+        ("result", with(&hit, "result", "maybe")),
+        ("proof byte", with(&hit, "proof", &flip_hex(&proof, 70))),
+        ("proof byte", with(&hit, "proof", &flip_hex(&proof, 200))),
+        ("version byte", with(&hit, "proof", &flip_hex(&proof, 1))),
+        ("swapped proof", with(&hit, "proof", &text(&miss, "proof"))),
+        ("truncated proof", with(&hit, "proof", &proof[..100])),
+        ("odd-length proof", with(&hit, "proof", &proof[..101])),
+        ("short root", with(&hit, "root", &root[..62])),
+        ("other list's root", with(&hit, "root", &other_root)),
         (
             "other list's root, claimed as the other list",
-            ProveOutput {
-                list: other.list.clone(),
-                root: other.root.clone(),
-                ..hit.clone()
-            },
+            with(
+                &ProveOutput {
+                    list: other.list.clone(),
+                    ..hit.clone()
+                },
+                "root",
+                &other_root,
+            ),
         ),
-        (
-            "all-zero root",
-            ProveOutput {
-                root: "0".repeat(64),
-                ..hit.clone()
-            },
-        ),
+        ("all-zero root", with(&hit, "root", &"0".repeat(64))),
     ];
     for (what, t) in tampered {
         let (ok, err) = verify(&serde_json::to_string(&t).expect("json"));
