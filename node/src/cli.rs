@@ -4,8 +4,8 @@
 //! with `--json`, errors are also printed on stdout as `{"error": {"kind", "message"}}`
 //! (the plumbing is `fengxin_api::cli`, shared with the `fengxin` client).
 
-use crate::datadir::{DataDir, DataDirError, Role};
-use crate::import::{self, Format, ImportError};
+use crate::datadir::{DataDir, Role};
+use crate::import::{self, Format};
 use clap::{Args, Parser, Subcommand};
 use fengxin_api::cli::drive;
 pub use fengxin_api::cli::{print_json, CliError};
@@ -91,6 +91,9 @@ enum Command {
         /// Genesis file.
         #[arg(long)]
         genesis: PathBuf,
+        /// Log lines on stderr: for people, or one JSON object per line.
+        #[arg(long, value_enum, default_value_t = crate::daemon::LogFormat::Human)]
+        log_format: crate::daemon::LogFormat,
     },
     /// Circuit parameters: development setup and checks against the manifest.
     Params {
@@ -209,27 +212,6 @@ struct ListFileArgs {
     json: bool,
 }
 
-impl From<DataDirError> for CliError {
-    fn from(e: DataDirError) -> Self {
-        let kind = match &e {
-            DataDirError::SecretPermissions { .. } => ErrorKind::SecretPermissions,
-            DataDirError::Store(_) => ErrorKind::Store,
-            _ => ErrorKind::DataDir,
-        };
-        Self::new(kind, e.to_string())
-    }
-}
-
-impl From<ImportError> for CliError {
-    fn from(e: ImportError) -> Self {
-        let kind = match &e {
-            ImportError::Store(_) => ErrorKind::Store,
-            _ => ErrorKind::InputFile,
-        };
-        Self::new(kind, e.to_string())
-    }
-}
-
 /// Runs `fengxin-node`.
 pub fn main() -> ExitCode {
     drive(|c: &Cli| c.command.json(), |c| run(c.command))
@@ -334,7 +316,11 @@ fn run(command: Command) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::Run { data, genesis } => crate::daemon::run(&data, &genesis),
+        Command::Run {
+            data,
+            genesis,
+            log_format,
+        } => crate::daemon::run(&data, &genesis, log_format),
         Command::Params { command } => {
             let dir = match &command {
                 ParamsCommand::Setup { out: Some(o) } => o.clone(),

@@ -1,10 +1,8 @@
 //! The member's side of the confidential counters: committing list sizes, keeping their
 //! openings (owner-only), and building the allowance claim and sealed details of each receipt.
 
-use crate::cli::CliError;
 use crate::datadir::DataDir;
 use curve25519_dalek::Scalar;
-use fengxin_api::ErrorKind;
 use fengxin_confidential::{
     labels as clabels, prove_range_with_context, seal_details, CommittedCount, Opening,
     SealedDetails, ViewPublicKey,
@@ -29,22 +27,40 @@ struct SizeOpening {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SizeOpenings(BTreeMap<String, SizeOpening>);
 
-fn internal(e: impl std::fmt::Display) -> CliError {
-    CliError::new(ErrorKind::Internal, e.to_string())
+/// Why a list-size commitment or its openings could not be made, read or kept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SizeError {
+    /// The data directory could not be read or written.
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::DataDirError),
+    /// The openings file does not decode.
+    #[error("{SIZES_FILE}: {0}")]
+    Decode(#[source] serde_json::Error),
+    /// The openings could not be encoded.
+    #[error("encoding {SIZES_FILE}: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// A commitment could not be made.
+    #[error("{list}: {reason}")]
+    Commit {
+        /// The list.
+        list: ListId,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl SizeOpenings {
     /// Reads the file (empty if absent).
-    pub fn load(dir: &DataDir) -> Result<Self, CliError> {
+    pub fn load(dir: &DataDir) -> Result<Self, SizeError> {
         match dir.read_private(SIZES_FILE)? {
             None => Ok(Self::default()),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| CliError::new(ErrorKind::DataDir, format!("{SIZES_FILE}: {e}"))),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(SizeError::Decode),
         }
     }
 
-    fn save(&self, dir: &DataDir) -> Result<(), CliError> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(internal)?;
+    fn save(&self, dir: &DataDir) -> Result<(), SizeError> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(SizeError::Encode)?;
         dir.write_private(SIZES_FILE, &bytes)?;
         Ok(())
     }
@@ -99,7 +115,7 @@ pub fn size_records(
     member: &MemberName,
     identity: &fengxin_crypto::IdentityKey,
     lists: &[SizeOf],
-) -> Result<Vec<Record>, CliError> {
+) -> Result<Vec<Record>, SizeError> {
     let Some(view) = state.view_key().copied() else {
         return Ok(Vec::new());
     };
@@ -119,7 +135,10 @@ pub fn size_records(
             &list_size_context(&chain, member, &l.list, l.epoch, &l.root),
             &mut rand_core::OsRng,
         )
-        .map_err(|e| CliError::new(ErrorKind::Confidential, format!("{}: {e}", l.list)))?;
+        .map_err(|e| SizeError::Commit {
+            list: l.list.clone(),
+            reason: e.to_string(),
+        })?;
         openings.0.insert(
             size.commitment.to_hex(),
             SizeOpening {

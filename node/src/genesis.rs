@@ -4,14 +4,42 @@
 //! is a member's or a regulator's here, and answers are checked with the verifying key whose
 //! hash genesis pins.
 
-use crate::cli::CliError;
 use crate::datadir::{MemberFile, Role};
-use fengxin_api::ErrorKind;
 use fengxin_crypto::IdentityPublicKey;
+use fengxin_proofs::KeyLoadError;
 use fengxin_types::MemberName;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why a genesis file could not be assembled, read or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenesisError {
+    /// The genesis file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a genesis of this version, or a party in it is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The parameter manifest could not be read.
+    #[error(transparent)]
+    Params(#[from] KeyLoadError),
+    /// The parameter directory's verifying key is not the one genesis pins.
+    #[error("verifying key {found} differs from genesis {pinned}")]
+    OtherVerifyingKey {
+        /// The directory's.
+        found: String,
+        /// Genesis's.
+        pinned: String,
+    },
+}
 
 /// A founding member or regulator.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,8 +84,8 @@ pub struct Party {
     pub address: SocketAddr,
 }
 
-fn invalid(m: String) -> CliError {
-    CliError::new(ErrorKind::Genesis, m)
+fn invalid(m: String) -> GenesisError {
+    GenesisError::Invalid(m)
 }
 
 impl Genesis {
@@ -66,10 +94,9 @@ impl Genesis {
         members: &[MemberFile],
         regulators: &[MemberFile],
         params: &Path,
-    ) -> Result<Self, CliError> {
-        let manifest = fengxin_proofs::keys::Manifest::load(params)
-            .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
-        let party = |m: &MemberFile, want: Role| -> Result<GenesisParty, CliError> {
+    ) -> Result<Self, GenesisError> {
+        let manifest = fengxin_proofs::keys::Manifest::load(params)?;
+        let party = |m: &MemberFile, want: Role| -> Result<GenesisParty, GenesisError> {
             if m.role != want {
                 return Err(invalid(format!(
                     "{} is a {:?} node, expected {want:?}",
@@ -102,9 +129,11 @@ impl Genesis {
     }
 
     /// Reads and checks a genesis file.
-    pub fn load(path: &Path) -> Result<Self, CliError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let bytes = std::fs::read(path).map_err(|source| GenesisError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         let g: Self = serde_json::from_slice(&bytes)
             .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         if g.version != 1 {
@@ -115,7 +144,7 @@ impl Genesis {
     }
 
     /// Every party, checked: valid keys and addresses, unique names and keys.
-    pub fn parties(&self) -> Result<Vec<(Party, Role)>, CliError> {
+    pub fn parties(&self) -> Result<Vec<(Party, Role)>, GenesisError> {
         let mut names = BTreeSet::new();
         let mut keys = BTreeSet::new();
         let mut out = Vec::new();
@@ -153,17 +182,13 @@ impl Genesis {
     }
 
     /// Checks that the parameter directory's verifying key is the one genesis pins.
-    pub fn check_params(&self, params: &Path) -> Result<(), CliError> {
-        let manifest = fengxin_proofs::keys::Manifest::load(params)
-            .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
+    pub fn check_params(&self, params: &Path) -> Result<(), GenesisError> {
+        let manifest = fengxin_proofs::keys::Manifest::load(params)?;
         if manifest.verifying_key.sha256 != self.verifying_key_sha256 {
-            return Err(CliError::new(
-                ErrorKind::Params,
-                format!(
-                    "verifying key {} differs from genesis {}",
-                    manifest.verifying_key.sha256, self.verifying_key_sha256
-                ),
-            ));
+            return Err(GenesisError::OtherVerifyingKey {
+                found: manifest.verifying_key.sha256,
+                pinned: self.verifying_key_sha256.clone(),
+            });
         }
         Ok(())
     }

@@ -1,9 +1,7 @@
 //! The node's side of the ledger: the QUIC transport for consensus messages, the peer
 //! registry served from ledger state, and the genesis → ledger mapping.
 
-use crate::cli::CliError;
-use crate::genesis::Genesis;
-use fengxin_api::ErrorKind;
+use crate::genesis::{Genesis, GenesisError};
 use fengxin_consensus::{
     transport::CallFuture, LedgerConfig, Peer, RaftReply, RaftRpc, Timing, Transport,
     TransportError,
@@ -25,19 +23,19 @@ const _: () = assert!(fengxin_protocol::PROTOCOL_VERSION == fengxin_net::FRAME_V
 pub const LEDGER_FILE: &str = "ledger.redb";
 
 /// The chain id: a labelled hash of the genesis file's canonical JSON.
-pub fn chain_id(genesis: &Genesis) -> Result<Digest, CliError> {
-    let canonical = serde_json::to_vec(genesis)
-        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
+pub fn chain_id(genesis: &Genesis) -> Result<Digest, GenesisError> {
+    let canonical =
+        serde_json::to_vec(genesis).map_err(|e| GenesisError::Invalid(e.to_string()))?;
     let mut h = Sha256::new();
     h.update(fengxin_crypto::labels::LEDGER_GENESIS);
     h.update(&canonical);
     Ok(h.finalize().into())
 }
 
-fn key_bytes(hex_key: &str, who: &MemberName) -> Result<[u8; 32], CliError> {
+fn key_bytes(hex_key: &str, who: &MemberName) -> Result<[u8; 32], GenesisError> {
     IdentityPublicKey::from_hex(hex_key)
         .map(IdentityPublicKey::to_bytes)
-        .map_err(|e| CliError::new(ErrorKind::Genesis, format!("{who}: identity key: {e}")))
+        .map_err(|e| GenesisError::Invalid(format!("{who}: identity key: {e}")))
 }
 
 /// The ledger configuration of this node from genesis.
@@ -47,7 +45,7 @@ pub fn config(
     key: IdentityKey,
     data: &Path,
     timing: Timing,
-) -> Result<LedgerConfig, CliError> {
+) -> Result<LedgerConfig, GenesisError> {
     let members = genesis
         .members
         .iter()
@@ -58,7 +56,7 @@ pub fn config(
                 address: m.address.clone(),
             })
         })
-        .collect::<Result<Vec<_>, CliError>>()?;
+        .collect::<Result<Vec<_>, GenesisError>>()?;
     let regulators = genesis
         .regulators
         .iter()
@@ -70,7 +68,7 @@ pub fn config(
                 view_public_key: r.view_public_key.clone().unwrap_or_default(),
             })
         })
-        .collect::<Result<Vec<_>, CliError>>()?;
+        .collect::<Result<Vec<_>, GenesisError>>()?;
     Ok(LedgerConfig {
         name,
         key,
@@ -206,126 +204,6 @@ pub async fn serve(
     }
 }
 
-/// A block as the API shows it.
-pub fn block_view(b: &fengxin_ledger::Block) -> fengxin_api::BlockView {
-    use fengxin_ledger::RecordBody;
-    let records = b
-        .records
-        .iter()
-        .map(|r| {
-            let summary = match &r.body {
-                RecordBody::Publication(p) => serde_json::json!({
-                    "list": p.list.as_str(),
-                    "epoch": p.epoch.get(),
-                    "root": hex::encode(p.root),
-                    "oprf_public_key": hex::encode(p.oprf_public_key),
-                }),
-                RecordBody::Receipt(q) => {
-                    let r = &q.request.request;
-                    serde_json::json!({
-                        "receipt": hex::encode(q.id()),
-                        "querier": r.querier.as_str(),
-                        "responder": r.responder.as_str(),
-                        "list": r.list.as_str(),
-                        "epoch": r.epoch.get(),
-                        "mode": r.mode.code(),
-                        "count": r.count,
-                        "allowance_epoch": fengxin_ledger::AllowanceClaim::from_bytes(&r.allowance)
-                            .ok()
-                            .map(|c| c.epoch),
-                        "answer_digest": hex::encode(q.answer_digest),
-                    })
-                }
-                RecordBody::Details(d) => serde_json::json!({
-                    "receipt": hex::encode(d.receipt),
-                    "sealed_details_bytes": d.sealed.ciphertext.len(),
-                }),
-                RecordBody::ListSize(ls) => serde_json::json!({
-                    "list": ls.list.as_str(),
-                    "epoch": ls.epoch.get(),
-                    "root": hex::encode(ls.root),
-                    "commitment": ls.size.commitment.to_hex(),
-                }),
-                RecordBody::Attestation(a) => serde_json::json!({
-                    "member": a.member.as_str(),
-                    "list": a.list.as_str(),
-                    "epoch": a.epoch.get(),
-                    "root": hex::encode(a.root),
-                    "size_commitment": hex::encode(a.size_commitment),
-                    "outcome": match a.outcome {
-                        fengxin_ledger::AttestationOutcome::Attested => "attested",
-                        fengxin_ledger::AttestationOutcome::Refuted => "refuted",
-                    },
-                    "reason": a.reason,
-                }),
-                RecordBody::Settlement(st) => serde_json::json!({ "epoch": st.epoch }),
-                RecordBody::Feedback(f) => serde_json::json!({
-                    "receipt": hex::encode(f.receipt),
-                    "verdict": fengxin_api::Feedback::from(f.verdict).as_str(),
-                }),
-                RecordBody::Motion(m) => serde_json::json!({
-                    "action": format!("{:?}", m.action),
-                    "note": m.note,
-                }),
-                RecordBody::Vote(v) => serde_json::json!({
-                    "motion": hex::encode(v.motion),
-                    "approve": v.approve,
-                }),
-                _ => serde_json::Value::Null,
-            };
-            fengxin_api::RecordView {
-                id: fengxin_api::RecordId(r.id()),
-                kind: r.kind().into(),
-                author: r.author.clone(),
-                summary,
-            }
-        })
-        .collect();
-    fengxin_api::BlockView {
-        height: b.header.height,
-        hash: fengxin_api::BlockHash(b.hash()),
-        prev_hash: fengxin_api::BlockHash(b.header.prev_hash),
-        proposer: b.header.proposer.clone(),
-        term: b.header.term,
-        proposed_at_ms: b.header.proposed_at_ms,
-        proposed: b.proposed.len(),
-        records,
-    }
-}
-
-/// The receipts `member` is party to.
-pub fn receipts_view(
-    ledger: &fengxin_consensus::Ledger,
-    member: &MemberName,
-) -> Result<fengxin_api::ReceiptsView, fengxin_consensus::LedgerError> {
-    ledger.read(|s| {
-        let mut receipts: Vec<fengxin_api::ReceiptView> = s
-            .receipts()
-            .iter()
-            .filter(|(_, r)| {
-                let q = &r.receipt.request.request;
-                q.querier == *member || q.responder == *member
-            })
-            .map(|(id, r)| fengxin_api::ReceiptView {
-                id: fengxin_api::RecordId(*id),
-                height: r.height,
-                querier: r.receipt.request.request.querier.clone(),
-                responder: r.receipt.request.request.responder.clone(),
-                list: r.receipt.request.request.list.clone(),
-                epoch: r.receipt.request.request.epoch,
-                count: r.receipt.request.request.count,
-                feedback: r.feedback.map(fengxin_api::Feedback::from),
-            })
-            .collect();
-        receipts.sort_by(|a, b| a.height.cmp(&b.height).then(a.id.cmp(&b.id)));
-        fengxin_api::ReceiptsView {
-            member: member.clone(),
-            height: s.height(),
-            receipts,
-        }
-    })
-}
-
 /// Serves consensus messages arriving at `endpoint` (for processes that run the ledger without
 /// the screening daemon: benchmarks and tools).
 pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledger) {
@@ -354,53 +232,4 @@ pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledge
             }
         });
     }
-}
-
-/// The ledger's motions.
-pub fn motions_view(state: &fengxin_ledger::LedgerState) -> Vec<fengxin_api::MotionView> {
-    state
-        .motions()
-        .iter()
-        .map(|(id, m)| fengxin_api::MotionView {
-            id: fengxin_api::RecordId(*id),
-            proposer: m.proposer.clone(),
-            action: m.motion.action.clone(),
-            note: m.motion.note.clone(),
-            approve: m.approve.iter().cloned().collect(),
-            reject: m.reject.iter().cloned().collect(),
-            status: match m.decided {
-                None => fengxin_api::MotionStatus::Open,
-                Some(true) => fengxin_api::MotionStatus::Carried,
-                Some(false) => fengxin_api::MotionStatus::Failed,
-            },
-            void: m.void.clone(),
-        })
-        .collect()
-}
-
-/// The ledger's status as the API shows it.
-pub fn status_view(
-    s: fengxin_consensus::LedgerStatus,
-) -> Result<fengxin_api::LedgerStatus, String> {
-    use fengxin_api::LedgerRole;
-    let name = |n: &str| MemberName::parse(n).map_err(|e| format!("ledger node {n:?}: {e}"));
-    let names = |v: &[String]| v.iter().map(|n| name(n)).collect::<Result<Vec<_>, _>>();
-    Ok(fengxin_api::LedgerStatus {
-        node: name(&s.node)?,
-        height: s.height,
-        block_hash: fengxin_api::BlockHash::from_hex(&s.block_hash).map_err(|e| e.to_string())?,
-        chain_id: fengxin_api::ChainId::from_hex(&s.chain_id).map_err(|e| e.to_string())?,
-        role: match s.role.as_str() {
-            "leader" => LedgerRole::Leader,
-            "candidate" => LedgerRole::Candidate,
-            "follower" => LedgerRole::Follower,
-            "learner" => LedgerRole::Learner,
-            _ => LedgerRole::Stopped,
-        },
-        leader: s.leader.as_deref().map(name).transpose()?,
-        term: s.term,
-        validators: names(&s.validators)?,
-        learners: names(&s.learners)?,
-        outbox: s.outbox,
-    })
 }

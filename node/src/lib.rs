@@ -8,6 +8,7 @@
 //! - [`daemon`]: `run`: QUIC peer endpoint, screening, local API.
 //! - The local API's messages are the contract crate `fengxin_api`, shared with the client.
 //! - [`cli`]: the command-line surface of docs/cli.md.
+//! - [`edge`]: every operation's typed error mapped to its stable kind, in one place.
 
 pub mod audit;
 pub mod bench;
@@ -16,6 +17,7 @@ pub mod credits;
 pub mod daemon;
 pub mod datadir;
 pub mod demo;
+pub mod edge;
 pub mod genesis;
 pub mod import;
 pub mod ledger;

@@ -1,17 +1,87 @@
 //! `lists publish` and `prove`: the member's commitments and single-tag answers.
 
-use crate::cli::CliError;
-use crate::datadir::DataDir;
-use fengxin_api::ErrorKind;
+use crate::datadir::{DataDir, DataDirError};
 use fengxin_crypto::ListKey;
+use fengxin_proofs::KeyLoadError;
 use fengxin_protocol::{Publication, SignedPublication};
+use fengxin_store::StoreError;
 use fengxin_types::{CanonicalId, IdType, ListId, Tag};
 use std::path::{Path, PathBuf};
 
+/// Why a publication or a proof could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The data directory could not be opened or read.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The list database failed.
+    #[error("list database: {0}")]
+    Store(#[from] StoreError),
+    /// A stored root does not decode.
+    #[error("stored root of {list}: {reason}")]
+    StoredRoot {
+        /// The list.
+        list: ListId,
+        /// Why.
+        reason: String,
+    },
+    /// A list's OPRF key could not be derived, or a tag computed.
+    #[error("OPRF key of {list}: {reason}")]
+    Key {
+        /// The list.
+        list: ListId,
+        /// Why.
+        reason: String,
+    },
+    /// The publications file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The publications file does not decode.
+    #[error("{path}: {source}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The publications could not be encoded.
+    #[error("encoding publications: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// No such list on this node.
+    #[error("no list {0} on this node")]
+    UnknownList(ListId),
+    /// The identifier to prove about is not valid.
+    #[error("--identifier: {0}")]
+    Identifier(String),
+    /// The circuit keys could not be loaded.
+    #[error(transparent)]
+    Params(#[from] KeyLoadError),
+    /// Proving failed.
+    #[error("proving: {0}")]
+    Prove(String),
+    /// The ledger could not be read, or refused the publications.
+    #[error("ledger: {0}")]
+    Ledger(#[from] fengxin_consensus::LedgerError),
+    /// The list sizes committed with the publications could not be made.
+    #[error(transparent)]
+    Size(#[from] crate::credits::SizeError),
+    /// A lock held by a task that panicked.
+    #[error("{0} lock poisoned")]
+    Poisoned(&'static str),
+}
+
 /// The parameter directory ([`fengxin_proofs::keys::params_dir`]: `$FENGXIN_PARAMS`, or the
 /// per-user cache holding the keys built into this binary).
-pub fn params_dir() -> Result<PathBuf, CliError> {
-    fengxin_proofs::keys::params_dir().map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))
+pub fn params_dir() -> Result<PathBuf, PublishError> {
+    Ok(fengxin_proofs::keys::params_dir()?)
 }
 
 /// File in the data directory holding the current signed publications.
@@ -23,7 +93,7 @@ pub use fengxin_api::{ProveOutput, Published};
 /// data directory, from where the daemon submits them. A node that is not running does not
 /// know its chain yet: the stored publications name none, and the daemon signs them again for
 /// its chain when it starts ([`bind_to_chain`]).
-pub fn publish(dir: &DataDir) -> Result<Vec<Published>, CliError> {
+pub fn publish(dir: &DataDir) -> Result<Vec<Published>, PublishError> {
     let store = dir.store()?;
     let seed = dir.master_seed()?;
     let identity = dir.identity()?;
@@ -40,7 +110,7 @@ pub fn bind_to_chain(
     signed: Vec<SignedPublication>,
     chain: [u8; 32],
     identity: &fengxin_crypto::IdentityKey,
-) -> Result<Vec<SignedPublication>, CliError> {
+) -> Result<Vec<SignedPublication>, PublishError> {
     if signed.iter().all(|sp| sp.publication.chain == chain) {
         return Ok(signed);
     }
@@ -69,22 +139,23 @@ pub fn sign_publications(
     identity: &fengxin_crypto::IdentityKey,
     member: &fengxin_types::MemberName,
     chain: [u8; 32],
-) -> Result<(Vec<Published>, Vec<SignedPublication>), CliError> {
+) -> Result<(Vec<Published>, Vec<SignedPublication>), PublishError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let mut signed = Vec::new();
     let mut out = Vec::new();
-    for s in store
-        .stats()
-        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?
-    {
+    for s in store.stats()? {
         let Some(root_hex) = s.root else { continue };
-        let root = fengxin_tree::Root::from_hex(&root_hex).map_err(|e| {
-            CliError::new(ErrorKind::Store, format!("stored root of {}: {e}", s.list))
+        let root =
+            fengxin_tree::Root::from_hex(&root_hex).map_err(|e| PublishError::StoredRoot {
+                list: s.list.clone(),
+                reason: e.to_string(),
+            })?;
+        let key = ListKey::derive(seed, &s.list, s.epoch).map_err(|e| PublishError::Key {
+            list: s.list.clone(),
+            reason: e.to_string(),
         })?;
-        let key = ListKey::derive(seed, &s.list, s.epoch)
-            .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
         let publication = Publication {
             version: Publication::VERSION,
             chain,
@@ -107,28 +178,26 @@ pub fn sign_publications(
 }
 
 /// Stores signed publications in the data directory (atomically).
-pub fn write_publications(root: &Path, signed: &[SignedPublication]) -> Result<(), CliError> {
+pub fn write_publications(root: &Path, signed: &[SignedPublication]) -> Result<(), PublishError> {
     let path = root.join(PUBLICATIONS);
     let tmp = root.join(format!("{PUBLICATIONS}.tmp"));
-    let text = serde_json::to_vec_pretty(signed)
-        .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
-    std::fs::write(&tmp, text)
-        .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, &path)
-        .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", path.display())))
+    let text = serde_json::to_vec_pretty(signed).map_err(PublishError::Encode)?;
+    std::fs::write(&tmp, text).map_err(|source| PublishError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &path).map_err(|source| PublishError::Io { path, source })
 }
 
 /// The signed publications stored by the last `lists publish` (empty if never published).
-pub fn read_publications(root: &Path) -> Result<Vec<SignedPublication>, CliError> {
+pub fn read_publications(root: &Path) -> Result<Vec<SignedPublication>, PublishError> {
     let path = root.join(PUBLICATIONS);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| CliError::new(ErrorKind::DataDir, format!("{}: {e}", path.display()))),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|source| PublishError::Decode { path, source })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(CliError::new(
-            ErrorKind::Io,
-            format!("{}: {e}", path.display()),
-        )),
+        Err(source) => Err(PublishError::Io { path, source }),
     }
 }
 
@@ -142,39 +211,35 @@ pub enum ProveTarget {
 }
 
 /// Proves hit or miss for one tag against the list's current tree.
-pub fn prove(dir: &DataDir, list: &ListId, target: ProveTarget) -> Result<ProveOutput, CliError> {
+pub fn prove(
+    dir: &DataDir,
+    list: &ListId,
+    target: ProveTarget,
+) -> Result<ProveOutput, PublishError> {
     let store = dir.store()?;
     let meta = store
-        .list_meta(list)
-        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?
-        .ok_or_else(|| {
-            CliError::new(
-                ErrorKind::UnknownList,
-                format!("no list {list} on this node"),
-            )
-        })?;
-    let epoch = meta
-        .epoch()
-        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
+        .list_meta(list)?
+        .ok_or_else(|| PublishError::UnknownList(list.clone()))?;
+    let epoch = meta.epoch()?;
     let tag = match target {
         ProveTarget::Tag(t) => t,
         ProveTarget::Identifier(t, raw) => {
-            let id = CanonicalId::parse(t, &raw)
-                .map_err(|e| CliError::new(ErrorKind::Usage, format!("--identifier: {e}")))?;
-            let key = ListKey::derive(&dir.master_seed()?, list, epoch)
-                .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
-            key.tag(&id)
-                .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?
+            let id =
+                CanonicalId::parse(t, &raw).map_err(|e| PublishError::Identifier(e.to_string()))?;
+            let key_error = |e: &dyn std::fmt::Display| PublishError::Key {
+                list: list.clone(),
+                reason: e.to_string(),
+            };
+            let key =
+                ListKey::derive(&dir.master_seed()?, list, epoch).map_err(|e| key_error(&e))?;
+            key.tag(&id).map_err(|e| key_error(&e))?
         }
     };
-    let (root, lookup) = store
-        .lookup(list, epoch, tag)
-        .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
-    let prover = fengxin_proofs::keys::load_prover(&params_dir()?)
-        .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
+    let (root, lookup) = store.lookup(list, epoch, tag)?;
+    let prover = fengxin_proofs::keys::load_prover(&params_dir()?)?;
     let (public, proof) = prover
         .prove_lookup(root, tag, &lookup, &mut rand_core::OsRng)
-        .map_err(|e| CliError::new(ErrorKind::Prove, e.to_string()))?;
+        .map_err(|e| PublishError::Prove(e.to_string()))?;
     Ok(ProveOutput {
         list: list.clone(),
         epoch,

@@ -175,13 +175,6 @@ struct Queue {
     per_origin: BTreeMap<String, usize>,
 }
 
-fn log(msg: impl std::fmt::Display) {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    eprintln!("[{t:.3}] ledger: {msg}");
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -243,7 +236,7 @@ impl Ledger {
             // Every founding member initialises with the same membership; all but the first
             // to win an election find the log non-empty and are told so, harmlessly.
             if let Err(e) = raft.initialize(voters).await {
-                log(format!("initialise: {e}"));
+                tracing::warn!("initialise: {e}");
             }
         }
         let inner = Arc::new(Inner {
@@ -266,10 +259,7 @@ impl Ledger {
             .outbox()
             .map_err(|e| LedgerError::Storage(e.to_string()))?;
         if !pending.is_empty() {
-            log(format!(
-                "{} records from the outbox queued again",
-                pending.len()
-            ));
+            tracing::info!("{} records from the outbox queued again", pending.len());
             inner.enqueue_durable(pending);
         }
         tokio::spawn(proposer(inner.clone()));
@@ -290,7 +280,7 @@ impl Ledger {
         let sender = match self.inner.authorize(from, &rpc) {
             Ok(sender) => sender,
             Err(refusal) => {
-                log(format!("refused a {} message: {refusal}", rpc.kind()));
+                tracing::warn!("refused a {} message: {refusal}", rpc.kind());
                 return RaftReply::Refused(refusal);
             }
         };
@@ -317,7 +307,7 @@ impl Ledger {
                 };
                 let queued = valid.len();
                 if let Err(refusal) = self.inner.enqueue(valid, &sender, false) {
-                    log(format!("refused a submission: {refusal}"));
+                    tracing::warn!("refused a submission: {refusal}");
                     return RaftReply::Refused(refusal);
                 }
                 RaftReply::Submitted(if queued == n {
@@ -740,15 +730,15 @@ async fn proposer(inner: Arc<Inner>) {
                     let records = batch.records.clone();
                     match inner.raft.client_write(batch).await {
                         Ok(reply) if reply.data.batch_refused.is_some() => {
-                            log(format!(
+                            tracing::warn!(
                                 "proposal refused at apply: {}",
                                 reply.data.batch_refused.unwrap_or_default()
-                            ));
+                            );
                             inner.requeue(records);
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            log(format!("proposal not committed: {e}"));
+                            tracing::warn!("proposal not committed: {e}");
                             inner.requeue(records);
                         }
                     }
@@ -887,9 +877,9 @@ async fn keeper(inner: Arc<Inner>) {
         let known: BTreeSet<u64> = membership.nodes().map(|(id, _)| *id).collect();
         for (id, peer) in members.iter().chain(regulators.iter()) {
             if !known.contains(id) {
-                log(format!("adding {peer} as a learner"));
+                tracing::info!("adding {peer} as a learner");
                 if let Err(e) = inner.raft.add_learner(*id, peer.clone(), false).await {
-                    log(format!("add learner {peer}: {e}"));
+                    tracing::warn!("add learner {peer}: {e}");
                 }
             }
         }
@@ -911,9 +901,9 @@ async fn keeper(inner: Arc<Inner>) {
                 .filter(|id| !voters.contains(id))
                 .all(caught_up)
             {
-                log(format!("validators change to {} members", wanted.len()));
+                tracing::info!("validators change to {} members", wanted.len());
                 if let Err(e) = inner.raft.change_membership(wanted, false).await {
-                    log(format!("membership change: {e}"));
+                    tracing::warn!("membership change: {e}");
                 }
             }
         }
