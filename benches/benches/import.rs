@@ -46,7 +46,12 @@ fn import(c: &mut Criterion) {
 
     let seed = MasterSeed::generate(&mut rand_core::OsRng);
     let key = ListKey::derive(&seed, &list, Epoch::FIRST).expect("key");
-    let id = CanonicalId::parse(IdType::CnId, "11010519491231002X").expect("valid");
+    let id = CanonicalId::parse(
+        IdType::CnId,
+        "11010519491231002X",
+        fengxin_types::CivilDate::today_china(),
+    )
+    .expect("valid");
     c.bench_function("oprf/tag_one_entry", |b| {
         b.iter(|| key.tag(&id).expect("tag"))
     });

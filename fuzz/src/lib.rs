@@ -837,10 +837,15 @@ pub mod types {
 
     /// `CanonicalId::parse`: the canonical form is of the asked type and a fixed point.
     pub fn canonical_id(id_type: IdType, raw: &str) -> Result<CanonicalId, IdError> {
-        let id = CanonicalId::parse(id_type, raw)?;
+        let id = CanonicalId::parse(id_type, raw, fengxin_types::CivilDate::today_china())?;
         assert_eq!(id.id_type(), id_type);
         assert_eq!(
-            CanonicalId::parse(id_type, id.as_str()).as_ref(),
+            CanonicalId::parse(
+                id_type,
+                id.as_str(),
+                fengxin_types::CivilDate::today_china()
+            )
+            .as_ref(),
             Ok(&id),
             "the canonical form of {raw:?} is not a fixed point"
         );

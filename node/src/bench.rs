@@ -84,7 +84,7 @@ pub fn oprf_figures() -> Result<Vec<Figure>, CliError> {
     let key = ListKey::derive(&seed, &list, Epoch::FIRST)
         .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let ids: Vec<CanonicalId> = fengxin_sample::identifiers(IdType::CnId, 256, 7)
-        .map(|s| CanonicalId::parse(IdType::CnId, &s))
+        .map(|s| CanonicalId::parse(IdType::CnId, &s, fengxin_types::CivilDate::today_china()))
         .collect::<Result<_, _>>()
         .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
     let pk = key.public_key();

@@ -532,8 +532,8 @@ impl Fields {
         let raw = self
             .identifier
             .ok_or_else(|| reject("identifier", "missing".into()))?;
-        let id =
-            CanonicalId::parse(id_type, &raw).map_err(|e| reject("identifier", e.to_string()))?;
+        let id = CanonicalId::parse(id_type, &raw, fengxin_types::CivilDate::today_china())
+            .map_err(|e| reject("identifier", e.to_string()))?;
         if purpose == Purpose::Remove {
             return Ok(Row {
                 entry: NewEntry {

@@ -233,3 +233,75 @@ pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledge
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesis::GenesisParty;
+    use fengxin_net::testing::check_peer_registry;
+    use rand_core::OsRng;
+
+    fn party(name: &str, key: &IdentityKey, view: Option<String>) -> GenesisParty {
+        GenesisParty {
+            name: MemberName::parse(name).expect("name"),
+            identity_key: key.public().to_string(),
+            address: "127.0.0.1:7400".into(),
+            view_public_key: view,
+        }
+    }
+
+    /// The ledger-backed registry keeps the registry contract (fengxin-net's conformance check)
+    /// before the ledger is up (genesis) and once it follows the ledger: members and regulators
+    /// are admitted under their names, nobody else, the same from every thread.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_ledger_backed_registry_conforms() {
+        let keys: Vec<IdentityKey> = (0..3).map(|_| IdentityKey::generate(&mut OsRng)).collect();
+        let view = fengxin_confidential::ViewSecret::from_seed([7; 32]);
+        let genesis = Genesis {
+            version: 1,
+            members: vec![
+                party("bank-a", &keys[0], None),
+                party("bank-b", &keys[1], None),
+            ],
+            regulators: vec![party("regulator", &keys[2], Some(view.public().to_hex()))],
+            verifying_key_sha256: String::new(),
+            params_label: String::new(),
+            credits: fengxin_ledger::CreditParams::default(),
+        };
+        let parties: Vec<(IdentityPublicKey, MemberName)> = genesis
+            .parties()
+            .expect("valid genesis")
+            .into_iter()
+            .map(|(p, _)| (p.key, p.name))
+            .collect();
+        let outsiders: Vec<IdentityPublicKey> = (0..2)
+            .map(|_| IdentityKey::generate(&mut OsRng).public())
+            .collect();
+
+        let registry = LedgerRegistry::new(parties.iter().cloned().collect());
+        check_peer_registry(&registry, &parties, &outsiders);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = IdentityKey::from_slice(&keys[0].expose_secret()).expect("key");
+        let config = config(
+            &genesis,
+            parties[0].1.clone(),
+            key,
+            dir.path(),
+            Timing::default(),
+        )
+        .expect("ledger config");
+        let net = fengxin_consensus::sim::SimNetwork::new();
+        let ledger = fengxin_consensus::Ledger::start(config, net.transport("bank-a"))
+            .await
+            .expect("ledger starts");
+        registry.attach(ledger.clone());
+        let (registry, members, others) = (Arc::new(registry), parties.clone(), outsiders.clone());
+        let checked = {
+            let registry = registry.clone();
+            tokio::task::spawn_blocking(move || check_peer_registry(&*registry, &members, &others))
+        };
+        checked.await.expect("conformance holds once attached");
+        ledger.shutdown().await;
+    }
+}

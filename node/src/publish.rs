@@ -224,8 +224,8 @@ pub fn prove(
     let tag = match target {
         ProveTarget::Tag(t) => t,
         ProveTarget::Identifier(t, raw) => {
-            let id =
-                CanonicalId::parse(t, &raw).map_err(|e| PublishError::Identifier(e.to_string()))?;
+            let id = CanonicalId::parse(t, &raw, fengxin_types::CivilDate::today_china())
+                .map_err(|e| PublishError::Identifier(e.to_string()))?;
             let key_error = |e: &dyn std::fmt::Display| PublishError::Key {
                 list: list.clone(),
                 reason: e.to_string(),

@@ -396,10 +396,24 @@ fn remove_reports_and_keeps_tags_in_step() {
     assert_eq!(positions(&report.rejected), vec![rej(4, "identifier")]);
     let key = ListKey::derive(&seed, &list(), Epoch::FIRST).expect("key");
     let gone = key
-        .tag(&CanonicalId::parse(IdType::Account, "ACC-1").expect("valid"))
+        .tag(
+            &CanonicalId::parse(
+                IdType::Account,
+                "ACC-1",
+                fengxin_types::CivilDate::today_china(),
+            )
+            .expect("valid"),
+        )
         .expect("tag");
     let kept = key
-        .tag(&CanonicalId::parse(IdType::Account, "ACC-2").expect("valid"))
+        .tag(
+            &CanonicalId::parse(
+                IdType::Account,
+                "ACC-2",
+                fengxin_types::CivilDate::today_china(),
+            )
+            .expect("valid"),
+        )
         .expect("tag");
     assert!(!store.has_tag(&list(), Epoch::FIRST, &gone).expect("lookup"));
     assert!(store.has_tag(&list(), Epoch::FIRST, &kept).expect("lookup"));

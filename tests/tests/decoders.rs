@@ -355,7 +355,8 @@ fn name(s: &str) -> MemberName {
 }
 
 fn account(s: &str) -> CanonicalId {
-    CanonicalId::parse(IdType::Account, s).expect("account")
+    CanonicalId::parse(IdType::Account, s, fengxin_types::CivilDate::today_china())
+        .expect("account")
 }
 
 fn postcard<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {

@@ -62,8 +62,11 @@ impl Bent {
         let other_key =
             ListKey::derive(&MasterSeed::generate(&mut rng), &list(), Epoch::FIRST).expect("key");
         let tag = |s: &String| {
-            key.tag(&CanonicalId::parse(IdType::CnId, s).expect("valid"))
-                .expect("tag")
+            key.tag(
+                &CanonicalId::parse(IdType::CnId, s, fengxin_types::CivilDate::today_china())
+                    .expect("valid"),
+            )
+            .expect("tag")
         };
         let tags: Vec<Tag> = entries.iter().map(tag).collect();
         let tree = IndexedMerkleTree::build(MemoryStore::new(), tags.clone()).expect("build");

@@ -135,7 +135,12 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
         member: &q,
         key: &q_key,
     };
-    let id = CanonicalId::parse(IdType::CnId, &members[0].1[0]).expect("identifier");
+    let id = CanonicalId::parse(
+        IdType::CnId,
+        &members[0].1[0],
+        fengxin_types::CivilDate::today_china(),
+    )
+    .expect("identifier");
     let start = |p: &Publication, allowance: Vec<u8>| {
         querier
             .start(

@@ -174,26 +174,37 @@ struct VersionOnly {
     v: u32,
 }
 
-/// Decodes one request line: the request, or the error response to send back.
-pub fn decode_request(line: &str) -> Result<ApiRequest, ApiError> {
-    let version: VersionOnly = serde_json::from_str(line).map_err(|e| {
-        ApiError::new(
-            ErrorKind::BadRequest,
-            format!("not a request frame {{\"v\", \"request\"}}: {e}"),
-        )
-    })?;
+/// Reads a frame's version first, then the frame: a frame of another version is refused for its
+/// version ([`ErrorKind::UnsupportedVersion`]), a line that does not decode with `bad`.
+fn decode_frame<F: serde::de::DeserializeOwned>(
+    line: &str,
+    bad: ErrorKind,
+    what: &str,
+    us: &str,
+) -> Result<F, ApiError> {
+    let bad_line = |e: serde_json::Error| ApiError::new(bad.clone(), format!("{what}: {e}"));
+    let version: VersionOnly = serde_json::from_str(line).map_err(bad_line)?;
     if version.v != WIRE_VERSION {
         return Err(ApiError::new(
             ErrorKind::UnsupportedVersion,
             format!(
-                "request of wire version {}; this node speaks version {WIRE_VERSION}",
+                "{what} of wire version {}; {us} speaks version {WIRE_VERSION}",
                 version.v
             ),
         ));
     }
-    serde_json::from_str::<RequestFrame>(line)
-        .map(|f| f.request)
-        .map_err(|e| ApiError::new(ErrorKind::BadRequest, e.to_string()))
+    serde_json::from_str(line).map_err(bad_line)
+}
+
+/// Decodes one request line: the request, or the error to send back.
+pub fn decode_request(line: &str) -> Result<ApiRequest, ApiError> {
+    decode_frame::<RequestFrame>(
+        line,
+        ErrorKind::BadRequest,
+        "request frame {\"v\", \"request\"}",
+        "this node",
+    )
+    .map(|f| f.request)
 }
 
 /// Encodes one response line (with its newline).
@@ -215,20 +226,13 @@ pub fn encode_response(response: ApiResponse) -> String {
 
 /// Decodes one response line.
 pub fn decode_response(line: &str) -> Result<ApiResponse, ApiError> {
-    let version: VersionOnly = serde_json::from_str(line)
-        .map_err(|e| ApiError::new(ErrorKind::Protocol, format!("bad reply from the node: {e}")))?;
-    if version.v != WIRE_VERSION {
-        return Err(ApiError::new(
-            ErrorKind::UnsupportedVersion,
-            format!(
-                "the node replied in wire version {}; this tool speaks version {WIRE_VERSION}",
-                version.v
-            ),
-        ));
-    }
-    serde_json::from_str::<ResponseFrame>(line)
-        .map(|f| f.response)
-        .map_err(|e| ApiError::new(ErrorKind::Protocol, format!("bad reply from the node: {e}")))
+    decode_frame::<ResponseFrame>(
+        line,
+        ErrorKind::Protocol,
+        "reply from the node",
+        "this tool",
+    )
+    .map(|f| f.response)
 }
 
 /// Encodes one request line (with its newline).

@@ -364,7 +364,10 @@ mod tests {
         let key = ListKey::derive(&seed, &list, Epoch::FIRST).expect("derive");
         let ids = ["ACC-1", "ACC-2", "ACC-3"]
             .iter()
-            .map(|s| CanonicalId::parse(IdType::Account, s).expect("valid account"))
+            .map(|s| {
+                CanonicalId::parse(IdType::Account, s, fengxin_types::CivilDate::today_china())
+                    .expect("valid account")
+            })
             .collect();
         (rng, key, list, ids)
     }
@@ -400,8 +403,18 @@ mod tests {
         .expect("derive");
         assert_ne!(other_list.public_key(), key.public_key());
         // Same string under another identifier type gives an unrelated tag.
-        let dev = CanonicalId::parse(IdType::Account, "ABCDEF12").expect("account");
-        let email_like = CanonicalId::parse(IdType::DeviceId, "abcdef12").expect("device id");
+        let dev = CanonicalId::parse(
+            IdType::Account,
+            "ABCDEF12",
+            fengxin_types::CivilDate::today_china(),
+        )
+        .expect("account");
+        let email_like = CanonicalId::parse(
+            IdType::DeviceId,
+            "abcdef12",
+            fengxin_types::CivilDate::today_china(),
+        )
+        .expect("device id");
         assert_ne!(key.tag(&dev), key.tag(&email_like));
     }
 

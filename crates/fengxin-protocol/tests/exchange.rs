@@ -51,7 +51,7 @@ fn list() -> ListId {
 }
 
 fn id(s: &str) -> CanonicalId {
-    CanonicalId::parse(IdType::Account, s).expect("valid")
+    CanonicalId::parse(IdType::Account, s, fengxin_types::CivilDate::today_china()).expect("valid")
 }
 
 fn name(s: &str) -> MemberName {

@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for row in &s.invalid_rows {
             let line = s.contents.lines().nth(*row as usize).unwrap_or_default();
             let id = line.split(',').next().unwrap_or_default();
-            let reason = CanonicalId::parse(s.id_type, id)
+            let reason = CanonicalId::parse(s.id_type, id, fengxin_types::CivilDate::today_china())
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();

@@ -13,7 +13,8 @@ fn ten_thousand_of_each_type_are_valid_canonical_and_distinct() {
         let ids: Vec<String> = identifiers(t, 10_000, 42).collect();
         assert_eq!(ids.len(), 10_000);
         for id in &ids {
-            let parsed = CanonicalId::parse(t, id).unwrap_or_else(|e| panic!("{t} {id:?}: {e}"));
+            let parsed = CanonicalId::parse(t, id, fengxin_types::CivilDate::today_china())
+                .unwrap_or_else(|e| panic!("{t} {id:?}: {e}"));
             assert_eq!(parsed.as_str(), id, "{t} value is not canonical");
         }
         let distinct: BTreeSet<&String> = ids.iter().collect();
@@ -123,7 +124,7 @@ fn messy_rows_clean_to_canonical_and_invalid_rows_are_rejected() {
         let mut changed = 0;
         for (i, (row, id)) in rows.iter().zip(&ids).enumerate() {
             let n = i as u64 + 1;
-            let parsed = CanonicalId::parse(t, &row[0]);
+            let parsed = CanonicalId::parse(t, &row[0], fengxin_types::CivilDate::today_china());
             if invalid.contains(&n) {
                 assert!(
                     parsed.is_err(),
@@ -177,7 +178,10 @@ fn bundled_samples_match_committed_files() {
         let rejected: Vec<u64> = rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| CanonicalId::parse(s.id_type, &r[0]).is_err())
+            .filter(|(_, r)| {
+                CanonicalId::parse(s.id_type, &r[0], fengxin_types::CivilDate::today_china())
+                    .is_err()
+            })
             .map(|(i, _)| i as u64 + 1)
             .collect();
         assert_eq!(rejected, s.invalid_rows, "{}", s.file_name);
@@ -193,7 +197,11 @@ fn bundled_samples_match_committed_files() {
         let s = samples.iter().find(|s| s.file_name == name).expect(name);
         rows(&s.contents)
             .iter()
-            .map(|r| CnId::parse(&r[0]).expect("valid").into_string())
+            .map(|r| {
+                CnId::parse_as_of(&r[0], fengxin_types::CivilDate::today_china())
+                    .expect("valid")
+                    .into_string()
+            })
             .collect()
     };
     let a = canonical("bank_a_fraud_txn_cn_id.csv");

@@ -11,7 +11,8 @@ fn seed() -> MasterSeed {
 
 fn entry(t: IdType, s: &str) -> NewEntry {
     NewEntry {
-        id: CanonicalId::parse(t, s).expect("valid identifier"),
+        id: CanonicalId::parse(t, s, fengxin_types::CivilDate::today_china())
+            .expect("valid identifier"),
         reason: Some("card_fraud".into()),
         added_on: Some("2025-01-02".into()),
         source_ref: None,
@@ -90,7 +91,7 @@ fn add_dedupes_and_reimport_changes_nothing() {
         (IdType::Email, "x@example.com"),
     ] {
         let tag = key
-            .tag(&CanonicalId::parse(t, s).expect("valid"))
+            .tag(&CanonicalId::parse(t, s, fengxin_types::CivilDate::today_china()).expect("valid"))
             .expect("tag");
         assert!(store.has_tag(&list(), Epoch::FIRST, &tag).expect("lookup"));
     }
@@ -113,7 +114,12 @@ fn remove_keeps_tags_in_step() {
     .expect("add");
     w.commit().expect("commit");
     let key = ListKey::derive(&seed, &list(), Epoch::FIRST).expect("key");
-    let a1 = CanonicalId::parse(IdType::Account, "A1").expect("valid");
+    let a1 = CanonicalId::parse(
+        IdType::Account,
+        "A1",
+        fengxin_types::CivilDate::today_china(),
+    )
+    .expect("valid");
     let tag = key.tag(&a1).expect("tag");
 
     let mut w = store.writer(&list(), &seed).expect("writer");
@@ -121,7 +127,12 @@ fn remove_keeps_tags_in_step() {
         .remove(vec![
             a1.clone(),
             a1.clone(),
-            CanonicalId::parse(IdType::Account, "NOPE").expect("valid"),
+            CanonicalId::parse(
+                IdType::Account,
+                "NOPE",
+                fengxin_types::CivilDate::today_china(),
+            )
+            .expect("valid"),
         ])
         .expect("remove");
     assert_eq!(
@@ -230,9 +241,12 @@ fn a_commit_that_stores_nothing_creates_no_list() {
     w.commit().expect("commit");
     let mut w = store.writer(&list(), &seed).expect("writer");
     let out = w
-        .remove(vec![
-            CanonicalId::parse(IdType::Account, "A1").expect("valid")
-        ])
+        .remove(vec![CanonicalId::parse(
+            IdType::Account,
+            "A1",
+            fengxin_types::CivilDate::today_china(),
+        )
+        .expect("valid")])
         .expect("remove");
     assert_eq!(out.not_found, 1);
     w.commit().expect("commit");

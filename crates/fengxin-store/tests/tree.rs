@@ -27,7 +27,12 @@ fn redb_tree_store_passes_the_conformance_suite() {
 fn entries(prefix: &str, n: usize) -> Vec<NewEntry> {
     (0..n)
         .map(|i| NewEntry {
-            id: CanonicalId::parse(IdType::Account, &format!("{prefix}{i}")).expect("valid"),
+            id: CanonicalId::parse(
+                IdType::Account,
+                &format!("{prefix}{i}"),
+                fengxin_types::CivilDate::today_china(),
+            )
+            .expect("valid"),
             reason: None,
             added_on: None,
             source_ref: None,
@@ -67,10 +72,13 @@ fn tree_follows_imports_and_removals() {
     // differs from a fresh build's; every tag must still be proven against it.
     let mut w = store.writer(&list, &seed).expect("writer");
     w.add(entries("B", 3)).expect("add");
-    w.remove(vec![
-        CanonicalId::parse(IdType::Account, "A7").expect("valid")
-    ])
-    .expect("remove");
+    w.remove(vec![CanonicalId::parse(
+        IdType::Account,
+        "A7",
+        fengxin_types::CivilDate::today_china(),
+    )
+    .expect("valid")])
+        .expect("remove");
     w.commit().expect("commit");
     let r2 = root_of(&store);
     assert_ne!(r2, r1);
@@ -102,8 +110,15 @@ fn tree_follows_imports_and_removals() {
     assert_eq!(root.to_hex(), root_of(&store));
     let removed_tag = {
         let key = fengxin_crypto::ListKey::derive(&seed, &list, Epoch::FIRST).expect("key");
-        key.tag(&CanonicalId::parse(IdType::Account, "A7").expect("valid"))
-            .expect("tag")
+        key.tag(
+            &CanonicalId::parse(
+                IdType::Account,
+                "A7",
+                fengxin_types::CivilDate::today_china(),
+            )
+            .expect("valid"),
+        )
+        .expect("tag")
     };
     let (_, miss) = store
         .lookup(&list, Epoch::FIRST, removed_tag)
@@ -125,7 +140,10 @@ fn empty_list_after_removing_everything_has_the_empty_root() {
     w.remove(
         ["A0", "A1"]
             .iter()
-            .map(|s| CanonicalId::parse(IdType::Account, s).expect("valid"))
+            .map(|s| {
+                CanonicalId::parse(IdType::Account, s, fengxin_types::CivilDate::today_china())
+                    .expect("valid")
+            })
             .collect(),
     )
     .expect("remove");

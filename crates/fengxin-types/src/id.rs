@@ -165,12 +165,11 @@ pub struct CanonicalId {
 
 impl CanonicalId {
     /// Cleans and checks `raw` as an identifier of type `id_type` and returns its canonical form.
-    ///
-    /// For `cn_id`, "today" (the latest accepted birth date) is read from the system clock; see
-    /// [`CnId::parse_as_of`] for a pure variant.
-    pub fn parse(id_type: IdType, raw: &str) -> Result<Self, IdError> {
+    /// A pure function of its arguments: `today` is the latest birth date a `cn_id` may carry
+    /// (the caller reads the clock, e.g. [`CivilDate::today_china`]).
+    pub fn parse(id_type: IdType, raw: &str, today: CivilDate) -> Result<Self, IdError> {
         Ok(match id_type {
-            IdType::CnId => CnId::parse(raw)?.into(),
+            IdType::CnId => CnId::parse_as_of(raw, today)?.into(),
             IdType::Uscc => Uscc::parse(raw)?.into(),
             IdType::Phone => Phone::parse(raw)?.into(),
             IdType::BankCard => BankCard::parse(raw)?.into(),
@@ -273,7 +272,7 @@ mod tests {
             ),
         ];
         for (t, raw, canonical) in cases {
-            let id = CanonicalId::parse(t, raw).expect(raw);
+            let id = CanonicalId::parse(t, raw, crate::CivilDate::today_china()).expect(raw);
             assert_eq!(id.id_type(), t);
             assert_eq!(id.as_str(), canonical);
             assert_eq!(id.to_string(), canonical);
@@ -282,8 +281,14 @@ mod tests {
 
     #[test]
     fn same_string_different_types_differ() {
-        let a = CanonicalId::parse(IdType::Account, "12345678").expect("account");
-        let d = CanonicalId::parse(IdType::DeviceId, "12345678").expect("device id");
+        let a = CanonicalId::parse(IdType::Account, "12345678", crate::CivilDate::today_china())
+            .expect("account");
+        let d = CanonicalId::parse(
+            IdType::DeviceId,
+            "12345678",
+            crate::CivilDate::today_china(),
+        )
+        .expect("device id");
         assert_eq!(a.as_str(), d.as_str());
         assert_ne!(a, d);
     }
@@ -293,7 +298,7 @@ mod tests {
         for t in IdType::ALL {
             for raw in ["", "   ", "\u{3000}\t\r\n"] {
                 assert_eq!(
-                    CanonicalId::parse(t, raw),
+                    CanonicalId::parse(t, raw, crate::CivilDate::today_china()),
                     Err(IdError::Empty),
                     "{t} {raw:?}"
                 );

@@ -17,7 +17,7 @@ pub mod member;
 pub mod tag;
 
 pub use epoch::Epoch;
-pub use id::{CanonicalId, IdError, IdType};
+pub use id::{CanonicalId, CivilDate, IdError, IdType};
 pub use list::{ListId, ListIdError};
 pub use member::{MemberName, MemberNameError};
 pub use tag::{Tag, TagError};

@@ -13,9 +13,9 @@ fn today() -> CivilDate {
 
 /// Parses, then checks that the canonical form parses to itself.
 fn assert_fixed_point(t: IdType, raw: &str) -> Result<CanonicalId, TestCaseError> {
-    match CanonicalId::parse(t, raw) {
+    match CanonicalId::parse(t, raw, fengxin_types::CivilDate::today_china()) {
         Ok(id) => {
-            let again = CanonicalId::parse(t, id.as_str());
+            let again = CanonicalId::parse(t, id.as_str(), fengxin_types::CivilDate::today_china());
             prop_assert_eq!(again.as_ref(), Ok(&id), "{} {:?}", t, raw);
             Ok(id)
         }
@@ -164,7 +164,7 @@ proptest! {
         if wide {
             messy = full_width(&messy);
         }
-        let id = CanonicalId::parse(IdType::Uscc, &format!("{pre}{messy}{post}"));
+        let id = CanonicalId::parse(IdType::Uscc, &format!("{pre}{messy}{post}"), fengxin_types::CivilDate::today_china());
         prop_assert_eq!(id.as_ref().map(CanonicalId::as_str), Ok(code.as_str()));
     }
 
@@ -226,7 +226,7 @@ proptest! {
             .collect::<Vec<_>>()
             .join(sep);
         let grouped = if wide { full_width(&grouped) } else { grouped };
-        let id = CanonicalId::parse(IdType::BankCard, &grouped);
+        let id = CanonicalId::parse(IdType::BankCard, &grouped, fengxin_types::CivilDate::today_china());
         prop_assert_eq!(id.as_ref().map(CanonicalId::as_str), Ok(card.as_str()));
     }
 
@@ -277,8 +277,8 @@ proptest! {
 
     #[test]
     fn phone_parse_is_idempotent(raw in "[+]?[0-9 ().-]{0,22}") {
-        if let Ok(id) = CanonicalId::parse(IdType::Phone, &raw) {
-            prop_assert_eq!(CanonicalId::parse(IdType::Phone, id.as_str()), Ok(id.clone()));
+        if let Ok(id) = CanonicalId::parse(IdType::Phone, &raw, fengxin_types::CivilDate::today_china()) {
+            prop_assert_eq!(CanonicalId::parse(IdType::Phone, id.as_str(), fengxin_types::CivilDate::today_china()), Ok(id.clone()));
             let digits = &id.as_str()[1..];
             prop_assert!((8..=15).contains(&digits.len()));
             prop_assert!(digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0'));
@@ -287,9 +287,9 @@ proptest! {
 
     #[test]
     fn account_parse_is_idempotent(raw in "[ ]?[a-zA-Z0-9_./ -]{1,70}[ ]?") {
-        if let Ok(id) = CanonicalId::parse(IdType::Account, &raw) {
+        if let Ok(id) = CanonicalId::parse(IdType::Account, &raw, fengxin_types::CivilDate::today_china()) {
             prop_assert_eq!(id.as_str(), raw.trim().to_ascii_uppercase());
-            prop_assert_eq!(CanonicalId::parse(IdType::Account, id.as_str()), Ok(id.clone()));
+            prop_assert_eq!(CanonicalId::parse(IdType::Account, id.as_str(), fengxin_types::CivilDate::today_china()), Ok(id.clone()));
         }
     }
 
@@ -299,9 +299,9 @@ proptest! {
         wide in any::<bool>(),
     ) {
         let input = if wide { full_width(&raw) } else { raw.clone() };
-        if let Ok(id) = CanonicalId::parse(IdType::Email, &input) {
+        if let Ok(id) = CanonicalId::parse(IdType::Email, &input, fengxin_types::CivilDate::today_china()) {
             prop_assert_eq!(id.as_str(), raw.to_ascii_lowercase());
-            prop_assert_eq!(CanonicalId::parse(IdType::Email, id.as_str()), Ok(id.clone()));
+            prop_assert_eq!(CanonicalId::parse(IdType::Email, id.as_str(), fengxin_types::CivilDate::today_china()), Ok(id.clone()));
         }
     }
 
@@ -334,7 +334,7 @@ proptest! {
 
     #[test]
     fn hex_device_ids(hex in "[0-9a-fA-F]{8,128}") {
-        let result = CanonicalId::parse(IdType::DeviceId, &hex);
+        let result = CanonicalId::parse(IdType::DeviceId, &hex, fengxin_types::CivilDate::today_china());
         if hex.len() == 32 {
             prop_assert_eq!(result.map(|id| id.as_str().len()), Ok(36));
         } else {
@@ -362,10 +362,10 @@ proptest! {
     #[test]
     fn garbage_never_panics_and_results_are_fixed_points(raw in garbage()) {
         for t in IdType::ALL {
-            match CanonicalId::parse(t, &raw) {
+            match CanonicalId::parse(t, &raw, fengxin_types::CivilDate::today_china()) {
                 Ok(id) => {
                     prop_assert_eq!(id.id_type(), t);
-                    prop_assert_eq!(CanonicalId::parse(t, id.as_str()), Ok(id.clone()));
+                    prop_assert_eq!(CanonicalId::parse(t, id.as_str(), fengxin_types::CivilDate::today_china()), Ok(id.clone()));
                     prop_assert!(id.as_str().is_ascii());
                 }
                 Err(e) => {
@@ -382,7 +382,7 @@ fn huge_input_is_rejected_cheaply() {
     let huge = "1".repeat(10_000_000);
     for t in IdType::ALL {
         assert!(matches!(
-            CanonicalId::parse(t, &huge),
+            CanonicalId::parse(t, &huge, fengxin_types::CivilDate::today_china()),
             Err(IdError::InputTooLong { .. })
         ));
     }

@@ -40,7 +40,7 @@ pub(super) async fn screen_many(
         .iter()
         .enumerate()
         .map(|(i, raw)| {
-            CanonicalId::parse(id_type, raw)
+            CanonicalId::parse(id_type, raw, fengxin_types::CivilDate::today_china())
                 .map_err(|e| usage(format!("identifier {}: {e}", i + 1)))
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -120,12 +120,6 @@ pub struct CnId(String);
 id_newtype!(CnId, IdType::CnId);
 
 impl CnId {
-    /// Parses a resident ID number, taking today's date (China Standard Time) from the system
-    /// clock as the latest accepted birth date.
-    pub fn parse(raw: &str) -> Result<Self, IdError> {
-        Self::parse_as_of(raw, CivilDate::today_china())
-    }
-
     /// Parses a resident ID number, accepting birth dates from 1900-01-01 up to and including
     /// `today`. A pure function of its arguments.
     pub fn parse_as_of(raw: &str, today: CivilDate) -> Result<Self, IdError> {
