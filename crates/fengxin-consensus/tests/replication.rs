@@ -427,6 +427,20 @@ async fn an_admitted_member_syncs_as_a_learner_then_votes() {
     );
     let id = motion.id();
     submit_and_wait(c.node(0), vec![motion]).await;
+    // Votes are checked against the receiving node's own state: wait until bank-b has applied
+    // the motion (committed at bank-a is not yet applied everywhere).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !c
+        .node(1)
+        .read(|s| s.motions().contains_key(&id))
+        .expect("read")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the motion never reached bank-b"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let votes: Vec<Record> = [1, 2]
         .iter()
         .map(|&i| {
