@@ -47,9 +47,12 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Self {
         Self {
-            heartbeat: Duration::from_millis(100),
-            election_min: Duration::from_millis(500),
-            election_max: Duration::from_millis(1000),
+            // openraft gives every AppendEntries the heartbeat interval to complete: a
+            // lagging follower's catch-up message (up to three 1 MiB batches) must fit in it,
+            // or the leader resends the same message forever.
+            heartbeat: Duration::from_millis(250),
+            election_min: Duration::from_millis(1000),
+            election_max: Duration::from_millis(2000),
             batch_max: 4096,
             batch_max_bytes: 1024 * 1024,
             batch_wait: Duration::from_millis(5),
@@ -462,6 +465,13 @@ impl Ledger {
     pub fn is_leader(&self) -> bool {
         let m = self.inner.raft.metrics().borrow().clone();
         m.state == ServerState::Leader
+    }
+
+    /// Whether the membership this node knows is a single configuration: no change between
+    /// validator sets is half done (a joint configuration needs a quorum of both sets).
+    pub fn membership_settled(&self) -> bool {
+        let m = self.inner.raft.metrics().borrow().clone();
+        m.membership_config.membership().get_joint_config().len() == 1
     }
 
     /// Proposes a batch exactly as given (signed by this node), bypassing the submission

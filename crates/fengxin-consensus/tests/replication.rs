@@ -470,6 +470,24 @@ async fn an_admitted_member_syncs_as_a_learner_then_votes() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Seeing five validators is not yet a settled membership: until the leader has committed
+    // the single five-member configuration after the joint one, a quorum of the old four is
+    // still needed, and crashing two of them would stall the ledger.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let settled = (0..5).all(|i| {
+            c.node(i).membership_settled()
+                && c.node(i).status().expect("status").validators.len() == 5
+        });
+        if settled {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "membership never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     c.assert_same_chain().await;
     // With two of the founders down, bank-e's vote is needed for a quorum (3 of 5).
     c.crash(2).await;
