@@ -118,7 +118,27 @@ impl PeerRegistry for LedgerRegistry {
 /// Consensus messages over the node's QUIC endpoint (mutual TLS with the identity keys).
 pub struct QuicTransport {
     endpoint: Endpoint,
-    connections: tokio::sync::Mutex<BTreeMap<String, PeerConnection>>,
+    /// One cached connection per peer (never held across an await).
+    connections: std::sync::Mutex<BTreeMap<String, PeerConnection>>,
+}
+
+/// Evicts a peer's cached connection when a call on it does not finish: the consensus engine
+/// abandons a call at its deadline (the heartbeat interval) by dropping its future, before the
+/// connection itself can report anything. A peer that restarted leaves the old connection
+/// silently dead (its new endpoint cannot reset it), so without this every later call would
+/// go to the dead connection and be abandoned in turn, until QUIC's idle timeout.
+struct EvictUnlessFinished<'a> {
+    transport: &'a QuicTransport,
+    peer: &'a str,
+    finished: bool,
+}
+
+impl Drop for EvictUnlessFinished<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.transport.evict(self.peer);
+        }
+    }
 }
 
 impl QuicTransport {
@@ -126,8 +146,18 @@ impl QuicTransport {
     pub fn new(endpoint: Endpoint) -> Arc<Self> {
         Arc::new(Self {
             endpoint,
-            connections: tokio::sync::Mutex::new(BTreeMap::new()),
+            connections: std::sync::Mutex::new(BTreeMap::new()),
         })
+    }
+
+    fn cached(&self, peer: &str) -> Option<PeerConnection> {
+        self.connections.lock().ok()?.get(peer).cloned()
+    }
+
+    fn evict(&self, peer: &str) {
+        if let Ok(mut c) = self.connections.lock() {
+            c.remove(peer);
+        }
     }
 
     async fn connection(&self, peer: &Peer) -> Result<PeerConnection, TransportError> {
@@ -135,8 +165,8 @@ impl QuicTransport {
             peer: peer.name.clone(),
             reason,
         };
-        if let Some(c) = self.connections.lock().await.get(&peer.name) {
-            return Ok(c.clone());
+        if let Some(c) = self.cached(&peer.name) {
+            return Ok(c);
         }
         let name = MemberName::parse(&peer.name).map_err(|e| fail(e.to_string()))?;
         let addr = peer
@@ -148,10 +178,9 @@ impl QuicTransport {
             .connect(addr, &name)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        self.connections
-            .lock()
-            .await
-            .insert(peer.name.clone(), conn.clone());
+        if let Ok(mut c) = self.connections.lock() {
+            c.insert(peer.name.clone(), conn.clone());
+        }
         Ok(conn)
     }
 }
@@ -164,16 +193,20 @@ impl Transport for QuicTransport {
                 reason,
             };
             let bytes = postcard::to_allocvec(&rpc).map_err(|e| fail(e.to_string()))?;
+            let mut guard = EvictUnlessFinished {
+                transport: self,
+                peer: &peer.name,
+                finished: false,
+            };
             let conn = self.connection(peer).await?;
-            match conn.request::<_, Response>(&Request::Ledger(bytes)).await {
+            let reply = conn.request::<_, Response>(&Request::Ledger(bytes)).await;
+            guard.finished = reply.is_ok();
+            match reply {
                 Ok(Response::Ledger(reply)) => {
                     postcard::from_bytes::<RaftReply>(&reply).map_err(|e| fail(e.to_string()))
                 }
                 Ok(other) => Err(fail(format!("unexpected reply {other:?}"))),
-                Err(e) => {
-                    self.connections.lock().await.remove(&peer.name);
-                    Err(fail(e.to_string()))
-                }
+                Err(e) => Err(fail(e.to_string())),
             }
         })
     }

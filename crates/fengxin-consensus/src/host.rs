@@ -205,9 +205,11 @@ impl Ledger {
             election_timeout_min: config.timing.election_min.as_millis() as u64,
             election_timeout_max: config.timing.election_max.as_millis() as u64,
             snapshot_policy: SnapshotPolicy::Never,
-            // With batches of at most `batch_max_bytes`, four entries stay well inside the
-            // transport's 4 MiB frame.
-            max_payload_entries: 3,
+            // One entry per AppendEntries: the leader has one batch in flight at a time, so
+            // this costs nothing in steady state, and a catching-up follower receives at most
+            // one batch (`batch_max_bytes`) per message, which must complete within the
+            // heartbeat interval.
+            max_payload_entries: 1,
             ..Default::default()
         }
         .validate()

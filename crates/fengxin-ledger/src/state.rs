@@ -275,6 +275,8 @@ pub struct LedgerState {
     used: BTreeMap<(MemberName, u64), u64>,
     proposed: BTreeMap<(u64, MemberName), u64>,
     settled: BTreeSet<u64>,
+    /// The settlement record that settled each epoch.
+    settled_by: BTreeMap<u64, Digest>,
     /// Validators' share of the fees paid in each epoch, not yet settled.
     pools: BTreeMap<u64, i64>,
     /// Credits issued by the genesis rule (initial grants), in all.
@@ -344,6 +346,7 @@ impl LedgerState {
             used: BTreeMap::new(),
             proposed: BTreeMap::new(),
             settled: BTreeSet::new(),
+            settled_by: BTreeMap::new(),
             pools: BTreeMap::new(),
             issued: 0,
         };
@@ -660,14 +663,21 @@ impl LedgerState {
         self.check_inner(record, false)
     }
 
-    /// Whether `record` is a receipt whose copy submitted by its other party is already on the
-    /// ledger: this one will never commit (the ledger keeps one per request id).
+    /// Whether `record` can never commit because another record already did its work: a
+    /// receipt whose copy submitted by its other party is on the ledger (one per request id),
+    /// or a settlement of an epoch another member's settlement settled. The outbox drops them.
     pub fn settled_by_another(&self, record: &Record) -> bool {
         match &record.body {
             RecordBody::Receipt(r) => self
                 .receipts
                 .get(&r.id())
                 .is_some_and(|kept| kept.submitted_by != record.author),
+            // Any member may settle an ended epoch; once another's settlement is on the ledger,
+            // this one can only be refused, so it leaves its author's outbox.
+            RecordBody::Settlement(st) => self
+                .settled_by
+                .get(&st.epoch)
+                .is_some_and(|by| *by != record.id()),
             _ => false,
         }
     }
@@ -1339,6 +1349,7 @@ impl LedgerState {
             }
             RecordBody::Settlement(st) => {
                 self.settled.insert(st.epoch);
+                self.settled_by.insert(st.epoch, record.id());
                 let pool = self.pools.remove(&st.epoch).unwrap_or(0);
                 let paid: Vec<(MemberName, u64)> = self
                     .proposed

@@ -410,11 +410,16 @@ fn balances_over_a_scripted_multi_epoch_scenario() {
         Err(Rejection::Settlement(_))
     ));
     let r4 = receipt(a, b, 4, 2, Some(claim(&s, a, &allow_a, 2, 2)));
+    assert!(!s.settled_by_another(&settlement(c, 1)), "epoch 1 is open");
     apply_ok(&mut s, b, vec![r4.record, settlement(b, 1)]);
     assert!(matches!(
         s.check(&settlement(c, 1)),
         Err(Rejection::Settlement(_))
     ));
+    // c's settlement of epoch 1 can never commit now (c may have queued it while behind): it
+    // leaves c's outbox. b's own settlement is not "another's".
+    assert!(s.settled_by_another(&settlement(c, 1)));
+    assert!(!s.settled_by_another(&settlement(b, 1)));
     // Height 6, by c: c reports b's hit as a false positive (quality 950), then screens 4 at b.
     let r5 = receipt(c, b, 5, 4, Some(claim(&s, c, &allow_c, 4, 4)));
     apply_ok(
