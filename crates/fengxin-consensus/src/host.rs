@@ -48,8 +48,8 @@ impl Default for Timing {
     fn default() -> Self {
         Self {
             // openraft gives every AppendEntries the heartbeat interval to complete: a
-            // lagging follower's catch-up message (up to three 1 MiB batches) must fit in it,
-            // or the leader resends the same message forever.
+            // lagging follower's catch-up message (one batch of up to `batch_max_bytes`, see
+            // `max_payload_entries`) must fit in it, or the leader resends it forever.
             heartbeat: Duration::from_millis(250),
             election_min: Duration::from_millis(1000),
             election_max: Duration::from_millis(2000),
