@@ -2,79 +2,36 @@
 
 use fengxin_api::{self as api, ApiRequest, ApiResponse, ScreenReport};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
+
+pub use fengxin_node::consortium::{Builder, Seat as MemberDir};
 
 /// A free UDP port on loopback.
 pub fn free_port() -> u16 {
-    fengxin_node::demo::free_port().expect("a free loopback port")
+    fengxin_node::consortium::free_port().expect("a free loopback port")
 }
 
 /// Runs the node binary with `args` and returns stdout; panics with stderr on failure.
 pub fn node_cmd(bin: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin)
-        .args(args)
-        .output()
-        .expect("spawn fengxin-node");
-    assert!(
-        out.status.success(),
-        "fengxin-node {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    Builder::new(bin, Path::new("."))
+        .command(&args)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One member's data directory.
-#[derive(Debug, Clone)]
-pub struct MemberDir {
-    /// Name.
-    pub name: String,
-    /// Data directory.
-    pub dir: PathBuf,
-    /// QUIC address.
-    pub address: String,
-}
-
-/// Creates a member with `fengxin-node init`.
+/// Creates a member with `fengxin-node init` in `root/name`.
 pub fn init_member(bin: &Path, root: &Path, name: &str) -> MemberDir {
-    let dir = root.join(name);
-    let address = format!("127.0.0.1:{}", free_port());
-    node_cmd(
-        bin,
-        &[
-            "init",
-            "--data",
-            path_str(&dir),
-            "--member",
-            name,
-            "--listen",
-            &address,
-        ],
-    );
-    MemberDir {
-        name: name.into(),
-        dir,
-        address,
-    }
+    Builder::new(bin, root)
+        .member(name)
+        .unwrap_or_else(|e| panic!("init {name}: {e}"))
 }
 
 /// Creates a regulator node's data directory (`fengxin-node init --regulator`) under `root`.
 pub fn init_regulator(bin: &Path, root: &Path) -> PathBuf {
-    let dir = root.join("regulator");
-    let address = format!("127.0.0.1:{}", free_port());
-    node_cmd(
-        bin,
-        &[
-            "init",
-            "--data",
-            path_str(&dir),
-            "--member",
-            "regulator",
-            "--listen",
-            &address,
-            "--regulator",
-        ],
-    );
-    dir
+    Builder::new(bin, root)
+        .regulator()
+        .unwrap_or_else(|e| panic!("init regulator: {e}"))
+        .dir
 }
 
 /// Writes `root/genesis.json` naming `members` (data directories or member files) and the
@@ -85,16 +42,10 @@ pub fn write_genesis(
     members: &[&Path],
     regulator: Option<&Path>,
 ) -> PathBuf {
-    let genesis = root.join("genesis.json");
-    let mut args = vec!["genesis", "--out", path_str(&genesis)];
-    for m in members {
-        args.extend(["--member", path_str(m)]);
-    }
-    if let Some(r) = regulator {
-        args.extend(["--regulator", path_str(r)]);
-    }
-    node_cmd(bin, &args);
-    genesis
+    let regulators: Vec<&Path> = regulator.into_iter().collect();
+    Builder::new(bin, root)
+        .genesis(members, &regulators, None)
+        .unwrap_or_else(|e| panic!("genesis: {e}"))
 }
 
 /// Creates `names` as members, each importing `rows` sample identifiers (seeded `seed + k`
@@ -124,26 +75,15 @@ pub fn members_with_lists(
 
 /// Imports a CSV file into a list and publishes.
 pub fn import_and_publish(bin: &Path, m: &MemberDir, list: &str, id_type: &str, csv: &Path) {
-    node_cmd(
-        bin,
-        &[
-            "lists",
-            "import",
-            "--data",
-            path_str(&m.dir),
-            "--list",
-            list,
-            "--id-type",
-            id_type,
-            "--file",
-            path_str(csv),
-            "--json",
-        ],
-    );
-    node_cmd(
-        bin,
-        &["lists", "publish", "--data", path_str(&m.dir), "--json"],
-    );
+    let builder = Builder::new(bin, m.dir.parent().unwrap_or(Path::new(".")));
+    let list = fengxin_types::ListId::parse(list).expect("list");
+    let id_type = id_type.parse().expect("identifier type");
+    builder
+        .import(m, &list, id_type, csv)
+        .unwrap_or_else(|e| panic!("import: {e}"));
+    builder
+        .publish(m)
+        .unwrap_or_else(|e| panic!("publish: {e}"));
 }
 
 /// The path as UTF-8 (test paths are).
@@ -164,7 +104,8 @@ pub struct RunningNode {
 impl RunningNode {
     /// Starts `fengxin-node run` and waits for it to report ready (stderr goes to `node.log`).
     pub fn start(bin: &Path, dir: &Path, genesis: &Path) -> Self {
-        let child = fengxin_node::demo::start_node_with(bin, dir, genesis)
+        let child = Builder::new(bin, dir)
+            .start(dir, genesis)
             .unwrap_or_else(|e| panic!("node did not start: {e:?}"));
         Self {
             dir: dir.to_owned(),
@@ -227,7 +168,7 @@ impl Drop for RunningNode {
         if self.killed {
             return;
         }
-        fengxin_node::demo::stop_node(&self.dir, &mut self.child);
+        fengxin_node::consortium::stop_node(&self.dir, &mut self.child);
     }
 }
 

@@ -282,8 +282,12 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
         specs.push((name, vec![file]));
     }
     let result = (|| {
-        let (dirs, nodes) = crate::demo::start_consortium(&root, &specs, false)?;
-        let a = dirs[0].root().to_owned();
+        let consortium = crate::consortium::Builder::this_executable(&root)?.start_consortium(
+            &specs,
+            None,
+            &mut |_| (),
+        )?;
+        let a = consortium.members[0].dir.clone();
         let ids: Vec<String> =
             fengxin_sample::identifiers(IdType::CnId, 2 * samples + BATCH * BATCH_RUNS + 1, 4242)
                 .collect();
@@ -365,12 +369,13 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
             },
         );
         err?;
-        drop(nodes);
+        let bank_b_dir = consortium.members[1].dir.clone();
+        drop(consortium);
         // Proving alone, same keys, on a tree of the same size.
         let prover = fengxin_proofs::keys::load_prover(&crate::publish::params_dir()?)
             .map_err(|e| CliError::new(ErrorKind::Params, e.to_string()))?;
         let list = ListId::parse(ListId::FRAUD_TXN).map_err(internal)?;
-        let tags = dirs[1]
+        let tags = crate::datadir::DataDir::open(&bank_b_dir)?
             .store()?
             .tags(&list, Epoch::FIRST)
             .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
@@ -662,7 +667,7 @@ async fn ledger_figures_async(n: usize, confidential: bool) -> Result<LedgerFigu
     std::fs::create_dir_all(&tmp).map_err(internal)?;
     let mut addrs = Vec::new();
     for _ in 0..4 {
-        addrs.push(format!("127.0.0.1:{}", crate::demo::free_port()?));
+        addrs.push(format!("127.0.0.1:{}", crate::consortium::free_port()?));
     }
     let w = if confidential {
         ReceiptWorkload::confidential(&addrs)?

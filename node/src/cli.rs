@@ -82,6 +82,10 @@ enum Command {
         /// Regulator data directories (or member.json files).
         #[arg(long = "regulator")]
         regulators: Vec<PathBuf>,
+        /// The credit scheme's parameters as a JSON file (docs/credits.md); the defaults
+        /// otherwise.
+        #[arg(long)]
+        credits: Option<PathBuf>,
     },
     /// Run the node: QUIC peer endpoint and local API.
     Run {
@@ -294,15 +298,26 @@ fn run(command: Command) -> Result<(), CliError> {
             out,
             members,
             regulators,
+            credits,
         } => {
             let read = |paths: &[PathBuf]| -> Result<Vec<fengxin_api::MemberFile>, CliError> {
                 paths.iter().map(|p| read_member_file(p)).collect()
             };
-            let genesis = crate::genesis::Genesis::assemble(
+            let mut genesis = crate::genesis::Genesis::assemble(
                 &read(&members)?,
                 &read(&regulators)?,
                 &crate::publish::params_dir()?,
             )?;
+            if let Some(path) = credits {
+                let usage = |e: &dyn std::fmt::Display| {
+                    CliError::new(
+                        ErrorKind::Usage,
+                        format!("--credits {}: {e}", path.display()),
+                    )
+                };
+                let bytes = std::fs::read(&path).map_err(|e| usage(&e))?;
+                genesis.credits = serde_json::from_slice(&bytes).map_err(|e| usage(&e))?;
+            }
             let mut text = serde_json::to_string_pretty(&genesis)
                 .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?;
             text.push('\n');

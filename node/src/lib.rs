@@ -6,6 +6,9 @@
 //! - [`bench`]: this machine's figures (`fengxin-node bench`).
 //! - [`genesis`]: the consortium's genesis file (the registry until the ledger lands).
 //! - [`daemon`]: `run`: QUIC peer endpoint, screening, local API.
+//! - [`consortium`]: a local consortium built through the node's own commands (demo, benches,
+//!   end-to-end tests).
+//! - [`demo`]: `fengxin-node demo`.
 //! - The local API's messages are the contract crate `fengxin_api`, shared with the client.
 //! - [`cli`]: the command-line surface of docs/cli.md.
 //! - [`edge`]: every operation's typed error mapped to its stable kind, in one place.
@@ -13,6 +16,7 @@
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod consortium;
 pub mod credits;
 pub mod daemon;
 pub mod datadir;

@@ -536,3 +536,43 @@ fn output_to_a_closed_pipe_ends_quietly() {
         assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
     }
 }
+
+#[test]
+fn genesis_takes_credit_parameters_from_a_file_and_refuses_unknown_fields() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    init(&data);
+    let d = data.to_str().expect("utf-8");
+    let out = tmp.path().join("genesis.json");
+    let o = out.to_str().expect("utf-8");
+    let mut params = serde_json::to_value(fengxin_ledger::CreditParams::default()).expect("json");
+    params["base_allowance"] = 7.into();
+    let credits = tmp.path().join("credits.json");
+    std::fs::write(&credits, params.to_string()).expect("write");
+    let c = credits.to_str().expect("utf-8");
+    let done = run(&["genesis", "--out", o, "--member", d, "--credits", c]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let genesis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("genesis")).expect("json");
+    assert_eq!(genesis["credits"]["base_allowance"], 7);
+
+    // A misspelt parameter would otherwise be silently ignored: it is refused, naming the file.
+    params["base_alowance"] = 9.into();
+    std::fs::write(&credits, params.to_string()).expect("write");
+    std::fs::remove_file(&out).expect("rm");
+    let refused = run(&["genesis", "--out", o, "--member", d, "--credits", c]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("base_alowance") && stderr.contains("credits.json"),
+        "{stderr}"
+    );
+    assert!(
+        !out.exists(),
+        "no genesis written from a bad parameter file"
+    );
+}

@@ -58,7 +58,7 @@ fn the_council_admits_a_new_member_who_syncs_votes_and_screens() {
         .collect();
     let newcomer = RunningNode::start(bin, &members[3].dir, &genesis);
     let (a, b, d) = (&members[0].dir, &members[1].dir, &members[3].dir);
-    fengxin_node::demo::wait_for_publications(a, 3).expect("founders' publications");
+    fengxin_node::consortium::wait_for_publications(a, 3).expect("founders' publications");
     assert_eq!(status(d).height, 0, "nobody replicates to a stranger");
 
     // bank-a proposes; bank-b's vote makes 2 of 3.
@@ -72,7 +72,7 @@ fn the_council_admits_a_new_member_who_syncs_votes_and_screens() {
         path_str(&candidate),
         "--json",
     ]);
-    fengxin_node::demo::wait_for_outbox(a).expect("motion committed");
+    fengxin_node::consortium::wait_for_outbox(a).expect("motion committed");
     let motions = client(&["council", "motions", "--node", path_str(b), "--json"]);
     let motion = motions[0]["id"].as_str().expect("motion id").to_owned();
     assert_eq!(motions[0]["status"], "open");
@@ -85,7 +85,7 @@ fn the_council_admits_a_new_member_who_syncs_votes_and_screens() {
         &motion,
         "--json",
     ]);
-    fengxin_node::demo::wait_for_outbox(b).expect("vote committed");
+    fengxin_node::consortium::wait_for_outbox(b).expect("vote committed");
     let motions = client(&["council", "motions", "--node", path_str(a), "--json"]);
     assert_eq!(motions[0]["status"], "carried");
 
@@ -99,7 +99,7 @@ fn the_council_admits_a_new_member_who_syncs_votes_and_screens() {
         assert!(Instant::now() < deadline, "bank-d not promoted: {s:?}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    fengxin_node::demo::wait_for_publications(a, 4).expect("bank-d's publication");
+    fengxin_node::consortium::wait_for_publications(a, 4).expect("bank-d's publication");
     // It screens the founders: bank-b lists ids[2].
     let report = newcomer.screen("cn_id", &ids[2]);
     assert_eq!(report.results.len(), 3, "{report:?}");

@@ -66,7 +66,7 @@ struct Rogue {
 
 impl Rogue {
     fn new(key: &IdentityKey, target: &MemberDir, target_key: &IdentityKey) -> Self {
-        let name = MemberName::parse(&target.name).expect("name");
+        let name = target.name().clone();
         let registry: StaticRegistry = [(target_key.public(), name.clone())].into_iter().collect();
         let endpoint = Endpoint::bind(
             "127.0.0.1:0".parse().expect("addr"),
@@ -78,7 +78,7 @@ impl Rogue {
         Self {
             endpoint,
             target: name,
-            address: target.address.parse().expect("addr"),
+            address: target.address().parse().expect("addr"),
         }
     }
 
@@ -233,8 +233,8 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
         .collect();
     let _regulator = RunningNode::start(bin, &reg, &genesis);
     for (m, _) in &members {
-        fengxin_node::demo::wait_for_publications(&m.dir, 3).expect("publications");
-        fengxin_node::demo::wait_for_outbox(&m.dir).expect("outbox drained");
+        fengxin_node::consortium::wait_for_publications(&m.dir, 3).expect("publications");
+        fengxin_node::consortium::wait_for_outbox(&m.dir).expect("outbox drained");
     }
 
     let (target, _) = &members[0];
@@ -288,18 +288,18 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
     // appends without an election, and snapshots of any kind are refused.
     let (mallory, _) = members
         .iter()
-        .find(|(m, _)| m.name != leader_name.as_str() && m.name != target.name)
-        .or_else(|| members.iter().find(|(m, _)| m.name != target.name))
+        .find(|(m, _)| m.name() != &leader_name && m.name() != target.name())
+        .or_else(|| members.iter().find(|(m, _)| m.name() != target.name()))
         .expect("another member");
     let mallory_key = identity(&mallory.dir);
     let mallory_id = node_id(&mallory_key.public().to_bytes());
     let rogue = Rogue::new(&mallory_key, target, &target_key);
-    let forged = forged_chain(chain_id, &mallory_key, &mallory.name, "bank-a");
+    let forged = forged_chain(chain_id, &mallory_key, mallory.name().as_str(), "bank-a");
     let cases: Vec<(RaftRpc, Expect)> = vec![
         (
             append(
                 Vote::new_committed(term, leader_id),
-                takeover(mallory_id, &mallory.name),
+                takeover(mallory_id, mallory.name().as_str()),
             ),
             |r| matches!(r, RaftReply::Refused(Refusal::WrongSender { .. })),
         ),
@@ -309,14 +309,14 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
         (
             append(
                 Vote::new(term, mallory_id),
-                takeover(mallory_id, &mallory.name),
+                takeover(mallory_id, mallory.name().as_str()),
             ),
             |r| matches!(r, RaftReply::Refused(Refusal::NotALeader { .. })),
         ),
         (
             snapshot(
                 Vote::new_committed(term, leader_id),
-                takeover(mallory_id, &mallory.name),
+                takeover(mallory_id, mallory.name().as_str()),
                 0,
                 forged.clone(),
             ),
@@ -325,7 +325,7 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
         (
             snapshot(
                 Vote::new_committed(term, mallory_id),
-                takeover(mallory_id, &mallory.name),
+                takeover(mallory_id, mallory.name().as_str()),
                 0,
                 forged,
             ),
@@ -334,7 +334,7 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
         (
             snapshot(
                 Vote::new_committed(term, mallory_id),
-                takeover(mallory_id, &mallory.name),
+                takeover(mallory_id, mallory.name().as_str()),
                 u64::MAX - 16,
                 vec![0; 32],
             ),
@@ -347,7 +347,7 @@ async fn forged_consensus_messages_from_the_regulator_or_a_member_change_nothing
             expected(&reply),
             "{} from {}: {reply:?}",
             rpc.kind(),
-            mallory.name
+            mallory.name()
         );
     }
 
@@ -427,7 +427,7 @@ async fn a_removed_members_connections_are_closed_when_the_removal_commits() {
         .map(|m| RunningNode::start(bin, &m.dir, &genesis))
         .collect();
     for m in &members {
-        fengxin_node::demo::wait_for_publications(&m.dir, 3).expect("publications");
+        fengxin_node::consortium::wait_for_publications(&m.dir, 3).expect("publications");
     }
     let (a, b, c) = (&members[0], &members[1], &members[2]);
     // A process holding bank-c's key keeps a connection to bank-a open, and uses it.

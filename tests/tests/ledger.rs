@@ -98,7 +98,7 @@ fn a_validator_killed_under_load_restarts_and_no_receipt_is_lost_or_duplicated()
         .map(|d| RunningNode::start(bin, d, &genesis))
         .collect();
     for d in &dirs {
-        fengxin_node::demo::wait_for_publications(d, 4).expect("publications committed");
+        fengxin_node::consortium::wait_for_publications(d, 4).expect("publications committed");
     }
 
     // bank-a and bank-b screen every other member continuously; every answer is proven once,
@@ -143,7 +143,7 @@ fn a_validator_killed_under_load_restarts_and_no_receipt_is_lost_or_duplicated()
 
     // Everything submitted is committed; every node reaches the same head.
     for d in &dirs {
-        if let Err(e) = fengxin_node::demo::wait_for_outbox(d) {
+        if let Err(e) = fengxin_node::consortium::wait_for_outbox(d) {
             dump_logs(&dirs);
             panic!("outbox not drained: {e:?}");
         }

@@ -361,7 +361,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         fengxin_api::ApiResponse::Submitted(ids) => assert_eq!(ids.len(), 1),
         other => panic!("bank-m's publication was refused: {other:?}"),
     }
-    fengxin_node::demo::wait_for_publications(&a.dir, 3).expect("publications committed");
+    fengxin_node::consortium::wait_for_publications(&a.dir, 3).expect("publications committed");
 
     let screen = |id: String| {
         let dir = a.dir.clone();
@@ -447,7 +447,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     // A node whose key is not in the registry is refused by bank-a. The stranger must accept
     // bank-a's key to even try, so its own registry names bank-a.
     let stranger = IdentityKey::generate(&mut rand_core::OsRng);
-    let a_addr: SocketAddr = a.address.parse().expect("addr");
+    let a_addr: SocketAddr = a.address().parse().expect("addr");
     let stranger_ep = Endpoint::bind(
         "127.0.0.1:0".parse().expect("addr"),
         &stranger,

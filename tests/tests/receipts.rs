@@ -104,7 +104,7 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
         .map(|d| RunningNode::start(bin, d, &genesis))
         .collect();
     for m in [a, b] {
-        fengxin_node::demo::wait_for_publications(&m.dir, 2).expect("publications");
+        fengxin_node::consortium::wait_for_publications(&m.dir, 2).expect("publications");
     }
     let chain = fengxin_node::ledger::chain_id(
         &fengxin_node::genesis::Genesis::load(&genesis).expect("genesis"),
@@ -123,9 +123,9 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     )
     .expect("bind");
     let connect = |m: &MemberDir| {
-        let addr: SocketAddr = m.address.parse().expect("addr");
+        let addr: SocketAddr = m.address().parse().expect("addr");
         let endpoint = endpoint.clone();
-        let who = name(&m.name);
+        let who = m.name().clone();
         async move { endpoint.connect(addr, &who).await.expect("connect") }
     };
     let (conn_a, conn_b) = (connect(a).await, connect(b).await);
@@ -179,11 +179,11 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
         other => panic!("unexpected {other:?}"),
     };
     for (m, id) in [(a, &id_a), (b, &id_b)] {
-        let r = eventually(&format!("{}'s receipt on the ledger", m.name), || {
+        let r = eventually(&format!("{}'s receipt on the ledger", m.name()), || {
             receipts_on(m).into_iter().find(|r| r.id.to_hex() == *id)
         });
         assert_eq!(r.querier, q);
-        assert_eq!(r.responder.as_str(), m.name);
+        assert_eq!(&r.responder, m.name());
         assert_eq!(r.count, 1);
     }
 

@@ -53,10 +53,10 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         .collect();
     let regulator = RunningNode::start(bin, &reg, &genesis);
     for m in &members {
-        fengxin_node::demo::wait_for_publications(&m.dir, 3).expect("publications");
+        fengxin_node::consortium::wait_for_publications(&m.dir, 3).expect("publications");
     }
     for m in &members {
-        fengxin_node::demo::wait_for_outbox(&m.dir).expect("sizes committed");
+        fengxin_node::consortium::wait_for_outbox(&m.dir).expect("sizes committed");
     }
 
     // bank-a screens: two of bank-b's entries, one of bank-c's, one listed nowhere.
@@ -118,7 +118,7 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         ApiResponse::ScreenBatch(r) => assert!(r.results.iter().all(|m| m.verified), "{r:?}"),
         other => panic!("unexpected {other:?}"),
     }
-    fengxin_node::demo::wait_for_outbox(a).expect("receipts committed");
+    fengxin_node::consortium::wait_for_outbox(a).expect("receipts committed");
 
     // Feedback: bank-a confirms a hit from bank-b (its quality rises); bank-c cannot give
     // feedback on bank-a's receipt.
@@ -151,7 +151,7 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         feedback(a, fengxin_api::Feedback::Confirmed),
         ApiResponse::Submitted(_)
     ));
-    fengxin_node::demo::wait_for_outbox(a).expect("feedback committed");
+    fengxin_node::consortium::wait_for_outbox(a).expect("feedback committed");
     assert_eq!(credits(&members[1].dir).quality, 1050);
 
     // bank-a's own view: public balance moved by 10 per identifier and responder; its
@@ -191,7 +191,7 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
     }
 
     // The regulator decrypts everything: sizes, allowances, every receipt's tags and results.
-    fengxin_node::demo::wait_for_height(&reg, a).expect("regulator caught up");
+    fengxin_node::consortium::wait_for_height(&reg, a).expect("regulator caught up");
     let out = std::process::Command::new(CLIENT)
         .args(["audit", "--node", path_str(&reg), "--json"])
         .output()

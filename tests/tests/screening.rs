@@ -86,7 +86,8 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         .map(|d| fengxin_node::publish::read_publications(d).map_or(0, |p| p.len()))
         .sum();
     for d in [&a.dir, &b.dir, &c.dir] {
-        fengxin_node::demo::wait_for_publications(d, published).expect("publications committed");
+        fengxin_node::consortium::wait_for_publications(d, published)
+            .expect("publications committed");
     }
 
     let cases: Vec<(&String, &str, &str)> = b_only[..3]
@@ -208,7 +209,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
     // Every exchange left one receipt on the ledger, signed by both parties, identical on every
     // node: cases and the untidy one through the API, one through the CLI, and the batch.
     let exchanges = (cases.len() + 2) * 2 + 2;
-    let status = fengxin_node::demo::wait_for_outbox(&a.dir).expect("receipts committed");
+    let status = fengxin_node::consortium::wait_for_outbox(&a.dir).expect("receipts committed");
     assert_eq!(status.validators.len(), 3, "{status:?}");
     let receipts =
         match fengxin_api::call(&a.dir, &fengxin_api::ApiRequest::Receipts).expect("call") {

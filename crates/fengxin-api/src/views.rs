@@ -601,3 +601,49 @@ pub struct AuditReport {
     /// Rules that fired.
     pub flags: Vec<Flag>,
 }
+
+/// A row that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rejection {
+    /// Row number, from 1 at the first data row.
+    pub row: u64,
+    /// The field at fault (`identifier`, `reason`, `added_on`, `source_ref`, or `row` for the
+    /// row as a whole).
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// `lists import` result, in the shape of the CLI's JSON output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportReport {
+    /// The list.
+    pub list: ListId,
+    /// Entries stored.
+    pub accepted: u64,
+    /// Valid rows whose identifier was already stored (or repeated in the file): stored once.
+    pub duplicates: u64,
+    /// Rows not stored.
+    pub rejected: Vec<Rejection>,
+}
+
+/// `lists remove` result, in the same shape as [`ImportReport`] (with two extra counts).
+///
+/// Every data row is counted exactly once: `accepted + duplicates + not_found +
+/// rejected.len()` is the number of data rows, as `accepted + duplicates + rejected.len()` is
+/// for an import.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemoveReport {
+    /// The list.
+    pub list: ListId,
+    /// Rows whose entry was removed (one per entry removed).
+    pub accepted: u64,
+    /// Rows repeating an identifier already removed by an earlier row of this file.
+    pub duplicates: u64,
+    /// Entries removed (equal to `accepted`).
+    pub removed: u64,
+    /// Rows with a valid identifier that was not on the list.
+    pub not_found: u64,
+    /// Rows not processed: the identifier is missing or invalid.
+    pub rejected: Vec<Rejection>,
+}

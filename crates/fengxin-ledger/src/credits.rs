@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 /// The scheme's parameters: in genesis, changed only by a governance motion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreditParams {
     /// Credits every founding (and admitted) member starts with.
     pub initial_grant: i64,
