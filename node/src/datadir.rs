@@ -7,7 +7,9 @@
 //!   identity.key       secret, 0600: Ed25519 identity key
 //!   oprf.seed          secret, 0600: OPRF master seed (members)
 //!   view.key           secret, 0600: regulator view key (regulators)
-//!   node.redb          lists, tags, trees, ledger replica
+//!   node.redb          lists, tags, trees
+//!   ledger.redb        the ledger replica and this node's outbox
+//!   spent.redb         the responder's book of spent requests and allowance claims
 //! ```
 //!
 //! Every secret file is created owner-only, and opening a data directory refuses a secret file
@@ -27,6 +29,8 @@ const IDENTITY: &str = "identity.key";
 const SEED: &str = "oprf.seed";
 const VIEW: &str = "view.key";
 const DB: &str = "node.redb";
+/// The responder's book of spent requests and claims ([`fengxin_store::SpentBook`]).
+pub const SPENT: &str = "spent.redb";
 
 pub use fengxin_api::{MemberFile, Role};
 
@@ -348,6 +352,11 @@ impl DataDir {
     /// Opens the database.
     pub fn store(&self) -> Result<Store, DataDirError> {
         Ok(Store::open(&self.root.join(DB))?)
+    }
+
+    /// Opens (or creates) the responder's book of spent requests and claims.
+    pub fn spent_book(&self) -> Result<fengxin_store::SpentBook, fengxin_store::StoreError> {
+        fengxin_store::SpentBook::open(&self.root.join(SPENT))
     }
 }
 

@@ -71,7 +71,7 @@ pub fn start_kind(e: &StartError) -> ErrorKind {
         StartError::OtherIdentity(_) => ErrorKind::Genesis,
         StartError::Params(_) => ErrorKind::Params,
         StartError::Publish(e) => publish_kind(e),
-        StartError::Store(_) => ErrorKind::Store,
+        StartError::Store(_) | StartError::Spent(_) => ErrorKind::Store,
         StartError::Size(e) => size_kind(e),
         StartError::Ledger(_) => ErrorKind::Ledger,
         StartError::ListenAddress { .. } => ErrorKind::Config,

@@ -34,6 +34,17 @@ fn identity_of(m: &MemberDir) -> IdentityPublicKey {
 /// A claim of `used_after` identifiers in `epoch` for one more identifier, proven against the
 /// allowance of a member without committed list sizes (the public base allowance).
 fn claim(chain: &[u8; 32], querier: &MemberName, epoch: u64, used_after: u64) -> Vec<u8> {
+    claim_of(chain, querier, epoch, used_after, 1)
+}
+
+/// As [`claim`], for `count` identifiers.
+fn claim_of(
+    chain: &[u8; 32],
+    querier: &MemberName,
+    epoch: u64,
+    used_after: u64,
+    count: u32,
+) -> Vec<u8> {
     let base = CreditParams::default().base_allowance;
     let remaining = Opening::public(base)
         .sub(&Opening::public(used_after))
@@ -42,7 +53,7 @@ fn claim(chain: &[u8; 32], querier: &MemberName, epoch: u64, used_after: u64) ->
         &remaining,
         64,
         clabels::ALLOWANCE_RANGE_PROOF,
-        &allowance_context(chain, querier, epoch, used_after, 1),
+        &allowance_context(chain, querier, epoch, used_after, count),
         &mut rand_core::OsRng,
     )
     .expect("prove");
@@ -78,83 +89,137 @@ async fn publication_of(conn: &PeerConnection) -> Publication {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charged_and_suspended() {
-    let bin = Path::new(BIN);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path();
-    let members = members_with_lists(bin, root, &["bank-a", "bank-b"], 3, 900);
-    let reg = init_regulator(bin, root);
-    let q_key = IdentityKey::generate(&mut rand_core::OsRng);
-    let q = name("bank-q");
-    let q_file = root.join("bank-q.json");
-    let member_file = MemberFile {
-        version: 1,
-        name: q.clone(),
-        identity_key: fengxin_api::IdentityKeyHex(q_key.public().to_bytes()),
-        address: format!("127.0.0.1:{}", fengxin_e2e::free_port()),
-        role: Role::Member,
-        view_public_key: None,
-    };
-    std::fs::write(&q_file, serde_json::to_vec(&member_file).expect("json")).expect("write");
-    let (a, b) = (&members[0].0, &members[1].0);
-    let genesis = write_genesis(bin, root, &[&a.dir, &b.dir, &q_file], Some(&reg));
-    let _nodes: Vec<RunningNode> = [&a.dir, &b.dir, &reg]
-        .iter()
-        .map(|d| RunningNode::start(bin, d, &genesis))
-        .collect();
-    for m in [a, b] {
-        fengxin_node::consortium::wait_for_publications(&m.dir, 2).expect("publications");
-    }
-    let chain = fengxin_node::ledger::chain_id(
-        &fengxin_node::genesis::Genesis::load(&genesis).expect("genesis"),
-    )
-    .expect("chain id");
+/// Two members with lists (bank-a, bank-b), a regulator, and bank-q: a founding member that
+/// runs no node, only this test's querier (so the honest two are a quorum of three).
+struct Rig {
+    members: Vec<(MemberDir, Vec<String>)>,
+    reg: std::path::PathBuf,
+    genesis: std::path::PathBuf,
+    nodes: Vec<RunningNode>,
+    chain: [u8; 32],
+    q: MemberName,
+    q_key: IdentityKey,
+    a_key: IdentityPublicKey,
+    b_key: IdentityPublicKey,
+    endpoint: Endpoint,
+}
 
-    let (a_key, b_key) = (identity_of(a), identity_of(b));
-    let registry: StaticRegistry = [(a_key, name("bank-a")), (b_key, name("bank-b"))]
-        .into_iter()
-        .collect();
-    let endpoint = Endpoint::bind(
-        "127.0.0.1:0".parse().expect("addr"),
-        &q_key,
-        Arc::new(registry),
-        Limits::default(),
-    )
-    .expect("bind");
-    let connect = |m: &MemberDir| {
+impl Rig {
+    fn new(root: &Path, seed: u64) -> Self {
+        let bin = Path::new(BIN);
+        let members = members_with_lists(bin, root, &["bank-a", "bank-b"], 3, seed);
+        let reg = init_regulator(bin, root);
+        let q_key = IdentityKey::generate(&mut rand_core::OsRng);
+        let q = name("bank-q");
+        let q_file = root.join("bank-q.json");
+        let member_file = MemberFile {
+            version: 1,
+            name: q.clone(),
+            identity_key: fengxin_api::IdentityKeyHex(q_key.public().to_bytes()),
+            address: format!("127.0.0.1:{}", fengxin_e2e::free_port()),
+            role: Role::Member,
+            view_public_key: None,
+        };
+        std::fs::write(&q_file, serde_json::to_vec(&member_file).expect("json")).expect("write");
+        let (a, b) = (&members[0].0, &members[1].0);
+        let genesis = write_genesis(bin, root, &[&a.dir, &b.dir, &q_file], Some(&reg));
+        let nodes: Vec<RunningNode> = [&a.dir, &b.dir, &reg]
+            .iter()
+            .map(|d| RunningNode::start(bin, d, &genesis))
+            .collect();
+        for m in [a, b] {
+            fengxin_node::consortium::wait_for_publications(&m.dir, 2).expect("publications");
+        }
+        let chain = fengxin_node::ledger::chain_id(
+            &fengxin_node::genesis::Genesis::load(&genesis).expect("genesis"),
+        )
+        .expect("chain id");
+        let (a_key, b_key) = (identity_of(a), identity_of(b));
+        let registry: StaticRegistry = [(a_key, name("bank-a")), (b_key, name("bank-b"))]
+            .into_iter()
+            .collect();
+        let endpoint = Endpoint::bind(
+            "127.0.0.1:0".parse().expect("addr"),
+            &q_key,
+            Arc::new(registry),
+            Limits::default(),
+        )
+        .expect("bind");
+        Self {
+            members,
+            reg,
+            genesis,
+            nodes,
+            chain,
+            q,
+            q_key,
+            a_key,
+            b_key,
+            endpoint,
+        }
+    }
+
+    async fn connect(&self, m: &MemberDir) -> PeerConnection {
         let addr: SocketAddr = m.address().parse().expect("addr");
-        let endpoint = endpoint.clone();
-        let who = m.name().clone();
-        async move { endpoint.connect(addr, &who).await.expect("connect") }
-    };
-    let (conn_a, conn_b) = (connect(a).await, connect(b).await);
-    let (pub_a, pub_b) = (publication_of(&conn_a).await, publication_of(&conn_b).await);
-    let querier = Querier {
-        chain,
-        member: &q,
-        key: &q_key,
-    };
-    let id = CanonicalId::parse(
-        IdType::CnId,
-        &members[0].1[0],
-        fengxin_types::CivilDate::today_china(),
-    )
-    .expect("identifier");
-    let start = |p: &Publication, allowance: Vec<u8>| {
-        querier
+        self.endpoint
+            .connect(addr, m.name())
+            .await
+            .expect("connect")
+    }
+
+    fn querier(&self) -> Querier<'_> {
+        Querier {
+            chain: self.chain,
+            member: &self.q,
+            key: &self.q_key,
+        }
+    }
+
+    /// The first identifier on bank-a's list.
+    fn identifier(&self) -> CanonicalId {
+        CanonicalId::parse(
+            IdType::CnId,
+            &self.members[0].1[0],
+            fengxin_types::CivilDate::today_china(),
+        )
+        .expect("identifier")
+    }
+
+    /// A request for one identifier to the member that published `p`, claiming `allowance`.
+    fn start(&self, p: &Publication, allowance: Vec<u8>) -> (AwaitingEvaluation, Request) {
+        self.querier()
             .start(
                 &mut rand_core::OsRng,
                 p,
-                std::slice::from_ref(&id),
+                std::slice::from_ref(&self.identifier()),
                 allowance,
             )
             .expect("start")
-    };
+    }
+}
+
+/// The ledger's receipts as `m`'s node lists them.
+fn receipts_on(m: &MemberDir) -> Vec<fengxin_api::ReceiptView> {
+    match api::call(&m.dir, &ApiRequest::Receipts) {
+        Ok(ApiResponse::Receipts(r)) => r.receipts,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charged_and_suspended() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rig = Rig::new(tmp.path(), 900);
+    let (chain, q, reg) = (rig.chain, &rig.q, &rig.reg);
+    let (a, b) = (&rig.members[0].0, &rig.members[1].0);
+    let (a_key, b_key) = (rig.a_key, rig.b_key);
+    let (conn_a, conn_b) = (rig.connect(a).await, rig.connect(b).await);
+    let (pub_a, pub_b) = (publication_of(&conn_a).await, publication_of(&conn_b).await);
+    let start = |p: &Publication, allowance: Vec<u8>| rig.start(p, allowance);
 
     // One claim, the interval (0, 1] of epoch 1, signed into requests to both responders, sent
     // at once. Both evaluate (neither has seen the other's receipt yet) and countersign.
-    let spent = claim(&chain, &q, 1, 1);
+    let spent = claim(&chain, q, 1, 1);
     let (wait_a, req_a) = start(&pub_a, spent.clone());
     let (wait_b, req_b) = start(&pub_b, spent);
     let (resp_a, resp_b) = tokio::join!(
@@ -174,15 +239,11 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     // bank-q holds its tags and submits nothing, not even the membership step.
 
     // Each responder submitted its receipt: both are on the ledger and both are charged.
-    let receipts_on = |m: &MemberDir| match api::call(&m.dir, &ApiRequest::Receipts) {
-        Ok(ApiResponse::Receipts(r)) => r.receipts,
-        other => panic!("unexpected {other:?}"),
-    };
     for (m, id) in [(a, &id_a), (b, &id_b)] {
         let r = eventually(&format!("{}'s receipt on the ledger", m.name()), || {
             receipts_on(m).into_iter().find(|r| r.id.to_hex() == *id)
         });
-        assert_eq!(r.querier, q);
+        assert_eq!(&r.querier, q);
         assert_eq!(&r.responder, m.name());
         assert_eq!(r.count, 1);
     }
@@ -191,7 +252,7 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     // for both exchanges.
     let audit = eventually("the equivocation in the audit", || {
         match api::call(
-            &reg,
+            reg,
             &ApiRequest::Audit {
                 from: None,
                 to: None,
@@ -210,7 +271,7 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
         .iter()
         .find(|f| f.rule == fengxin_api::FlagRule::Equivocation)
         .expect("flag");
-    assert_eq!(flag.member, q);
+    assert_eq!(&flag.member, q);
     assert!(
         flag.evidence.contains(&id_a) && flag.evidence.contains(&id_b),
         "{flag:?}"
@@ -220,13 +281,13 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
     let balance = audit
         .members
         .iter()
-        .find(|m| m.member == q)
+        .find(|m| &m.member == q)
         .expect("bank-q's figures")
         .balance;
     assert_eq!(balance, p.initial_grant - 2 * p.cost(1), "charged for both");
 
     // Suspended: a fresh request with a fresh claim is refused before any work.
-    let (_, again) = start(&pub_a, claim(&chain, &q, 1, 2));
+    let (_, again) = start(&pub_a, claim(&chain, q, 1, 2));
     match conn_a.request::<Request, Response>(&again).await {
         Ok(Response::Refused(r)) => assert_eq!(r.kind, RefusalKind::Suspended, "{r:?}"),
         other => panic!("a suspended querier was served: {other:?}"),
@@ -239,4 +300,163 @@ async fn a_querier_cannot_withhold_receipts_and_spending_a_claim_twice_is_charge
         ),
         other => panic!("a replayed request was served: {other:?}"),
     }
+}
+
+/// Sends `req` and returns the refusal's kind and message; panics if it was served.
+async fn refusal_of(conn: &PeerConnection, req: &Request) -> (RefusalKind, String) {
+    match conn.request::<Request, Response>(req).await {
+        Ok(Response::Refused(r)) => (r.kind, r.message),
+        other => panic!("served: {other:?}"),
+    }
+}
+
+/// Sends `req` and checks the countersigned evaluation; returns the receipt id (hex).
+async fn served(
+    conn: &PeerConnection,
+    wait: AwaitingEvaluation,
+    req: &Request,
+    key: &IdentityPublicKey,
+) -> String {
+    let resp = conn.request::<Request, Response>(req).await;
+    let (answers, _) = wait
+        .handle(resp.expect("response"), key)
+        .expect("a countersigned evaluation");
+    hex::encode(answers.receipt().id())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responder_spends_each_claim_durably_before_it_evaluates() {
+    let bin = Path::new(BIN);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut rig = Rig::new(tmp.path(), 950);
+    let (a, b) = (rig.members[0].0.clone(), rig.members[1].0.clone());
+    // bank-b stops: bank-a alone is no quorum, so nothing it serves can reach the ledger yet
+    // and only bank-a's own book knows what it served.
+    assert!(rig.nodes[1].stop().is_some(), "bank-b stopped");
+    let conn_a = rig.connect(&a).await;
+    let pub_a = publication_of(&conn_a).await;
+    let (chain, q) = (rig.chain, rig.q.clone());
+
+    let (wait, first) = rig.start(&pub_a, claim(&chain, &q, 1, 1));
+    let first_id = served(&conn_a, wait, &first, &rig.a_key).await;
+    // The same allowance interval in a new request (fresh nonce): refused, before any work.
+    let (_, again) = rig.start(&pub_a, claim(&chain, &q, 1, 1));
+    let (kind, message) = refusal_of(&conn_a, &again).await;
+    assert_eq!(kind, RefusalKind::Replayed, "{message}");
+    assert!(message.contains("already spent"), "{message}");
+
+    // bank-a is killed (no shutdown) and restarted: the book is on disk.
+    rig.nodes[0].kill();
+    rig.nodes[0] = RunningNode::start(bin, &a.dir, &rig.genesis);
+    let conn_a = rig.connect(&a).await;
+    let (kind, message) = refusal_of(&conn_a, &first).await;
+    assert_eq!(
+        kind,
+        RefusalKind::Replayed,
+        "the first request again: {message}"
+    );
+    let (_, again) = rig.start(&pub_a, claim(&chain, &q, 1, 1));
+    let (kind, message) = refusal_of(&conn_a, &again).await;
+    assert_eq!(kind, RefusalKind::Replayed, "its interval again: {message}");
+    // The next interval is the querier's to spend.
+    let (wait, next) = rig.start(&pub_a, claim(&chain, &q, 1, 2));
+    let next_id = served(&conn_a, wait, &next, &rig.a_key).await;
+
+    // bank-b comes back: both receipts bank-a served (one queued before the kill) commit,
+    // and nothing else; the querier did not equivocate and is not flagged.
+    rig.nodes[1] = RunningNode::start(bin, &b.dir, &rig.genesis);
+    fengxin_node::consortium::wait_for_outbox(&a.dir).expect("bank-a's receipts committed");
+    let mut at_a: Vec<String> = receipts_on(&a)
+        .into_iter()
+        .filter(|r| r.querier == q && &r.responder == a.name())
+        .map(|r| r.id.to_hex())
+        .collect();
+    at_a.sort();
+    let mut expected = vec![first_id, next_id];
+    expected.sort();
+    assert_eq!(at_a, expected);
+    fengxin_node::consortium::wait_for_height(&rig.reg, &a.dir).expect("regulator caught up");
+    match api::call(
+        &rig.reg,
+        &ApiRequest::Audit {
+            from: None,
+            to: None,
+        },
+    ) {
+        Ok(ApiResponse::Audit(report)) => assert!(
+            !report
+                .flags
+                .iter()
+                .any(|f| f.rule == fengxin_api::FlagRule::Equivocation),
+            "{:?}",
+            report.flags
+        ),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_querier_that_leaves_mid_proof_stops_the_responders_work() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rig = Rig::new(tmp.path(), 970);
+    let a = rig.members[0].0.clone();
+    let conn_a = rig.connect(&a).await;
+    let pub_a = publication_of(&conn_a).await;
+    // 64 identifiers, paid for: proving them all takes the responder many seconds.
+    const N: u32 = 64;
+    let ids: Vec<CanonicalId> = fengxin_sample::identifiers(IdType::CnId, N as usize, 971)
+        .map(|s| {
+            CanonicalId::parse(IdType::CnId, &s, fengxin_types::CivilDate::today_china())
+                .expect("identifier")
+        })
+        .collect();
+    let (wait, request) = rig
+        .querier()
+        .start(
+            &mut rand_core::OsRng,
+            &pub_a,
+            &ids,
+            claim_of(&rig.chain, &rig.q, 1, u64::from(N), N),
+        )
+        .expect("start");
+    let response = conn_a
+        .request::<Request, Response>(&request)
+        .await
+        .expect("evaluated");
+    let (_, membership) = wait.handle(response, &rig.a_key).expect("countersigned");
+    // The querier asks for the proofs and leaves after a second.
+    let asked = tokio::time::timeout(
+        Duration::from_secs(1),
+        conn_a.request::<Request, Response>(&membership),
+    )
+    .await;
+    assert!(
+        asked.is_err(),
+        "64 proofs in under a second: the test proves nothing"
+    );
+    drop(conn_a);
+    let log = a.dir.join("node.log");
+    let line = eventually("the responder stopping the abandoned work", || {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .lines()
+            .find(|l| l.contains("stopped waiting after"))
+            .map(str::to_owned)
+    });
+    let done: u32 = line
+        .split("stopped waiting after ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no proof count in {line:?}"));
+    assert!(done < N, "{line}");
+    // And the node is idle again: no proving goes on in the background.
+    let pid = rig.nodes[0].pid();
+    let before = fengxin_e2e::cpu_time(pid);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = fengxin_e2e::cpu_time(pid) - before;
+    assert!(
+        used < Duration::from_millis(700),
+        "bank-a used {used:?} of CPU in the 2 s after the querier left"
+    );
 }

@@ -217,6 +217,17 @@ impl Responder {
         self.send_encoded(&encoded).await
     }
 
+    /// Resolves once the requester no longer waits for this answer: it stopped the stream,
+    /// the connection closed, or the exchange deadline passed. Independent of `self`, so work
+    /// for the request can watch it and stop early.
+    pub fn abandoned(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let stopped = self.send.stopped();
+        let deadline = self.deadline;
+        async move {
+            let _ = timeout_at(deadline, stopped).await;
+        }
+    }
+
     /// Sends a raw response body at the current frame version.
     pub async fn respond_raw(self, body: &[u8]) -> Result<(), ExchangeError> {
         let encoded = frame::encode_frame(body, self.max).map_err(ExchangeError::outgoing)?;

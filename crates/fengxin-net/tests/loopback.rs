@@ -493,3 +493,58 @@ fn bind_outside_a_runtime_is_an_error_not_a_panic() {
     .expect_err("no Tokio runtime");
     assert_eq!(err.blame(), Blame::Local);
 }
+
+#[tokio::test]
+async fn the_responder_learns_that_the_requester_left() {
+    let (ka, kb) = (key(14), key(15));
+    let registry: StaticRegistry = [(ka.public(), name("bank-a")), (kb.public(), name("bank-b"))]
+        .into_iter()
+        .collect();
+    // A long exchange timeout: only the requester leaving can end the wait early.
+    let mut limits = quick_limits();
+    limits.exchange_timeout = Duration::from_secs(30);
+    let a = bind(&ka, &registry, limits);
+    let b = bind(&kb, &registry, limits);
+    let (left_tx, mut left_rx) = mpsc::unbounded_channel();
+    let server = b.clone();
+    tokio::spawn(async move {
+        if let Some(incoming) = server.accept().await {
+            if let Ok(conn) = incoming.establish().await {
+                while let Ok(req) = conn.accept_request().await {
+                    if let Ok((ping, responder)) = req.read::<Ping>().await {
+                        let left = left_tx.clone();
+                        tokio::spawn(async move {
+                            responder.abandoned().await;
+                            let _ = left.send(ping.n);
+                            drop(responder);
+                        });
+                    }
+                }
+            }
+        }
+    });
+    let conn = a.connect(addr(&b), &name("bank-b")).await.expect("dial");
+    // The requester gives up on request 1 (its future is dropped) and stays connected.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        conn.request::<_, Pong>(&ping(1)),
+    )
+    .await;
+    assert!(gave_up.is_err(), "no answer was due");
+    let seen = tokio::time::timeout(Duration::from_secs(5), left_rx.recv())
+        .await
+        .expect("the responder saw the stream stopped well before its 30 s deadline");
+    assert_eq!(seen, Some(1));
+    // Request 2 is abandoned by closing the whole connection.
+    let pending = tokio::spawn({
+        let conn = conn.clone();
+        async move { conn.request::<_, Pong>(&ping(2)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    conn.close();
+    let seen = tokio::time::timeout(Duration::from_secs(5), left_rx.recv())
+        .await
+        .expect("the responder saw the connection close");
+    assert_eq!(seen, Some(2));
+    let _ = pending.await;
+}

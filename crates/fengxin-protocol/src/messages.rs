@@ -123,8 +123,12 @@ pub enum RefusalKind {
     UnknownRequest,
     /// The querier's screening is suspended (equivocation) until the council reinstates it.
     Suspended,
-    /// The signed request was already evaluated (a request is served once).
+    /// The signed request was already evaluated (a request is served once), or the allowance
+    /// interval it claims was already spent at this responder.
     Replayed,
+    /// The querier stopped waiting (stream stopped, connection closed, exchange timed out):
+    /// the responder stopped the work. Seen in the responder's log, not by the querier.
+    Abandoned,
 }
 
 impl RefusalKind {
@@ -146,6 +150,7 @@ impl RefusalKind {
             Self::UnknownRequest => "unknown_request",
             Self::Suspended => "suspended",
             Self::Replayed => "replayed",
+            Self::Abandoned => "abandoned",
         }
     }
 }

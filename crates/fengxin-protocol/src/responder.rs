@@ -6,7 +6,9 @@ use crate::messages::{
 };
 use fengxin_crypto::IdentityPublicKey;
 use fengxin_signed::SignedPublication;
-use fengxin_signed::{blinded_digest, evaluation_digest, Mode, Receipt, RECEIPT_VERSION};
+use fengxin_signed::{
+    blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, RECEIPT_VERSION,
+};
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
 use rand_core::{CryptoRng, RngCore};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -71,6 +73,15 @@ pub trait AnswerSource {
         _count: usize,
         _claim: &[u8],
     ) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Records, durably, that the signed request `id` (and the allowance interval it claims;
+    /// its querier is the authenticated peer) is being served, before anything is evaluated; refuses (`replayed`) a request
+    /// or an interval this responder has served before, even before a restart. Called after
+    /// every other check, so only a request that will be served spends anything. The default
+    /// keeps nothing (the core's in-memory replay set still refuses a request seen lately).
+    fn spend(&self, _id: [u8; 32], _request: &QueryRequest) -> Result<(), Refusal> {
         Ok(())
     }
 
@@ -145,6 +156,21 @@ impl Responder {
         request: Request,
         rng: &mut R,
     ) -> Response {
+        self.handle_until(source, querier, request, rng, &|| false)
+    }
+
+    /// As [`Responder::handle`], but stops proving as soon as `abandoned` says the querier no
+    /// longer waits for the answer (its stream stopped, its connection closed, or the exchange
+    /// timed out), between one proof and the next: a querier that leaves costs at most the
+    /// proof in progress. The pending request is kept, so the querier can ask again.
+    pub fn handle_until<S: AnswerSource + ?Sized, R: RngCore + CryptoRng>(
+        &self,
+        source: &S,
+        querier: &MemberName,
+        request: Request,
+        rng: &mut R,
+        abandoned: &dyn Fn() -> bool,
+    ) -> Response {
         match request {
             Request::Publications => Response::Publications(source.publications()),
             Request::Ledger(_) => refused(
@@ -152,7 +178,7 @@ impl Responder {
                 "ledger messages go to the consensus host, not the screening responder",
             ),
             Request::Evaluate(req) => self.evaluate(source, querier, req, rng),
-            Request::Membership(req) => self.membership(source, querier, req, rng),
+            Request::Membership(req) => self.membership(source, querier, req, rng, abandoned),
         }
     }
 
@@ -179,6 +205,9 @@ impl Responder {
         }
         if let Err(why) = source.check_allowance(querier, req.blinded.len(), &r.allowance) {
             return refused(RefusalKind::OverAllowance, why);
+        }
+        if let Err(refusal) = source.spend(id, r) {
+            return Response::Refused(refusal);
         }
         let (evaluated, proof) = match source.evaluate(&r.list, r.epoch, &req.blinded, rng) {
             Ok(e) => e,
@@ -253,6 +282,7 @@ impl Responder {
         querier: &MemberName,
         req: MembershipRequest,
         rng: &mut R,
+        abandoned: &dyn Fn() -> bool,
     ) -> Response {
         let awaiting = {
             let Ok(mut p) = self.pending.lock() else {
@@ -278,7 +308,7 @@ impl Responder {
                 }
             }
         };
-        let response = Self::answer(source, &awaiting, &req, rng);
+        let response = Self::answer(source, &awaiting, &req, rng, abandoned);
         if matches!(response, Response::Refused(_)) {
             self.remember(req.request_id, awaiting);
         }
@@ -290,6 +320,7 @@ impl Responder {
         awaiting: &Awaiting,
         req: &MembershipRequest,
         rng: &mut R,
+        abandoned: &dyn Fn() -> bool,
     ) -> Response {
         if req.tags.len() != awaiting.count {
             return refused(
@@ -314,7 +345,16 @@ impl Responder {
             }
         }
         let mut answers = Vec::with_capacity(req.tags.len());
-        for &tag in &req.tags {
+        for (done, &tag) in req.tags.iter().enumerate() {
+            if abandoned() {
+                return refused(
+                    RefusalKind::Abandoned,
+                    format!(
+                        "the querier stopped waiting after {done} of {} proofs",
+                        req.tags.len()
+                    ),
+                );
+            }
             match source.prove(&awaiting.list, awaiting.epoch, tag, rng) {
                 Ok((result, proof)) => answers.push(Answer { result, proof }),
                 Err(e) => return refused(RefusalKind::Internal, e),

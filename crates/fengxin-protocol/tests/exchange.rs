@@ -129,6 +129,12 @@ struct Member {
     credits: Option<RefusalKind>,
     /// The ledger refuses receipts.
     fail_submit: bool,
+    /// Refuse every spend as already spent (a request or claim served before a restart).
+    refuse_spend: bool,
+    /// The request ids spent, in order.
+    spends: Mutex<Vec<[u8; 32]>>,
+    /// How many proofs were made.
+    proofs: AtomicUsize,
     /// How many batches were evaluated.
     evaluations: AtomicUsize,
     /// The receipts handed to the ledger.
@@ -158,6 +164,9 @@ impl Member {
             required_claim: None,
             credits: None,
             fail_submit: false,
+            refuse_spend: false,
+            spends: Mutex::new(Vec::new()),
+            proofs: AtomicUsize::new(0),
             evaluations: AtomicUsize::new(0),
             receipts: Mutex::new(Vec::new()),
         }
@@ -231,6 +240,7 @@ impl AnswerSource for Member {
         tag: Tag,
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(bool, Vec<u8>), String> {
+        self.proofs.fetch_add(1, Ordering::SeqCst);
         let lookup = self.tree.lookup(tag).map_err(|e| e.to_string())?;
         let (public, proof) = prover()
             .prove_lookup(self.tree.root(), tag, &lookup, &mut &mut *rng)
@@ -270,6 +280,14 @@ impl AnswerSource for Member {
             Some(kind) => Err(Refusal::new(kind, format!("{querier} may not screen"))),
             None => Ok(()),
         }
+    }
+
+    fn spend(&self, id: [u8; 32], _: &QueryRequest) -> Result<(), Refusal> {
+        if self.refuse_spend {
+            return Err(Refusal::new(RefusalKind::Replayed, "spent before"));
+        }
+        self.spends.lock().expect("lock").push(id);
+        Ok(())
     }
 }
 
@@ -1261,4 +1279,105 @@ fn messages_round_trip_and_garbage_never_panics() {
         let _ = postcard::from_bytes::<Request>(&garbage);
         let _ = postcard::from_bytes::<Response>(&garbage);
     }
+}
+
+#[test]
+fn the_claim_is_spent_after_every_check_and_before_anything_is_evaluated() {
+    let mut rng = ChaCha20Rng::seed_from_u64(52);
+    let a = bank_a();
+    let ids = [id("ACC-1")];
+    // Refused by a check: nothing is spent.
+    let mut member = Member::new(17, &["ACC-1"]);
+    member.credits = Some(RefusalKind::InsufficientCredits);
+    let session = Session::new(member);
+    let (_, request) = session.start(&a, &ids, &mut rng);
+    let response = session.evaluate(&a.name, request, &mut rng);
+    assert_eq!(refusal(&response), RefusalKind::InsufficientCredits);
+    assert!(session.member.spends.lock().expect("lock").is_empty());
+    session.assert_untouched("refused by credits");
+
+    // Spent before (the responder's durable book says so): refused, nothing evaluated.
+    let mut member = Member::new(17, &["ACC-1"]);
+    member.refuse_spend = true;
+    let session = Session::new(member);
+    let (_, request) = session.start(&a, &ids, &mut rng);
+    let response = session.evaluate(&a.name, request, &mut rng);
+    assert_eq!(refusal(&response), RefusalKind::Replayed);
+    session.assert_untouched("spent before");
+
+    // Served: spent once, under the request's id, and the receipt carries that request.
+    let session = Session::new(Member::new(17, &["ACC-1"]));
+    let (_, request) = session.start(&a, &ids, &mut rng);
+    let id = request.request.id();
+    evaluated(session.evaluate(&a.name, request, &mut rng));
+    assert_eq!(*session.member.spends.lock().expect("lock"), vec![id]);
+    assert_eq!(session.member.receipts()[0].request.id(), id);
+}
+
+#[test]
+fn tags_without_a_paid_evaluation_are_refused_without_proving() {
+    let mut rng = ChaCha20Rng::seed_from_u64(53);
+    let session = Session::new(Member::new(18, &["ACC-1"]));
+    let a = bank_a();
+    let random_tags = |n: usize, rng: &mut ChaCha20Rng| -> Vec<Tag> {
+        (0..n)
+            .map(|_| {
+                let mut b = [0u8; Tag::LEN];
+                rand_chacha::rand_core::RngCore::fill_bytes(rng, &mut b);
+                Tag::from_bytes(b).expect("tag")
+            })
+            .collect()
+    };
+    // 1,024 random tags under a request id nobody evaluated.
+    let unpaid = MembershipRequest {
+        request_id: [0x77; 32],
+        root: session.member.published_root,
+        tags: random_tags(1024, &mut rng),
+    };
+    let response = session.ask(&a.name, unpaid, &mut rng);
+    assert_eq!(refusal(&response), RefusalKind::UnknownRequest);
+    // 1,024 tags under a request that paid for one identifier.
+    let (awaiting, paid) = session.step1(&a, &[id("ACC-1")], &mut rng);
+    let padded = MembershipRequest {
+        tags: random_tags(1024, &mut rng),
+        ..paid.clone()
+    };
+    let response = session.ask(&a.name, padded, &mut rng);
+    assert_eq!(refusal(&response), RefusalKind::BadRequest);
+    assert_eq!(session.member.proofs.load(Ordering::SeqCst), 0, "proved");
+    // The paid request is still answered, once, for its one tag.
+    let response = session.ask(&a.name, paid, &mut rng);
+    awaiting
+        .handle(response, &verifier(), &mut rng)
+        .expect("answers verify");
+    assert_eq!(session.member.proofs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_querier_that_stops_waiting_stops_the_proving() {
+    let mut rng = ChaCha20Rng::seed_from_u64(54);
+    let session = Session::new(Member::new(19, &["ACC-1", "ACC-3"]));
+    let a = bank_a();
+    let ids: Vec<CanonicalId> = ["ACC-1", "ACC-2", "ACC-3", "ACC-4", "ACC-5", "ACC-6"]
+        .iter()
+        .map(|s| id(s))
+        .collect();
+    let (awaiting, request) = session.step1(&a, &ids, &mut rng);
+    let proofs = || session.member.proofs.load(Ordering::SeqCst);
+    // The querier leaves while the second proof is made.
+    let response = session.responder.handle_until(
+        &session.member,
+        &a.name,
+        Request::Membership(request.clone()),
+        &mut rng,
+        &|| proofs() >= 2,
+    );
+    assert_eq!(refusal(&response), RefusalKind::Abandoned);
+    assert_eq!(proofs(), 2, "proving went on after the querier left");
+    // The request stays pending for its querier, who can come back for the answers.
+    let response = session.ask(&a.name, request, &mut rng);
+    let exchange = awaiting
+        .handle(response, &verifier(), &mut rng)
+        .expect("answers verify");
+    assert_eq!(exchange.answers.iter().filter(|r| r.hit()).count(), 2);
 }

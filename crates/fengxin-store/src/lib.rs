@@ -1,4 +1,5 @@
-//! The member node's local storage, in one redb file.
+//! The member node's local storage: its lists in one redb file, and the responder's book of
+//! spent requests and claims ([`spent`]) in another.
 //!
 //! Raw list entries live here and nowhere else: nothing in this crate serialises an entry for
 //! sending, and no other crate reads the entries table. What leaves the node is derived data
@@ -21,11 +22,13 @@
 
 mod error;
 mod schema;
+pub mod spent;
 mod tree;
 mod writer;
 
 pub use error::StoreError;
 pub use schema::{EntryRecord, ListMeta, SCHEMA_VERSION};
+pub use spent::{ClaimedInterval, Spend, SpendError, SpentBook};
 pub use tree::{TreeReader, TreeStoreError, TreeTables};
 pub use writer::{ChunkOutcome, ListWriter, NewEntry, RemoveOutcome};
 

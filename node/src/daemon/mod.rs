@@ -65,6 +65,9 @@ pub enum StartError {
     /// The list database failed.
     #[error("list database: {0}")]
     Store(#[from] fengxin_store::StoreError),
+    /// The responder's book of spent requests and claims failed.
+    #[error("spent-claims book: {0}")]
+    Spent(#[source] fengxin_store::StoreError),
     /// This member's list-size openings could not be read.
     #[error(transparent)]
     Size(#[from] crate::credits::SizeError),
@@ -151,11 +154,31 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
             current.insert(list.clone(), state);
         }
     }
+    let spent = dir.spent_book().map_err(StartError::Spent)?;
+    // Requests for any other (list, epoch) than the current one are refused before the book is
+    // asked, and claims of past allowance epochs are refused by the ledger: neither can be
+    // replayed, so the book forgets them.
+    let epoch = ledger.read(|s| s.current_epoch())?;
+    let forgotten = spent
+        .prune(
+            &|list, list_epoch| {
+                current
+                    .iter()
+                    .any(|(l, (e, _))| l.as_str() == list && e.get() == list_epoch)
+            },
+            epoch,
+        )
+        .map_err(StartError::Spent)?;
+    if forgotten > 0 {
+        tracing::info!("spent-claims book: forgot {forgotten} entries that cannot be replayed");
+    }
+    let own_claims = spent.own_claims().map_err(StartError::Spent)?;
     let chain = ledger.read(|s| s.chain_id())?;
     let publications = crate::publish::bind_to_chain(dir.root(), publications, chain, &identity)?;
     let node = Arc::new(Node {
         chain,
         responder: Responder::default(),
+        spent,
         member: me.clone(),
         identity,
         data: dir.root().to_path_buf(),
@@ -166,7 +189,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
         prover,
         verifier,
         ledger: ledger.clone(),
-        claimed: Mutex::new(BTreeMap::new()),
+        claimed: Mutex::new(own_claims),
         openings: Mutex::new(crate::credits::SizeOpenings::load(&dir)?),
         limits: PeerLimiter::new(PEER_RATE, PEER_BURST, PEER_CONCURRENCY),
         proofs: Mutex::new(BTreeMap::new()),

@@ -493,6 +493,16 @@ pub(super) fn allowance_claim(
         .map_err(|e| StepError::new(ScreenErrorKind::Ledger, e.to_string(), false))?;
     match result {
         Ok(Some(c)) => {
+            // On disk before the claim goes out: a restarted node must not claim it again.
+            node.spent
+                .record_own_claim(c.epoch, c.used_after)
+                .map_err(|e| {
+                    StepError::new(
+                        ScreenErrorKind::Internal,
+                        format!("the claim could not be recorded: {e}"),
+                        false,
+                    )
+                })?;
             claimed.insert(c.epoch, c.used_after);
             Ok(Some(c))
         }

@@ -8,6 +8,7 @@ use fengxin_protocol::{
     AnswerSource, Refusal, RefusalKind, Request, Response, RngCoreCrypto, SignedPublication,
 };
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Proven answers kept (about 200 bytes each); the cache is emptied when full.
@@ -115,6 +116,29 @@ impl AnswerSource for Node {
             .map_err(|e| e.to_string())
     }
 
+    /// The request and its allowance interval go into the durable book before anything is
+    /// evaluated: one already there is refused, even after a restart of this node.
+    fn spend(&self, id: [u8; 32], request: &fengxin_protocol::QueryRequest) -> Result<(), Refusal> {
+        use fengxin_store::{ClaimedInterval, Spend, SpendError};
+        let claim = fengxin_ledger::AllowanceClaim::from_bytes(&request.allowance)
+            .ok()
+            .and_then(|c| ClaimedInterval::of(c.epoch, c.used_after, u64::from(request.count)));
+        let spend = Spend {
+            querier: request.querier.as_str(),
+            request: id,
+            list: request.list.as_str(),
+            list_epoch: request.epoch.get(),
+            claim,
+        };
+        self.spent.spend(&spend).map_err(|e| match e {
+            SpendError::Store(e) => Refusal::new(
+                RefusalKind::Internal,
+                format!("the spent-claims book failed: {e}"),
+            ),
+            spent => Refusal::new(RefusalKind::Replayed, spent.to_string()),
+        })
+    }
+
     fn check_credits(&self, querier: &MemberName, count: usize) -> Result<(), Refusal> {
         let checked = self
             .ledger
@@ -215,17 +239,28 @@ pub(super) async fn serve_peers(node: Arc<Node>) {
                         Ok(permit) => {
                             let n = node.clone();
                             let querier = peer.clone();
+                            // Set once the querier stops waiting: proving stops between
+                            // one proof and the next.
+                            let gone = Arc::new(AtomicBool::new(false));
+                            let watch = responder.abandoned();
+                            let flag = gone.clone();
+                            let watcher = tokio::spawn(async move {
+                                watch.await;
+                                flag.store(true, Ordering::Relaxed);
+                            });
                             let r = tokio::task::spawn_blocking(move || {
-                                let resp = n.responder.handle(
+                                let resp = n.responder.handle_until(
                                     &*n,
                                     &querier,
                                     request,
                                     &mut rand_core::OsRng,
+                                    &|| gone.load(Ordering::Relaxed),
                                 );
                                 drop(permit);
                                 resp
                             })
                             .await;
+                            watcher.abort();
                             r.unwrap_or_else(|e| {
                                 Response::Refused(Refusal::new(
                                     RefusalKind::Internal,

@@ -32,7 +32,11 @@ pub struct Node {
     pub(super) chain: [u8; 32],
     /// The responder core (remembers evaluated proof-mode requests until their tags come).
     pub(super) responder: Responder,
-    /// Highest allowance usage claimed so far, per epoch (claims go out before they commit).
+    /// Requests and allowance intervals served, written before each evaluation (its own file,
+    /// so the write never waits behind a list import).
+    pub(super) spent: fengxin_store::SpentBook,
+    /// Highest allowance usage claimed so far, per epoch (claims go out before they commit);
+    /// loaded from, and written through to, the spent book's `own` table.
     pub(super) claimed: Mutex<BTreeMap<u64, u64>>,
     /// Openings of this member's committed list sizes.
     pub(super) openings: Mutex<crate::credits::SizeOpenings>,
