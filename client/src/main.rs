@@ -650,9 +650,19 @@ fn print_report(report: &ScreenReport) {
     }
 }
 
+/// One call to the node's local API. A development node's reply is announced on stderr
+/// (whatever the output format), since its "verified" means nothing.
 fn call(node: &Path, request: &ApiRequest) -> Result<ApiResponse, CliError> {
-    fengxin_api::call(node, request)
+    let reply = fengxin_api::call_reply(node, request)?;
+    if reply.development {
+        eprintln!("{DEVELOPMENT_WARNING}");
+    }
+    Ok(reply.response)
 }
+
+/// What every command says about a development consortium's node.
+const DEVELOPMENT_WARNING: &str = "warning: development consortium: its circuit keys are public, \
+     so its proofs can be forged and nothing it reports is verified; never for production";
 
 /// Checks a `prove` object: decodes every field and verifies the proof with the pinned key.
 fn verify(source: &str) -> Result<ProveOutput, CliError> {

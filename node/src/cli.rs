@@ -86,6 +86,14 @@ enum Command {
         /// otherwise.
         #[arg(long)]
         credits: Option<PathBuf>,
+        /// The circuit keys genesis pins: a parameter directory, or a data directory with
+        /// imported keys (default: $FENGXIN_PARAMS or the keys built into this binary).
+        #[arg(long)]
+        params: Option<PathBuf>,
+        /// A development consortium: its nodes may run on the public development keys (with
+        /// which anyone can forge proofs) and say so in every output. Refused otherwise.
+        #[arg(long)]
+        development: bool,
     },
     /// Run the node: QUIC peer endpoint and local API.
     Run {
@@ -153,7 +161,25 @@ enum ParamsCommand {
     },
     /// Load both keys, refusing any whose hash differs from the manifest (generating the
     /// development proving key on first use), and print the manifest.
-    Check,
+    Check {
+        /// The node whose keys to check (its imported keys, else the default directory).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Import production keys (a ceremony's output) into a data directory, after checking
+    /// that they decode, belong together, fit this build's circuit, prove and verify, and are
+    /// not the development keys. Genesis then pins their verifying key.
+    Import {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Proving key file (uncompressed, as membership.pk).
+        #[arg(long)]
+        pk: PathBuf,
+        /// Verifying key file (compressed, as membership.vk).
+        #[arg(long)]
+        vk: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -299,14 +325,24 @@ fn run(command: Command) -> Result<(), CliError> {
             members,
             regulators,
             credits,
+            params,
+            development,
         } => {
             let read = |paths: &[PathBuf]| -> Result<Vec<fengxin_api::MemberFile>, CliError> {
                 paths.iter().map(|p| read_member_file(p)).collect()
             };
+            let params = match params {
+                Some(p) if p.join(crate::publish::PARAMS_SUBDIR).is_dir() => {
+                    p.join(crate::publish::PARAMS_SUBDIR)
+                }
+                Some(p) => p,
+                None => crate::publish::params_dir()?,
+            };
             let mut genesis = crate::genesis::Genesis::assemble(
                 &read(&members)?,
                 &read(&regulators)?,
-                &crate::publish::params_dir()?,
+                &params,
+                development,
             )?;
             if let Some(path) = credits {
                 let usage = |e: &dyn std::fmt::Display| {
@@ -324,10 +360,15 @@ fn run(command: Command) -> Result<(), CliError> {
             std::fs::write(&out, text)
                 .map_err(|e| CliError::new(ErrorKind::Io, format!("{}: {e}", out.display())))?;
             println!(
-                "genesis with {} members and {} regulators written to {}",
+                "genesis with {} members and {} regulators written to {}{}",
                 genesis.members.len(),
                 genesis.regulators.len(),
-                out.display()
+                out.display(),
+                if genesis.development {
+                    " (development consortium: public development keys, never for production)"
+                } else {
+                    ""
+                }
             );
             Ok(())
         }
@@ -339,6 +380,8 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Params { command } => {
             let dir = match &command {
                 ParamsCommand::Setup { out: Some(o) } => o.clone(),
+                ParamsCommand::Check { data: Some(d) } => crate::publish::params_dir_for(d)?,
+                ParamsCommand::Import { data, .. } => data.join(crate::publish::PARAMS_SUBDIR),
                 _ => crate::publish::params_dir()?,
             };
             let params =
@@ -347,7 +390,17 @@ fn run(command: Command) -> Result<(), CliError> {
                 ParamsCommand::Setup { .. } => {
                     fengxin_proofs::keys::write_development_params(&dir).map_err(|e| params(&e))?
                 }
-                ParamsCommand::Check => {
+                ParamsCommand::Import { data, pk, vk } => {
+                    DataDir::open(&data)?;
+                    let read = |p: &PathBuf| {
+                        std::fs::read(p).map_err(|e| {
+                            CliError::new(ErrorKind::Io, format!("{}: {e}", p.display()))
+                        })
+                    };
+                    fengxin_proofs::keys::import_keys(&read(&pk)?, &read(&vk)?, &dir)
+                        .map_err(|e| params(&e))?
+                }
+                ParamsCommand::Check { .. } => {
                     let prover = fengxin_proofs::keys::load_prover(&dir).map_err(|e| params(&e))?;
                     println!(
                         "proving key loaded: {} constraints",

@@ -198,9 +198,10 @@ impl Builder {
         ])
     }
 
-    /// `fengxin-node genesis` into `root/genesis.json` naming `members` and `regulators` (data
-    /// directories or member files), with `credits` as the credit parameters (the defaults
-    /// otherwise); returns the file's path.
+    /// `fengxin-node genesis --development` into `root/genesis.json` naming `members` and
+    /// `regulators` (data directories or member files), with `credits` as the credit parameters
+    /// (the defaults otherwise); returns the file's path. A local consortium runs on the
+    /// development keys, and its genesis says so.
     pub fn genesis(
         &self,
         members: &[&Path],
@@ -209,8 +210,12 @@ impl Builder {
     ) -> Result<PathBuf, CliError> {
         let out = self.root.join("genesis.json");
         let credits_file = self.root.join("credits.json");
-        let mut args: Vec<&std::ffi::OsStr> =
-            vec!["genesis".as_ref(), "--out".as_ref(), out.as_os_str()];
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "genesis".as_ref(),
+            "--development".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
         for m in members {
             args.extend(["--member".as_ref(), m.as_os_str()]);
         }

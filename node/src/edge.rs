@@ -48,7 +48,9 @@ pub fn publish_kind(e: &PublishError) -> ErrorKind {
 pub fn genesis_kind(e: &GenesisError) -> ErrorKind {
     match e {
         GenesisError::Io { .. } => ErrorKind::Io,
-        GenesisError::Params(_) | GenesisError::OtherVerifyingKey { .. } => ErrorKind::Params,
+        GenesisError::Params(_)
+        | GenesisError::OtherVerifyingKey { .. }
+        | GenesisError::DevelopmentKeys => ErrorKind::Params,
         _ => ErrorKind::Genesis,
     }
 }

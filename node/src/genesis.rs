@@ -39,6 +39,14 @@ pub enum GenesisError {
         /// Genesis's.
         pinned: String,
     },
+    /// The keys are the public development keys (anyone can forge proofs with them) and
+    /// genesis does not mark a development consortium.
+    #[error(
+        "the circuit keys are the public development keys, with which anyone can forge proofs; \
+         a production consortium imports its ceremony's keys (`fengxin-node params import`), \
+         a test consortium says so in genesis (`fengxin-node genesis --development`)"
+    )]
+    DevelopmentKeys,
 }
 
 /// A founding member or regulator.
@@ -71,6 +79,10 @@ pub struct Genesis {
     /// The credit scheme's parameters (changed later only by a governance motion).
     #[serde(default)]
     pub credits: fengxin_ledger::CreditParams,
+    /// A development consortium: its nodes run on the public development keys (and say so
+    /// in every output). Absent, nodes refuse those keys.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub development: bool,
 }
 
 /// A checked party: name, key, address.
@@ -89,13 +101,18 @@ fn invalid(m: String) -> GenesisError {
 }
 
 impl Genesis {
-    /// Assembles genesis from the members' and regulators' public `member.json` files.
+    /// Assembles genesis from the members' and regulators' public `member.json` files, pinning
+    /// the verifying key of `params`; development keys only for a `development` consortium.
     pub fn assemble(
         members: &[MemberFile],
         regulators: &[MemberFile],
         params: &Path,
+        development: bool,
     ) -> Result<Self, GenesisError> {
         let manifest = fengxin_proofs::keys::Manifest::load(params)?;
+        if fengxin_proofs::keys::is_development(&manifest) && !development {
+            return Err(GenesisError::DevelopmentKeys);
+        }
         let party = |m: &MemberFile, want: Role| -> Result<GenesisParty, GenesisError> {
             if m.role != want {
                 return Err(invalid(format!(
@@ -123,6 +140,7 @@ impl Genesis {
             verifying_key_sha256: manifest.verifying_key.sha256.clone(),
             params_label: manifest.label.clone(),
             credits: fengxin_ledger::CreditParams::default(),
+            development,
         };
         genesis.parties()?;
         Ok(genesis)
@@ -184,6 +202,9 @@ impl Genesis {
     /// Checks that the parameter directory's verifying key is the one genesis pins.
     pub fn check_params(&self, params: &Path) -> Result<(), GenesisError> {
         let manifest = fengxin_proofs::keys::Manifest::load(params)?;
+        if fengxin_proofs::keys::is_development(&manifest) && !self.development {
+            return Err(GenesisError::DevelopmentKeys);
+        }
         if manifest.verifying_key.sha256 != self.verifying_key_sha256 {
             return Err(GenesisError::OtherVerifyingKey {
                 found: manifest.verifying_key.sha256,

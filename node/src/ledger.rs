@@ -300,6 +300,7 @@ mod tests {
             verifying_key_sha256: String::new(),
             params_label: String::new(),
             credits: fengxin_ledger::CreditParams::default(),
+            development: true,
         };
         let parties: Vec<(IdentityPublicKey, MemberName)> = genesis
             .parties()

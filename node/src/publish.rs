@@ -84,6 +84,19 @@ pub fn params_dir() -> Result<PathBuf, PublishError> {
     Ok(fengxin_proofs::keys::params_dir()?)
 }
 
+/// Where a data directory's imported circuit keys live (`fengxin-node params import`).
+pub const PARAMS_SUBDIR: &str = "params";
+
+/// The parameter directory of the node in `data`: its imported keys (`DATA/params`) when it has
+/// them, otherwise [`params_dir`].
+pub fn params_dir_for(data: &Path) -> Result<PathBuf, PublishError> {
+    let own = data.join(PARAMS_SUBDIR);
+    if own.join(fengxin_proofs::keys::MANIFEST_FILE).exists() {
+        return Ok(own);
+    }
+    params_dir()
+}
+
 /// File in the data directory holding the current signed publications.
 pub const PUBLICATIONS: &str = "publications.json";
 
@@ -236,7 +249,7 @@ pub fn prove(
         }
     };
     let (root, lookup) = store.lookup(list, epoch, tag)?;
-    let prover = fengxin_proofs::keys::load_prover(&params_dir()?)?;
+    let prover = fengxin_proofs::keys::load_prover(&params_dir_for(dir.root())?)?;
     let (public, proof) = prover
         .prove_lookup(root, tag, &lookup, &mut rand_core::OsRng)
         .map_err(|e| PublishError::Prove(e.to_string()))?;

@@ -550,7 +550,16 @@ fn genesis_takes_credit_parameters_from_a_file_and_refuses_unknown_fields() {
     let credits = tmp.path().join("credits.json");
     std::fs::write(&credits, params.to_string()).expect("write");
     let c = credits.to_str().expect("utf-8");
-    let done = run(&["genesis", "--out", o, "--member", d, "--credits", c]);
+    let done = run(&[
+        "genesis",
+        "--development",
+        "--out",
+        o,
+        "--member",
+        d,
+        "--credits",
+        c,
+    ]);
     assert!(
         done.status.success(),
         "{}",
@@ -564,7 +573,16 @@ fn genesis_takes_credit_parameters_from_a_file_and_refuses_unknown_fields() {
     params["base_alowance"] = 9.into();
     std::fs::write(&credits, params.to_string()).expect("write");
     std::fs::remove_file(&out).expect("rm");
-    let refused = run(&["genesis", "--out", o, "--member", d, "--credits", c]);
+    let refused = run(&[
+        "genesis",
+        "--development",
+        "--out",
+        o,
+        "--member",
+        d,
+        "--credits",
+        c,
+    ]);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -574,5 +592,112 @@ fn genesis_takes_credit_parameters_from_a_file_and_refuses_unknown_fields() {
     assert!(
         !out.exists(),
         "no genesis written from a bad parameter file"
+    );
+}
+
+/// Status through the running node's local API, with the reply's development mark.
+fn status(data: &Path) -> (fengxin_api::Status, bool) {
+    let reply = fengxin_api::call_reply(data, &fengxin_api::ApiRequest::Status).expect("status");
+    match reply.response {
+        fengxin_api::ApiResponse::Status(s) => (s, reply.development),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn development_keys_need_a_development_genesis_and_production_keys_are_imported() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    init(&data);
+    let d = data.to_str().expect("utf-8");
+    let out = tmp.path().join("genesis.json");
+    let o = out.to_str().expect("utf-8");
+
+    // The built-in keys are the public development keys: genesis refuses them unless asked.
+    let refused = run(&["genesis", "--out", o, "--member", d]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--development") && stderr.contains("params import"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let done = run(&["genesis", "--development", "--out", o, "--member", d]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let mut genesis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("read")).expect("json");
+    assert_eq!(genesis["development"], true);
+
+    // A node refuses a genesis that pins the development keys without the mark.
+    let builder = fengxin_node::consortium::Builder::new(Path::new(BIN), tmp.path());
+    genesis
+        .as_object_mut()
+        .expect("object")
+        .remove("development");
+    let unmarked = tmp.path().join("unmarked.json");
+    std::fs::write(&unmarked, genesis.to_string()).expect("write");
+    let err = builder.start(&data, &unmarked).expect_err("refused");
+    assert!(err.message.contains("development keys"), "{}", err.message);
+
+    // A development node says so in its status and on every reply.
+    let mut node = builder.start(&data, &out).expect("development node starts");
+    let (s, marked) = status(&data);
+    assert!(s.development && marked);
+    fengxin_node::consortium::stop_node(&data, &mut node);
+
+    // Production keys: a ceremony's output (here a one-party setup) imported into a new
+    // member's data directory after its checks; genesis pins them without --development.
+    let data = tmp.path().join("production-node");
+    init(&data);
+    let d = data.to_str().expect("utf-8");
+    let keys = fengxin_proofs::keys::single_party_setup(&mut rand_core::OsRng).expect("setup");
+    let (pk, vk) = (
+        tmp.path().join("ceremony.pk"),
+        tmp.path().join("ceremony.vk"),
+    );
+    std::fs::write(&pk, &keys.pk_bytes).expect("write");
+    std::fs::write(&vk, &keys.vk_bytes).expect("write");
+    let manifest = ok_json(&[
+        "params",
+        "import",
+        "--data",
+        d,
+        "--pk",
+        pk.to_str().expect("utf-8"),
+        "--vk",
+        vk.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(manifest["kind"], "ceremony");
+    let production = tmp.path().join("production.json");
+    let p = production.to_str().expect("utf-8");
+    let done = run(&["genesis", "--params", d, "--out", p, "--member", d]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let pinned: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&production).expect("read")).expect("json");
+    assert_eq!(
+        pinned["verifying_key_sha256"],
+        manifest["verifying_key"]["sha256"]
+    );
+    assert!(pinned.get("development").is_none());
+    let mut node = builder
+        .start(&data, &production)
+        .expect("production node starts");
+    let (s, marked) = status(&data);
+    assert!(!s.development && !marked);
+    fengxin_node::consortium::stop_node(&data, &mut node);
+    // The development genesis no longer fits this node: it pins another verifying key.
+    let err = builder.start(&data, &out).expect_err("refused");
+    assert!(
+        err.message.contains("differs from genesis"),
+        "{}",
+        err.message
     );
 }

@@ -298,6 +298,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
         bin,
         &[
             "genesis",
+            "--development",
             "--out",
             path_str(&genesis),
             "--member",

@@ -68,6 +68,7 @@ fn three_members_answers_match_the_lists_and_identifiers_stay_private() {
         bin,
         &[
             "genesis",
+            "--development",
             "--out",
             path_str(&genesis),
             "--member",

@@ -27,8 +27,8 @@ pub use hex::{
 };
 pub use member::{MemberFile, Role, MEMBER_FILE_VERSION};
 pub use request::{
-    decode_request, decode_response, encode_request, encode_response, ApiRequest, ApiResponse,
-    RequestFrame, ResponseFrame, WIRE_VERSION,
+    decode_reply, decode_request, decode_response, encode_reply, encode_request, encode_response,
+    ApiRequest, ApiResponse, Reply, RequestFrame, ResponseFrame, WIRE_VERSION,
 };
-pub use socket::{call, SOCKET};
+pub use socket::{call, call_reply, SOCKET};
 pub use views::*;

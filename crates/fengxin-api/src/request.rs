@@ -158,13 +158,27 @@ pub struct RequestFrame {
     pub request: ApiRequest,
 }
 
-/// A response as it travels: `{"v": 1, "response": {...}}`, one per line.
+/// A response as it travels: `{"v": 1, "response": {...}}`, one per line, with
+/// `"development": true` from a node of a development consortium.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseFrame {
     /// [`WIRE_VERSION`].
     pub v: u32,
     /// The response.
     pub response: ApiResponse,
+    /// The node belongs to a development consortium (public circuit keys: its proofs can be
+    /// forged); tools say so on every output.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub development: bool,
+}
+
+/// A decoded response line: the response and whether the node is a development one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The response.
+    pub response: ApiResponse,
+    /// See [`ResponseFrame::development`].
+    pub development: bool,
 }
 
 /// Only the version of a frame, read before the rest so that a frame of another version is
@@ -209,9 +223,15 @@ pub fn decode_request(line: &str) -> Result<ApiRequest, ApiError> {
 
 /// Encodes one response line (with its newline).
 pub fn encode_response(response: ApiResponse) -> String {
+    encode_reply(response, false)
+}
+
+/// Encodes one response line (with its newline), marked as a development node's if so.
+pub fn encode_reply(response: ApiResponse, development: bool) -> String {
     let frame = ResponseFrame {
         v: WIRE_VERSION,
         response,
+        development,
     };
     let mut text = serde_json::to_string(&frame).unwrap_or_else(|e| {
         serde_json::json!({
@@ -226,13 +246,21 @@ pub fn encode_response(response: ApiResponse) -> String {
 
 /// Decodes one response line.
 pub fn decode_response(line: &str) -> Result<ApiResponse, ApiError> {
+    decode_reply(line).map(|r| r.response)
+}
+
+/// Decodes one response line with its development mark.
+pub fn decode_reply(line: &str) -> Result<Reply, ApiError> {
     decode_frame::<ResponseFrame>(
         line,
         ErrorKind::Protocol,
         "reply from the node",
         "this tool",
     )
-    .map(|f| f.response)
+    .map(|f| Reply {
+        response: f.response,
+        development: f.development,
+    })
 }
 
 /// Encodes one request line (with its newline).

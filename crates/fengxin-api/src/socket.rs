@@ -3,7 +3,7 @@
 //! OS user.
 
 use crate::error::{ApiError, ErrorKind};
-use crate::request::{decode_response, encode_request, ApiRequest, ApiResponse};
+use crate::request::{decode_reply, encode_request, ApiRequest, ApiResponse, Reply};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -18,6 +18,11 @@ pub const MAX_REPLY: u64 = 256 << 20;
 /// node listens, [`ErrorKind::Protocol`] when the reply does not decode, and
 /// [`ErrorKind::UnsupportedVersion`] when the node speaks another wire version.
 pub fn call(data_dir: &Path, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    call_reply(data_dir, request).map(|r| r.response)
+}
+
+/// As [`call`], with the reply's development mark.
+pub fn call_reply(data_dir: &Path, request: &ApiRequest) -> Result<Reply, ApiError> {
     use std::io::Read;
     let path = data_dir.join(SOCKET);
     let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|e| {
@@ -33,5 +38,5 @@ pub fn call(data_dir: &Path, request: &ApiRequest) -> Result<ApiResponse, ApiErr
     std::io::BufReader::new(stream.take(MAX_REPLY))
         .read_line(&mut reply)
         .map_err(io)?;
-    decode_response(&reply)
+    decode_reply(&reply)
 }

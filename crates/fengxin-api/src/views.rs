@@ -137,6 +137,10 @@ pub struct ScreenReport {
     pub identifier_type: IdType,
     /// One entry per (member, list).
     pub results: Vec<ScreenResult>,
+    /// Answered by a development consortium: its circuit keys are public, so its proofs can
+    /// be forged and its "verified" means nothing. Absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub development: bool,
 }
 
 /// One (member, list) answer to a batch screening.
@@ -167,6 +171,9 @@ pub struct BatchScreenReport {
     pub count: usize,
     /// One entry per (member, list).
     pub results: Vec<BatchScreenResult>,
+    /// As [`ScreenReport::development`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub development: bool,
 }
 
 /// Node status.
@@ -184,6 +191,9 @@ pub struct Status {
     /// Current list publications on the ledger (all members).
     #[serde(default)]
     pub publications: usize,
+    /// A development consortium (public circuit keys: proofs can be forged).
+    #[serde(default)]
+    pub development: bool,
 }
 
 /// A node's part in ordering the ledger.

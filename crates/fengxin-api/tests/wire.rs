@@ -82,6 +82,7 @@ fn screening_output_keeps_the_documented_shape() {
                 latency_ms: 5000.0,
             },
         ],
+        development: false,
     };
     let json = serde_json::to_value(&report).expect("encode");
     assert_eq!(
@@ -99,6 +100,31 @@ fn screening_output_keeps_the_documented_shape() {
     );
     let back: ScreenReport = serde_json::from_value(json).expect("decode");
     assert_eq!(back, report);
+    // A development consortium's answers say so.
+    let dev = ScreenReport {
+        development: true,
+        ..report
+    };
+    let json = serde_json::to_value(&dev).expect("encode");
+    assert_eq!(json["development"], true);
+}
+
+#[test]
+fn a_development_node_marks_every_reply() {
+    let line = fengxin_api::encode_reply(ApiResponse::ShuttingDown, true);
+    let frame: serde_json::Value = serde_json::from_str(&line).expect("json");
+    assert_eq!(frame["development"], true);
+    let reply = fengxin_api::decode_reply(&line).expect("decode");
+    assert!(reply.development);
+    assert_eq!(reply.response, ApiResponse::ShuttingDown);
+    // A production node's frame has no mark at all, and decodes as not development.
+    let line = fengxin_api::encode_reply(ApiResponse::ShuttingDown, false);
+    assert!(!line.contains("development"), "{line}");
+    assert!(
+        !fengxin_api::decode_reply(&line)
+            .expect("decode")
+            .development
+    );
 }
 
 #[test]

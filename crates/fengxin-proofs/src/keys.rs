@@ -231,10 +231,18 @@ pub struct DevelopmentKeys {
 /// Runs the Groth16 setup for the membership circuit from [`DEVELOPMENT_SEED`]. Deterministic:
 /// the same build gives byte-identical keys. Takes a few seconds.
 pub fn development_setup() -> Result<DevelopmentKeys, SetupError> {
-    let mut rng = rand_chacha::ChaCha20Rng::from_seed(DEVELOPMENT_SEED);
+    single_party_setup(&mut rand_chacha::ChaCha20Rng::from_seed(DEVELOPMENT_SEED))
+}
+
+/// A Groth16 setup for the membership circuit by one party from `rng`: whoever ran it knows the
+/// toxic waste and can forge proofs. For tests of key handling, and as the shape of what a
+/// multi-party ceremony outputs; never for a production consortium.
+pub fn single_party_setup<R: rand::RngCore + rand::CryptoRng>(
+    rng: &mut R,
+) -> Result<DevelopmentKeys, SetupError> {
     let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
         MembershipCircuit::blank(),
-        &mut rng,
+        rng,
     )
     .map_err(|e| SetupError::Groth16(e.to_string()))?;
     let mut vk_bytes = Vec::new();
@@ -297,6 +305,97 @@ pub fn write_development_params(dir: &Path) -> Result<Manifest, SetupError> {
     let mut json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| SetupError::Serialize(e.to_string()))?;
     json.push(b'\n');
+    write_atomic(&dir.join(MANIFEST_FILE), &json)?;
+    Ok(manifest)
+}
+
+/// Whether `manifest` describes the public development keys: its kind says so, or its
+/// verifying key is the development one built into this binary (whatever its manifest claims).
+pub fn is_development(manifest: &Manifest) -> bool {
+    manifest.kind == KeyKind::Development
+        || embedded_manifest().is_ok_and(|m| {
+            m.kind == KeyKind::Development
+                && m.verifying_key.sha256 == manifest.verifying_key.sha256
+        })
+}
+
+/// The label of keys brought in with [`import_keys`].
+pub const IMPORTED_LABEL: &str = "production keys (imported)";
+
+/// Checks a proving key (uncompressed, as [`PK_FILE`]) and a verifying key (compressed, as
+/// [`VK_FILE`]) from a ceremony and writes them into `dir` with a [`KeyKind::Ceremony`]
+/// manifest. Refused: keys that do not decode (full curve and subgroup checks on both), a
+/// verifying key that is not the proving key's, keys of another circuit shape, the development
+/// keys, and a pair that does not prove and verify a real statement (one lookup in a small
+/// tree). Takes a few seconds. Returns the manifest written.
+pub fn import_keys(pk_bytes: &[u8], vk_bytes: &[u8], dir: &Path) -> Result<Manifest, KeyLoadError> {
+    let decode = |file: &str, reason: String| KeyLoadError::Decode {
+        file: PathBuf::from(file),
+        reason,
+    };
+    let vk = VerifyingKey::<Bn254>::deserialize_with_mode(vk_bytes, Compress::Yes, Validate::Yes)
+        .map_err(|e| decode("verifying key", e.to_string()))?;
+    let pk = ProvingKey::<Bn254>::deserialize_with_mode(pk_bytes, Compress::No, Validate::Yes)
+        .map_err(|e| decode("proving key", e.to_string()))?;
+    if pk.vk != vk {
+        return Err(KeyLoadError::WrongCircuit(
+            "the verifying key is not the proving key's".into(),
+        ));
+    }
+    let vk_sha = sha256_hex(vk_bytes);
+    if embedded_manifest()
+        .is_ok_and(|m| m.kind == KeyKind::Development && m.verifying_key.sha256 == vk_sha)
+    {
+        return Err(KeyLoadError::WrongCircuit(
+            "these are the public development keys, not production keys".into(),
+        ));
+    }
+    // A real statement, proven and verified: the pair fits this build's circuit.
+    let prover = Prover::new(pk)?;
+    let tag = fengxin_types::Tag::from_bytes([7; fengxin_types::Tag::LEN])
+        .map_err(|e| KeyLoadError::WrongCircuit(e.to_string()))?;
+    let tree = fengxin_tree::IndexedMerkleTree::build(fengxin_tree::MemoryStore::new(), vec![tag])
+        .map_err(|e| KeyLoadError::WrongCircuit(e.to_string()))?;
+    let lookup = tree
+        .lookup(tag)
+        .map_err(|e| KeyLoadError::WrongCircuit(e.to_string()))?;
+    let (public, proof) = prover
+        .prove_lookup(tree.root(), tag, &lookup, &mut rand::rngs::OsRng)
+        .map_err(|e| KeyLoadError::WrongCircuit(format!("proving with the key: {e}")))?;
+    Verifier::new(&vk).verify(&public, &proof).map_err(|e| {
+        KeyLoadError::WrongCircuit(format!(
+            "a proof made with the proving key does not verify: {e}"
+        ))
+    })?;
+    let constraints = crate::prover::CircuitShape::synthesize()
+        .map_err(KeyLoadError::WrongCircuit)?
+        .num_constraints;
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        label: IMPORTED_LABEL.to_string(),
+        kind: KeyKind::Ceremony,
+        circuit: "membership".to_string(),
+        constraints,
+        seed: None,
+        verifying_key: KeyEntry {
+            file: VK_FILE.to_string(),
+            sha256: vk_sha,
+        },
+        proving_key: KeyEntry {
+            file: PK_FILE.to_string(),
+            sha256: sha256_hex(pk_bytes),
+        },
+    };
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| KeyLoadError::Io { path, source }
+    };
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| KeyLoadError::from(SetupError::Serialize(e.to_string())))?;
+    json.push(b'\n');
+    write_atomic(&dir.join(VK_FILE), vk_bytes)?;
+    write_atomic(&dir.join(PK_FILE), pk_bytes)?;
     write_atomic(&dir.join(MANIFEST_FILE), &json)?;
     Ok(manifest)
 }

@@ -367,3 +367,42 @@ fn the_parameter_cache_is_rewritten_from_the_built_in_keys() {
     );
     keys::load_verifier(dir.path()).expect("the repaired directory loads");
 }
+
+#[test]
+fn imported_keys_are_checked_before_they_are_written() {
+    let fresh =
+        keys::single_party_setup(&mut rand_chacha::ChaCha20Rng::seed_from_u64(77)).expect("setup");
+    let other =
+        keys::single_party_setup(&mut rand_chacha::ChaCha20Rng::seed_from_u64(78)).expect("setup");
+    let dev = keys::development_setup().expect("development setup");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let refused = |pk: &[u8], vk: &[u8], what: &str| {
+        let out = dir.path().join(what.replace(' ', "-"));
+        let r = keys::import_keys(pk, vk, &out);
+        assert!(r.is_err(), "{what}: accepted");
+        assert!(!out.join(keys::MANIFEST_FILE).exists(), "{what}: written");
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    };
+    let why = refused(&fresh.pk_bytes, &other.vk_bytes, "another setup's vk");
+    assert!(why.contains("not the proving key's"), "{why}");
+    let why = refused(&dev.pk_bytes, &dev.vk_bytes, "development keys");
+    assert!(why.contains("development keys"), "{why}");
+    let mut bent = fresh.vk_bytes.clone();
+    bent[40] ^= 0x55;
+    refused(&fresh.pk_bytes, &bent, "a bent vk");
+    refused(
+        &fresh.pk_bytes[..fresh.pk_bytes.len() / 2],
+        &fresh.vk_bytes,
+        "a cut pk",
+    );
+    refused(b"not a key", &fresh.vk_bytes, "garbage");
+
+    let out = dir.path().join("production");
+    let m = keys::import_keys(&fresh.pk_bytes, &fresh.vk_bytes, &out).expect("imported");
+    assert_eq!(m.kind, KeyKind::Ceremony);
+    assert_eq!(m.label, keys::IMPORTED_LABEL);
+    assert_eq!(Manifest::load(&out).expect("manifest"), m);
+    // The imported keys load through the usual checks and prove.
+    let prover = keys::load_prover(&out).expect("prover");
+    assert_eq!(prover.verifying_key(), &fresh.pk.vk);
+}

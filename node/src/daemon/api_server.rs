@@ -12,10 +12,14 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Notify;
 
-/// Serves the local API socket: one JSON request per line, one JSON response per line. A
-/// failing `accept` (e.g. out of file descriptors) is logged and retried after a pause.
-pub(super) async fn serve_api<F, Fut>(listener: tokio::net::UnixListener, handle: F)
-where
+/// Serves the local API socket: one JSON request per line, one JSON response per line (each
+/// marked `development` in a development consortium). A failing `accept` (e.g. out of file
+/// descriptors) is logged and retried after a pause.
+pub(super) async fn serve_api<F, Fut>(
+    listener: tokio::net::UnixListener,
+    development: bool,
+    handle: F,
+) where
     F: Fn(ApiRequest) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = ApiResponse> + Send,
 {
@@ -37,7 +41,7 @@ where
                     Err(e) => ApiResponse::Error(e),
                     Ok(req) => handle(req).await,
                 };
-                let text = fengxin_api::encode_response(response);
+                let text = fengxin_api::encode_reply(response, development);
                 if write.write_all(text.as_bytes()).await.is_err() {
                     break;
                 }
@@ -57,6 +61,7 @@ pub(super) async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse
                 .ledger
                 .read(|s| s.current_publications().len())
                 .unwrap_or(0),
+            development: node.development,
         }),
         ApiRequest::Shutdown => {
             node.shutdown.notify_one();
@@ -217,6 +222,7 @@ pub(super) async fn regulator_api(
     view: &Arc<fengxin_confidential::ViewSecret>,
     me: &MemberName,
     shutdown: &Notify,
+    development: bool,
     req: ApiRequest,
 ) -> ApiResponse {
     match req {
@@ -230,6 +236,7 @@ pub(super) async fn regulator_api(
             members: s.members().keys().cloned().collect(),
             height: s.height(),
             publications: s.current_publications().len(),
+            development,
         }) {
             Ok(s) => ApiResponse::Status(s),
             Err(e) => api_error(ErrorKind::Ledger, e),

@@ -32,7 +32,7 @@ use self::responder::serve_peers;
 use crate::cli::CliError;
 use crate::datadir::{DataDir, Role};
 use crate::genesis::{Genesis, Party};
-use crate::publish::{params_dir, read_publications};
+use crate::publish::read_publications;
 use fengxin_api::{ErrorKind, SOCKET};
 use fengxin_crypto::IdentityKey;
 use fengxin_net::{Endpoint, Limits};
@@ -118,8 +118,14 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
     if dir.config().role == Role::Regulator {
         return run_regulator(dir, genesis).await;
     }
-    let params = params_dir()?;
+    let params = crate::publish::params_dir_for(dir.root())?;
     genesis.check_params(&params)?;
+    if genesis.development {
+        tracing::warn!(
+            "development consortium: the circuit keys are public, so anyone can forge proofs; \
+             never for production"
+        );
+    }
     let parties: Vec<Party> = genesis.parties()?.into_iter().map(|(p, _)| p).collect();
     let identity = dir.identity()?;
     let me = &dir.config().member;
@@ -178,6 +184,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
     let node = Arc::new(Node {
         chain,
         responder: Responder::default(),
+        development: genesis.development,
         spent,
         member: me.clone(),
         identity,
@@ -227,7 +234,8 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
     tokio::spawn(serve_peers(node.clone()));
     {
         let node = node.clone();
-        tokio::spawn(serve_api(listener, move |req| {
+        let development = node.development;
+        tokio::spawn(serve_api(listener, development, move |req| {
             let node = node.clone();
             async move {
                 match node.work.begin() {
@@ -357,10 +365,11 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
     {
         let (ledger, shutdown, view) = (ledger.clone(), shutdown.clone(), view.clone());
         let me = me.clone();
-        tokio::spawn(serve_api(listener, move |req| {
+        let development = genesis.development;
+        tokio::spawn(serve_api(listener, development, move |req| {
             let (ledger, shutdown, view, me) =
                 (ledger.clone(), shutdown.clone(), view.clone(), me.clone());
-            async move { regulator_api(&ledger, &view, &me, &shutdown, req).await }
+            async move { regulator_api(&ledger, &view, &me, &shutdown, development, req).await }
         }));
     }
     wait_for_stop(&shutdown).await?;

@@ -149,6 +149,7 @@ pub async fn screen(
     Ok(ScreenReport {
         identifier_type: id_type,
         results,
+        development: node.development,
     })
 }
 
@@ -191,6 +192,7 @@ pub async fn screen_batch(
         identifier_type: id_type,
         count: raws.len(),
         results,
+        development: node.development,
     })
 }
 

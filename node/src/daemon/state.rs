@@ -32,6 +32,8 @@ pub struct Node {
     pub(super) chain: [u8; 32],
     /// The responder core (remembers evaluated proof-mode requests until their tags come).
     pub(super) responder: Responder,
+    /// Genesis marks a development consortium: every output says so.
+    pub(super) development: bool,
     /// Requests and allowance intervals served, written before each evaluation (its own file,
     /// so the write never waits behind a list import).
     pub(super) spent: fengxin_store::SpentBook,
