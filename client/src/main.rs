@@ -25,13 +25,17 @@ struct Cli {
 enum Command {
     /// Verify a `fengxin-node prove` JSON object; exit 0 only if the proof is valid.
     ///
-    /// The proof binds the root, the tag and the result; the list and epoch in the object are
-    /// the prover's claim, not checked here (check the root against the list's publication on
-    /// the ledger).
+    /// The proof binds the root, the tag and the result. With `--node`, the root is checked
+    /// against the ledger: it must be a member's publication of the object's list and epoch,
+    /// and not refuted by the regulator (an attested or pending root is reported as such).
+    /// Without it, the list and epoch are the prover's claim and the root is not checked.
     Verify {
         /// The JSON file, or `-` for standard input.
         #[arg(long)]
         proof: String,
+        /// A node's data directory: check the root against its replica of the ledger.
+        #[arg(long)]
+        node: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -249,29 +253,68 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), CliError> {
     match command {
-        Command::Verify { proof, json } => {
+        Command::Verify { proof, node, json } => {
             let out = verify(&proof)?;
+            let ledger = match &node {
+                Some(dir) => Some(check_root(dir, &out)?),
+                None => None,
+            };
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "valid": true,
-                        "list": out.list,
-                        "epoch": out.epoch,
-                        "root": out.root,
-                        "tag": out.tag,
-                        "result": out.result,
-                        "bound": ["root", "tag", "result"],
-                        "claimed": ["list", "epoch"],
-                    })
-                );
+                let mut v = serde_json::json!({
+                    "valid": true,
+                    "list": out.list,
+                    "epoch": out.epoch,
+                    "root": out.root,
+                    "tag": out.tag,
+                    "result": out.result,
+                    "bound": ["root", "tag", "result"],
+                    "root_checked": ledger.is_some(),
+                });
+                match &ledger {
+                    Some(p) => {
+                        v["checked"] = serde_json::json!(["list", "epoch", "member"]);
+                        v["published_by"] = serde_json::json!(p.member);
+                        v["root_status"] = serde_json::json!(p.status);
+                        v["current"] = serde_json::json!(p.current);
+                    }
+                    None => v["claimed"] = serde_json::json!(["list", "epoch"]),
+                }
+                println!("{v}");
             } else {
                 println!(
-                    "valid: {} for tag {} against root {} (bound by the proof)\n\
-                     claimed, not verified: list {}, epoch {} (the proof does not bind them; \
-                     check the root against that list's publication on the ledger)",
-                    out.result, out.tag, out.root, out.list, out.epoch
+                    "valid: {} for tag {} against root {} (bound by the proof)",
+                    out.result, out.tag, out.root
                 );
+                match &ledger {
+                    Some(p) => println!(
+                        "root checked on the ledger: {}'s publication of list {}, epoch {} \
+                         (height {}{}), {}",
+                        p.member,
+                        out.list,
+                        out.epoch,
+                        p.height,
+                        if p.current {
+                            ", current"
+                        } else {
+                            ", superseded"
+                        },
+                        match p.status {
+                            fengxin_api::RootStatus::Attested => format!(
+                                "attested by {}",
+                                p.regulator.as_ref().map_or("the regulator", |r| r.as_str())
+                            ),
+                            _ => "pending attestation (the regulator has not checked the \
+                                  tree behind it yet)"
+                                .to_owned(),
+                        }
+                    ),
+                    None => println!(
+                        "root not checked: list {} and epoch {} are the prover's claim (the \
+                         proof does not bind them); give --node DIR to check the root against \
+                         the ledger",
+                        out.list, out.epoch
+                    ),
+                }
             }
             Ok(())
         }
@@ -663,6 +706,57 @@ fn call(node: &Path, request: &ApiRequest) -> Result<ApiResponse, CliError> {
 /// What every command says about a development consortium's node.
 const DEVELOPMENT_WARNING: &str = "warning: development consortium: its circuit keys are public, \
      so its proofs can be forged and nothing it reports is verified; never for production";
+
+/// The ledger's publication of the proof's root for its list and epoch: an error if there is
+/// none, or if the regulator refuted it. A root published by several members (same tags) is
+/// reported for the first of them, unless one of them is refuted.
+fn check_root(node: &Path, out: &ProveOutput) -> Result<fengxin_api::RootPublication, CliError> {
+    let request = ApiRequest::Root {
+        list: out.list.clone(),
+        epoch: out.epoch,
+        root: out.root,
+    };
+    let view = match call(node, &request)? {
+        ApiResponse::Root(v) => v,
+        ApiResponse::Error(e) => return Err(e),
+        other => {
+            return Err(fail(
+                ErrorKind::Protocol,
+                format!("unexpected reply {other:?}"),
+            ))
+        }
+    };
+    if let Some(refuted) = view
+        .published_by
+        .iter()
+        .find(|p| p.status == fengxin_api::RootStatus::Refuted)
+    {
+        return Err(fail(
+            ErrorKind::RefutedRoot,
+            format!(
+                "root {} of {}'s list {} epoch {} was refuted by {}: {}",
+                out.root,
+                refuted.member,
+                out.list,
+                out.epoch,
+                refuted
+                    .regulator
+                    .as_ref()
+                    .map_or("the regulator", |r| r.as_str()),
+                refuted.reason.as_deref().unwrap_or("no reason given")
+            ),
+        ));
+    }
+    view.published_by.into_iter().next().ok_or_else(|| {
+        fail(
+            ErrorKind::UnpublishedRoot,
+            format!(
+                "root {} is no member's publication of list {} epoch {} on the ledger",
+                out.root, out.list, out.epoch
+            ),
+        )
+    })
+}
 
 /// Checks a `prove` object: decodes every field and verifies the proof with the pinned key.
 fn verify(source: &str) -> Result<ProveOutput, CliError> {

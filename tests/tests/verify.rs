@@ -135,8 +135,8 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
         "{out}"
     );
     assert!(
-        out.contains("claimed, not verified: list fraud_txn"),
-        "list and epoch must be labelled as claimed: {out}"
+        out.contains("root not checked: list fraud_txn"),
+        "list and epoch must be labelled as claimed, the root as unchecked: {out}"
     );
     let (ok, out, err) = run_verify(&serde_json::to_string(&hit).expect("json"), &["--json"]);
     assert!(ok, "{err}");
@@ -144,6 +144,7 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["bound"], serde_json::json!(["root", "tag", "result"]));
     assert_eq!(v["claimed"], serde_json::json!(["list", "epoch"]));
+    assert_eq!(v["root_checked"], false);
     assert_eq!(v["list"], "fraud_txn");
     assert_eq!(v["root"], text(&hit, "root"));
 
@@ -191,4 +192,104 @@ fn verify_accepts_valid_proofs_and_rejects_tampering() {
     }
     let (ok, err) = verify("not json at all");
     assert!(!ok && err.contains("not a prove object"), "{err}");
+}
+
+#[test]
+fn verify_with_a_node_checks_the_root_against_the_ledger() {
+    let node_bin = std::path::Path::new(env!("CARGO_BIN_EXE_fengxin-node-e2e"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let builder = fengxin_e2e::Builder::new(node_bin, tmp.path());
+    let a = builder.member("bank-a").expect("init");
+    let list = ListId::parse("fraud_txn").expect("valid");
+    builder
+        .import_text(
+            &a,
+            &list,
+            IdType::CnId,
+            "a.csv",
+            "identifier\n11010519491231002X\n",
+        )
+        .expect("import");
+    builder.publish(&a).expect("publish");
+    let dir = DataDir::open(&a.dir).expect("open");
+    let published = prove(
+        &dir,
+        &list,
+        ProveTarget::Identifier(IdType::CnId, "11010519491231002x".into()),
+    )
+    .expect("prove against the published root");
+    // The list changes after publication: a valid proof against a root nobody published.
+    builder
+        .import_text(
+            &a,
+            &list,
+            IdType::CnId,
+            "b.csv",
+            "identifier\n110105194912310038\n",
+        )
+        .expect("import");
+    let unpublished = prove(
+        &dir,
+        &list,
+        ProveTarget::Identifier(IdType::CnId, "110105194912310038".into()),
+    )
+    .expect("prove against the unpublished root");
+    drop(dir);
+    assert_ne!(unpublished.root, published.root);
+    let genesis = builder
+        .genesis(&[a.dir.as_path()], &[], None)
+        .expect("genesis");
+    let _node = fengxin_e2e::RunningNode::start(node_bin, &a.dir, &genesis);
+    fengxin_node::consortium::wait_for_publications(&a.dir, 1).expect("published");
+    let node = a.dir.to_str().expect("utf-8");
+
+    // The published root: valid, checked, pending attestation (no regulator has checked it).
+    let json = serde_json::to_string(&published).expect("json");
+    let (ok, out, err) = run_verify(&json, &["--node", node, "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json output");
+    assert_eq!(v["root_checked"], true);
+    assert_eq!(v["published_by"], "bank-a");
+    assert_eq!(v["root_status"], "pending");
+    assert_eq!(v["checked"], serde_json::json!(["list", "epoch", "member"]));
+    let (ok, out, err) = run_verify(&json, &["--node", node]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("root checked on the ledger: bank-a's publication of list fraud_txn")
+            && out.contains("pending attestation"),
+        "{out}"
+    );
+    // A development node's reply is announced.
+    assert!(err.contains("development consortium"), "{err}");
+
+    // Valid proofs whose root the ledger does not hold for the claimed list and epoch.
+    let refused: Vec<(&str, ProveOutput)> = vec![
+        ("an unpublished root", unpublished.clone()),
+        (
+            "another epoch claimed",
+            ProveOutput {
+                epoch: published.epoch.next().expect("next epoch"),
+                ..published.clone()
+            },
+        ),
+        (
+            "another list claimed",
+            ProveOutput {
+                list: ListId::parse("high_risk_account").expect("valid"),
+                ..published.clone()
+            },
+        ),
+    ];
+    for (what, p) in refused {
+        let json = serde_json::to_string(&p).expect("json");
+        let (ok, _, _) = run_verify(&json, &[]);
+        assert!(ok, "{what}: the proof itself is valid");
+        let (ok, out, err) = run_verify(&json, &["--node", node, "--json"]);
+        assert!(!ok, "{what}: accepted: {out}");
+        let e: serde_json::Value = serde_json::from_str(&out).expect("json error");
+        assert_eq!(
+            e["error"]["kind"], "unpublished_root",
+            "{what}: {out} {err}"
+        );
+    }
 }

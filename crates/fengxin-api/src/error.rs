@@ -89,6 +89,10 @@ codes! {
         Params = "params",
         /// A proof that does not verify.
         InvalidProof = "invalid_proof",
+        /// A root that the ledger holds no publication of (for the list and epoch claimed).
+        UnpublishedRoot = "unpublished_root",
+        /// A root the regulator refuted: answers against it are misbehaviour.
+        RefutedRoot = "refuted_root",
         /// Proving failed.
         Prove = "prove",
         /// The genesis file or a member file for it is invalid.

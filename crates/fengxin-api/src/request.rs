@@ -1,12 +1,12 @@
 //! What the node's tools ask it, and how requests and responses travel on the local socket.
 
 use crate::error::{ApiError, ErrorKind};
-use crate::hex::RecordId;
+use crate::hex::{ListRoot, RecordId};
 use crate::views::{
     AuditReport, BatchScreenReport, BlockView, CreditsView, Feedback, LedgerStatus, MotionView,
-    Published, ReceiptsView, ScreenReport, Status,
+    Published, ReceiptsView, RootView, ScreenReport, Status,
 };
-use fengxin_types::{IdType, ListId, MemberName};
+use fengxin_types::{Epoch, IdType, ListId, MemberName};
 use serde::{Deserialize, Serialize};
 
 /// The wire version of [`RequestFrame`] and [`ResponseFrame`]. A node refuses a request of
@@ -105,6 +105,16 @@ pub enum ApiRequest {
         /// The records.
         records: Vec<fengxin_ledger::Record>,
     },
+    /// What the ledger says of a root: who published it for (list, epoch) and whether it is
+    /// attested.
+    Root {
+        /// The list.
+        list: ListId,
+        /// The epoch.
+        epoch: Epoch,
+        /// The root.
+        root: ListRoot,
+    },
     /// Stop the daemon gracefully.
     Shutdown,
 }
@@ -138,6 +148,8 @@ pub enum ApiResponse {
     Audit(AuditReport),
     /// Records submitted.
     Submitted(Vec<RecordId>),
+    /// A root as the ledger knows it.
+    Root(RootView),
     /// The request failed.
     Error(ApiError),
 }

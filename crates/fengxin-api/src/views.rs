@@ -657,3 +657,67 @@ pub struct RemoveReport {
     /// Rows not processed: the identifier is missing or invalid.
     pub rejected: Vec<Rejection>,
 }
+
+/// What the ledger says of a published root: whether the regulator has checked the tree
+/// behind it (docs/attestation.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootStatus {
+    /// The regulator rebuilt the tree from the member's sealed tags and found it well formed,
+    /// with as many real entries as the committed size.
+    Attested,
+    /// Published; not attested or refuted yet.
+    Pending,
+    /// The regulator found the tree or the size false: answers against it are misbehaviour.
+    Refuted,
+}
+
+impl RootStatus {
+    /// The status as the JSON says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attested => "attested",
+            Self::Pending => "pending",
+            Self::Refuted => "refuted",
+        }
+    }
+}
+
+impl std::fmt::Display for RootStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `root` request: a root as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootView {
+    /// The list asked about.
+    pub list: ListId,
+    /// The epoch asked about.
+    pub epoch: Epoch,
+    /// The root asked about.
+    pub root: ListRoot,
+    /// The members whose publication of (list, epoch) has this root (empty: the ledger holds
+    /// no such publication).
+    pub published_by: Vec<RootPublication>,
+}
+
+/// One member's publication of a root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootPublication {
+    /// The publishing member.
+    pub member: MemberName,
+    /// Height of the block that holds the publication.
+    pub height: u64,
+    /// Whether it is still the member's current publication of the list.
+    pub current: bool,
+    /// The regulator's finding.
+    pub status: RootStatus,
+    /// The regulator that attested or refuted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regulator: Option<MemberName>,
+    /// Why it was refuted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -609,6 +609,21 @@ impl LedgerState {
             .get(&(member.clone(), list.clone(), epoch))
     }
 
+    /// Every member's publication of (list, epoch) whose root is `root` (two members'
+    /// trees share a root only if they hold the same tags).
+    pub fn publications_with_root(
+        &self,
+        list: &ListId,
+        epoch: Epoch,
+        root: &[u8; 32],
+    ) -> Vec<(&MemberName, &PublishedList)> {
+        self.publications
+            .iter()
+            .filter(|((_, l, e), p)| l == list && *e == epoch && &p.publication.root == root)
+            .map(|((m, _, _), p)| (m, p))
+            .collect()
+    }
+
     /// The latest publication of each (member, list).
     pub fn current_publications(&self) -> Vec<&PublishedList> {
         let mut latest: BTreeMap<(&MemberName, &ListId), &PublishedList> = BTreeMap::new();

@@ -68,6 +68,7 @@ pub(super) async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse
             ApiResponse::ShuttingDown
         }
         ApiRequest::LedgerStatus => ledger_status(&node.ledger),
+        ApiRequest::Root { list, epoch, root } => root_status(&node.ledger, &list, epoch, root),
         ApiRequest::LedgerBlock { height } => match node.ledger.block(height) {
             Ok(Some(b)) => ApiResponse::LedgerBlock(super::views::block_view(&b)),
             Ok(None) => api_error(
@@ -200,6 +201,19 @@ pub(super) fn ledger_status(ledger: &fengxin_consensus::Ledger) -> ApiResponse {
     }
 }
 
+/// A root as this node's replica of the ledger knows it.
+fn root_status(
+    ledger: &fengxin_consensus::Ledger,
+    list: &fengxin_types::ListId,
+    epoch: fengxin_types::Epoch,
+    root: fengxin_api::ListRoot,
+) -> ApiResponse {
+    match ledger.read(|s| super::views::root_view(s, list, epoch, root)) {
+        Ok(v) => ApiResponse::Root(v),
+        Err(e) => api_error(ErrorKind::Ledger, e),
+    }
+}
+
 /// `lists publish` against the running node: signs every list's current publication, stores
 /// them, and submits those the ledger does not hold yet.
 pub(super) fn publish_running(
@@ -242,6 +256,7 @@ pub(super) async fn regulator_api(
             Err(e) => api_error(ErrorKind::Ledger, e),
         },
         ApiRequest::LedgerStatus => ledger_status(ledger),
+        ApiRequest::Root { list, epoch, root } => root_status(ledger, &list, epoch, root),
         ApiRequest::LedgerBlock { height } => match ledger.block(height) {
             Ok(Some(b)) => ApiResponse::LedgerBlock(super::views::block_view(&b)),
             Ok(None) => api_error(ErrorKind::NotFound, format!("no block at height {height}")),

@@ -171,3 +171,44 @@ pub(super) fn status_view(
         outbox: s.outbox,
     })
 }
+
+/// The ledger's view of `root` as (list, epoch)'s publication: by whom, and attested or not.
+pub(super) fn root_view(
+    state: &fengxin_ledger::LedgerState,
+    list: &fengxin_types::ListId,
+    epoch: fengxin_types::Epoch,
+    root: fengxin_api::ListRoot,
+) -> fengxin_api::RootView {
+    use fengxin_api::{RootPublication, RootStatus};
+    use fengxin_ledger::AttestationOutcome;
+    let published_by = state
+        .publications_with_root(list, epoch, root.as_bytes())
+        .into_iter()
+        .map(|(member, p)| {
+            let attestation = state.attestation(member, list, epoch);
+            let status = match attestation.map(|a| a.attestation.outcome) {
+                Some(AttestationOutcome::Attested) => RootStatus::Attested,
+                Some(AttestationOutcome::Refuted) => RootStatus::Refuted,
+                None => RootStatus::Pending,
+            };
+            RootPublication {
+                member: member.clone(),
+                height: p.height,
+                current: state
+                    .current_publication(member, list)
+                    .is_some_and(|c| c.publication.epoch == epoch),
+                status,
+                regulator: attestation.map(|a| a.regulator.clone()),
+                reason: attestation
+                    .filter(|a| a.attestation.outcome == AttestationOutcome::Refuted)
+                    .map(|a| a.attestation.reason.clone()),
+            }
+        })
+        .collect();
+    fengxin_api::RootView {
+        list: list.clone(),
+        epoch,
+        root,
+        published_by,
+    }
+}
