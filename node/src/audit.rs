@@ -11,6 +11,13 @@
 //! * `equivocation`: the ledger recorded that a member signed overlapping allowance claims (the
 //!   same allowance spent twice); the evidence names both receipts, whose signed requests are
 //!   on the ledger.
+//! * `inconsistent_details`: a receipt's sealed details do not match the receipt: a nonce or
+//!   digest that is not the receipt's, counts that differ from the signed count, blinded
+//!   elements whose digest is not the one the querier signed, evaluations whose digest is not
+//!   the one the responder countersigned, or an answer whose membership proof does not verify
+//!   for its tag and result against the responder's published root. The audit believes none of
+//!   what the querier sealed until it checks out; inconsistent details are shown but not
+//!   counted in the figures.
 
 use crate::credits::ReceiptDetails;
 use fengxin_api::{
@@ -18,7 +25,8 @@ use fengxin_api::{
     Nonce, RecordId, Verdict,
 };
 use fengxin_confidential::ViewSecret;
-use fengxin_ledger::LedgerState;
+use fengxin_ledger::{LedgerState, ReceiptState};
+use fengxin_proofs::Verifier;
 use fengxin_types::{MemberName, Tag};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,12 +45,20 @@ struct Pair {
     hits: u64,
 }
 
-/// Audits receipts committed in heights `from..=to`.
-pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> AuditReport {
+/// Audits receipts committed in heights `from..=to`, checking every receipt's sealed details
+/// against the receipt and the answers' proofs with `verifier`.
+pub fn audit(
+    state: &LedgerState,
+    view: &ViewSecret,
+    verifier: &Verifier,
+    from: u64,
+    to: u64,
+) -> AuditReport {
     let mut records = Vec::new();
     let mut figures: BTreeMap<MemberName, MemberAudit> = BTreeMap::new();
     let mut tags: BTreeMap<MemberName, BTreeSet<(MemberName, Tag)>> = BTreeMap::new();
     let mut pairs: BTreeMap<(MemberName, MemberName), Pair> = BTreeMap::new();
+    let mut inconsistent = Vec::new();
     let mut sorted: Vec<_> = state
         .receipts()
         .iter()
@@ -57,23 +73,44 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
                 Err(e) => (None, Some(e.to_string())),
                 Ok(plain) => match serde_json::from_slice::<ReceiptDetails>(&plain)
                     .map_err(|e| e.to_string())
-                    .and_then(|d| audit_details(&d))
+                    .and_then(|d| audit_details(&d).map(|a| (d, a)))
                 {
-                    Ok(d) => (Some(d), None),
+                    Ok((d, a)) => match check_details(state, verifier, id, r, &d) {
+                        Ok(()) => (Some(a), None),
+                        Err(why) => {
+                            inconsistent.push(Flag {
+                                rule: FlagRule::InconsistentDetails,
+                                member: body.querier.clone(),
+                                responder: Some(body.responder.clone()),
+                                evidence: format!(
+                                    "receipt {} at height {}: {why}",
+                                    hex::encode(id),
+                                    r.height
+                                ),
+                            });
+                            // Shown as sealed, counted nowhere.
+                            records.push(AuditRecord {
+                                height: r.height,
+                                receipt: RecordId(*id),
+                                querier: body.querier.clone(),
+                                responder: body.responder.clone(),
+                                list: body.list.clone(),
+                                count: body.count,
+                                details: Some(a),
+                                error: Some(format!("inconsistent details: {why}")),
+                            });
+                            count_exchange(&mut figures, &mut pairs, r);
+                            continue;
+                        }
+                    },
                     Err(e) => (None, Some(format!("details: {e}"))),
                 },
             },
         };
-        let q = figures_of(&mut figures, &body.querier);
-        q.queries_made += 1;
-        q.identifiers_screened += u64::from(body.count);
-        let s = figures_of(&mut figures, &body.responder);
-        s.queries_served += 1;
-        s.identifiers_served += u64::from(body.count);
+        count_exchange(&mut figures, &mut pairs, r);
         let pair = pairs
             .entry((body.querier.clone(), body.responder.clone()))
             .or_default();
-        pair.ids += u64::from(body.count);
         if let Some(d) = &details {
             let hits = d.results.iter().filter(|v| v.is_hit()).count() as u64;
             pair.hits += hits;
@@ -130,6 +167,7 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
         f.distinct_tags = tags.get(name).map_or(0, |t| t.len() as u64);
     }
     let mut flags = flags(&figures, &pairs);
+    flags.extend(inconsistent);
     for e in state
         .equivocations()
         .iter()
@@ -159,6 +197,132 @@ pub fn audit(state: &LedgerState, view: &ViewSecret, from: u64, to: u64) -> Audi
         members: figures.into_values().collect(),
         flags,
     }
+}
+
+/// Counts one exchange for its querier, its responder and their pair.
+fn count_exchange(
+    figures: &mut BTreeMap<MemberName, MemberAudit>,
+    pairs: &mut BTreeMap<(MemberName, MemberName), Pair>,
+    r: &ReceiptState,
+) {
+    let body = &r.receipt.request.request;
+    let q = figures_of(figures, &body.querier);
+    q.queries_made += 1;
+    q.identifiers_screened += u64::from(body.count);
+    let s = figures_of(figures, &body.responder);
+    s.queries_served += 1;
+    s.identifiers_served += u64::from(body.count);
+    pairs
+        .entry((body.querier.clone(), body.responder.clone()))
+        .or_default()
+        .ids += u64::from(body.count);
+}
+
+/// Checks sealed details against their receipt: the nonce and digests are the receipt's, the
+/// counts are the signed count, the blinded elements and the evaluations hash to the digests
+/// the querier signed and the responder countersigned, and every answer's proof verifies for
+/// its tag and result against the responder's published root. The first mismatch, in words.
+fn check_details(
+    state: &LedgerState,
+    verifier: &Verifier,
+    id: &[u8; 32],
+    r: &ReceiptState,
+    d: &ReceiptDetails,
+) -> Result<(), String> {
+    let body = &r.receipt.request.request;
+    let hex32 = |what: &str, v: &str| -> Result<[u8; 32], String> {
+        hex::decode(v)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| format!("{what} {v:?} is not 32 bytes of hex"))
+    };
+    if d.nonce != hex::encode(body.nonce) {
+        return Err(format!("nonce {} is not the request's", d.nonce));
+    }
+    if d.request_digest != hex::encode(id) {
+        return Err(format!(
+            "request digest {} is not the receipt's",
+            d.request_digest
+        ));
+    }
+    if d.answer_digest != hex::encode(r.receipt.answer_digest) {
+        return Err(format!(
+            "answer digest {} is not the receipt's",
+            d.answer_digest
+        ));
+    }
+    let count = body.count as usize;
+    for (what, n) in [
+        ("tags", d.tags.len()),
+        ("results", d.results.len()),
+        ("blinded elements", d.blinded.len()),
+        ("evaluations", d.evaluated.len()),
+        ("proofs", d.proofs.len()),
+    ] {
+        if n != count {
+            return Err(format!(
+                "{n} {what} sealed for a request of {count} identifiers"
+            ));
+        }
+    }
+    let blinded = d
+        .blinded
+        .iter()
+        .map(|b| hex32("blinded element", b))
+        .collect::<Result<Vec<_>, _>>()?;
+    if fengxin_protocol::blinded_digest(&blinded) != body.blinded_digest {
+        return Err("the blinded elements are not the ones the querier signed".into());
+    }
+    let evaluated = d
+        .evaluated
+        .iter()
+        .map(|e| hex32("evaluation", e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dleq = hex::decode(&d.dleq_proof).map_err(|e| format!("DLEQ proof: {e}"))?;
+    if fengxin_protocol::evaluation_digest(&evaluated, &dleq) != r.receipt.answer_digest {
+        return Err("the evaluations are not the ones the responder countersigned".into());
+    }
+    let published = state
+        .publication(&body.responder, &body.list, body.epoch)
+        .ok_or_else(|| {
+            format!(
+                "{} published no {} epoch {}",
+                body.responder, body.list, body.epoch
+            )
+        })?;
+    let root = fengxin_tree::Root::from_bytes(&published.publication.root)
+        .map_err(|e| format!("published root: {e}"))?;
+    let mut items = Vec::with_capacity(count);
+    for (i, ((tag, hit), proof)) in d.tags.iter().zip(&d.results).zip(&d.proofs).enumerate() {
+        let tag = Tag::from_hex(tag).map_err(|e| format!("tag {i}: {e}"))?;
+        let proof = hex::decode(proof)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                fengxin_proofs::MembershipProof::from_bytes(&b).map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("proof {i}: {e}"))?;
+        let public = fengxin_proofs::PublicInputs {
+            root,
+            tag,
+            result: *hit,
+        };
+        items.push((public, proof));
+    }
+    if verifier
+        .verify_batch(&items, &mut rand_core::OsRng)
+        .is_err()
+    {
+        let i = items
+            .iter()
+            .position(|(p, proof)| verifier.verify(p, proof).is_err())
+            .unwrap_or(0);
+        return Err(format!(
+            "answer {i} ({}) does not verify for its tag against {}'s published root",
+            Verdict::from_hit(items[i].0.result),
+            body.responder
+        ));
+    }
+    Ok(())
 }
 
 /// The figures of `name`, created empty on first use.

@@ -216,6 +216,43 @@ pub struct ReceiptDetails {
     /// The querier's case reference, if it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_reference: Option<String>,
+    /// The blinded elements sent (hex), whose digest the querier signed in the request.
+    #[serde(default)]
+    pub blinded: Vec<String>,
+    /// The responder's evaluations (hex), whose digest with the DLEQ proof it countersigned.
+    #[serde(default)]
+    pub evaluated: Vec<String>,
+    /// The DLEQ proof of the evaluations (hex).
+    #[serde(default)]
+    pub dleq_proof: String,
+    /// Each answer's membership proof (hex), in tag order.
+    #[serde(default)]
+    pub proofs: Vec<String>,
+}
+
+impl ReceiptDetails {
+    /// The details of a completed exchange, with the evidence that lets the regulator
+    /// recompute the receipt's digests and re-verify every answer.
+    pub fn of(exchange: &fengxin_protocol::Exchange, case_reference: Option<&str>) -> Self {
+        let receipt = &exchange.receipt;
+        let e = &exchange.evidence;
+        Self {
+            tags: exchange
+                .answers
+                .iter()
+                .map(|a| a.tag().to_string())
+                .collect(),
+            results: exchange.answers.iter().map(|a| a.hit()).collect(),
+            nonce: hex::encode(receipt.request.request.nonce),
+            request_digest: hex::encode(receipt.id()),
+            answer_digest: hex::encode(receipt.answer_digest),
+            case_reference: case_reference.map(str::to_owned),
+            blinded: e.blinded.iter().map(hex::encode).collect(),
+            evaluated: e.evaluated.iter().map(hex::encode).collect(),
+            dleq_proof: hex::encode(&e.dleq_proof),
+            proofs: e.proofs.iter().map(hex::encode).collect(),
+        }
+    }
 }
 
 /// Seals the details to the regulator, bound to the receipt id.

@@ -460,3 +460,160 @@ async fn a_querier_that_leaves_mid_proof_stops_the_responders_work() {
         "bank-a used {used:?} of CPU in the 2 s after the querier left"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_checks_what_the_querier_sealed_against_the_receipt_and_the_proofs() {
+    use fengxin_node::credits::ReceiptDetails;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rig = Rig::new(tmp.path(), 990);
+    let a = rig.members[0].0.clone();
+    let conn_a = rig.connect(&a).await;
+    let pub_a = publication_of(&conn_a).await;
+    let reg_file: MemberFile =
+        serde_json::from_slice(&std::fs::read(rig.reg.join("member.json")).expect("member.json"))
+            .expect("regulator's member file");
+    let view = fengxin_confidential::ViewPublicKey::from_bytes(
+        reg_file.view_public_key.expect("view key").as_bytes(),
+    )
+    .expect("view key");
+    let verifier = fengxin_proofs::keys::configured_verifier().expect("verifier");
+    // bank-q screens bank-a honestly, once per case, and seals each exchange's details,
+    // honest or bent, itself.
+    let flip = |h: &str| {
+        let mut b = hex::decode(h).expect("hex");
+        b[0] ^= 1;
+        hex::encode(b)
+    };
+    type Bend = fn(&mut ReceiptDetails, &dyn Fn(&str) -> String);
+    let cases: Vec<(&str, Bend)> = vec![
+        ("honest", |_, _| {}),
+        ("a result flipped", |d, _| d.results[0] = !d.results[0]),
+        ("a tag replaced", |d, _| {
+            d.tags[0] = fengxin_types::Tag::from_bytes([9; 31])
+                .expect("tag")
+                .to_string()
+        }),
+        ("a blinded element changed", |d, f| {
+            d.blinded[0] = f(&d.blinded[0])
+        }),
+        ("an evaluation changed", |d, f| {
+            d.evaluated[0] = f(&d.evaluated[0])
+        }),
+        ("the nonce changed", |d, f| d.nonce = f(&d.nonce)),
+        ("a proof swapped", |d, f| d.proofs[0] = f(&d.proofs[0])),
+        ("the evidence left out", |d, _| {
+            d.blinded.clear();
+            d.evaluated.clear();
+            d.proofs.clear();
+        }),
+    ];
+    let mut receipts = Vec::new();
+    for (k, (what, bend)) in cases.iter().enumerate() {
+        let used = k as u64 + 1;
+        let (wait, request) = rig.start(&pub_a, claim(&rig.chain, &rig.q, 1, used));
+        let response = conn_a.request::<Request, Response>(&request).await;
+        let (answers, membership) = wait
+            .handle(response.expect("response"), &rig.a_key)
+            .expect("evaluated");
+        let response = conn_a.request::<Request, Response>(&membership).await;
+        let exchange = answers
+            .handle(
+                response.expect("response"),
+                &verifier,
+                &mut rand_core::OsRng,
+            )
+            .expect("verified answers");
+        let mut d = ReceiptDetails::of(&exchange, Some(what));
+        bend(&mut d, &flip);
+        let id = exchange.receipt.id();
+        let sealed = fengxin_node::credits::seal(&view, &id, &d).expect("seal");
+        let record = fengxin_ledger::Record::sign(
+            rig.chain,
+            rig.q.clone(),
+            &rig.q_key,
+            fengxin_ledger::RecordBody::Details(Box::new(fengxin_ledger::ReceiptDetails {
+                receipt: id,
+                sealed,
+            })),
+        );
+        // bank-q runs no node: its details go through bank-a's, once bank-a's receipt is in.
+        eventually(&format!("{what}: the receipt on the ledger"), || {
+            receipts_on(&a)
+                .iter()
+                .any(|r| r.id.as_bytes() == &id)
+                .then_some(())
+        });
+        match api::call(
+            &a.dir,
+            &ApiRequest::Submit {
+                records: vec![record],
+            },
+        ) {
+            Ok(ApiResponse::Submitted(_)) => {}
+            other => panic!("{what}: details not submitted: {other:?}"),
+        }
+        receipts.push((*what, hex::encode(id)));
+    }
+    fengxin_node::consortium::wait_for_outbox(&a.dir).expect("details committed");
+    fengxin_node::consortium::wait_for_height(&rig.reg, &a.dir).expect("regulator caught up");
+    let audit = eventually(
+        "every sealed details record in the audit",
+        || match api::call(
+            &rig.reg,
+            &ApiRequest::Audit {
+                from: None,
+                to: None,
+            },
+        ) {
+            Ok(ApiResponse::Audit(r))
+                if receipts.iter().all(|(_, id)| {
+                    r.records
+                        .iter()
+                        .any(|x| &x.receipt.to_hex() == id && x.details.is_some())
+                }) =>
+            {
+                Some(r)
+            }
+            _ => None,
+        },
+    );
+    for (what, id) in &receipts {
+        let record = audit
+            .records
+            .iter()
+            .find(|r| &r.receipt.to_hex() == id)
+            .expect("audited");
+        let flagged = audit.flags.iter().find(|f| {
+            f.rule == fengxin_api::FlagRule::InconsistentDetails && f.evidence.contains(id.as_str())
+        });
+        if *what == "honest" {
+            assert!(flagged.is_none(), "honest details flagged: {flagged:?}");
+            assert!(record.error.is_none(), "{record:?}");
+        } else {
+            let flag = flagged.unwrap_or_else(|| panic!("{what}: not flagged: {:?}", audit.flags));
+            assert_eq!(flag.member, rig.q, "{what}");
+            assert!(
+                record
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("inconsistent")),
+                "{what}: {record:?}"
+            );
+        }
+    }
+    // Inconsistent details count for nothing: bank-q's hits come from the honest record only.
+    let q = audit
+        .members
+        .iter()
+        .find(|m| m.member == rig.q)
+        .expect("bank-q's figures");
+    let honest_hits = audit
+        .records
+        .iter()
+        .find(|r| r.receipt.to_hex() == receipts[0].1)
+        .and_then(|r| r.details.as_ref())
+        .map_or(0, |d| {
+            d.results.iter().filter(|v| v.is_hit()).count() as u64
+        });
+    assert_eq!(q.hits_received, honest_hits);
+}

@@ -211,8 +211,20 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
     let audit: fengxin_api::AuditReport = serde_json::from_slice(&out.stdout).expect("audit json");
     assert_eq!(audit.records.len(), 4 * 2 + 1);
     assert!(
-        audit.records.iter().all(|r| r.details.is_some()),
+        audit
+            .records
+            .iter()
+            .all(|r| r.details.is_some() && r.error.is_none()),
         "{audit:?}"
+    );
+    // Honest queriers' sealed details check out against their receipts and proofs.
+    assert!(
+        !audit
+            .flags
+            .iter()
+            .any(|f| f.rule == fengxin_api::FlagRule::InconsistentDetails),
+        "{:?}",
+        audit.flags
     );
     let hits: usize = audit
         .records

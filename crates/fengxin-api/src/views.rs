@@ -559,12 +559,13 @@ impl MemberAudit {
 }
 
 impl FlagRule {
-    /// `enumeration`, `fishing` or `equivocation`.
+    /// `enumeration`, `fishing`, `equivocation` or `inconsistent_details`.
     pub fn as_str(self) -> &'static str {
         match self {
             FlagRule::Enumeration => "enumeration",
             FlagRule::Fishing => "fishing",
             FlagRule::Equivocation => "equivocation",
+            FlagRule::InconsistentDetails => "inconsistent_details",
         }
     }
 }
@@ -579,6 +580,9 @@ pub enum FlagRule {
     Fishing,
     /// Overlapping allowance claims signed by the member.
     Equivocation,
+    /// Sealed details that do not match their receipt (digests, counts) or whose answers do
+    /// not verify against the published root: the querier sealed something it did not see.
+    InconsistentDetails,
 }
 
 /// A rule that fired.

@@ -36,7 +36,7 @@ pub use messages::{
     RefusalKind, Request, Response, MAX_BATCH, PROTOCOL_VERSION,
 };
 pub use querier::{
-    AwaitingAnswers, AwaitingEvaluation, Exchange, Misbehaviour, Querier, QueryError,
+    AwaitingAnswers, AwaitingEvaluation, Evidence, Exchange, Misbehaviour, Querier, QueryError,
     VerifiedAnswer,
 };
 pub use responder::{AnswerSource, Responder, RngCoreCrypto};

@@ -118,6 +118,24 @@ pub struct Exchange {
     /// The receipt: the querier's signed request, countersigned by the responder (checked).
     /// The responder submits it; the querier may submit it too.
     pub receipt: Receipt,
+    /// What was sent and received, so that a third party (the regulator, from the sealed
+    /// details) can recompute the receipt's digests and re-verify every answer.
+    pub evidence: Evidence,
+}
+
+/// The bytes of an exchange that bind its answers to its receipt: the blinded elements (whose
+/// digest the querier signed), the responder's evaluations and DLEQ proof (whose digest it
+/// countersigned), and one Groth16 proof per tag against the published root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The blinded elements sent, in query order.
+    pub blinded: Vec<[u8; 32]>,
+    /// The evaluated elements received.
+    pub evaluated: Vec<[u8; 32]>,
+    /// The DLEQ proof of the evaluations.
+    pub dleq_proof: Vec<u8>,
+    /// The encoded membership proof of each answer, in query order.
+    pub proofs: Vec<Vec<u8>>,
 }
 
 /// Who queries, on which chain: what the querier signs its requests with.
@@ -138,6 +156,7 @@ pub struct AwaitingEvaluation {
     root: Root,
     oprf_key: OprfPublicKey,
     request: SignedQueryRequest,
+    blinded: Vec<[u8; 32]>,
 }
 
 /// Waiting for the responder's answers.
@@ -146,6 +165,7 @@ pub struct AwaitingAnswers {
     membership: MembershipRequest,
     root: Root,
     receipt: Receipt,
+    evidence: Evidence,
 }
 
 impl Querier<'_> {
@@ -203,6 +223,7 @@ impl Querier<'_> {
                 root,
                 oprf_key,
                 request: request.clone(),
+                blinded: blinded.clone(),
             },
             Request::Evaluate(EvaluateRequest { request, blinded }),
         ))
@@ -267,6 +288,12 @@ impl AwaitingEvaluation {
                 membership: membership.clone(),
                 root: self.root,
                 receipt,
+                evidence: Evidence {
+                    blinded: self.blinded,
+                    evaluated: evaluated.evaluated,
+                    dleq_proof: evaluated.proof,
+                    proofs: Vec::new(),
+                },
             },
             Request::Membership(membership),
         ))
@@ -296,6 +323,7 @@ impl AwaitingAnswers {
             Response::Refused(r) => return Err(QueryError::Refused(r)),
             _ => return Err(misbehaved(Misbehaviour::UnexpectedResponse)),
         };
+        let answers_proofs: Vec<Vec<u8>> = answers.iter().map(|a| a.proof.clone()).collect();
         if answers.len() != self.membership.tags.len() {
             return Err(misbehaved(Misbehaviour::WrongCount {
                 expected: self.membership.tags.len(),
@@ -334,9 +362,12 @@ impl AwaitingAnswers {
                 hit: public.result,
             })
             .collect();
+        let mut evidence = self.evidence;
+        evidence.proofs = answers_proofs;
         Ok(Exchange {
             answers,
             receipt: self.receipt,
+            evidence,
         })
     }
 }

@@ -548,6 +548,17 @@ fn honest_exchange_and_every_tampering_of_the_answers() {
     assert_eq!(indices, vec![0, 1, 2]);
     assert_eq!(exchange.answers[1].tag(), tags[1]);
 
+    // The evidence recomputes both digests of the receipt and carries every answer's proof.
+    let e = &exchange.evidence;
+    let signed = &exchange.receipt.request.request;
+    assert_eq!(fengxin_protocol::blinded_digest(&e.blinded), signed.blinded_digest);
+    assert_eq!(
+        evaluation_digest(&e.evaluated, &e.dleq_proof),
+        exchange.receipt.answer_digest
+    );
+    let proofs: Vec<Vec<u8>> = honest.answers.iter().map(|a| a.proof.clone()).collect();
+    assert_eq!(e.proofs, proofs);
+
     let receipt = &exchange.receipt;
     assert_eq!(
         receipt.verify(&a.public(), &session.member.identity()),

@@ -231,9 +231,17 @@ pub(super) fn publish_running(
     Ok(published)
 }
 
+/// What the regulator's node audits with: its view key and the consortium's verifier.
+pub(super) struct RegulatorKeys {
+    /// Decrypts sealed details and committed sizes.
+    pub(super) view: fengxin_confidential::ViewSecret,
+    /// Re-verifies the answers queriers seal.
+    pub(super) verifier: fengxin_proofs::Verifier,
+}
+
 pub(super) async fn regulator_api(
     ledger: &fengxin_consensus::Ledger,
-    view: &Arc<fengxin_confidential::ViewSecret>,
+    view: &Arc<RegulatorKeys>,
     me: &MemberName,
     shutdown: &Notify,
     development: bool,
@@ -267,7 +275,13 @@ pub(super) async fn regulator_api(
             // Decryption (a one-off 68 MiB table, then a discrete log per size) is CPU work.
             let report = tokio::task::spawn_blocking(move || {
                 ledger.read(|s| {
-                    crate::audit::audit(s, &view, from.unwrap_or(1), to.unwrap_or(s.height()))
+                    crate::audit::audit(
+                        s,
+                        &view.view,
+                        &view.verifier,
+                        from.unwrap_or(1),
+                        to.unwrap_or(s.height()),
+                    )
                 })
             })
             .await;

@@ -349,6 +349,10 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
     let identity = dir.identity()?;
     let me = dir.config().member.clone();
     let view = dir.view_secret()?;
+    // The audit re-verifies the answers queriers seal: the regulator checks the same keys.
+    let params = crate::publish::params_dir_for(dir.root())?;
+    genesis.check_params(&params)?;
+    let verifier = fengxin_proofs::keys::load_verifier(&params)?;
     let (endpoint, ledger) = start_ledger(&dir, &genesis, &parties, &identity).await?;
     tokio::spawn(crate::ledger::serve_endpoint(
         endpoint.clone(),
@@ -361,7 +365,7 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
     );
     println!("ready");
     let shutdown = Arc::new(Notify::new());
-    let view = Arc::new(view);
+    let view = Arc::new(api_server::RegulatorKeys { view, verifier });
     {
         let (ledger, shutdown, view) = (ledger.clone(), shutdown.clone(), view.clone());
         let me = me.clone();

@@ -565,7 +565,7 @@ pub(super) async fn query_batch(
     let exchange = tokio::task::block_in_place(|| {
         awaiting.handle(response, &node.verifier, &mut rand_core::OsRng)
     })?;
-    let receipt = exchange.receipt;
+    let receipt = &exchange.receipt;
     let id = receipt.id();
     let mut records = vec![Record::sign(
         node.chain,
@@ -574,18 +574,7 @@ pub(super) async fn query_batch(
         RecordBody::Receipt(Box::new(receipt.clone())),
     )];
     if let Some(view) = node.ledger.read(|s| s.view_key().copied()).ok().flatten() {
-        let d = crate::credits::ReceiptDetails {
-            tags: exchange
-                .answers
-                .iter()
-                .map(|a| a.tag().to_string())
-                .collect(),
-            results: exchange.answers.iter().map(|a| a.hit()).collect(),
-            nonce: hex::encode(receipt.request.request.nonce),
-            request_digest: hex::encode(id),
-            answer_digest: hex::encode(receipt.answer_digest),
-            case_reference: case_reference.map(str::to_owned),
-        };
+        let d = crate::credits::ReceiptDetails::of(&exchange, case_reference);
         let sealed = crate::credits::seal(&view, &id, &d)
             .map_err(|e| StepError::new(ScreenErrorKind::Internal, e, false))?;
         records.push(Record::sign(
