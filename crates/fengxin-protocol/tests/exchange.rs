@@ -551,7 +551,10 @@ fn honest_exchange_and_every_tampering_of_the_answers() {
     // The evidence recomputes both digests of the receipt and carries every answer's proof.
     let e = &exchange.evidence;
     let signed = &exchange.receipt.request.request;
-    assert_eq!(fengxin_protocol::blinded_digest(&e.blinded), signed.blinded_digest);
+    assert_eq!(
+        fengxin_protocol::blinded_digest(&e.blinded),
+        signed.blinded_digest
+    );
     assert_eq!(
         evaluation_digest(&e.evaluated, &e.dleq_proof),
         exchange.receipt.answer_digest
