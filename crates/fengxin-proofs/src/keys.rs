@@ -394,9 +394,15 @@ pub fn import_keys(pk_bytes: &[u8], vk_bytes: &[u8], dir: &Path) -> Result<Manif
     let mut json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| KeyLoadError::from(SetupError::Serialize(e.to_string())))?;
     json.push(b'\n');
-    write_atomic(&dir.join(VK_FILE), vk_bytes)?;
-    write_atomic(&dir.join(PK_FILE), pk_bytes)?;
-    write_atomic(&dir.join(MANIFEST_FILE), &json)?;
+    let write = |name: &str, bytes: &[u8]| {
+        write_atomic(&dir.join(name), bytes).map_err(|e| match e {
+            SetupError::Io { path, source } => KeyLoadError::Io { path, source },
+            other => KeyLoadError::from(other),
+        })
+    };
+    write(VK_FILE, vk_bytes)?;
+    write(PK_FILE, pk_bytes)?;
+    write(MANIFEST_FILE, &json)?;
     Ok(manifest)
 }
 
