@@ -1,5 +1,7 @@
 //! `fengxin-node`: the member bank's node and operator tool.
 //!
+//! - [`attest`]: root attestation: the leaf layout a publisher seals to the regulator, and the
+//!   regulator's judgment of a published root.
 //! - [`datadir`]: the data directory (secrets, config, public member file, database).
 //! - [`import`]: list files (CSV / JSON Lines) into the database, row by row, one transaction.
 //! - [`publish`]: signed list publications and single-tag proofs.
@@ -13,6 +15,7 @@
 //! - [`cli`]: the command-line surface of docs/cli.md.
 //! - [`edge`]: every operation's typed error mapped to its stable kind, in one place.
 
+pub mod attest;
 pub mod audit;
 pub mod bench;
 pub mod cli;

@@ -186,9 +186,7 @@ mod tests {
         let tree = IndexedMerkleTree::build(MemoryStore::new(), (1..=8).map(tag).collect())
             .expect("build");
         let good = tree.layout().expect("layout");
-        let refused = |what: &str, layout: Vec<(u64, Leaf)>| {
-            check_layout(&layout).expect_err(what)
-        };
+        let refused = |what: &str, layout: Vec<(u64, Leaf)>| check_layout(&layout).expect_err(what);
         // Two leaves' values swapped: the list is out of order.
         let mut swapped = good.clone();
         let (v3, v5) = (swapped[3].1.value, swapped[5].1.value);

@@ -1,0 +1,319 @@
+//! Root attestation (docs/cryptography.md, "Root attestation"): what a publishing member seals
+//! to the regulator, and how the regulator judges a published root.
+//!
+//! The membership circuit proves that a leaf is in the tree under the published root; it cannot
+//! prove that the tree is a sorted linked list, nor that the committed size counts its leaves. A
+//! member that published a root over a malformed tree could answer hit or miss at will, and one
+//! that committed a size larger than its list would raise its own allowance. So the publisher
+//! seals its tree's leaf layout (every occupied slot with its leaf) to the regulator's view key,
+//! bound to the chain and the publication, and the regulator:
+//!
+//! 1. checks the layout ([`fengxin_tree::check_layout`]): the sentinel in slot 0, unique
+//!    values, every leaf linked to the next larger value, unique slots in range;
+//! 2. recomputes the root over exactly those slots and compares it with the published root;
+//! 3. compares the number of real leaves (leaves minus the sentinel) with the size committed for
+//!    that publication, decrypted with the view key;
+//!
+//! and writes an attestation record: attested, or refuted with the first reason that failed.
+//! The layout holds tags, never identifiers; the regulator keeps it sealed or in its own
+//! database.
+
+use fengxin_confidential::{SealedDetails, ViewPublicKey, ViewSecret};
+use fengxin_ledger::{AttestationOutcome, LedgerState, RootAttestation};
+use fengxin_tree::{check_layout, Leaf, Root};
+use fengxin_types::{Epoch, ListId, MemberName};
+use serde::{Deserialize, Serialize};
+
+/// The encoding version of [`LayoutPackage`].
+pub const LAYOUT_VERSION: u8 = 1;
+
+/// Label of the associated data a layout is sealed under (distinct from a receipt's details,
+/// whose associated data is a bare 32-byte receipt id).
+const LAYOUT_AAD: &[u8] = b"fengxin/attestation-layout/v1";
+
+/// Which publication a layout is for: what it is sealed under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutHeader {
+    /// The chain (genesis hash).
+    pub chain: [u8; 32],
+    /// The publishing member.
+    pub member: MemberName,
+    /// The list.
+    pub list: ListId,
+    /// The publication epoch.
+    pub epoch: Epoch,
+    /// The published root.
+    pub root: [u8; 32],
+}
+
+impl LayoutHeader {
+    fn aad(&self) -> Vec<u8> {
+        fengxin_protocol::canon::Canon::new(LAYOUT_AAD)
+            .fixed(&self.chain)
+            .name(self.member.as_str())
+            .name(self.list.as_str())
+            .u64(self.epoch.get())
+            .fixed(&self.root)
+            .finish()
+    }
+}
+
+/// A publication's tree, slot by slot, as the publisher seals it to the regulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutPackage {
+    /// [`LAYOUT_VERSION`].
+    pub version: u8,
+    /// The publication it is for.
+    pub header: LayoutHeader,
+    /// Every occupied slot and its leaf ([`Leaf::to_bytes`]).
+    pub leaves: Vec<(u64, Vec<u8>)>,
+}
+
+/// Why a layout could not be sealed, opened or judged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttestError {
+    /// Sealing or opening failed (wrong key, another publication's layout, tampering).
+    #[error("sealed layout: {0}")]
+    Seal(String),
+    /// The package does not decode, or is of another version.
+    #[error("layout package: {0}")]
+    Encoding(String),
+    /// The ledger holds no such publication, or no size commitment for it.
+    #[error("{0}")]
+    NotOnLedger(String),
+}
+
+impl LayoutPackage {
+    /// The package of `tree`'s current layout for the publication `header`.
+    pub fn of<S: fengxin_tree::TreeStore>(
+        header: LayoutHeader,
+        tree: &fengxin_tree::IndexedMerkleTree<S>,
+    ) -> Result<Self, S::Error> {
+        Ok(Self {
+            version: LAYOUT_VERSION,
+            header,
+            leaves: tree
+                .layout()?
+                .into_iter()
+                .map(|(slot, leaf)| (slot, leaf.to_bytes().to_vec()))
+                .collect(),
+        })
+    }
+
+    /// Seals the package to the regulator's view key, bound to its header.
+    pub fn seal(&self, view: &ViewPublicKey) -> Result<SealedDetails, AttestError> {
+        let plain =
+            postcard::to_allocvec(self).map_err(|e| AttestError::Encoding(e.to_string()))?;
+        fengxin_confidential::seal_details(view, &self.header.aad(), &plain, &mut rand_core::OsRng)
+            .map_err(|e| AttestError::Seal(e.to_string()))
+    }
+
+    /// Opens a sealed package that claims to be for `header`: it must have been sealed for
+    /// exactly that publication and say so inside.
+    pub fn open(
+        view: &ViewSecret,
+        header: &LayoutHeader,
+        sealed: &SealedDetails,
+    ) -> Result<Self, AttestError> {
+        let plain = fengxin_confidential::open_details(view, &header.aad(), sealed)
+            .map_err(|e| AttestError::Seal(e.to_string()))?;
+        let package: Self =
+            postcard::from_bytes(&plain).map_err(|e| AttestError::Encoding(e.to_string()))?;
+        if package.version != LAYOUT_VERSION {
+            return Err(AttestError::Encoding(format!(
+                "version {}, expected {LAYOUT_VERSION}",
+                package.version
+            )));
+        }
+        if &package.header != header {
+            return Err(AttestError::Seal(
+                "the package names another publication than it was sealed for".into(),
+            ));
+        }
+        Ok(package)
+    }
+}
+
+/// The regulator's finding on a layout: attested, or refuted with the first reason.
+pub fn judge(
+    leaves: &[(u64, Vec<u8>)],
+    published_root: &[u8; 32],
+    committed_size: u64,
+) -> (AttestationOutcome, String) {
+    let refuted = |why: String| (AttestationOutcome::Refuted, why);
+    let mut layout = Vec::with_capacity(leaves.len());
+    for (slot, bytes) in leaves {
+        match <&[u8; Leaf::LEN]>::try_from(bytes.as_slice()) {
+            Ok(b) => layout.push((*slot, Leaf::from_bytes(b))),
+            Err(_) => {
+                return refuted(format!(
+                    "slot {slot}: a leaf of {} bytes, expected {}",
+                    bytes.len(),
+                    Leaf::LEN
+                ))
+            }
+        }
+    }
+    let (root, real) = match check_layout(&layout) {
+        Ok(r) => r,
+        Err(e) => return refuted(format!("the tree is not a sorted linked list: {e}")),
+    };
+    match Root::from_bytes(published_root) {
+        Ok(published) if published == root => {}
+        _ => {
+            return refuted(format!(
+                "the published root {} is not the root of the sealed tree ({root})",
+                hex::encode(published_root)
+            ))
+        }
+    }
+    if real != committed_size {
+        return refuted(format!(
+            "the committed size {committed_size} does not count the tree's {real} entries"
+        ));
+    }
+    (AttestationOutcome::Attested, String::new())
+}
+
+/// Judges an opened package against the ledger: its publication's root and the size committed
+/// for it (decrypted with `view`). Returns the attestation record's body for the regulator to
+/// sign.
+pub fn attest(
+    state: &LedgerState,
+    view: &ViewSecret,
+    package: &LayoutPackage,
+) -> Result<RootAttestation, AttestError> {
+    let h = &package.header;
+    let published = state
+        .publication(&h.member, &h.list, h.epoch)
+        .ok_or_else(|| {
+            AttestError::NotOnLedger(format!(
+                "{} published no {} epoch {}",
+                h.member, h.list, h.epoch
+            ))
+        })?;
+    if published.publication.root != h.root {
+        return Err(AttestError::NotOnLedger(format!(
+            "{} {} epoch {}: the layout is for another root than the published one",
+            h.member, h.list, h.epoch
+        )));
+    }
+    let size = state.size_at(&h.member, &h.list, h.epoch).ok_or_else(|| {
+        AttestError::NotOnLedger(format!(
+            "{} {} epoch {}: no size commitment on the ledger",
+            h.member, h.list, h.epoch
+        ))
+    })?;
+    let (outcome, reason) = match size.size.decrypt(view) {
+        Ok(n) => judge(&package.leaves, &h.root, n),
+        Err(e) => (
+            AttestationOutcome::Refuted,
+            format!("the committed size does not decrypt: {e}"),
+        ),
+    };
+    Ok(RootAttestation {
+        member: h.member.clone(),
+        list: h.list.clone(),
+        epoch: h.epoch,
+        root: h.root,
+        size_commitment: size.size.commitment.to_bytes(),
+        outcome,
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fengxin_tree::{IndexedMerkleTree, MemoryStore};
+    use fengxin_types::Tag;
+
+    fn tag(n: u8) -> Tag {
+        let mut b = [0u8; Tag::LEN];
+        b[0] = n;
+        b[Tag::LEN - 1] = 1;
+        Tag::from_bytes(b).expect("tag")
+    }
+
+    fn header(root: [u8; 32]) -> LayoutHeader {
+        LayoutHeader {
+            chain: [7; 32],
+            member: MemberName::parse("bank-b").expect("name"),
+            list: ListId::parse("fraud_txn").expect("list"),
+            epoch: Epoch::FIRST,
+            root,
+        }
+    }
+
+    fn tree(n: u8) -> IndexedMerkleTree<MemoryStore> {
+        IndexedMerkleTree::build(MemoryStore::new(), (1..=n).map(tag).collect()).expect("build")
+    }
+
+    #[test]
+    fn an_honest_tree_is_attested_and_every_lie_is_refuted_with_its_reason() {
+        let t = tree(10);
+        let root = t.root().to_bytes();
+        let p = LayoutPackage::of(header(root), &t).expect("layout");
+        assert_eq!(
+            judge(&p.leaves, &root, 10),
+            (AttestationOutcome::Attested, String::new())
+        );
+        // A size larger than the list: refuted (the allowance it would raise counts nothing).
+        let (outcome, why) = judge(&p.leaves, &root, 4_294_967_295);
+        assert_eq!(outcome, AttestationOutcome::Refuted);
+        assert!(why.contains("committed size"), "{why}");
+        // A root over other leaves than the sealed ones.
+        let (outcome, why) = judge(&p.leaves, &tree(11).root().to_bytes(), 10);
+        assert_eq!(outcome, AttestationOutcome::Refuted);
+        assert!(why.contains("is not the root of the sealed tree"), "{why}");
+        // A tree whose leaves are not a sorted linked list (two values swapped).
+        let mut unsorted = p.leaves.clone();
+        let (a, b) = (unsorted[2].1.clone(), unsorted[6].1.clone());
+        let leaf = |v: &Vec<u8>| Leaf::from_bytes(v.as_slice().try_into().expect("62 bytes"));
+        let (la, lb) = (leaf(&a), leaf(&b));
+        unsorted[2].1 = Leaf {
+            value: lb.value,
+            next_value: la.next_value,
+        }
+        .to_bytes()
+        .to_vec();
+        unsorted[6].1 = Leaf {
+            value: la.value,
+            next_value: lb.next_value,
+        }
+        .to_bytes()
+        .to_vec();
+        let (outcome, why) = judge(&unsorted, &root, 10);
+        assert_eq!(outcome, AttestationOutcome::Refuted);
+        assert!(why.contains("not a sorted linked list"), "{why}");
+        // A leaf that does not decode.
+        let mut garbled = p.leaves.clone();
+        garbled[1].1.truncate(5);
+        assert_eq!(judge(&garbled, &root, 10).0, AttestationOutcome::Refuted);
+    }
+
+    #[test]
+    fn a_sealed_layout_opens_only_for_its_publication_and_key() {
+        let t = tree(5);
+        let root = t.root().to_bytes();
+        let view = ViewSecret::from_seed([3; 32]);
+        let p = LayoutPackage::of(header(root), &t).expect("layout");
+        let sealed = p.seal(&view.public()).expect("seal");
+        assert_eq!(
+            LayoutPackage::open(&view, &header(root), &sealed).expect("open"),
+            p
+        );
+        // Another publication, another key, a flipped byte: refused.
+        let mut other = header(root);
+        other.epoch = Epoch::FIRST.next().expect("epoch");
+        assert!(LayoutPackage::open(&view, &other, &sealed).is_err());
+        let stranger = ViewSecret::from_seed([4; 32]);
+        assert!(LayoutPackage::open(&stranger, &header(root), &sealed).is_err());
+        let mut bent = sealed.clone();
+        bent.ciphertext[3] ^= 1;
+        assert!(LayoutPackage::open(&view, &header(root), &bent).is_err());
+        // The plaintext holds tags and slots, nothing else: no identifier can be in it.
+        assert!(!sealed.ciphertext.is_empty());
+    }
+}
