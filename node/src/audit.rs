@@ -67,16 +67,17 @@ pub fn audit(
     sorted.sort_by_key(|(id, r)| (r.height, **id));
     for (id, r) in sorted {
         let body = &r.receipt.request.request;
-        let (details, error) = match &r.details {
-            None => (None, Some("no sealed details".to_owned())),
+        // Inconsistent details are shown as sealed and counted nowhere.
+        let (details, error, counted) = match &r.details {
+            None => (None, Some("no sealed details".to_owned()), false),
             Some(sealed) => match fengxin_confidential::open_details(view, id, sealed) {
-                Err(e) => (None, Some(e.to_string())),
+                Err(e) => (None, Some(e.to_string()), false),
                 Ok(plain) => match serde_json::from_slice::<ReceiptDetails>(&plain)
                     .map_err(|e| e.to_string())
                     .and_then(|d| audit_details(&d).map(|a| (d, a)))
                 {
                     Ok((d, a)) => match check_details(state, verifier, id, r, &d) {
-                        Ok(()) => (Some(a), None),
+                        Ok(()) => (Some(a), None, true),
                         Err(why) => {
                             inconsistent.push(Flag {
                                 rule: FlagRule::InconsistentDetails,
@@ -88,30 +89,24 @@ pub fn audit(
                                     r.height
                                 ),
                             });
-                            // Shown as sealed, counted nowhere.
-                            records.push(AuditRecord {
-                                height: r.height,
-                                receipt: RecordId(*id),
-                                querier: body.querier.clone(),
-                                responder: body.responder.clone(),
-                                list: body.list.clone(),
-                                count: body.count,
-                                details: Some(a),
-                                error: Some(format!("inconsistent details: {why}")),
-                            });
-                            count_exchange(&mut figures, &mut pairs, r);
-                            continue;
+                            (Some(a), Some(format!("inconsistent details: {why}")), false)
                         }
                     },
-                    Err(e) => (None, Some(format!("details: {e}"))),
+                    Err(e) => (None, Some(format!("details: {e}")), false),
                 },
             },
         };
-        count_exchange(&mut figures, &mut pairs, r);
+        let q = figures_of(&mut figures, &body.querier);
+        q.queries_made += 1;
+        q.identifiers_screened += u64::from(body.count);
+        let s = figures_of(&mut figures, &body.responder);
+        s.queries_served += 1;
+        s.identifiers_served += u64::from(body.count);
         let pair = pairs
             .entry((body.querier.clone(), body.responder.clone()))
             .or_default();
-        if let Some(d) = &details {
+        pair.ids += u64::from(body.count);
+        if let Some(d) = details.as_ref().filter(|_| counted) {
             let hits = d.results.iter().filter(|v| v.is_hit()).count() as u64;
             pair.hits += hits;
             figures_of(&mut figures, &body.querier).hits_received += hits;
@@ -197,25 +192,6 @@ pub fn audit(
         members: figures.into_values().collect(),
         flags,
     }
-}
-
-/// Counts one exchange for its querier, its responder and their pair.
-fn count_exchange(
-    figures: &mut BTreeMap<MemberName, MemberAudit>,
-    pairs: &mut BTreeMap<(MemberName, MemberName), Pair>,
-    r: &ReceiptState,
-) {
-    let body = &r.receipt.request.request;
-    let q = figures_of(figures, &body.querier);
-    q.queries_made += 1;
-    q.identifiers_screened += u64::from(body.count);
-    let s = figures_of(figures, &body.responder);
-    s.queries_served += 1;
-    s.identifiers_served += u64::from(body.count);
-    pairs
-        .entry((body.querier.clone(), body.responder.clone()))
-        .or_default()
-        .ids += u64::from(body.count);
 }
 
 /// Checks sealed details against their receipt: the nonce and digests are the receipt's, the

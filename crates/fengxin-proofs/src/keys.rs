@@ -277,31 +277,50 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
 /// key into `dir` (the `params/` files are made this way). Returns the manifest.
 pub fn write_development_params(dir: &Path) -> Result<Manifest, SetupError> {
     let keys = development_setup()?;
+    write_params(
+        dir,
+        DEVELOPMENT_LABEL,
+        KeyKind::Development,
+        Some(hex::encode(DEVELOPMENT_SEED)),
+        &keys.vk_bytes,
+        &keys.pk_bytes,
+    )
+}
+
+/// Writes a key pair and its manifest (pinning both files' hashes) into `dir`.
+fn write_params(
+    dir: &Path,
+    label: &str,
+    kind: KeyKind,
+    seed: Option<String>,
+    vk_bytes: &[u8],
+    pk_bytes: &[u8],
+) -> Result<Manifest, SetupError> {
     let constraints = crate::prover::CircuitShape::synthesize()
         .map_err(SetupError::Groth16)?
         .num_constraints;
     let manifest = Manifest {
         version: MANIFEST_VERSION,
-        label: DEVELOPMENT_LABEL.to_string(),
-        kind: KeyKind::Development,
+        label: label.to_string(),
+        kind,
         circuit: "membership".to_string(),
         constraints,
-        seed: Some(hex::encode(DEVELOPMENT_SEED)),
+        seed,
         verifying_key: KeyEntry {
             file: VK_FILE.to_string(),
-            sha256: sha256_hex(&keys.vk_bytes),
+            sha256: sha256_hex(vk_bytes),
         },
         proving_key: KeyEntry {
             file: PK_FILE.to_string(),
-            sha256: sha256_hex(&keys.pk_bytes),
+            sha256: sha256_hex(pk_bytes),
         },
     };
     fs::create_dir_all(dir).map_err(|source| SetupError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    write_atomic(&dir.join(VK_FILE), &keys.vk_bytes)?;
-    write_atomic(&dir.join(PK_FILE), &keys.pk_bytes)?;
+    write_atomic(&dir.join(VK_FILE), vk_bytes)?;
+    write_atomic(&dir.join(PK_FILE), pk_bytes)?;
     let mut json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| SetupError::Serialize(e.to_string()))?;
     json.push(b'\n');
@@ -312,11 +331,13 @@ pub fn write_development_params(dir: &Path) -> Result<Manifest, SetupError> {
 /// Whether `manifest` describes the public development keys: its kind says so, or its
 /// verifying key is the development one built into this binary (whatever its manifest claims).
 pub fn is_development(manifest: &Manifest) -> bool {
-    manifest.kind == KeyKind::Development
-        || embedded_manifest().is_ok_and(|m| {
-            m.kind == KeyKind::Development
-                && m.verifying_key.sha256 == manifest.verifying_key.sha256
-        })
+    manifest.kind == KeyKind::Development || is_development_vk(&manifest.verifying_key.sha256)
+}
+
+/// Whether `vk_sha256` is the hash of the development verifying key built into this binary.
+fn is_development_vk(vk_sha256: &str) -> bool {
+    embedded_manifest()
+        .is_ok_and(|m| m.kind == KeyKind::Development && m.verifying_key.sha256 == vk_sha256)
 }
 
 /// The label of keys brought in with [`import_keys`].
@@ -342,10 +363,7 @@ pub fn import_keys(pk_bytes: &[u8], vk_bytes: &[u8], dir: &Path) -> Result<Manif
             "the verifying key is not the proving key's".into(),
         ));
     }
-    let vk_sha = sha256_hex(vk_bytes);
-    if embedded_manifest()
-        .is_ok_and(|m| m.kind == KeyKind::Development && m.verifying_key.sha256 == vk_sha)
-    {
+    if is_development_vk(&sha256_hex(vk_bytes)) {
         return Err(KeyLoadError::WrongCircuit(
             "these are the public development keys, not production keys".into(),
         ));
@@ -367,43 +385,18 @@ pub fn import_keys(pk_bytes: &[u8], vk_bytes: &[u8], dir: &Path) -> Result<Manif
             "a proof made with the proving key does not verify: {e}"
         ))
     })?;
-    let constraints = crate::prover::CircuitShape::synthesize()
-        .map_err(KeyLoadError::WrongCircuit)?
-        .num_constraints;
-    let manifest = Manifest {
-        version: MANIFEST_VERSION,
-        label: IMPORTED_LABEL.to_string(),
-        kind: KeyKind::Ceremony,
-        circuit: "membership".to_string(),
-        constraints,
-        seed: None,
-        verifying_key: KeyEntry {
-            file: VK_FILE.to_string(),
-            sha256: vk_sha,
-        },
-        proving_key: KeyEntry {
-            file: PK_FILE.to_string(),
-            sha256: sha256_hex(pk_bytes),
-        },
-    };
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| KeyLoadError::Io { path, source }
-    };
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| KeyLoadError::from(SetupError::Serialize(e.to_string())))?;
-    json.push(b'\n');
-    let write = |name: &str, bytes: &[u8]| {
-        write_atomic(&dir.join(name), bytes).map_err(|e| match e {
-            SetupError::Io { path, source } => KeyLoadError::Io { path, source },
-            other => KeyLoadError::from(other),
-        })
-    };
-    write(VK_FILE, vk_bytes)?;
-    write(PK_FILE, pk_bytes)?;
-    write(MANIFEST_FILE, &json)?;
-    Ok(manifest)
+    write_params(
+        dir,
+        IMPORTED_LABEL,
+        KeyKind::Ceremony,
+        None,
+        vk_bytes,
+        pk_bytes,
+    )
+    .map_err(|e| match e {
+        SetupError::Io { path, source } => KeyLoadError::Io { path, source },
+        other => KeyLoadError::from(other),
+    })
 }
 
 /// Loads the verifying key of `dir`, refusing it unless its hash matches the manifest.
