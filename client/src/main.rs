@@ -675,16 +675,17 @@ fn unexpected<T>(response: ApiResponse) -> Result<T, CliError> {
 
 fn print_report(report: &ScreenReport) {
     println!(
-        "{:<12} {:<20} {:<6} {:<9} {:>10}",
-        "member", "list", "result", "verified", "latency"
+        "{:<12} {:<20} {:<6} {:<9} {:<9} {:>10}",
+        "member", "list", "result", "verified", "root", "latency"
     );
     for r in &report.results {
         println!(
-            "{:<12} {:<20} {:<6} {:<9} {:>8.1}ms{}",
+            "{:<12} {:<20} {:<6} {:<9} {:<9} {:>8.1}ms{}",
             r.member.as_str(),
             r.list.as_ref().map_or("-", ListId::as_str),
             r.result.map_or("-", |v| v.as_str()),
             if r.verified { "yes" } else { "NO" },
+            r.root_status.map_or("-", |s| s.as_str()),
             r.latency_ms,
             r.error
                 .as_ref()

@@ -176,15 +176,19 @@ pub fn judge(
     (AttestationOutcome::Attested, String::new())
 }
 
-/// Judges an opened package against the ledger: its publication's root and the size committed
-/// for it (decrypted with `view`). Returns the attestation record's body for the regulator to
-/// sign.
+/// Judges a sealed layout for the publication `header` against the ledger: its root and the
+/// size committed for it (decrypted with `view`), within the consortium's cap on a list's
+/// entries. Returns the attestation record's body for the regulator to sign, or
+/// [`AttestError::NotOnLedger`] while the publication or its size is not on the ledger yet
+/// (judge again later). A layout that does not decode or open is the publisher's fault: the
+/// root is refuted.
 pub fn attest(
     state: &LedgerState,
     view: &ViewSecret,
-    package: &LayoutPackage,
+    header: &LayoutHeader,
+    sealed: &[u8],
 ) -> Result<RootAttestation, AttestError> {
-    let h = &package.header;
+    let h = header;
     let published = state
         .publication(&h.member, &h.list, h.epoch)
         .ok_or_else(|| {
@@ -205,12 +209,24 @@ pub fn attest(
             h.member, h.list, h.epoch
         ))
     })?;
-    let (outcome, reason) = match size.size.decrypt(view) {
-        Ok(n) => judge(&package.leaves, &h.root, n),
-        Err(e) => (
+    let cap = state.params().max_list_entries;
+    let opened = postcard::from_bytes::<SealedDetails>(sealed)
+        .map_err(|e| AttestError::Encoding(e.to_string()))
+        .and_then(|s| LayoutPackage::open(view, h, &s));
+    let (outcome, reason) = match (opened, size.size.decrypt(view)) {
+        (Err(e), _) => (
+            AttestationOutcome::Refuted,
+            format!("the sealed layout cannot be read: {e}"),
+        ),
+        (_, Err(e)) => (
             AttestationOutcome::Refuted,
             format!("the committed size does not decrypt: {e}"),
         ),
+        (Ok(_), Ok(n)) if n > cap => (
+            AttestationOutcome::Refuted,
+            format!("the committed size {n} is over the consortium's cap of {cap} entries a list"),
+        ),
+        (Ok(package), Ok(n)) => judge(&package.leaves, &h.root, n),
     };
     Ok(RootAttestation {
         member: h.member.clone(),
@@ -221,6 +237,24 @@ pub fn attest(
         outcome,
         reason,
     })
+}
+
+/// The sealed layout of `leaves` for the publication `header`, encoded for the wire
+/// ([`fengxin_protocol::LayoutPiece`]s carry it in pieces).
+pub fn seal_layout(
+    view: &ViewPublicKey,
+    header: LayoutHeader,
+    leaves: &[(u64, Leaf)],
+) -> Result<Vec<u8>, AttestError> {
+    let package = LayoutPackage {
+        version: LAYOUT_VERSION,
+        header,
+        leaves: leaves
+            .iter()
+            .map(|(slot, leaf)| (*slot, leaf.to_bytes().to_vec()))
+            .collect(),
+    };
+    postcard::to_allocvec(&package.seal(view)?).map_err(|e| AttestError::Encoding(e.to_string()))
 }
 
 #[cfg(test)]

@@ -240,25 +240,52 @@ pub async fn serve(
 /// Serves consensus messages arriving at `endpoint` (for processes that run the ledger without
 /// the screening daemon: benchmarks and tools).
 pub async fn serve_endpoint(endpoint: Endpoint, ledger: fengxin_consensus::Ledger) {
+    let refuse: OtherRequests = Arc::new(|_, _, _| {
+        Box::pin(async {
+            Response::Refused(fengxin_protocol::Refusal::new(
+                fengxin_protocol::RefusalKind::Malformed,
+                "this endpoint serves the ledger only",
+            ))
+        })
+    });
+    serve_endpoint_with(endpoint, ledger, refuse).await;
+}
+
+/// What answers the requests other than consensus messages on an endpoint that serves the
+/// ledger: given the peer's name and key and the request.
+pub type OtherRequests = Arc<
+    dyn Fn(
+            MemberName,
+            IdentityPublicKey,
+            Request,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Serves consensus messages arriving at `endpoint`, and every other request with `other`
+/// (the regulator's node: layouts for root attestation).
+pub async fn serve_endpoint_with(
+    endpoint: Endpoint,
+    ledger: fengxin_consensus::Ledger,
+    other: OtherRequests,
+) {
     while let Some(incoming) = endpoint.accept().await {
-        let ledger = ledger.clone();
+        let (ledger, other) = (ledger.clone(), other.clone());
         tokio::spawn(async move {
             let Ok(conn) = incoming.establish().await else {
                 return;
             };
-            let from = conn.public_key();
+            let (from, peer) = (conn.public_key(), conn.member().clone());
             while let Ok(req) = conn.accept_request().await {
-                let ledger = ledger.clone();
+                let (ledger, other, peer) = (ledger.clone(), other.clone(), peer.clone());
                 tokio::spawn(async move {
                     let Ok((request, responder)) = req.read::<Request>().await else {
                         return;
                     };
                     let response = match request {
                         Request::Ledger(bytes) => serve(&ledger, &from, &bytes).await,
-                        _ => Response::Refused(fengxin_protocol::Refusal::new(
-                            fengxin_protocol::RefusalKind::Malformed,
-                            "this endpoint serves the ledger only",
-                        )),
+                        request => other(peer, from, request).await,
                     };
                     let _ = responder.respond(&response).await;
                 });

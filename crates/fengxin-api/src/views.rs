@@ -123,6 +123,10 @@ pub struct ScreenResult {
     pub result: Option<Verdict>,
     /// Whether the answer's proofs verified against the published root and key.
     pub verified: bool,
+    /// Whether the regulator attested the published root the answer is for (null when no
+    /// list was screened). An answer against a refuted root is never a result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_status: Option<RootStatus>,
     /// What went wrong, when no verified answer exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ScreenError>,
@@ -155,6 +159,9 @@ pub struct BatchScreenResult {
     pub hits: Vec<usize>,
     /// Whether every answer's proof verified.
     pub verified: bool,
+    /// As [`ScreenResult::root_status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_status: Option<RootStatus>,
     /// What went wrong, when no verified answer exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ScreenError>,

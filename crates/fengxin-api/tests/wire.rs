@@ -66,6 +66,7 @@ fn screening_output_keeps_the_documented_shape() {
                 list: Some(ListId::parse("fraud_txn").expect("list")),
                 result: Some(Verdict::Hit),
                 verified: true,
+                root_status: Some(RootStatus::Attested),
                 error: None,
                 latency_ms: 12.5,
             },
@@ -74,6 +75,7 @@ fn screening_output_keeps_the_documented_shape() {
                 list: None,
                 result: None,
                 verified: false,
+                root_status: None,
                 error: Some(ScreenError {
                     kind: ScreenErrorKind::PeerUnreachable,
                     reason: Some("timeout".into()),
@@ -91,7 +93,7 @@ fn screening_output_keeps_the_documented_shape() {
             "identifier_type": "cn_id",
             "results": [
                 {"member": "bank-b", "list": "fraud_txn", "result": "hit", "verified": true,
-                 "latency_ms": 12.5},
+                 "root_status": "attested", "latency_ms": 12.5},
                 {"member": "bank-c", "list": null, "result": null, "verified": false,
                  "error": {"kind": "peer_unreachable", "reason": "timeout", "message": "timed out"},
                  "latency_ms": 5000.0}

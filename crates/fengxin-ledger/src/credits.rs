@@ -70,11 +70,22 @@ pub struct CreditParams {
     /// screening is suspended until the council reinstates it.
     #[serde(default = "yes")]
     pub suspend_on_equivocation: bool,
+    /// Most entries a list may count: the regulator refutes a root whose committed size is
+    /// larger, so no size above it ever raises an allowance.
+    #[serde(default = "default_max_list_entries")]
+    pub max_list_entries: u64,
 }
 
 fn yes() -> bool {
     true
 }
+
+fn default_max_list_entries() -> u64 {
+    DEFAULT_MAX_LIST_ENTRIES
+}
+
+/// The default of [`CreditParams::max_list_entries`]: 50 million entries.
+pub const DEFAULT_MAX_LIST_ENTRIES: u64 = 50_000_000;
 
 impl Default for CreditParams {
     fn default() -> Self {
@@ -90,6 +101,7 @@ impl Default for CreditParams {
             quality_max: 2000,
             epoch_blocks: 100,
             suspend_on_equivocation: true,
+            max_list_entries: DEFAULT_MAX_LIST_ENTRIES,
         }
     }
 }
@@ -116,6 +128,9 @@ impl CreditParams {
     pub fn check(&self) -> Result<(), String> {
         if self.epoch_blocks == 0 {
             return Err("epoch_blocks must be positive".into());
+        }
+        if self.max_list_entries == 0 {
+            return Err("max_list_entries must be positive".into());
         }
         if self.initial_grant < 0 || self.cost_per_identifier < 0 {
             return Err("initial_grant and cost_per_identifier must not be negative".into());

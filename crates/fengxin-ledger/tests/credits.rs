@@ -41,6 +41,7 @@ fn params() -> CreditParams {
         quality_max: 2000,
         epoch_blocks: 4,
         suspend_on_equivocation: true,
+        max_list_entries: 1_000_000,
     }
 }
 

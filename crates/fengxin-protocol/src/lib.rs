@@ -32,8 +32,9 @@ pub use fengxin_signed::{
 };
 pub use fengxin_signed::{canon, Publication, PublicationError, SignedPublication};
 pub use messages::{
-    Answer, EvaluateRequest, EvaluateResponse, MembershipRequest, MembershipResponse, Refusal,
-    RefusalKind, Request, Response, MAX_BATCH, PROTOCOL_VERSION,
+    Answer, EvaluateRequest, EvaluateResponse, LayoutPiece, LayoutProgress, MembershipRequest,
+    MembershipResponse, Refusal, RefusalKind, Request, Response, LAYOUT_PIECE, MAX_BATCH,
+    PROTOCOL_VERSION,
 };
 pub use querier::{
     AwaitingAnswers, AwaitingEvaluation, Evidence, Exchange, Misbehaviour, Querier, QueryError,

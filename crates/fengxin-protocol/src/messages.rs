@@ -23,6 +23,43 @@ pub enum Request {
     Publications,
     /// A ledger replication message (encoded by the consensus host; opaque here).
     Ledger(Vec<u8>),
+    /// A piece of a publication's sealed leaf layout, from its publisher to a regulator
+    /// (root attestation). Only regulators accept it.
+    Layout(LayoutPiece),
+}
+
+/// Most bytes of a sealed layout in one [`LayoutPiece`] (well inside a frame).
+pub const LAYOUT_PIECE: usize = 1 << 20;
+
+/// One piece of the sealed leaf layout of the sender's publication of (list, epoch, root).
+/// The pieces of one layout are sent in order; the regulator stores them as they come and
+/// opens the layout once it has all of it, so a layout of any size travels in bounded frames
+/// and an interrupted transfer resumes where the regulator says it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutPiece {
+    /// The list.
+    pub list: fengxin_types::ListId,
+    /// The publication epoch.
+    pub epoch: fengxin_types::Epoch,
+    /// The published root the layout is for.
+    pub root: [u8; 32],
+    /// Length of the whole sealed layout, bytes.
+    pub total: u64,
+    /// Offset of this piece in the sealed layout.
+    pub offset: u64,
+    /// The piece (at most [`LAYOUT_PIECE`] bytes).
+    pub bytes: Vec<u8>,
+}
+
+/// A regulator's answer to a [`LayoutPiece`]: how much of that layout it holds, and whether
+/// it has judged the publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutProgress {
+    /// Bytes of the sealed layout stored so far: the offset of the next piece to send.
+    pub received: u64,
+    /// The whole layout is stored (it is judged once the publication and its size commitment
+    /// are on the ledger).
+    pub complete: bool,
 }
 
 /// Step 1 request.
@@ -60,6 +97,8 @@ pub enum Response {
     Refused(Refusal),
     /// A ledger replication reply (opaque here).
     Ledger(Vec<u8>),
+    /// A regulator's receipt of a layout piece.
+    Layout(LayoutProgress),
 }
 
 /// Step 1 response.

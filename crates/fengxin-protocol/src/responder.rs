@@ -177,6 +177,10 @@ impl Responder {
                 RefusalKind::Malformed,
                 "ledger messages go to the consensus host, not the screening responder",
             ),
+            Request::Layout(_) => refused(
+                RefusalKind::Malformed,
+                "layouts for root attestation go to a regulator, not to a member",
+            ),
             Request::Evaluate(req) => self.evaluate(source, querier, req, rng),
             Request::Membership(req) => self.membership(source, querier, req, rng, abandoned),
         }

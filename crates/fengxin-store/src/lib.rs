@@ -21,19 +21,21 @@
 //! dropped or the process dies before commit).
 
 mod error;
+pub mod layouts;
 mod schema;
 pub mod spent;
 mod tree;
 mod writer;
 
 pub use error::StoreError;
+pub use layouts::{LayoutInbox, LayoutKey, Piece, PieceError, Progress, SealedLayout};
 pub use schema::{EntryRecord, ListMeta, SCHEMA_VERSION};
 pub use spent::{ClaimedInterval, Spend, SpendError, SpentBook};
 pub use tree::{TreeReader, TreeStoreError, TreeTables};
 pub use writer::{ChunkOutcome, ListWriter, NewEntry, RemoveOutcome};
 
 use fengxin_crypto::MasterSeed;
-use fengxin_tree::{IndexedMerkleTree, Lookup, Root};
+use fengxin_tree::{IndexedMerkleTree, Leaf, Lookup, Root};
 use fengxin_types::{Epoch, ListId, Tag};
 use redb::{Database, ReadableTable, ReadableTableMetadata};
 use schema::{ENTRIES, LISTS, META, TAGS};
@@ -203,6 +205,15 @@ impl Store {
             .lookup(tag)
             .map_err(|e| StoreError::Tree(e.to_string()))?;
         Ok((tree.root(), lookup))
+    }
+
+    /// Every occupied slot of the committed tree of `(list, epoch)` with its leaf, in slot
+    /// order (what a publisher seals to the regulator for root attestation).
+    pub fn layout(&self, list: &ListId, epoch: Epoch) -> Result<Vec<(u64, Leaf)>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let reader = TreeReader::open(&txn, list.as_str(), epoch.get())?;
+        let tree = IndexedMerkleTree::open(reader).map_err(|e| StoreError::Tree(e.to_string()))?;
+        tree.layout().map_err(|e| StoreError::Tree(e.to_string()))
     }
 
     /// Whether `tag` is stored for `(list, epoch)`.

@@ -107,8 +107,58 @@ pub enum SpendError {
     Store(#[from] StoreError),
 }
 
-fn db(e: impl Into<redb::Error>) -> StoreError {
+pub(crate) fn db(e: impl Into<redb::Error>) -> StoreError {
     StoreError::from(e.into())
+}
+
+/// Opens the redb file at `path` (created owner-only if absent) and checks, or on first use
+/// writes, its `schema_version` in the `meta` table; returns the database and the open write
+/// transaction for the caller to create its tables in and commit.
+pub(crate) fn open_versioned(
+    path: &Path,
+    version: u32,
+) -> Result<(Database, redb::WriteTransaction), StoreError> {
+    if !path.exists() {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(path).map_err(db)?;
+    }
+    let db_ = Database::create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.to_owned()),
+        other => db(other),
+    })?;
+    let txn = db_.begin_write().map_err(db)?;
+    {
+        let mut meta = txn.open_table(META).map_err(db)?;
+        let found = meta
+            .get("schema_version")
+            .map_err(db)?
+            .map(|v| v.value().to_vec());
+        match found {
+            None => {
+                meta.insert("schema_version", version.to_be_bytes().as_slice())
+                    .map_err(db)?;
+            }
+            Some(bytes) => {
+                let bytes: [u8; 4] = bytes
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("schema_version is not 4 bytes"))?;
+                let found = u32::from_be_bytes(bytes);
+                if found != version {
+                    return Err(StoreError::SchemaVersion {
+                        found,
+                        expected: version,
+                    });
+                }
+            }
+        }
+    }
+    Ok((db_, txn))
 }
 
 /// The responder's durable book of spent requests and claims.
@@ -120,49 +170,8 @@ pub struct SpentBook {
 impl SpentBook {
     /// Opens the book at `path`, creating it (owner-only) if it does not exist.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let fresh = !path.exists();
-        if fresh {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            opts.open(path).map_err(db)?;
-        }
-        let db_ = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.to_owned()),
-            other => db(other),
-        })?;
-        let txn = db_.begin_write().map_err(db)?;
+        let (db_, txn) = open_versioned(path, SPENT_SCHEMA_VERSION)?;
         {
-            let mut meta = txn.open_table(META).map_err(db)?;
-            let found = meta
-                .get("schema_version")
-                .map_err(db)?
-                .map(|v| v.value().to_vec());
-            match found {
-                None => {
-                    meta.insert(
-                        "schema_version",
-                        SPENT_SCHEMA_VERSION.to_be_bytes().as_slice(),
-                    )
-                    .map_err(db)?;
-                }
-                Some(bytes) => {
-                    let bytes: [u8; 4] = bytes
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("schema_version is not 4 bytes"))?;
-                    let found = u32::from_be_bytes(bytes);
-                    if found != SPENT_SCHEMA_VERSION {
-                        return Err(StoreError::SchemaVersion {
-                            found,
-                            expected: SPENT_SCHEMA_VERSION,
-                        });
-                    }
-                }
-            }
             txn.open_table(REQUESTS).map_err(db)?;
             txn.open_table(CLAIMS).map_err(db)?;
             txn.open_table(OWN).map_err(db)?;

@@ -92,6 +92,18 @@ pub fn check_layout(leaves: &[(u64, Leaf)]) -> Result<(Root, u64), LayoutError> 
     Ok((Root::from_field(root), by_slot.len() as u64 - 1))
 }
 
+/// The root that `leaves` (slot, leaf) commit to, without checking that they form a sorted
+/// linked list: what a tree built over them by hand would publish. Slots beyond the capacity
+/// are ignored and a later duplicate slot replaces an earlier one.
+pub fn layout_root(leaves: &[(u64, Leaf)]) -> Root {
+    let by_slot: BTreeMap<u64, Leaf> = leaves
+        .iter()
+        .filter(|(slot, _)| *slot < CAPACITY)
+        .copied()
+        .collect();
+    Root::from_field(sparse_root(by_slot.iter().map(|(s, l)| (*s, l.hash()))))
+}
+
 fn hex_of(v: Value) -> String {
     hex::encode(v.to_bytes())
 }
@@ -173,6 +185,9 @@ mod tests {
         // The order the leaves come in does not matter.
         layout.reverse();
         assert_eq!(check_layout(&layout), Ok((edited.root(), kept)));
+        // The unchecked root agrees with the tree's own.
+        assert_eq!(layout_root(&layout), edited.root());
+        assert_eq!(layout_root(&built.layout().expect("layout")), built.root());
         // The empty tree: the sentinel alone.
         let empty = IndexedMerkleTree::open(MemoryStore::new()).expect("open");
         assert_eq!(

@@ -30,7 +30,7 @@ mod value;
 
 pub use ark_bn254::Fr;
 pub use error::{BuildError, DeleteError, InsertError, OpenError, WitnessError};
-pub use layout::{check_layout, LayoutError};
+pub use layout::{check_layout, layout_root, LayoutError};
 pub use store::{Infallible, MemoryStore, TreeStore};
 pub use tree::{empty_hashes, path_root, IndexedMerkleTree, LeafWitness, Lookup, CAPACITY, DEPTH};
 pub use value::{

@@ -12,6 +12,7 @@
 //! `RateLimited`, never queued without bound. Proving runs on the blocking pool.
 
 mod api_server;
+mod attestor;
 mod duties;
 mod limits;
 mod logging;
@@ -246,10 +247,12 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
         }));
     }
     let duties = tokio::spawn(settle_epochs(node.clone(), published));
+    let layouts = tokio::spawn(attestor::send_layouts(node.clone()));
     wait_for_stop(&node.shutdown).await?;
     // Finish what is in progress (answers being proven, screenings being verified), refusing
     // anything new, then leave the consortium's connections and stop the ledger.
     duties.abort();
+    layouts.abort();
     let unfinished = node.work.drain(DRAIN).await;
     if unfinished > 0 {
         tracing::info!(
@@ -354,10 +357,29 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
     genesis.check_params(&params)?;
     let verifier = fengxin_proofs::keys::load_verifier(&params)?;
     let (endpoint, ledger) = start_ledger(&dir, &genesis, &parties, &identity).await?;
-    tokio::spawn(crate::ledger::serve_endpoint(
+    let view = Arc::new(api_server::RegulatorKeys { view, verifier });
+    let inbox = fengxin_store::LayoutInbox::open(&dir.root().join(attestor::LAYOUTS_FILE))
+        .map_err(StartError::Store)?;
+    let attestor = Arc::new(attestor::Attestor {
+        chain: ledger.read(|s| s.chain_id())?,
+        me: me.clone(),
+        identity: IdentityKey::from_slice(&identity.expose_secret())
+            .map_err(|e| StartError::Internal(e.to_string()))?,
+        keys: view.clone(),
+        inbox,
+        ledger: ledger.clone(),
+        complete: Notify::new(),
+    });
+    let layouts: crate::ledger::OtherRequests = {
+        let attestor = attestor.clone();
+        Arc::new(move |peer, key, request| Box::pin(attestor.clone().receive(peer, key, request)))
+    };
+    tokio::spawn(crate::ledger::serve_endpoint_with(
         endpoint.clone(),
         ledger.clone(),
+        layouts,
     ));
+    let judging = tokio::spawn(attestor::judge_layouts(attestor));
     let (listener, socket_path) = bind_api_socket(&dir)?;
     tracing::info!(
         "{me} (regulator) replicating the ledger; local API {}",
@@ -365,7 +387,6 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
     );
     println!("ready");
     let shutdown = Arc::new(Notify::new());
-    let view = Arc::new(api_server::RegulatorKeys { view, verifier });
     {
         let (ledger, shutdown, view) = (ledger.clone(), shutdown.clone(), view.clone());
         let me = me.clone();
@@ -377,6 +398,7 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
         }));
     }
     wait_for_stop(&shutdown).await?;
+    judging.abort();
     ledger.shutdown().await;
     endpoint.close();
     let _ = std::fs::remove_file(&socket_path);

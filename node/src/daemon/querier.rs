@@ -6,8 +6,8 @@
 use super::state::Node;
 use crate::genesis::Party;
 use fengxin_api::{
-    ApiError, BatchScreenReport, BatchScreenResult, ErrorKind, ScreenError, ScreenErrorKind,
-    ScreenReport, ScreenResult, Verdict,
+    ApiError, BatchScreenReport, BatchScreenResult, ErrorKind, RootStatus, ScreenError,
+    ScreenErrorKind, ScreenReport, ScreenResult, Verdict,
 };
 use fengxin_ledger::{Record, RecordBody};
 use fengxin_net::PeerConnection;
@@ -141,6 +141,7 @@ pub async fn screen(
                 list: o.list,
                 verified: result.is_some(),
                 result,
+                root_status: o.root_status,
                 error,
                 latency_ms: o.latency_ms,
             }
@@ -183,6 +184,7 @@ pub async fn screen_batch(
                 list: o.list,
                 hits,
                 verified,
+                root_status: o.root_status,
                 error,
                 latency_ms: o.latency_ms,
             }
@@ -201,6 +203,7 @@ pub(super) struct MemberOutcome {
     member: MemberName,
     list: Option<ListId>,
     outcome: Result<Vec<bool>, StepError>,
+    root_status: Option<RootStatus>,
     latency_ms: f64,
 }
 
@@ -215,6 +218,7 @@ pub(super) fn failed(
         member: member.clone(),
         list: list.cloned(),
         outcome: Err(StepError::new(kind, message, false)),
+        root_status: None,
         latency_ms: started.elapsed().as_secs_f64() * 1e3,
     }
 }
@@ -230,6 +234,11 @@ pub(super) struct StepError {
 }
 
 impl StepError {
+    /// What went wrong, for the log.
+    pub(super) fn message(&self) -> &str {
+        &self.message
+    }
+
     fn new(kind: ScreenErrorKind, message: impl Into<String>, retry: bool) -> Self {
         Self {
             kind,
@@ -399,8 +408,16 @@ pub(super) async fn screen_member(
     {
         let started = Instant::now();
         let mut hits = Vec::with_capacity(ids.len());
-        let mut outcome = Ok(());
+        // A refuted root's answers are misbehaviour whatever they say: nothing is asked (and
+        // no allowance spent) for it.
+        let mut outcome = match refuted_root(node, &party.name, p) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
         for chunk in ids.chunks(SCREEN_CHUNK) {
+            if outcome.is_err() {
+                break;
+            }
             // Every attempt signs a fresh claim: an attempt the responder evaluated is a
             // receipt it submits, and spending one claim twice would be an equivocation.
             let attempt = || query_batch(node, party, p, chunk, case_reference);
@@ -426,10 +443,21 @@ pub(super) async fn screen_member(
                 }
             }
         }
+        // The root may have been refuted while the exchange ran.
+        if outcome.is_ok() {
+            if let Some(e) = refuted_root(node, &party.name, p) {
+                outcome = Err(e);
+            }
+        }
+        let root_status = node
+            .ledger
+            .read(|s| super::views::root_status(s, &party.name, &p.list, p.epoch))
+            .unwrap_or(RootStatus::Pending);
         out.push(MemberOutcome {
             member: party.name.clone(),
             list: Some(p.list.clone()),
             outcome: outcome.map(|()| hits),
+            root_status: Some(root_status),
             latency_ms: started.elapsed().as_secs_f64() * 1e3,
         });
     }
@@ -446,6 +474,29 @@ pub(super) async fn screen_member(
         ));
     }
     out
+}
+
+/// The misbehaviour of answering against `p`'s root, if the regulator refuted it.
+fn refuted_root(node: &Node, member: &MemberName, p: &Publication) -> Option<StepError> {
+    let reason = node
+        .ledger
+        .read(|s| {
+            s.attestation(member, &p.list, p.epoch)
+                .filter(|a| a.attestation.outcome == fengxin_ledger::AttestationOutcome::Refuted)
+                .map(|a| (a.regulator.clone(), a.attestation.reason.clone()))
+        })
+        .ok()??;
+    Some(
+        StepError::new(
+            ScreenErrorKind::PeerMisbehaved,
+            format!(
+                "{member}'s {} root of epoch {} was refuted by {}: {}",
+                p.list, p.epoch, reason.0, reason.1
+            ),
+            false,
+        )
+        .because("refuted_root"),
+    )
 }
 
 /// What is left of this epoch's allowance (`None` when the consortium keeps no allowances or

@@ -179,18 +179,14 @@ pub(super) fn root_view(
     epoch: fengxin_types::Epoch,
     root: fengxin_api::ListRoot,
 ) -> fengxin_api::RootView {
-    use fengxin_api::{RootPublication, RootStatus};
+    use fengxin_api::RootPublication;
     use fengxin_ledger::AttestationOutcome;
     let published_by = state
         .publications_with_root(list, epoch, root.as_bytes())
         .into_iter()
         .map(|(member, p)| {
             let attestation = state.attestation(member, list, epoch);
-            let status = match attestation.map(|a| a.attestation.outcome) {
-                Some(AttestationOutcome::Attested) => RootStatus::Attested,
-                Some(AttestationOutcome::Refuted) => RootStatus::Refuted,
-                None => RootStatus::Pending,
-            };
+            let status = root_status(state, member, list, epoch);
             RootPublication {
                 member: member.clone(),
                 height: p.height,
@@ -210,5 +206,25 @@ pub(super) fn root_view(
         epoch,
         root,
         published_by,
+    }
+}
+
+/// Whether the regulator attested (member, list, epoch)'s published root, refuted it, or has
+/// not judged it yet.
+pub(super) fn root_status(
+    state: &fengxin_ledger::LedgerState,
+    member: &fengxin_types::MemberName,
+    list: &fengxin_types::ListId,
+    epoch: fengxin_types::Epoch,
+) -> fengxin_api::RootStatus {
+    use fengxin_api::RootStatus;
+    use fengxin_ledger::AttestationOutcome;
+    match state
+        .attestation(member, list, epoch)
+        .map(|a| a.attestation.outcome)
+    {
+        Some(AttestationOutcome::Attested) => RootStatus::Attested,
+        Some(AttestationOutcome::Refuted) => RootStatus::Refuted,
+        None => RootStatus::Pending,
     }
 }

@@ -1,0 +1,372 @@
+//! Root attestation between nodes (docs/attestation.md).
+//!
+//! - A member's node seals the leaf layout of each of its publications on the ledger to the
+//!   regulators' view key and sends it to every regulator node in pieces
+//!   ([`fengxin_protocol::LayoutPiece`]), until each holds all of it; it retries every few
+//!   seconds, and after a restart, until the ledger holds the publication's attestation.
+//! - The regulator's node stores the pieces sealed ([`fengxin_store::LayoutInbox`]), accepts
+//!   them only from the member whose publication they are for, and once a layout is complete
+//!   and its publication and size commitment are on the ledger, opens it, judges it
+//!   ([`crate::attest::attest`]) and submits its signed attestation record.
+
+use super::querier::exchange;
+use super::state::Node;
+use crate::attest::{attest, seal_layout, AttestError, LayoutHeader};
+use crate::genesis::Party;
+use fengxin_crypto::{IdentityKey, IdentityPublicKey};
+use fengxin_ledger::{Record, RecordBody};
+use fengxin_protocol::{
+    LayoutPiece, LayoutProgress, Refusal, RefusalKind, Request, Response, LAYOUT_PIECE,
+};
+use fengxin_store::{LayoutInbox, LayoutKey, Piece, PieceError};
+use fengxin_types::{Epoch, ListId, MemberName};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How often a member retries sending layouts, and a regulator judges waiting ones.
+const ROUND: Duration = Duration::from_secs(2);
+
+/// The inbox file in a regulator's data directory.
+pub const LAYOUTS_FILE: &str = "layouts.redb";
+
+/// The member side: sends the layout of every own publication on the ledger that is not
+/// attested yet to every regulator, each until it has all of it.
+pub(super) async fn send_layouts(node: Arc<Node>) {
+    // (list, epoch, regulator) that hold a complete layout: nothing more to send them.
+    let mut delivered: BTreeSet<(ListId, Epoch, MemberName)> = BTreeSet::new();
+    loop {
+        for sp in &node.publications {
+            let p = &sp.publication;
+            let (on_ledger, attested, view, regulators) = match node.ledger.read(|s| {
+                (
+                    s.publication(&node.member, &p.list, p.epoch)
+                        .is_some_and(|on| on.publication.root == p.root),
+                    s.attestation(&node.member, &p.list, p.epoch).is_some(),
+                    s.view_key().cloned(),
+                    regulator_parties(s),
+                )
+            }) {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("layouts: ledger unreadable: {e}");
+                    continue;
+                }
+            };
+            let waiting: Vec<Party> = regulators
+                .into_iter()
+                .filter(|r| !delivered.contains(&(p.list.clone(), p.epoch, r.name.clone())))
+                .collect();
+            if !on_ledger || attested || waiting.is_empty() {
+                continue;
+            }
+            let Some(view) = view else { continue };
+            if node.current.get(&p.list) != Some(&(p.epoch, p.root)) {
+                tracing::warn!(
+                    "{} epoch {}: the list changed since it was published; publish it again \
+                     to have its root attested",
+                    p.list,
+                    p.epoch
+                );
+                continue;
+            }
+            let sealed = {
+                let (node, list, epoch, root) = (node.clone(), p.list.clone(), p.epoch, p.root);
+                tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+                    let leaves = node.store.layout(&list, epoch).map_err(|e| e.to_string())?;
+                    let header = LayoutHeader {
+                        chain: node.chain,
+                        member: node.member.clone(),
+                        list,
+                        epoch,
+                        root,
+                    };
+                    seal_layout(&view, header, &leaves).map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+            };
+            let sealed = match sealed {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("{} epoch {}: layout not sealed: {e}", p.list, p.epoch);
+                    continue;
+                }
+            };
+            for regulator in waiting {
+                match send_pieces(&node, &regulator, &p.list, p.epoch, p.root, &sealed).await {
+                    Ok(()) => {
+                        tracing::info!(
+                            "{} epoch {}: layout delivered to {} for attestation",
+                            p.list,
+                            p.epoch,
+                            regulator.name
+                        );
+                        delivered.insert((p.list.clone(), p.epoch, regulator.name));
+                    }
+                    Err(e) => tracing::warn!(
+                        "{} epoch {}: layout not delivered to {} yet: {e}",
+                        p.list,
+                        p.epoch,
+                        regulator.name
+                    ),
+                }
+            }
+        }
+        tokio::time::sleep(ROUND).await;
+    }
+}
+
+/// The regulators the ledger knows, with their addresses.
+fn regulator_parties(state: &fengxin_ledger::LedgerState) -> Vec<Party> {
+    state
+        .regulators()
+        .iter()
+        .filter_map(|(name, r)| {
+            Some(Party {
+                name: name.clone(),
+                key: IdentityPublicKey::from_slice(&r.identity_key).ok()?,
+                address: r.address.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Sends `sealed` to `regulator` piece by piece, resuming wherever it says it stopped.
+async fn send_pieces(
+    node: &Node,
+    regulator: &Party,
+    list: &ListId,
+    epoch: Epoch,
+    root: [u8; 32],
+    sealed: &[u8],
+) -> Result<(), String> {
+    let total = sealed.len() as u64;
+    let mut offset: u64 = 0;
+    // Each round trip either stores a piece or moves the offset to the regulator's count, so
+    // a correct regulator finishes within twice the number of pieces.
+    for _ in 0..2 * (sealed.len() / LAYOUT_PIECE + 2) {
+        let start = usize::try_from(offset).map_err(|e| e.to_string())?;
+        let end = (start + LAYOUT_PIECE).min(sealed.len());
+        let request = Request::Layout(LayoutPiece {
+            list: list.clone(),
+            epoch,
+            root,
+            total,
+            offset,
+            bytes: sealed[start..end].to_vec(),
+        });
+        match exchange(node, regulator, &request).await {
+            Ok(Response::Layout(LayoutProgress { complete: true, .. })) => return Ok(()),
+            Ok(Response::Layout(LayoutProgress { received, .. })) if received < total => {
+                offset = received;
+            }
+            Ok(Response::Layout(p)) => {
+                return Err(format!("it reports {} of {total} bytes", p.received))
+            }
+            Ok(Response::Refused(r)) => {
+                return Err(format!("refused ({:?}): {}", r.kind, r.message))
+            }
+            Ok(other) => return Err(format!("unexpected reply {other:?}")),
+            Err(e) => return Err(e.message().to_owned()),
+        }
+    }
+    Err("the transfer made no progress".into())
+}
+
+/// The regulator side: the inbox and what judging needs.
+pub(super) struct Attestor {
+    pub(super) chain: [u8; 32],
+    pub(super) me: MemberName,
+    pub(super) identity: IdentityKey,
+    pub(super) keys: Arc<super::api_server::RegulatorKeys>,
+    pub(super) inbox: LayoutInbox,
+    pub(super) ledger: fengxin_consensus::Ledger,
+    /// Woken when a layout is complete.
+    pub(super) complete: Notify,
+}
+
+impl Attestor {
+    /// Answers a layout piece from `peer` (authenticated by `key`).
+    pub(super) async fn receive(
+        self: Arc<Self>,
+        peer: MemberName,
+        key: IdentityPublicKey,
+        request: Request,
+    ) -> Response {
+        let refused = |kind, m: String| Response::Refused(Refusal::new(kind, m));
+        let Request::Layout(piece) = request else {
+            return refused(
+                RefusalKind::Malformed,
+                "a regulator serves the ledger and layouts for root attestation only".into(),
+            );
+        };
+        if piece.bytes.len() > LAYOUT_PIECE {
+            return refused(
+                RefusalKind::Malformed,
+                format!("a piece of over {LAYOUT_PIECE} bytes"),
+            );
+        }
+        // By key: only the publishing member sends the layout of its publication.
+        let known = self.ledger.read(|s| {
+            let member = s.member_for_key(&key.to_bytes()) == Some(&peer);
+            let published = s
+                .publication(&peer, &piece.list, piece.epoch)
+                .map(|p| p.publication.root);
+            let judged = s.attestation(&peer, &piece.list, piece.epoch).is_some();
+            (member, published, judged)
+        });
+        match known {
+            Err(e) => return refused(RefusalKind::Internal, e.to_string()),
+            Ok((false, _, _)) => {
+                return refused(
+                    RefusalKind::NotMember,
+                    "only members send layouts of their publications".into(),
+                )
+            }
+            Ok((_, Some(root), _)) if root != piece.root => {
+                return refused(
+                    RefusalKind::Malformed,
+                    format!(
+                        "{} epoch {}: not the published root",
+                        piece.list, piece.epoch
+                    ),
+                )
+            }
+            Ok((_, _, true)) => {
+                return Response::Layout(LayoutProgress {
+                    received: piece.total,
+                    complete: true,
+                })
+            }
+            Ok(_) => {}
+        }
+        let this = self.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            let key = LayoutKey {
+                member: peer.to_string(),
+                list: piece.list.to_string(),
+                epoch: piece.epoch.get(),
+            };
+            this.inbox.receive(
+                &key,
+                &Piece {
+                    root: piece.root,
+                    total: piece.total,
+                    offset: piece.offset,
+                    bytes: &piece.bytes,
+                },
+            )
+        })
+        .await;
+        match stored {
+            Ok(Ok(progress)) => {
+                if progress.complete {
+                    self.complete.notify_one();
+                }
+                Response::Layout(LayoutProgress {
+                    received: progress.received,
+                    complete: progress.complete,
+                })
+            }
+            Ok(Err(PieceError::Store(e))) => refused(RefusalKind::Internal, e.to_string()),
+            Ok(Err(PieceError::TooMany(n))) => refused(
+                RefusalKind::RateLimited,
+                format!("{n} layouts are waiting to be judged"),
+            ),
+            Ok(Err(e)) => refused(RefusalKind::Malformed, e.to_string()),
+            Err(e) => refused(RefusalKind::Internal, e.to_string()),
+        }
+    }
+
+    /// Judges every complete layout whose publication is on the ledger, and submits the
+    /// attestations; the others wait for the next round.
+    fn judge_round(&self) -> Result<usize, String> {
+        let mut submitted = 0;
+        for fengxin_store::SealedLayout { key, root, sealed } in
+            self.inbox.complete_unjudged().map_err(|e| e.to_string())?
+        {
+            let (Ok(member), Ok(list), Ok(epoch)) = (
+                MemberName::parse(&key.member),
+                ListId::parse(&key.list),
+                Epoch::new(key.epoch),
+            ) else {
+                // Names were parsed before they were stored: a damaged row is set aside.
+                self.inbox.mark_judged(&key).map_err(|e| e.to_string())?;
+                continue;
+            };
+            let header = LayoutHeader {
+                chain: self.chain,
+                member,
+                list,
+                epoch,
+                root,
+            };
+            let judged = self.ledger.read(|s| {
+                if s.attestation(&header.member, &header.list, header.epoch)
+                    .is_some()
+                {
+                    return Ok(None);
+                }
+                attest(s, &self.keys.view, &header, &sealed).map(Some)
+            });
+            let attestation = match judged {
+                Err(e) => return Err(e.to_string()),
+                Ok(Ok(None)) => {
+                    self.inbox.mark_judged(&key).map_err(|e| e.to_string())?;
+                    continue;
+                }
+                Ok(Err(AttestError::NotOnLedger(_))) => continue,
+                Ok(Err(e)) => return Err(e.to_string()),
+                Ok(Ok(Some(a))) => a,
+            };
+            let outcome = attestation.outcome;
+            let reason = attestation.reason.clone();
+            let record = Record::sign(
+                self.chain,
+                self.me.clone(),
+                &self.identity,
+                RecordBody::Attestation(attestation),
+            );
+            match self.ledger.submit(vec![record]) {
+                Ok(_) | Err(fengxin_consensus::LedgerError::Rejected { .. }) => {
+                    tracing::info!(
+                        "{} {} epoch {}: {}{}",
+                        header.member,
+                        header.list,
+                        header.epoch,
+                        match outcome {
+                            fengxin_ledger::AttestationOutcome::Attested => "attested",
+                            fengxin_ledger::AttestationOutcome::Refuted => "refuted",
+                        },
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({reason})")
+                        }
+                    );
+                    self.inbox.mark_judged(&key).map_err(|e| e.to_string())?;
+                    submitted += 1;
+                }
+                Err(e) => tracing::warn!("attestation not submitted yet: {e}"),
+            }
+        }
+        Ok(submitted)
+    }
+}
+
+/// The regulator's judging loop: a round when a layout completes, and every few seconds for
+/// layouts whose publication was not on the ledger yet.
+pub(super) async fn judge_layouts(attestor: Arc<Attestor>) {
+    loop {
+        let _ = tokio::time::timeout(ROUND, attestor.complete.notified()).await;
+        let a = attestor.clone();
+        match tokio::task::spawn_blocking(move || a.judge_round()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("judging layouts: {e}"),
+            Err(e) => tracing::warn!("judging layouts: {e}"),
+        }
+    }
+}

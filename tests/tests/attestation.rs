@@ -1,0 +1,367 @@
+//! Root attestation end to end: real member and regulator nodes on loopback, and a rogue
+//! member (bank-q) built from the project's own crates that publishes roots over trees it
+//! made up and sends their layouts to the regulator itself.
+//!
+//! An honest member's node seals its layout to the regulator, which attests the root;
+//! screening reports `root_status` for every answer. Each lie the issue names (an unsorted
+//! tree, a root that is not the root of the sealed tags, a size that does not count the
+//! leaves) is refuted with its reason, and screening against a refuted root is reported as the
+//! responder's misbehaviour, never a miss. The regulator's disk holds the rogue's tags only
+//! sealed.
+
+use fengxin_api::{self as api, ApiRequest, ApiResponse, RootStatus, ScreenErrorKind};
+use fengxin_confidential::{CommittedCount, ViewPublicKey};
+use fengxin_crypto::{IdentityKey, IdentityPublicKey, ListKey, MasterSeed};
+use fengxin_e2e::{
+    files_containing, init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode,
+};
+use fengxin_ledger::credits::list_size_context;
+use fengxin_ledger::{ListSize, Record, RecordBody};
+use fengxin_net::{Endpoint, Limits, StaticRegistry};
+use fengxin_node::attest::{seal_layout, LayoutHeader};
+use fengxin_node::datadir::{MemberFile, Role};
+use fengxin_protocol::{LayoutPiece, LayoutProgress, Publication, Request, Response};
+use fengxin_tree::{layout_root, IndexedMerkleTree, Leaf, MemoryStore};
+use fengxin_types::{Epoch, ListId, MemberName, Tag};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
+const CLIENT: &str = env!("CARGO_BIN_EXE_fengxin-e2e-client");
+
+fn name(s: &str) -> MemberName {
+    MemberName::parse(s).expect("name")
+}
+
+fn list(s: &str) -> ListId {
+    ListId::parse(s).expect("list")
+}
+
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} within 90 s");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn random_tags(n: usize) -> Vec<Tag> {
+    (0..n)
+        .map(|_| {
+            let mut b = [0u8; Tag::LEN];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+            b[0] &= 0x0f;
+            b[Tag::LEN - 1] |= 1;
+            Tag::from_bytes(b).expect("non-zero")
+        })
+        .collect()
+}
+
+/// The publications of `(list, epoch, root)` as `m`'s node reads the ledger.
+fn root_view(m: &Path, l: &ListId, root: [u8; 32]) -> api::RootView {
+    match api::call(
+        m,
+        &ApiRequest::Root {
+            list: l.clone(),
+            epoch: Epoch::FIRST,
+            root: api::ListRoot(root),
+        },
+    ) {
+        Ok(ApiResponse::Root(v)) => v,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Waits until the ledger (as `m` reads it) judges `member`'s root of `l`; returns its status
+/// and the refutation's reason.
+fn judged(m: &Path, member: &MemberName, l: &ListId, root: [u8; 32]) -> (RootStatus, String) {
+    eventually(&format!("{member}'s {l} root judged"), || {
+        root_view(m, l, root)
+            .published_by
+            .into_iter()
+            .find(|p| &p.member == member && p.status != RootStatus::Pending)
+            .map(|p| (p.status, p.reason.unwrap_or_default()))
+    })
+}
+
+fn submit(via: &Path, records: Vec<Record>) {
+    match api::call(via, &ApiRequest::Submit { records }) {
+        Ok(ApiResponse::Submitted(_)) => {}
+        other => panic!("submission refused: {other:?}"),
+    }
+}
+
+/// One made-up list of the rogue: the root it publishes, the size it commits and the layout it
+/// seals to the regulator.
+struct Lie {
+    list: ListId,
+    root: [u8; 32],
+    size: u64,
+    layout: Vec<(u64, Leaf)>,
+    /// Words the refutation's reason must contain.
+    expect: &'static str,
+}
+
+fn lies() -> Vec<Lie> {
+    let tags = random_tags(12);
+    let honest = IndexedMerkleTree::build(MemoryStore::new(), tags.clone()).expect("tree");
+    let layout = honest.layout().expect("layout");
+    // Two leaves' values swapped: the leaves no longer form a sorted linked list, so the tree
+    // could "prove" a miss for a tag it holds. Its root is what the rogue publishes.
+    let mut unsorted = layout.clone();
+    let (va, vb) = (unsorted[3].1.value, unsorted[8].1.value);
+    unsorted[3].1.value = vb;
+    unsorted[8].1.value = va;
+    // The layout of a tree without one of the tags, for a root over all of them.
+    let fewer = IndexedMerkleTree::build(MemoryStore::new(), tags[1..].to_vec()).expect("tree");
+    vec![
+        Lie {
+            list: list(ListId::FRAUD_TXN),
+            root: layout_root(&unsorted).to_bytes(),
+            size: 12,
+            layout: unsorted,
+            expect: "not a sorted linked list",
+        },
+        Lie {
+            list: list(ListId::HIGH_RISK_ACCOUNT),
+            root: honest.root().to_bytes(),
+            size: 12,
+            layout: fewer.layout().expect("layout"),
+            expect: "is not the root of the sealed tree",
+        },
+        Lie {
+            list: list(ListId::MARKETING_ABUSE),
+            root: honest.root().to_bytes(),
+            size: 4_000,
+            layout: layout.clone(),
+            expect: "does not count the tree's 12 entries",
+        },
+        Lie {
+            list: list(ListId::CREDIT_OVERDUE),
+            root: honest.root().to_bytes(),
+            size: u64::from(u32::MAX),
+            layout,
+            expect: "over the consortium's cap",
+        },
+    ]
+}
+
+struct Rogue {
+    name: MemberName,
+    key: IdentityKey,
+    chain: [u8; 32],
+    view: ViewPublicKey,
+}
+
+impl Rogue {
+    fn publication(&self, lie: &Lie) -> Record {
+        let seed = MasterSeed::generate(&mut rand_core::OsRng);
+        let oprf = ListKey::derive(&seed, &lie.list, Epoch::FIRST).expect("list key");
+        Record::sign(
+            self.chain,
+            self.name.clone(),
+            &self.key,
+            RecordBody::Publication(Publication {
+                version: Publication::VERSION,
+                chain: self.chain,
+                member: self.name.clone(),
+                list: lie.list.clone(),
+                epoch: Epoch::FIRST,
+                root: lie.root,
+                oprf_public_key: oprf.public_key().to_bytes(),
+                published_at: 1_800_000_000,
+            }),
+        )
+    }
+
+    fn size(&self, lie: &Lie) -> Record {
+        let (size, _) = CommittedCount::new(
+            lie.size,
+            &self.view.elgamal(),
+            &list_size_context(&self.chain, &self.name, &lie.list, Epoch::FIRST, &lie.root),
+            &mut rand_core::OsRng,
+        )
+        .expect("commit");
+        Record::sign(
+            self.chain,
+            self.name.clone(),
+            &self.key,
+            RecordBody::ListSize(Box::new(ListSize {
+                list: lie.list.clone(),
+                epoch: Epoch::FIRST,
+                root: lie.root,
+                size,
+            })),
+        )
+    }
+
+    fn sealed(&self, lie: &Lie) -> Vec<u8> {
+        let header = LayoutHeader {
+            chain: self.chain,
+            member: self.name.clone(),
+            list: lie.list.clone(),
+            epoch: Epoch::FIRST,
+            root: lie.root,
+        };
+        seal_layout(&self.view, header, &lie.layout).expect("seal")
+    }
+}
+
+fn regulator_file(reg: &Path) -> MemberFile {
+    serde_json::from_slice(&std::fs::read(reg.join("member.json")).expect("member.json"))
+        .expect("parse member.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_never_answers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let bin = Path::new(BIN);
+    let members = members_with_lists(bin, root, &["bank-a", "bank-b"], 3, 1300);
+    let reg = init_regulator(bin, root);
+    let q_key = IdentityKey::generate(&mut rand_core::OsRng);
+    let q = name("bank-q");
+    let q_file = root.join("bank-q.json");
+    let member_file = MemberFile {
+        version: 1,
+        name: q.clone(),
+        identity_key: fengxin_api::IdentityKeyHex(q_key.public().to_bytes()),
+        address: format!("127.0.0.1:{}", fengxin_e2e::free_port()),
+        role: Role::Member,
+        view_public_key: None,
+    };
+    std::fs::write(&q_file, serde_json::to_vec(&member_file).expect("json")).expect("write");
+    let (a, b): (&MemberDir, &MemberDir) = (&members[0].0, &members[1].0);
+    let genesis = write_genesis(bin, root, &[&a.dir, &b.dir, &q_file], Some(&reg));
+    let _nodes: Vec<RunningNode> = [&a.dir, &b.dir, &reg]
+        .iter()
+        .map(|d| RunningNode::start(bin, d, &genesis))
+        .collect();
+    for m in [a, b] {
+        fengxin_node::consortium::wait_for_publications(&m.dir, 2).expect("publications");
+    }
+    let chain = fengxin_node::ledger::chain_id(
+        &fengxin_node::genesis::Genesis::load(&genesis).expect("genesis"),
+    )
+    .expect("chain id");
+    let reg_file = regulator_file(&reg);
+    let view = ViewPublicKey::from_bytes(reg_file.view_public_key.expect("view key").as_bytes())
+        .expect("view key");
+
+    // bank-b's node sent its layout on its own: the regulator attested its root.
+    let fraud = list(ListId::FRAUD_TXN);
+    let b_root = fengxin_node::publish::read_publications(&b.dir).expect("publications")[0]
+        .publication
+        .root;
+    let (status, _) = judged(&a.dir, b.name(), &fraud, b_root);
+    assert_eq!(status, RootStatus::Attested);
+
+    // The rogue publishes its four made-up lists and commits their sizes (through bank-a's
+    // node, which relays records it did not sign), then seals each layout to the regulator.
+    let rogue = Rogue {
+        name: q.clone(),
+        key: q_key,
+        chain,
+        view,
+    };
+    let lies = lies();
+    submit(&a.dir, lies.iter().map(|l| rogue.publication(l)).collect());
+    for l in &lies {
+        eventually("the rogue's publication on the ledger", || {
+            (!root_view(&a.dir, &l.list, l.root).published_by.is_empty()).then_some(())
+        });
+    }
+    submit(&a.dir, lies.iter().map(|l| rogue.size(l)).collect());
+
+    let reg_key = IdentityPublicKey::from_slice(reg_file.identity_key.as_bytes()).expect("key");
+    let registry: StaticRegistry = [(reg_key, reg_file.name.clone())].into_iter().collect();
+    let endpoint = Endpoint::bind(
+        "127.0.0.1:0".parse().expect("addr"),
+        &rogue.key,
+        Arc::new(registry),
+        Limits::default(),
+    )
+    .expect("bind");
+    let conn = endpoint
+        .connect(reg_file.address.parse().expect("addr"), &reg_file.name)
+        .await
+        .expect("connect to the regulator");
+    for l in &lies {
+        let sealed = rogue.sealed(l);
+        let piece = |root: [u8; 32]| {
+            Request::Layout(LayoutPiece {
+                list: l.list.clone(),
+                epoch: Epoch::FIRST,
+                root,
+                total: sealed.len() as u64,
+                offset: 0,
+                bytes: sealed.clone(),
+            })
+        };
+        // A layout for another root than the published one is refused outright.
+        match conn.request::<_, Response>(&piece([9; 32])).await {
+            Ok(Response::Refused(r)) => assert!(r.message.contains("not the published root")),
+            other => panic!("a layout for an unpublished root: {other:?}"),
+        }
+        match conn.request::<_, Response>(&piece(l.root)).await {
+            Ok(Response::Layout(LayoutProgress { complete: true, .. })) => {}
+            other => panic!("layout not taken: {other:?}"),
+        }
+    }
+
+    // Every lie is refuted, with its reason.
+    for l in &lies {
+        let (status, reason) = judged(&a.dir, &q, &l.list, l.root);
+        assert_eq!(status, RootStatus::Refuted, "{}", l.list);
+        assert!(reason.contains(l.expect), "{}: {reason}", l.list);
+    }
+
+    // Screening: bank-b's answer is verified against an attested root; every bank-q list is
+    // its misbehaviour (never a miss), and nothing is asked of it.
+    let report = _nodes[0].screen("cn_id", &members[1].1[0]);
+    let of_b: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| &r.member == b.name())
+        .collect();
+    assert_eq!(of_b.len(), 1, "{report:?}");
+    assert_eq!(of_b[0].result, Some(api::Verdict::Hit));
+    assert_eq!(of_b[0].root_status, Some(RootStatus::Attested));
+    let of_q: Vec<_> = report.results.iter().filter(|r| r.member == q).collect();
+    assert_eq!(of_q.len(), lies.len(), "{report:?}");
+    for r in of_q {
+        assert_eq!(r.result, None, "{r:?}");
+        assert!(!r.verified);
+        assert_eq!(r.root_status, Some(RootStatus::Refuted));
+        let e = r.error.as_ref().expect("an error");
+        assert_eq!(e.kind, ScreenErrorKind::PeerMisbehaved, "{r:?}");
+        assert_eq!(e.reason.as_deref(), Some("refuted_root"), "{r:?}");
+    }
+    // The client's table shows the root status too.
+    let out = std::process::Command::new(CLIENT)
+        .args(["screen", "--node"])
+        .arg(&a.dir)
+        .args(["--id-type", "cn_id", &members[1].1[0]])
+        .output()
+        .expect("fengxin screen");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("attested") && text.contains("refuted"),
+        "{text}"
+    );
+
+    // The regulator's disk holds the rogue's tags only sealed, and no identifier of bank-b.
+    for l in &lies {
+        for (_, leaf) in l.layout.iter().skip(1) {
+            let found = files_containing(&reg, &leaf.value.to_bytes());
+            assert!(found.is_empty(), "a tag in the clear at {found:?}");
+        }
+    }
+    for id in &members[1].1 {
+        assert!(files_containing(&reg, id.as_bytes()).is_empty());
+    }
+}
