@@ -257,6 +257,38 @@ pub fn seal_layout(
     postcard::to_allocvec(&package.seal(view)?).map_err(|e| AttestError::Encoding(e.to_string()))
 }
 
+/// Whether the regulator attested (member, list, epoch)'s published root, refuted it, or has
+/// not judged it yet.
+pub fn root_status(
+    state: &fengxin_ledger::LedgerState,
+    member: &fengxin_types::MemberName,
+    list: &fengxin_types::ListId,
+    epoch: fengxin_types::Epoch,
+) -> fengxin_api::RootStatus {
+    use fengxin_api::RootStatus;
+    use fengxin_ledger::AttestationOutcome;
+    match state
+        .attestation(member, list, epoch)
+        .map(|a| a.attestation.outcome)
+    {
+        Some(AttestationOutcome::Attested) => RootStatus::Attested,
+        Some(AttestationOutcome::Refuted) => RootStatus::Refuted,
+        None => RootStatus::Pending,
+    }
+}
+
+/// How many current publications on the ledger have an attested root.
+pub fn attested_count(state: &LedgerState) -> usize {
+    state
+        .current_publications()
+        .into_iter()
+        .filter(|p| {
+            let p = &p.publication;
+            root_status(state, &p.member, &p.list, p.epoch) == fengxin_api::RootStatus::Attested
+        })
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ use fengxin_api::{
 use fengxin_confidential::ViewSecret;
 use fengxin_ledger::{LedgerState, ReceiptState};
 use fengxin_proofs::Verifier;
-use fengxin_types::{MemberName, Tag};
+use fengxin_types::{ListId, MemberName, Tag};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Distinct tags: how many times the peers' median before `enumeration` fires.
@@ -135,26 +135,35 @@ pub fn audit(
         f.false_positives = c.false_positives;
         f.balance = state.balance(name);
         f.quality = state.quality(name);
+        // The allowance counts attested sizes only (LedgerState::counted_sizes).
+        let mut counted: BTreeMap<&ListId, u64> = BTreeMap::new();
         let mut total = Some(0u64);
-        for (list, size, _) in state.list_sizes(name) {
-            match size.decrypt(view) {
+        for (list, st) in state.counted_sizes(name) {
+            match st.size.decrypt(view) {
                 Ok(v) => {
+                    counted.insert(list, v);
                     total = total.map(|t| t + v);
-                    f.list_sizes.push(ListSizeAudit {
-                        list: list.clone(),
-                        size: Some(v),
-                        error: None,
-                    });
                 }
-                Err(e) => {
-                    total = None;
-                    f.list_sizes.push(ListSizeAudit {
-                        list: list.clone(),
-                        size: None,
-                        error: Some(e.to_string()),
-                    });
-                }
+                Err(_) => total = None,
             }
+        }
+        for (list, size, _) in state.list_sizes(name) {
+            let root_status = state
+                .size_record(name, list)
+                .map_or(fengxin_api::RootStatus::Pending, |st| {
+                    crate::attest::root_status(state, name, list, st.epoch)
+                });
+            let (size, error) = match size.decrypt(view) {
+                Ok(v) => (Some(v), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            f.list_sizes.push(ListSizeAudit {
+                list: list.clone(),
+                size,
+                error,
+                root_status,
+                counted: counted.get(list).copied(),
+            });
         }
         f.allowance = total.map(|t| p.base_allowance + p.allowance_per_entry * t);
     }

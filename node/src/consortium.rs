@@ -362,6 +362,15 @@ impl Builder {
             "ledger: {expected} list publications committed (roots and OPRF keys every querier \
              checks against)"
         ));
+        if regulator_seat.is_some() {
+            for seat in &members {
+                wait_for_attestations(&seat.dir, expected)?;
+            }
+            say(format!(
+                "regulator: {expected} roots attested (each tree rebuilt from its sealed tags: \
+                 sorted, linked, and as many entries as the committed size)"
+            ));
+        }
         Ok(Consortium {
             members,
             regulator: regulator_seat,
@@ -442,6 +451,14 @@ pub fn wait_for_publications(dir: &Path, expected: usize) -> Result<(), CliError
         "publications not committed",
         |r| matches!(r, ApiResponse::Status(s) if s.publications >= expected).then_some(()),
     )
+}
+
+/// Waits until `dir`'s ledger holds at least `expected` current publications with an attested
+/// root.
+pub fn wait_for_attestations(dir: &Path, expected: usize) -> Result<(), CliError> {
+    wait_until(dir, &ApiRequest::Status, "roots not attested", |r| {
+        matches!(r, ApiResponse::Status(s) if s.attested >= expected).then_some(())
+    })
 }
 
 /// Waits until `dir`'s ledger reaches the height `reference` reports.

@@ -80,8 +80,8 @@ impl SizeOpenings {
     pub fn allowance(&self, state: &LedgerState, member: &MemberName) -> Option<Opening> {
         let p = state.params();
         let mut sum = Opening::public(0);
-        for (_, c, _) in state.list_sizes(member) {
-            sum = sum.add(&self.opening(&c.commitment.to_hex())?).ok()?;
+        for (_, st) in state.counted_sizes(member) {
+            sum = sum.add(&self.opening(&st.size.commitment.to_hex())?).ok()?;
         }
         Opening::public(p.base_allowance)
             .add(&sum.mul_u64(p.allowance_per_entry).ok()?)

@@ -168,11 +168,12 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                 }
                 for r in report.results {
                     println!(
-                        "  {:<7} {:<16} {:<5} verified={:<5} {:>7.1} ms{}",
+                        "  {:<7} {:<16} {:<5} verified={:<5} root={:<8} {:>7.1} ms{}",
                         r.member.as_str(),
                         r.list.as_ref().map_or("-", |l| l.as_str()),
                         r.result.map_or("-", |v| v.as_str()),
                         r.verified,
+                        r.root_status.map_or("-", |s| s.as_str()),
                         r.latency_ms,
                         r.error
                             .as_ref()
@@ -182,6 +183,15 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                         r.member.as_str() == m && r.list.as_ref().map(|l| l.as_str()) == Some(l)
                     });
                     let want = fengxin_api::Verdict::from_hit(should_hit);
+                    // Every root was attested before screening began.
+                    if r.root_status != Some(fengxin_api::RootStatus::Attested) {
+                        wrong.push(format!(
+                            "{id_type} {masked}: {} {}: root {}, expected attested",
+                            r.member.as_str(),
+                            r.list.as_ref().map_or("-", |l| l.as_str()),
+                            r.root_status.map_or("unknown", |s| s.as_str()),
+                        ));
+                    }
                     if !r.verified || r.result != Some(want) {
                         wrong.push(format!(
                             "{id_type} {masked}: {} {} answered {} (verified {}), expected a \
@@ -387,9 +397,10 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                     .iter()
                     .map(|l| {
                         format!(
-                            "{}={}",
+                            "{}={} ({})",
                             l.list,
-                            l.size.map_or_else(|| "?".to_owned(), |v| v.to_string())
+                            l.size.map_or_else(|| "?".to_owned(), |v| v.to_string()),
+                            l.root_status
                         )
                     })
                     .collect();

@@ -354,6 +354,49 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
         "{text}"
     );
 
+    // Allowances count attested sizes only: bank-q's four committed sizes (one of them
+    // 4,294,967,295) add nothing, bank-b's attested list of 3 does.
+    let audit = match api::call(
+        &reg,
+        &ApiRequest::Audit {
+            from: None,
+            to: None,
+        },
+    ) {
+        Ok(ApiResponse::Audit(a)) => a,
+        other => panic!("unexpected {other:?}"),
+    };
+    let figures = |m: &MemberName| {
+        audit
+            .members
+            .iter()
+            .find(|f| &f.member == m)
+            .unwrap_or_else(|| panic!("{m}'s figures"))
+            .clone()
+    };
+    let base = fengxin_ledger::CreditParams::default().base_allowance;
+    let fq = figures(&q);
+    assert_eq!(fq.allowance, Some(base), "{fq:?}");
+    assert_eq!(fq.list_sizes.len(), lies.len(), "{fq:?}");
+    for l in &lies {
+        let ls = fq
+            .list_sizes
+            .iter()
+            .find(|s| s.list == l.list)
+            .expect("the committed size");
+        assert_eq!(
+            ls.size,
+            Some(l.size),
+            "the regulator reads what was committed"
+        );
+        assert_eq!(ls.root_status, RootStatus::Refuted);
+        assert_eq!(ls.counted, None);
+    }
+    let fb = figures(b.name());
+    assert_eq!(fb.allowance, Some(base + 3), "{fb:?}");
+    assert_eq!(fb.list_sizes[0].root_status, RootStatus::Attested);
+    assert_eq!(fb.list_sizes[0].counted, Some(3));
+
     // The regulator's disk holds the rogue's tags only sealed, and no identifier of bank-b.
     for l in &lies {
         for (_, leaf) in l.layout.iter().skip(1) {

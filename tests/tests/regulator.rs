@@ -58,6 +58,10 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
     for m in &members {
         fengxin_node::consortium::wait_for_outbox(&m.dir).expect("sizes committed");
     }
+    // Sizes count toward allowances once the regulator has attested their roots.
+    for m in &members {
+        fengxin_node::consortium::wait_for_attestations(&m.dir, 3).expect("roots attested");
+    }
 
     // bank-a screens: two of bank-b's entries, one of bank-c's, one listed nowhere.
     let a = &members[0].dir;

@@ -198,6 +198,9 @@ pub struct Status {
     /// Current list publications on the ledger (all members).
     #[serde(default)]
     pub publications: usize,
+    /// Of those, the ones whose root the regulator attested.
+    #[serde(default)]
+    pub attested: usize,
     /// A development consortium (public circuit keys: proofs can be forged).
     #[serde(default)]
     pub development: bool,
@@ -507,6 +510,12 @@ pub struct ListSizeAudit {
     /// Why it could not be decrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Whether the regulator attested the publication this size is for.
+    pub root_status: RootStatus,
+    /// The size that counts toward the allowance (the last attested one of the list, which
+    /// is this one once attested); null if none counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted: Option<u64>,
 }
 
 /// Per-member figures.

@@ -528,12 +528,42 @@ impl LedgerState {
         self.settled.contains(&epoch)
     }
 
-    /// A member's allowance: `base + per_entry × Σ committed sizes`, as a commitment, and the
-    /// regulator's handle for it.
+    /// The committed sizes that count toward a member's allowance, one per list: the latest
+    /// whose publication the regulator attested. While a newer publication of the list is
+    /// pending, the last attested one counts; once the newest judged publication is refuted,
+    /// the list counts nothing until a later one is attested. A size for a list nobody
+    /// attested (unpublished, unsent, or lying about its tree) adds nothing.
+    pub fn counted_sizes(&self, member: &MemberName) -> Vec<(&ListId, &SizeState)> {
+        let mut out: Vec<(&ListId, &SizeState)> = Vec::new();
+        let mut decided: Option<&ListId> = None;
+        // Newest epoch first within each list.
+        for ((_, list, epoch), st) in self.sizes.iter().rev().filter(|((m, _, _), _)| m == member) {
+            if decided == Some(list) {
+                continue;
+            }
+            match self
+                .attestations
+                .get(&(member.clone(), list.clone(), *epoch))
+                .map(|a| a.attestation.outcome)
+            {
+                Some(AttestationOutcome::Attested) => {
+                    out.push((list, st));
+                    decided = Some(list);
+                }
+                Some(AttestationOutcome::Refuted) => decided = Some(list),
+                None => {}
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    /// A member's allowance: `base + per_entry × Σ counted sizes`
+    /// ([`LedgerState::counted_sizes`]), as a commitment, and the regulator's handle for it.
     pub fn allowance(&self, member: &MemberName) -> Allowance {
         let mut sum = Commitment::zero();
         let mut handle = DecryptHandle::zero();
-        for st in self.latest_sizes(member).values() {
+        for (_, st) in self.counted_sizes(member) {
             sum = sum.add(&st.size.commitment);
             handle = handle.add(&st.size.handle);
         }
@@ -1170,6 +1200,20 @@ impl LedgerState {
         }
     }
 
+    /// Remembers `member`'s allowance in force before a record that changes it (a size
+    /// commitment or an attestation) at `height`: claims may be for the current or the
+    /// previous epoch, and allowances in force before older epochs can no longer back one.
+    fn keep_allowance(&mut self, member: &MemberName, height: u64) {
+        let before = self.allowance(member);
+        let epoch = self.params.epoch_of(height);
+        let kept = self.previous_allowance.entry(member.clone()).or_default();
+        kept.retain(|(_, last)| last.saturating_add(1) >= epoch);
+        kept.push((before, epoch));
+        if kept.len() > MAX_PREVIOUS_ALLOWANCES {
+            kept.remove(0);
+        }
+    }
+
     /// Applies a batch proposed by the consensus leader: checks the proposer, then each record
     /// in order against the state as it evolves. Accepted records form the next block.
     pub fn apply_batch(&mut self, batch: &Batch) -> Applied {
@@ -1329,19 +1373,7 @@ impl LedgerState {
                 }
             }
             RecordBody::ListSize(ls) => {
-                let before = self.allowance(&record.author);
-                let epoch = self.params.epoch_of(height);
-                // Claims may be for the current or the previous epoch: allowances in force
-                // before older epochs can no longer back one.
-                let kept = self
-                    .previous_allowance
-                    .entry(record.author.clone())
-                    .or_default();
-                kept.retain(|(_, last)| last.saturating_add(1) >= epoch);
-                kept.push((before, epoch));
-                if kept.len() > MAX_PREVIOUS_ALLOWANCES {
-                    kept.remove(0);
-                }
+                self.keep_allowance(&record.author, height);
                 self.sizes.insert(
                     (record.author.clone(), ls.list.clone(), ls.epoch),
                     SizeState {
@@ -1353,6 +1385,9 @@ impl LedgerState {
                 );
             }
             RecordBody::Attestation(a) => {
+                // The attestation changes which sizes count: claims made against the
+                // allowance before it stay valid.
+                self.keep_allowance(&a.member, height);
                 self.attestations.insert(
                     (a.member.clone(), a.list.clone(), a.epoch),
                     AttestationState {

@@ -6,14 +6,14 @@ use fengxin_confidential::{open_details, Commitment, CommittedCount, Opening, Vi
 mod common;
 
 use common::{
-    apply_ok, claim, claim_for, committed, details_record, details_text, feedback, motion,
-    receipt_record, regulated_genesis, rng, settlement, size_context, size_record, view, vote,
-    Party,
+    apply_ok, attested, claim, claim_for, committed, details_record, details_text, feedback,
+    motion, receipt_record, regulated_genesis, rng, settlement, size_context, size_record, view,
+    vote, Party,
 };
 use fengxin_crypto::IdentityKey;
 use fengxin_ledger::{
-    AllowanceClaim, CreditParams, Equivocation, LedgerState, MotionAction, Record, RecordBody,
-    Rejection, Verdict,
+    AllowanceClaim, AttestationOutcome, CreditParams, Equivocation, LedgerState, MotionAction,
+    Record, RecordBody, Rejection, Verdict,
 };
 use fengxin_types::MemberName;
 
@@ -143,7 +143,18 @@ fn list_sizes_are_proven_and_only_the_regulator_reads_them() {
         Err(Rejection::BadListSize(_))
     ));
 
-    apply_ok(&mut state, &ps[0], vec![good]);
+    // Committed but not attested yet: the size is on the ledger and counts nothing.
+    apply_ok(&mut state, &ps[0], vec![good.clone()]);
+    assert_eq!(state.list_sizes(&ps[0].name).len(), 1);
+    assert_eq!(
+        state.allowance(&ps[0].name).commitment,
+        Commitment::public(10)
+    );
+    let RecordBody::ListSize(ls) = &good.body else {
+        panic!("size")
+    };
+    let attested = common::attestation_of(&ps[0].name, ls, AttestationOutcome::Attested, "");
+    apply_ok(&mut state, &ps[0], vec![attested]);
     let stored = state.list_sizes(&ps[0].name);
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].1.decrypt(&view()), Ok(1234));
@@ -166,7 +177,7 @@ fn receipts_need_a_valid_allowance_claim_and_details_are_sealed_apart() {
     apply_ok(
         &mut state,
         &ps[1],
-        vec![publication(&ps[0], 1), publication(&ps[1], 1), sa],
+        attested(vec![publication(&ps[0], 1), publication(&ps[1], 1), sa]),
     );
     let allow = allowance(&oa); // 15
 
@@ -290,7 +301,12 @@ fn overlapping_claims_are_charged_recorded_and_suspend_the_querier() {
     let first = apply_ok(
         &mut s,
         b,
-        vec![publication(a, 1), publication(b, 1), publication(c, 1), sa],
+        attested(vec![
+            publication(a, 1),
+            publication(b, 1),
+            publication(c, 1),
+            sa,
+        ]),
     );
     let allow = allowance(&oa); // 15
     let ok = receipt(a, b, 1, 10, Some(claim(&s, a, &allow, 10, 10)));
@@ -390,7 +406,11 @@ fn balances_over_a_scripted_multi_epoch_scenario() {
     let (allow_a, allow_c) = (allowance(&oa), allowance(&oc)); // 15 and 12
                                                                // Height 1 (epoch 1), proposed by a: publications and sizes.
     let publications = vec![publication(a, 1), publication(b, 1), publication(c, 1)];
-    apply_ok(&mut s, a, [publications, vec![sa, sb, sc]].concat());
+    apply_ok(
+        &mut s,
+        a,
+        attested([publications, vec![sa, sb, sc]].concat()),
+    );
     // Height 2, by b: a screens 2 at b (and seals the details).
     let r1 = receipt(a, b, 1, 2, Some(claim(&s, a, &allow_a, 2, 2)));
     apply_ok(
@@ -465,7 +485,11 @@ fn a_new_epochs_size_commitment_does_not_invalidate_claims_in_flight() {
     let (first, old) = size(a, 1, 5);
     let (sc, oc) = size(c, 1, 2);
     let publications = vec![publication(a, 1), publication(b, 1), publication(c, 1)];
-    apply_ok(&mut s, b, [publications, vec![first, sc]].concat());
+    apply_ok(
+        &mut s,
+        b,
+        attested([publications, vec![first, sc]].concat()),
+    );
     // A claim against bank-a's epoch-1 allowance, made but not yet committed...
     let in_flight = receipt(a, b, 1, 2, Some(claim(&s, a, &allowance(&old), 2, 2)));
     // ...while blocks move on into epoch 2 (four blocks per epoch)...
@@ -486,7 +510,7 @@ fn a_new_epochs_size_commitment_does_not_invalidate_claims_in_flight() {
     apply_ok(
         &mut s,
         b,
-        vec![publication(a, 2), size_record(a, 2, ROOT, count)],
+        attested(vec![publication(a, 2), size_record(a, 2, ROOT, count)]),
     );
     // The claim in flight still holds; new claims use the new allowance.
     assert_eq!(s.check(&in_flight.record), Ok(()));
@@ -498,7 +522,7 @@ fn a_new_epochs_size_commitment_does_not_invalidate_claims_in_flight() {
     apply_ok(
         &mut s,
         b,
-        vec![publication(a, 3), size_record(a, 3, ROOT, count)],
+        attested(vec![publication(a, 3), size_record(a, 3, ROOT, count)]),
     );
     assert_eq!(s.check(&in_flight.record), Ok(()), "claimed before both");
     assert_eq!(s.check(&now.record), Ok(()), "claimed between them");
@@ -539,4 +563,86 @@ fn claims_at_the_edges_of_the_integers_are_rejected() {
     let mut c = claim(&state, &ps[0], &base, 1, 1);
     c.used_after = u64::MAX;
     assert_eq!(state.overlapping_claim(&ps[0].name, u32::MAX, &c), None);
+}
+
+/// A size counts toward the allowance only once the regulator attested its publication: a
+/// size for an unpublished list is refused, a pending or refuted one adds nothing, a pending
+/// newer publication leaves the last attested size in force, and a refuted newer one stops
+/// the list from counting.
+#[test]
+fn only_attested_sizes_count_toward_an_allowance() {
+    let ps = parties();
+    let (a, b) = (&ps[0], &ps[1]);
+    let mut s = genesis(&ps);
+    let base = Commitment::public(params().base_allowance);
+    let allowance_of = |s: &LedgerState| s.allowance(&a.name).commitment;
+    let body = |r: &Record| match &r.body {
+        RecordBody::ListSize(ls) => (**ls).clone(),
+        other => panic!("not a size: {other:?}"),
+    };
+    let judged =
+        |r: &Record, outcome, reason| common::attestation_of(&a.name, &body(r), outcome, reason);
+
+    // A size for a list that was never published.
+    let (unpublished, _) = size(a, 1, u64::from(u32::MAX));
+    assert!(matches!(
+        s.check(&unpublished),
+        Err(Rejection::NotPublished { .. })
+    ));
+    // Published, with an inflated size: nothing counts while pending, nor once refuted.
+    apply_ok(&mut s, b, vec![publication(a, 1)]);
+    let (inflated, _) = size(a, 1, u64::from(u32::MAX));
+    apply_ok(&mut s, b, vec![inflated.clone()]);
+    assert_eq!(allowance_of(&s), base, "pending");
+    apply_ok(
+        &mut s,
+        b,
+        vec![judged(
+            &inflated,
+            AttestationOutcome::Refuted,
+            "the committed size 4294967295 does not count the tree's 5 entries",
+        )],
+    );
+    assert_eq!(allowance_of(&s), base, "refuted");
+    // An honest publication, attested: its size counts.
+    apply_ok(&mut s, b, vec![publication(a, 2)]);
+    let (honest, five) = size(a, 2, 5);
+    apply_ok(&mut s, b, vec![honest.clone()]);
+    assert_eq!(allowance_of(&s), base, "pending");
+    apply_ok(
+        &mut s,
+        b,
+        vec![judged(&honest, AttestationOutcome::Attested, "")],
+    );
+    assert_eq!(allowance_of(&s), base.add(&five.commit()));
+    // A newer publication pending: the last attested size stays in force...
+    apply_ok(&mut s, b, vec![publication(a, 3)]);
+    let (newer, seven) = size(a, 3, 7);
+    apply_ok(&mut s, b, vec![newer.clone()]);
+    assert_eq!(allowance_of(&s), base.add(&five.commit()));
+    // ...until it is attested.
+    apply_ok(
+        &mut s,
+        b,
+        vec![judged(&newer, AttestationOutcome::Attested, "")],
+    );
+    assert_eq!(allowance_of(&s), base.add(&seven.commit()));
+    // A refuted newest publication: the list counts nothing until a later one is attested.
+    apply_ok(&mut s, b, vec![publication(a, 4)]);
+    let (lie, _) = size(a, 4, 9);
+    apply_ok(&mut s, b, vec![lie.clone()]);
+    assert_eq!(allowance_of(&s), base.add(&seven.commit()));
+    apply_ok(
+        &mut s,
+        b,
+        vec![judged(
+            &lie,
+            AttestationOutcome::Refuted,
+            "not a sorted linked list",
+        )],
+    );
+    assert_eq!(allowance_of(&s), base);
+    // The committed sizes are all still on the ledger for the regulator to read.
+    assert_eq!(s.list_sizes(&a.name).len(), 1);
+    assert_eq!(s.counted_sizes(&a.name).len(), 0);
 }

@@ -61,6 +61,7 @@ pub(super) async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse
                 .ledger
                 .read(|s| s.current_publications().len())
                 .unwrap_or(0),
+            attested: node.ledger.read(crate::attest::attested_count).unwrap_or(0),
             development: node.development,
         }),
         ApiRequest::Shutdown => {
@@ -258,6 +259,7 @@ pub(super) async fn regulator_api(
             members: s.members().keys().cloned().collect(),
             height: s.height(),
             publications: s.current_publications().len(),
+            attested: crate::attest::attested_count(s),
             development,
         }) {
             Ok(s) => ApiResponse::Status(s),

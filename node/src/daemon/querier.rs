@@ -451,7 +451,7 @@ pub(super) async fn screen_member(
         }
         let root_status = node
             .ledger
-            .read(|s| super::views::root_status(s, &party.name, &p.list, p.epoch))
+            .read(|s| crate::attest::root_status(s, &party.name, &p.list, p.epoch))
             .unwrap_or(RootStatus::Pending);
         out.push(MemberOutcome {
             member: party.name.clone(),

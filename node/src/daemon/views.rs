@@ -186,7 +186,7 @@ pub(super) fn root_view(
         .into_iter()
         .map(|(member, p)| {
             let attestation = state.attestation(member, list, epoch);
-            let status = root_status(state, member, list, epoch);
+            let status = crate::attest::root_status(state, member, list, epoch);
             RootPublication {
                 member: member.clone(),
                 height: p.height,
@@ -206,25 +206,5 @@ pub(super) fn root_view(
         epoch,
         root,
         published_by,
-    }
-}
-
-/// Whether the regulator attested (member, list, epoch)'s published root, refuted it, or has
-/// not judged it yet.
-pub(super) fn root_status(
-    state: &fengxin_ledger::LedgerState,
-    member: &fengxin_types::MemberName,
-    list: &fengxin_types::ListId,
-    epoch: fengxin_types::Epoch,
-) -> fengxin_api::RootStatus {
-    use fengxin_api::RootStatus;
-    use fengxin_ledger::AttestationOutcome;
-    match state
-        .attestation(member, list, epoch)
-        .map(|a| a.attestation.outcome)
-    {
-        Some(AttestationOutcome::Attested) => RootStatus::Attested,
-        Some(AttestationOutcome::Refuted) => RootStatus::Refuted,
-        None => RootStatus::Pending,
     }
 }

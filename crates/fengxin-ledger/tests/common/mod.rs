@@ -399,3 +399,42 @@ pub fn details_record(q: &Party, receipt: Digest, n: u64) -> Record {
         sealed,
     })))
 }
+
+/// The [`regulator`]'s attestation of the publication a size record is for.
+pub fn attestation_of(
+    member: &MemberName,
+    ls: &ListSize,
+    outcome: fengxin_ledger::AttestationOutcome,
+    reason: &str,
+) -> Record {
+    regulator().sign(RecordBody::Attestation(fengxin_ledger::RootAttestation {
+        member: member.clone(),
+        list: ls.list.clone(),
+        epoch: ls.epoch,
+        root: ls.root,
+        size_commitment: ls.size.commitment.to_bytes(),
+        outcome,
+        reason: reason.into(),
+    }))
+}
+
+/// `records` with the [`regulator`]'s attestation of each size record right after it (what
+/// the regulator signs once it has checked the publication's tree): sizes count toward an
+/// allowance only once attested.
+pub fn attested(records: Vec<Record>) -> Vec<Record> {
+    records
+        .into_iter()
+        .flat_map(|r| {
+            let attestation = match &r.body {
+                RecordBody::ListSize(ls) => Some(attestation_of(
+                    &r.author,
+                    ls,
+                    fengxin_ledger::AttestationOutcome::Attested,
+                    "",
+                )),
+                _ => None,
+            };
+            std::iter::once(r).chain(attestation)
+        })
+        .collect()
+}
