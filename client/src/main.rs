@@ -111,6 +111,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Regulator only: ask a member to open a random sample of a list's tags; each is checked
+    /// against a verified evaluation under the published key. Shows the sampled identifiers.
+    Sample {
+        /// The regulator node's data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// The member.
+        #[arg(long)]
+        member: MemberName,
+        /// The list (its current publication).
+        #[arg(long)]
+        list: ListId,
+        /// How many tags (1 to 1,024).
+        #[arg(long, default_value_t = 16)]
+        count: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The consortium ledger, as the member's node sees it.
     Ledger {
         #[command(subcommand)]
@@ -235,6 +254,7 @@ fn main() -> ExitCode {
             | Command::Feedback { json, .. }
             | Command::Credits { json, .. }
             | Command::Audit { json, .. }
+            | Command::Sample { json, .. }
             | Command::Ledger {
                 command: LedgerCommand::Status { json, .. } | LedgerCommand::Block { json, .. },
             }
@@ -428,6 +448,61 @@ fn run(command: Command) -> Result<(), CliError> {
             ApiResponse::Audit(a) => {
                 print_audit(&a);
                 Ok(())
+            }
+            other => unexpected(other),
+        },
+        Command::Sample {
+            node,
+            member,
+            list,
+            count,
+            json,
+        } => match call(
+            &node,
+            &ApiRequest::Sample {
+                member,
+                list,
+                count,
+            },
+        )? {
+            ApiResponse::Sample(r) => {
+                if json {
+                    print_json(&r)?;
+                } else {
+                    println!(
+                        "{}'s {} epoch {} (root {}, {} entries): {} of {} sampled tags verified",
+                        r.member, r.list, r.epoch, r.root, r.entries, r.verified, r.sampled
+                    );
+                    for o in &r.openings {
+                        println!(
+                            "  {}…  {:<9} {} {}{}",
+                            &o.tag[..16],
+                            o.identifier_type.as_deref().unwrap_or("-"),
+                            o.identifier.as_deref().unwrap_or("-"),
+                            if o.verified {
+                                "verified"
+                            } else {
+                                "NOT VERIFIED"
+                            },
+                            o.reason
+                                .as_ref()
+                                .map_or(String::new(), |why| format!(": {why}"))
+                        );
+                    }
+                }
+                // Exit 0 only if every sampled tag was opened to its identifier.
+                if r.verified == r.sampled {
+                    Ok(())
+                } else {
+                    Err(CliError::new(
+                        ErrorKind::Protocol,
+                        format!(
+                            "{} of {} sampled tags were not opened to their identifier",
+                            r.sampled - r.verified,
+                            r.sampled
+                        ),
+                    ))
+                }
             }
             other => unexpected(other),
         },

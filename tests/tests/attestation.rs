@@ -6,8 +6,9 @@
 //! screening reports `root_status` for every answer. Each lie the issue names (an unsorted
 //! tree, a root that is not the root of the sealed tags, a size that does not count the
 //! leaves) is refuted with its reason, and screening against a refuted root is reported as the
-//! responder's misbehaviour, never a miss. The regulator's disk holds the rogue's tags only
-//! sealed.
+//! responder's misbehaviour, never a miss. Allowances count attested sizes only. The regulator's
+//! sampled openings verify an honest member's tags and expose a rogue's invented entries. The
+//! regulator's disk holds the rogue's tags only sealed.
 
 use fengxin_api::{self as api, ApiRequest, ApiResponse, RootStatus, ScreenErrorKind};
 use fengxin_confidential::{CommittedCount, ViewPublicKey};
@@ -155,12 +156,16 @@ struct Rogue {
     key: IdentityKey,
     chain: [u8; 32],
     view: ViewPublicKey,
+    seed: MasterSeed,
 }
 
 impl Rogue {
+    fn list_key(&self, l: &ListId) -> ListKey {
+        ListKey::derive(&self.seed, l, Epoch::FIRST).expect("list key")
+    }
+
     fn publication(&self, lie: &Lie) -> Record {
-        let seed = MasterSeed::generate(&mut rand_core::OsRng);
-        let oprf = ListKey::derive(&seed, &lie.list, Epoch::FIRST).expect("list key");
+        let oprf = self.list_key(&lie.list);
         Record::sign(
             self.chain,
             self.name.clone(),
@@ -267,6 +272,7 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
         key: q_key,
         chain,
         view,
+        seed: MasterSeed::generate(&mut rand_core::OsRng),
     };
     let lies = lies();
     submit(&a.dir, lies.iter().map(|l| rogue.publication(l)).collect());
@@ -278,9 +284,17 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     submit(&a.dir, lies.iter().map(|l| rogue.size(l)).collect());
 
     let reg_key = IdentityPublicKey::from_slice(reg_file.identity_key.as_bytes()).expect("key");
-    let registry: StaticRegistry = [(reg_key, reg_file.name.clone())].into_iter().collect();
+    let b_file: MemberFile =
+        serde_json::from_slice(&std::fs::read(b.dir.join("member.json")).expect("member.json"))
+            .expect("parse member.json");
+    let b_key = IdentityPublicKey::from_slice(b_file.identity_key.as_bytes()).expect("key");
+    let registry: StaticRegistry = [(reg_key, reg_file.name.clone()), (b_key, b.name().clone())]
+        .into_iter()
+        .collect();
+    // The rogue's endpoint, at the address genesis gives bank-q: it also answers the
+    // regulator's sampled openings below.
     let endpoint = Endpoint::bind(
-        "127.0.0.1:0".parse().expect("addr"),
+        member_file.address.parse().expect("addr"),
         &rogue.key,
         Arc::new(registry),
         Limits::default(),
@@ -396,6 +410,158 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     assert_eq!(fb.allowance, Some(base + 3), "{fb:?}");
     assert_eq!(fb.list_sizes[0].root_status, RootStatus::Attested);
     assert_eq!(fb.list_sizes[0].counted, Some(3));
+
+    // Sampled openings. bank-b's node opens its sampled tags to its identifiers, each checked
+    // against a verified evaluation under its published key; the regulator sees them.
+    let sample = |member: &MemberName, l: &ListId, count: u32| match api::call(
+        &reg,
+        &ApiRequest::Sample {
+            member: member.clone(),
+            list: l.clone(),
+            count,
+        },
+    ) {
+        Ok(ApiResponse::Sample(r)) => r,
+        other => panic!("unexpected {other:?}"),
+    };
+    let canonical: Vec<String> = members[1]
+        .1
+        .iter()
+        .map(|raw| {
+            fengxin_types::CanonicalId::parse(
+                fengxin_types::IdType::CnId,
+                raw,
+                fengxin_types::CivilDate::today_china(),
+            )
+            .expect("identifier")
+            .as_str()
+            .to_owned()
+        })
+        .collect();
+    let r = tokio::task::block_in_place(|| sample(b.name(), &fraud, 2));
+    assert_eq!((r.entries, r.sampled, r.verified), (3, 2, 2), "{r:?}");
+    for o in &r.openings {
+        assert!(o.verified, "{o:?}");
+        assert!(
+            canonical.contains(o.identifier.as_ref().expect("opened")),
+            "{o:?}"
+        );
+    }
+    let out = std::process::Command::new(CLIENT)
+        .args(["sample", "--node"])
+        .arg(&reg)
+        .args(["--member", "bank-b", "--list", "fraud_txn", "--count", "3"])
+        .output()
+        .expect("fengxin sample");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 of 3 sampled tags verified"));
+
+    // Only a regulator may ask: bank-b refuses the rogue member.
+    let conn_b = endpoint
+        .connect(b.address().parse().expect("addr"), b.name())
+        .await
+        .expect("bank-q reaches bank-b");
+    match conn_b
+        .request::<_, Response>(&Request::Open(fengxin_protocol::OpenRequest {
+            list: fraud.clone(),
+            epoch: Epoch::FIRST,
+            tags: random_tags(1),
+        }))
+        .await
+    {
+        Ok(Response::Refused(r)) => {
+            assert_eq!(r.kind, fengxin_protocol::RefusalKind::NotMember, "{r:?}")
+        }
+        other => panic!("a member's request for openings: {other:?}"),
+    }
+
+    // The rogue's invented entries: it opens one sampled tag to nothing and the others to a
+    // real identifier (bank-b's), and evaluates honestly under its published key. None of
+    // its tags derives from what it opened: every one is reported, and `fengxin sample` fails.
+    let padded = lies
+        .iter()
+        .find(|l| l.list.as_str() == ListId::MARKETING_ABUSE)
+        .expect("the padded list");
+    let list_key = rogue.list_key(&padded.list);
+    let real = canonical[0].clone();
+    let serving = {
+        let endpoint = endpoint.clone();
+        tokio::spawn(async move {
+            while let Some(incoming) = endpoint.accept().await {
+                let Ok(conn) = incoming.establish().await else {
+                    continue;
+                };
+                while let Ok(req) = conn.accept_request().await {
+                    let Ok((request, responder)) = req.read::<Request>().await else {
+                        continue;
+                    };
+                    let response = match request {
+                        Request::Open(r) => Response::Opened(
+                            r.tags
+                                .iter()
+                                .enumerate()
+                                .map(|(i, _)| {
+                                    (i > 0).then(|| fengxin_protocol::OpenedIdentifier {
+                                        id_type: "cn_id".into(),
+                                        value: real.clone(),
+                                    })
+                                })
+                                .collect(),
+                        ),
+                        Request::OpenEvaluate(r) => {
+                            let (evaluated, proof) = list_key
+                                .blind_evaluate_batch(&mut rand_core::OsRng, &r.blinded)
+                                .expect("evaluate");
+                            Response::OpenEvaluated {
+                                evaluated,
+                                proof: proof.to_vec(),
+                            }
+                        }
+                        // Consensus messages from the members: bank-q takes no part.
+                        _ => continue,
+                    };
+                    let _ = responder.respond(&response).await;
+                }
+            }
+        })
+    };
+    let r = tokio::task::block_in_place(|| sample(&q, &padded.list, 4));
+    assert_eq!((r.entries, r.sampled, r.verified), (12, 4, 0), "{r:?}");
+    let reasons: Vec<&str> = r
+        .openings
+        .iter()
+        .map(|o| o.reason.as_deref().expect("a reason"))
+        .collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|w| w.contains("opened no identifier"))
+            .count(),
+        1,
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|w| w.contains("an invented entry"))
+            .count(),
+        3,
+        "{reasons:?}"
+    );
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new(CLIENT)
+            .args(["sample", "--node"])
+            .arg(&reg)
+            .args(["--member", "bank-q", "--list", ListId::MARKETING_ABUSE])
+            .output()
+            .expect("fengxin sample")
+    });
+    assert!(!out.status.success(), "the padded list passed");
+    serving.abort();
 
     // The regulator's disk holds the rogue's tags only sealed, and no identifier of bank-b.
     for l in &lies {

@@ -4,7 +4,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::hex::{ListRoot, RecordId};
 use crate::views::{
     AuditReport, BatchScreenReport, BlockView, CreditsView, Feedback, LedgerStatus, MotionView,
-    Published, ReceiptsView, RootView, ScreenReport, Status,
+    Published, ReceiptsView, RootView, SampleReport, ScreenReport, Status,
 };
 use fengxin_types::{Epoch, IdType, ListId, MemberName};
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,17 @@ pub enum ApiRequest {
         /// The root.
         root: ListRoot,
     },
+    /// Regulator only: ask a member to open a random sample of a list's tags (the identifier
+    /// behind each, with a proof under the published OPRF key that the tag derives from it).
+    /// The regulator learns the sampled identifiers.
+    Sample {
+        /// The member.
+        member: MemberName,
+        /// The list (its current publication is sampled).
+        list: ListId,
+        /// How many tags (at most 1,024).
+        count: u32,
+    },
     /// Stop the daemon gracefully.
     Shutdown,
 }
@@ -150,6 +161,8 @@ pub enum ApiResponse {
     Submitted(Vec<RecordId>),
     /// A root as the ledger knows it.
     Root(RootView),
+    /// A sampled opening's findings.
+    Sample(SampleReport),
     /// The request failed.
     Error(ApiError),
 }

@@ -741,3 +741,43 @@ pub struct RootPublication {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// `sample` output: a regulator's sampled check of a member's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleReport {
+    /// The member.
+    pub member: MemberName,
+    /// The list.
+    pub list: ListId,
+    /// The publication sampled.
+    pub epoch: Epoch,
+    /// Its root.
+    pub root: ListRoot,
+    /// Entries in the sealed layout (leaves besides the sentinel).
+    pub entries: u64,
+    /// Tags sampled.
+    pub sampled: usize,
+    /// Sampled tags the member opened to an identifier whose tag, recomputed from a verified
+    /// evaluation under the published key, is the sampled one.
+    pub verified: usize,
+    /// One per sampled tag.
+    pub openings: Vec<SampledOpening>,
+}
+
+/// One sampled tag and what its opening showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampledOpening {
+    /// The tag, hex.
+    pub tag: String,
+    /// The identifier type the member opened it to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_type: Option<String>,
+    /// The identifier (canonical form) the member opened it to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// Whether the identifier's verified tag is the sampled one.
+    pub verified: bool,
+    /// Why not, when not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -33,8 +33,8 @@ pub use fengxin_signed::{
 pub use fengxin_signed::{canon, Publication, PublicationError, SignedPublication};
 pub use messages::{
     Answer, EvaluateRequest, EvaluateResponse, LayoutPiece, LayoutProgress, MembershipRequest,
-    MembershipResponse, Refusal, RefusalKind, Request, Response, LAYOUT_PIECE, MAX_BATCH,
-    PROTOCOL_VERSION,
+    MembershipResponse, OpenEvaluateRequest, OpenRequest, OpenedIdentifier, Refusal, RefusalKind,
+    Request, Response, LAYOUT_PIECE, MAX_BATCH, MAX_OPENINGS, PROTOCOL_VERSION,
 };
 pub use querier::{
     AwaitingAnswers, AwaitingEvaluation, Evidence, Exchange, Misbehaviour, Querier, QueryError,

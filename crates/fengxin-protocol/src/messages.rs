@@ -26,6 +26,46 @@ pub enum Request {
     /// A piece of a publication's sealed leaf layout, from its publisher to a regulator
     /// (root attestation). Only regulators accept it.
     Layout(LayoutPiece),
+    /// A regulator's sampled check, step 1: the identifiers behind some of the list's tags.
+    /// Only regulators may ask.
+    Open(OpenRequest),
+    /// A regulator's sampled check, step 2: evaluate the blinded identifiers with a proof
+    /// under the published OPRF key, so the regulator can recompute their tags.
+    OpenEvaluate(OpenEvaluateRequest),
+}
+
+/// Most tags one sampled opening may ask for.
+pub const MAX_OPENINGS: usize = 1024;
+
+/// Sampled opening, step 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenRequest {
+    /// The list.
+    pub list: fengxin_types::ListId,
+    /// Its current epoch (the published one).
+    pub epoch: fengxin_types::Epoch,
+    /// The sampled tags (at most [`MAX_OPENINGS`]).
+    pub tags: Vec<Tag>,
+}
+
+/// An identifier as a member opens it: its type and canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenedIdentifier {
+    /// The identifier type (`cn_id`, ...).
+    pub id_type: String,
+    /// The canonical form.
+    pub value: String,
+}
+
+/// Sampled opening, step 2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenEvaluateRequest {
+    /// The list.
+    pub list: fengxin_types::ListId,
+    /// Its current epoch.
+    pub epoch: fengxin_types::Epoch,
+    /// The regulator's blinded elements of the opened identifiers (at most [`MAX_OPENINGS`]).
+    pub blinded: Vec<[u8; 32]>,
 }
 
 /// Most bytes of a sealed layout in one [`LayoutPiece`] (well inside a frame).
@@ -99,6 +139,17 @@ pub enum Response {
     Ledger(Vec<u8>),
     /// A regulator's receipt of a layout piece.
     Layout(LayoutProgress),
+    /// Step 1 of a sampled opening: per requested tag, the identifier behind it (none if the
+    /// member has no entry with that tag).
+    Opened(Vec<Option<OpenedIdentifier>>),
+    /// Step 2 of a sampled opening: the evaluated elements, in request order, and the batch
+    /// DLEQ proof (64 bytes) under the published key.
+    OpenEvaluated {
+        /// Evaluated elements.
+        evaluated: Vec<[u8; 32]>,
+        /// The proof.
+        proof: Vec<u8>,
+    },
 }
 
 /// Step 1 response.

@@ -177,6 +177,10 @@ impl Responder {
                 RefusalKind::Malformed,
                 "ledger messages go to the consensus host, not the screening responder",
             ),
+            Request::Open(_) | Request::OpenEvaluate(_) => refused(
+                RefusalKind::Malformed,
+                "sampled openings are answered by the member's daemon, for regulators only",
+            ),
             Request::Layout(_) => refused(
                 RefusalKind::Malformed,
                 "layouts for root attestation go to a regulator, not to a member",

@@ -200,6 +200,11 @@ impl LayoutInbox {
 
     /// Every complete, unjudged layout: its key, root and sealed bytes.
     pub fn complete_unjudged(&self) -> Result<Vec<SealedLayout>, StoreError> {
+        self.complete(true)
+    }
+
+    /// Every complete layout (only the unjudged ones with `unjudged_only`).
+    fn complete(&self, unjudged_only: bool) -> Result<Vec<SealedLayout>, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let layouts = txn.open_table(LAYOUTS).map_err(db)?;
         let pieces = txn.open_table(PIECES).map_err(db)?;
@@ -208,7 +213,7 @@ impl LayoutInbox {
             let (k, v) = row.map_err(db)?;
             let (member, list, epoch) = k.value();
             let (root, total, received, judged) = v.value();
-            if judged || received != total {
+            if (unjudged_only && judged) || received != total {
                 continue;
             }
             let mut sealed = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
@@ -232,6 +237,15 @@ impl LayoutInbox {
             });
         }
         Ok(out)
+    }
+
+    /// The complete sealed layout of `key` for `root`, if the inbox holds it.
+    pub fn sealed(&self, key: &LayoutKey, root: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .complete(false)?
+            .into_iter()
+            .find(|l| &l.key == key && &l.root == root)
+            .map(|l| l.sealed))
     }
 
     /// Marks a layout judged: later pieces for it are ignored.

@@ -216,6 +216,35 @@ impl Store {
         tree.layout().map_err(|e| StoreError::Tree(e.to_string()))
     }
 
+    /// The identifiers (type and canonical form) behind those of `tags` that are entries of
+    /// `(list, epoch)`: what a member opens for its regulator's sampled check. Scans the
+    /// list's entries once.
+    pub fn identifiers_of(
+        &self,
+        list: &ListId,
+        epoch: Epoch,
+        tags: &std::collections::BTreeSet<Tag>,
+    ) -> Result<BTreeMap<Tag, (String, String)>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        let mut out = BTreeMap::new();
+        for row in entries
+            .range((list.as_str(), "", "")..)
+            .map_err(redb::Error::from)?
+        {
+            let (k, v) = row.map_err(redb::Error::from)?;
+            let (l, id_type, value) = k.value();
+            if l != list.as_str() {
+                break;
+            }
+            let record = EntryRecord::decode(v.value())?;
+            if record.epoch == epoch.get() && tags.contains(&record.tag) {
+                out.insert(record.tag, (id_type.to_owned(), value.to_owned()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether `tag` is stored for `(list, epoch)`.
     pub fn has_tag(&self, list: &ListId, epoch: Epoch, tag: &Tag) -> Result<bool, StoreError> {
         let txn = self.db.begin_read().map_err(redb::Error::from)?;

@@ -145,6 +145,10 @@ pub(super) async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse
             ErrorKind::NotRegulator,
             "only a regulator node holds the view key and can audit",
         ),
+        ApiRequest::Sample { .. } => api_error(
+            ErrorKind::NotRegulator,
+            "only a regulator node holds the sealed layouts it samples",
+        ),
         ApiRequest::Submit { records } => submitted(node.ledger.submit(records)),
         ApiRequest::Screen {
             id_type,

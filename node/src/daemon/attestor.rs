@@ -8,15 +8,22 @@
 //!   them only from the member whose publication they are for, and once a layout is complete
 //!   and its publication and size commitment are on the ledger, opens it, judges it
 //!   ([`crate::attest::attest`]) and submits its signed attestation record.
+//! - Sampled openings: the regulator picks random tags from a layout it holds and asks the
+//!   member for the identifiers behind them ([`Request::Open`]), then has the member evaluate
+//!   those identifiers, blinded, with a proof under the published OPRF key
+//!   ([`Request::OpenEvaluate`]), and recomputes each tag. A tag the member cannot open, or
+//!   opens to an identifier whose tag is another, is an invented entry.
 
-use super::querier::exchange;
+use super::querier::{exchange, StepError};
 use super::state::Node;
 use crate::attest::{attest, seal_layout, AttestError, LayoutHeader};
 use crate::genesis::Party;
+use fengxin_api::{SampleReport, SampledOpening};
 use fengxin_crypto::{IdentityKey, IdentityPublicKey};
 use fengxin_ledger::{Record, RecordBody};
 use fengxin_protocol::{
-    LayoutPiece, LayoutProgress, Refusal, RefusalKind, Request, Response, LAYOUT_PIECE,
+    LayoutPiece, LayoutProgress, OpenEvaluateRequest, OpenRequest, OpenedIdentifier, Refusal,
+    RefusalKind, Request, Response, LAYOUT_PIECE, MAX_OPENINGS,
 };
 use fengxin_store::{LayoutInbox, LayoutKey, Piece, PieceError};
 use fengxin_types::{Epoch, ListId, MemberName};
@@ -184,6 +191,8 @@ pub(super) struct Attestor {
     pub(super) keys: Arc<super::api_server::RegulatorKeys>,
     pub(super) inbox: LayoutInbox,
     pub(super) ledger: fengxin_consensus::Ledger,
+    /// The regulator's QUIC endpoint (to ask members for openings).
+    pub(super) endpoint: fengxin_net::Endpoint,
     /// Woken when a layout is complete.
     pub(super) complete: Notify,
 }
@@ -368,5 +377,310 @@ pub(super) async fn judge_layouts(attestor: Arc<Attestor>) {
             Ok(Err(e)) => tracing::warn!("judging layouts: {e}"),
             Err(e) => tracing::warn!("judging layouts: {e}"),
         }
+    }
+}
+
+/// The member side of a sampled opening: answers a regulator (by key), for the list's
+/// current publication only.
+pub(super) async fn open(
+    node: Arc<Node>,
+    peer: MemberName,
+    key: IdentityPublicKey,
+    request: Request,
+) -> Response {
+    let refused = |kind, m: String| Response::Refused(Refusal::new(kind, m));
+    let regulator = node
+        .ledger
+        .read(|s| s.regulator_for_key(&key.to_bytes()) == Some(&peer))
+        .unwrap_or(false);
+    if !regulator {
+        return refused(
+            RefusalKind::NotMember,
+            "only a regulator may ask for openings".into(),
+        );
+    }
+    let (list, epoch, n) = match &request {
+        Request::Open(r) => (r.list.clone(), r.epoch, r.tags.len()),
+        Request::OpenEvaluate(r) => (r.list.clone(), r.epoch, r.blinded.len()),
+        _ => return refused(RefusalKind::Malformed, "not an opening".into()),
+    };
+    if n == 0 || n > MAX_OPENINGS {
+        return refused(
+            RefusalKind::Malformed,
+            format!("{n} tags asked; 1 to {MAX_OPENINGS} may be"),
+        );
+    }
+    if node.current.get(&list).map(|(e, _)| *e) != Some(epoch) {
+        return refused(
+            RefusalKind::StaleRoot,
+            format!("{list} epoch {epoch} is not the list's current publication"),
+        );
+    }
+    let task = tokio::task::spawn_blocking(move || match request {
+        Request::Open(r) => {
+            let wanted: BTreeSet<fengxin_types::Tag> = r.tags.iter().copied().collect();
+            match node.store.identifiers_of(&r.list, r.epoch, &wanted) {
+                Ok(found) => {
+                    tracing::info!(
+                        "{peer} asked to open {} sampled tags of {}; {} are entries",
+                        r.tags.len(),
+                        r.list,
+                        found.len()
+                    );
+                    Response::Opened(
+                        r.tags
+                            .iter()
+                            .map(|t| {
+                                found.get(t).map(|(id_type, value)| OpenedIdentifier {
+                                    id_type: id_type.clone(),
+                                    value: value.clone(),
+                                })
+                            })
+                            .collect(),
+                    )
+                }
+                Err(e) => refused(RefusalKind::Internal, e.to_string()),
+            }
+        }
+        Request::OpenEvaluate(r) => {
+            let evaluated = node.list_key(&r.list, r.epoch).and_then(|k| {
+                k.blind_evaluate_batch(&mut rand_core::OsRng, &r.blinded)
+                    .map_err(|e| e.to_string())
+            });
+            match evaluated {
+                Ok((evaluated, proof)) => Response::OpenEvaluated {
+                    evaluated,
+                    proof: proof.to_vec(),
+                },
+                Err(e) => refused(RefusalKind::Malformed, e),
+            }
+        }
+        _ => refused(RefusalKind::Malformed, "not an opening".into()),
+    });
+    task.await
+        .unwrap_or_else(|e| refused(RefusalKind::Internal, e.to_string()))
+}
+
+impl Attestor {
+    /// A sampled opening of `member`'s current publication of `list`: `count` random tags
+    /// from the sealed layout this regulator holds, each opened by the member and checked.
+    pub(super) async fn sample(
+        &self,
+        member: &MemberName,
+        list: &ListId,
+        count: u32,
+    ) -> Result<SampleReport, fengxin_api::ApiError> {
+        use fengxin_api::{ApiError, ErrorKind};
+        let fail = |kind, m: String| ApiError::new(kind, m);
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        if count == 0 || count > MAX_OPENINGS {
+            return Err(fail(
+                ErrorKind::Usage,
+                format!("--count {count}: 1 to {MAX_OPENINGS} tags may be sampled"),
+            ));
+        }
+        let (publication, party) = self
+            .ledger
+            .read(|s| {
+                let p = s.current_publication(member, list)?.publication.clone();
+                let m = s.members().get(member)?;
+                Some((
+                    p,
+                    Party {
+                        name: member.clone(),
+                        key: IdentityPublicKey::from_slice(&m.identity_key).ok()?,
+                        address: m.address.parse().ok()?,
+                    },
+                ))
+            })
+            .map_err(|e| fail(ErrorKind::Ledger, e.to_string()))?
+            .ok_or_else(|| {
+                fail(
+                    ErrorKind::NotFound,
+                    format!("{member} has no current publication of {list}"),
+                )
+            })?;
+        let header = LayoutHeader {
+            chain: self.chain,
+            member: member.clone(),
+            list: list.clone(),
+            epoch: publication.epoch,
+            root: publication.root,
+        };
+        let key = LayoutKey {
+            member: member.to_string(),
+            list: list.to_string(),
+            epoch: publication.epoch.get(),
+        };
+        let sealed = self
+            .inbox
+            .sealed(&key, &publication.root)
+            .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?
+            .ok_or_else(|| {
+                fail(
+                    ErrorKind::NotFound,
+                    format!(
+                        "no complete layout of {member}'s {list} epoch {} has arrived",
+                        publication.epoch
+                    ),
+                )
+            })?;
+        let package = postcard::from_bytes(&sealed)
+            .map_err(|e| AttestError::Encoding(e.to_string()))
+            .and_then(|s| crate::attest::LayoutPackage::open(&self.keys.view, &header, &s))
+            .map_err(|e| fail(ErrorKind::Protocol, e.to_string()))?;
+        let mut tags: Vec<fengxin_types::Tag> = package
+            .leaves
+            .iter()
+            .filter_map(|(_, bytes)| {
+                let b: &[u8; fengxin_tree::Leaf::LEN] = bytes.as_slice().try_into().ok()?;
+                fengxin_tree::Leaf::from_bytes(b).value.to_tag()
+            })
+            .collect();
+        let entries = tags.len() as u64;
+        // A uniformly random sample without replacement (partial Fisher-Yates).
+        let k = count.min(tags.len());
+        for i in 0..k {
+            let span = (tags.len() - i) as u64;
+            let j = i + usize::try_from(uniform(span)).unwrap_or(0);
+            tags.swap(i, j);
+        }
+        tags.truncate(k);
+
+        let unreachable =
+            |e: StepError| fail(ErrorKind::Node, format!("{member}: {}", e.message()));
+        let opened = match self
+            .exchange(
+                &party,
+                &Request::Open(OpenRequest {
+                    list: list.clone(),
+                    epoch: publication.epoch,
+                    tags: tags.clone(),
+                }),
+            )
+            .await
+            .map_err(unreachable)?
+        {
+            Response::Opened(ids) if ids.len() == tags.len() => ids,
+            other => {
+                return Err(fail(
+                    ErrorKind::Protocol,
+                    format!("{member} did not open the sample: {}", reply(&other)),
+                ))
+            }
+        };
+        let mut openings: Vec<SampledOpening> = Vec::with_capacity(tags.len());
+        let mut to_check: Vec<(usize, fengxin_types::CanonicalId)> = Vec::new();
+        for (i, (tag, id)) in tags.iter().zip(&opened).enumerate() {
+            let mut o = SampledOpening {
+                tag: hex::encode(tag.as_bytes()),
+                identifier_type: id.as_ref().map(|id| id.id_type.clone()),
+                identifier: id.as_ref().map(|id| id.value.clone()),
+                verified: false,
+                reason: None,
+            };
+            match id {
+                None => o.reason = Some("the member opened no identifier for it".into()),
+                Some(id) => match id
+                    .id_type
+                    .parse::<fengxin_types::IdType>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| {
+                        fengxin_types::CanonicalId::parse(
+                            t,
+                            &id.value,
+                            fengxin_types::CivilDate::today_china(),
+                        )
+                        .map_err(|e| e.to_string())
+                    }) {
+                    Ok(c) if c.as_str() == id.value => to_check.push((i, c)),
+                    Ok(_) => o.reason = Some("not in canonical form".into()),
+                    Err(e) => o.reason = Some(format!("not an identifier: {e}")),
+                },
+            }
+            openings.push(o);
+        }
+        if !to_check.is_empty() {
+            let ids: Vec<fengxin_types::CanonicalId> =
+                to_check.iter().map(|(_, c)| c.clone()).collect();
+            let (pending, blinded) = fengxin_crypto::oprf::blind(&mut rand_core::OsRng, list, &ids)
+                .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
+            let recomputed = match self
+                .exchange(
+                    &party,
+                    &Request::OpenEvaluate(OpenEvaluateRequest {
+                        list: list.clone(),
+                        epoch: publication.epoch,
+                        blinded,
+                    }),
+                )
+                .await
+                .map_err(unreachable)?
+            {
+                Response::OpenEvaluated { evaluated, proof } => {
+                    let pk =
+                        fengxin_crypto::OprfPublicKey::from_slice(&publication.oprf_public_key);
+                    match (<[u8; 64]>::try_from(proof.as_slice()), pk) {
+                        (Ok(proof), Ok(pk)) => pending
+                            .finalize(&evaluated, &proof, &pk)
+                            .map_err(|e| format!("the evaluation does not verify: {e}")),
+                        _ => Err("a malformed evaluation proof".to_owned()),
+                    }
+                }
+                other => Err(format!("no evaluation: {}", reply(&other))),
+            };
+            for (n, (i, _)) in to_check.iter().enumerate() {
+                let o = &mut openings[*i];
+                match &recomputed {
+                    Ok(t) if t.get(n) == Some(&tags[*i]) => o.verified = true,
+                    Ok(_) => {
+                        o.reason = Some(
+                            "the identifier's tag under the published key is another: an \
+                             invented entry"
+                                .into(),
+                        )
+                    }
+                    Err(e) => o.reason = Some(e.clone()),
+                }
+            }
+        }
+        let verified = openings.iter().filter(|o| o.verified).count();
+        tracing::info!(
+            "sampled {} of {member}'s {list} tags: {verified} verified",
+            openings.len()
+        );
+        Ok(SampleReport {
+            member: member.clone(),
+            list: list.clone(),
+            epoch: publication.epoch,
+            root: fengxin_api::ListRoot(publication.root),
+            entries,
+            sampled: openings.len(),
+            verified,
+            openings,
+        })
+    }
+
+    async fn exchange(&self, party: &Party, request: &Request) -> Result<Response, StepError> {
+        let conn = self.endpoint.connect(party.address, &party.name).await?;
+        Ok(conn.request::<Request, Response>(request).await?)
+    }
+}
+
+/// A uniformly random integer below `span` (> 0), by rejection.
+fn uniform(span: u64) -> u64 {
+    let zone = u64::MAX - u64::MAX % span;
+    loop {
+        let x = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
+        if x < zone {
+            return x % span;
+        }
+    }
+}
+
+fn reply(r: &Response) -> String {
+    match r {
+        Response::Refused(r) => format!("refused ({:?}): {}", r.kind, r.message),
+        other => format!("unexpected reply {other:?}"),
     }
 }

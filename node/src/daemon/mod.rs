@@ -34,7 +34,7 @@ use crate::cli::CliError;
 use crate::datadir::{DataDir, Role};
 use crate::genesis::{Genesis, Party};
 use crate::publish::read_publications;
-use fengxin_api::{ErrorKind, SOCKET};
+use fengxin_api::{ApiRequest, ErrorKind, SOCKET};
 use fengxin_crypto::IdentityKey;
 use fengxin_net::{Endpoint, Limits};
 use fengxin_protocol::Responder;
@@ -368,6 +368,7 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
         keys: view.clone(),
         inbox,
         ledger: ledger.clone(),
+        endpoint: endpoint.clone(),
         complete: Notify::new(),
     });
     let layouts: crate::ledger::OtherRequests = {
@@ -379,7 +380,7 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
         ledger.clone(),
         layouts,
     ));
-    let judging = tokio::spawn(attestor::judge_layouts(attestor));
+    let judging = tokio::spawn(attestor::judge_layouts(attestor.clone()));
     let (listener, socket_path) = bind_api_socket(&dir)?;
     tracing::info!(
         "{me} (regulator) replicating the ledger; local API {}",
@@ -394,7 +395,21 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
         tokio::spawn(serve_api(listener, development, move |req| {
             let (ledger, shutdown, view, me) =
                 (ledger.clone(), shutdown.clone(), view.clone(), me.clone());
-            async move { regulator_api(&ledger, &view, &me, &shutdown, development, req).await }
+            let attestor = attestor.clone();
+            async move {
+                if let ApiRequest::Sample {
+                    member,
+                    list,
+                    count,
+                } = &req
+                {
+                    return match attestor.sample(member, list, *count).await {
+                        Ok(report) => fengxin_api::ApiResponse::Sample(report),
+                        Err(e) => fengxin_api::ApiResponse::Error(e),
+                    };
+                }
+                regulator_api(&ledger, &view, &me, &shutdown, development, req).await
+            }
         }));
     }
     wait_for_stop(&shutdown).await?;

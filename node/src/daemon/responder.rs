@@ -218,6 +218,13 @@ pub(super) async fn serve_peers(node: Arc<Node>) {
                         let _ = responder.respond(&response).await;
                         return;
                     }
+                    if matches!(request, Request::Open(_) | Request::OpenEvaluate(_)) {
+                        let response =
+                            super::attestor::open(node.clone(), peer.clone(), peer_key, request)
+                                .await;
+                        let _ = responder.respond(&response).await;
+                        return;
+                    }
                     let Some(busy) = node.work.begin() else {
                         let refusal =
                             Refusal::new(RefusalKind::ShuttingDown, "the node is shutting down");
