@@ -113,7 +113,7 @@ enum Command {
     },
     /// Regulator only: ask a member to open a random sample of a list's tags; each is checked
     /// against a verified evaluation under the published key. Shows the sampled identifiers.
-    Sample {
+    Openings {
         /// The regulator node's data directory.
         #[arg(long)]
         node: PathBuf,
@@ -254,7 +254,7 @@ fn main() -> ExitCode {
             | Command::Feedback { json, .. }
             | Command::Credits { json, .. }
             | Command::Audit { json, .. }
-            | Command::Sample { json, .. }
+            | Command::Openings { json, .. }
             | Command::Ledger {
                 command: LedgerCommand::Status { json, .. } | LedgerCommand::Block { json, .. },
             }
@@ -451,7 +451,7 @@ fn run(command: Command) -> Result<(), CliError> {
             }
             other => unexpected(other),
         },
-        Command::Sample {
+        Command::Openings {
             node,
             member,
             list,
@@ -459,13 +459,13 @@ fn run(command: Command) -> Result<(), CliError> {
             json,
         } => match call(
             &node,
-            &ApiRequest::Sample {
+            &ApiRequest::Openings {
                 member,
                 list,
                 count,
             },
         )? {
-            ApiResponse::Sample(r) => {
+            ApiResponse::Openings(r) => {
                 if json {
                     print_json(&r)?;
                 } else {

@@ -415,13 +415,13 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     // against a verified evaluation under its published key; the regulator sees them.
     let sample = |member: &MemberName, l: &ListId, count: u32| match api::call(
         &reg,
-        &ApiRequest::Sample {
+        &ApiRequest::Openings {
             member: member.clone(),
             list: l.clone(),
             count,
         },
     ) {
-        Ok(ApiResponse::Sample(r)) => r,
+        Ok(ApiResponse::Openings(r)) => r,
         other => panic!("unexpected {other:?}"),
     };
     let canonical: Vec<String> = members[1]
@@ -448,7 +448,7 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
         );
     }
     let out = std::process::Command::new(CLIENT)
-        .args(["sample", "--node"])
+        .args(["openings", "--node"])
         .arg(&reg)
         .args(["--member", "bank-b", "--list", "fraud_txn", "--count", "3"])
         .output()
@@ -554,7 +554,7 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     );
     let out = tokio::task::block_in_place(|| {
         std::process::Command::new(CLIENT)
-            .args(["sample", "--node"])
+            .args(["openings", "--node"])
             .arg(&reg)
             .args(["--member", "bank-q", "--list", ListId::MARKETING_ABUSE])
             .output()

@@ -118,7 +118,7 @@ pub enum ApiRequest {
     /// Regulator only: ask a member to open a random sample of a list's tags (the identifier
     /// behind each, with a proof under the published OPRF key that the tag derives from it).
     /// The regulator learns the sampled identifiers.
-    Sample {
+    Openings {
         /// The member.
         member: MemberName,
         /// The list (its current publication is sampled).
@@ -162,7 +162,7 @@ pub enum ApiResponse {
     /// A root as the ledger knows it.
     Root(RootView),
     /// A sampled opening's findings.
-    Sample(SampleReport),
+    Openings(SampleReport),
     /// The request failed.
     Error(ApiError),
 }

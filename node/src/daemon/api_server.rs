@@ -145,7 +145,7 @@ pub(super) async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse
             ErrorKind::NotRegulator,
             "only a regulator node holds the view key and can audit",
         ),
-        ApiRequest::Sample { .. } => api_error(
+        ApiRequest::Openings { .. } => api_error(
             ErrorKind::NotRegulator,
             "only a regulator node holds the sealed layouts it samples",
         ),

@@ -397,14 +397,14 @@ async fn run_regulator(dir: DataDir, genesis: Genesis) -> Result<(), StartError>
                 (ledger.clone(), shutdown.clone(), view.clone(), me.clone());
             let attestor = attestor.clone();
             async move {
-                if let ApiRequest::Sample {
+                if let ApiRequest::Openings {
                     member,
                     list,
                     count,
                 } = &req
                 {
                     return match attestor.sample(member, list, *count).await {
-                        Ok(report) => fengxin_api::ApiResponse::Sample(report),
+                        Ok(report) => fengxin_api::ApiResponse::Openings(report),
                         Err(e) => fengxin_api::ApiResponse::Error(e),
                     };
                 }
