@@ -242,6 +242,17 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     std::fs::write(&q_file, serde_json::to_vec(&member_file).expect("json")).expect("write");
     let (a, b): (&MemberDir, &MemberDir) = (&members[0].0, &members[1].0);
     let genesis = write_genesis(bin, root, &[&a.dir, &b.dir, &q_file], Some(&reg));
+    // A proof of one of bank-b's entries against its published root, made before its node
+    // holds the database; checked against the ledger once the root is attested.
+    let proof = fengxin_node::publish::prove(
+        &fengxin_node::datadir::DataDir::open(&b.dir).expect("bank-b's data directory"),
+        &list(ListId::FRAUD_TXN),
+        fengxin_node::publish::ProveTarget::Identifier(
+            fengxin_types::IdType::CnId,
+            members[1].1[1].clone(),
+        ),
+    )
+    .expect("prove");
     let _nodes: Vec<RunningNode> = [&a.dir, &b.dir, &reg]
         .iter()
         .map(|d| RunningNode::start(bin, d, &genesis))
@@ -264,6 +275,29 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
         .root;
     let (status, _) = judged(&a.dir, b.name(), &fraud, b_root);
     assert_eq!(status, RootStatus::Attested);
+    // `fengxin verify --node` reports the proof's root as attested.
+    let mut verify = std::process::Command::new(CLIENT)
+        .args(["verify", "--proof", "-", "--json", "--node"])
+        .arg(&a.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("fengxin verify");
+    std::io::Write::write_all(
+        &mut verify.stdin.take().expect("stdin"),
+        &serde_json::to_vec(&proof).expect("json"),
+    )
+    .expect("write");
+    let out = verify.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["root_status"], "attested", "{v}");
+    assert_eq!(v["published_by"], "bank-b", "{v}");
 
     // The rogue publishes its four made-up lists and commits their sizes (through bank-a's
     // node, which relays records it did not sign), then seals each layout to the regulator.
