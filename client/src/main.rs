@@ -180,6 +180,28 @@ enum CouncilCommand {
     Remove(MemberMotion),
     /// Propose lifting the suspension of a member's screening (after an equivocation).
     Reinstate(MemberMotion),
+    /// Propose overruling the regulator's refutation of a member's published root: the
+    /// publication then counts as attested.
+    Overrule {
+        /// The proposing member's node data directory.
+        #[arg(long)]
+        node: PathBuf,
+        /// The member whose root was refuted.
+        #[arg(long)]
+        member: MemberName,
+        /// The list.
+        #[arg(long)]
+        list: ListId,
+        /// The publication epoch.
+        #[arg(long)]
+        epoch: u64,
+        /// A note for the council (why the refutation is wrong).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Vote on an open motion (in favour unless --against).
     Vote {
         /// The voting member's node data directory.
@@ -263,6 +285,7 @@ fn main() -> ExitCode {
                     CouncilCommand::Admit { json, .. }
                     | CouncilCommand::Remove(MemberMotion { json, .. })
                     | CouncilCommand::Reinstate(MemberMotion { json, .. })
+                    | CouncilCommand::Overrule { json, .. }
                     | CouncilCommand::Vote { json, .. }
                     | CouncilCommand::Motions { json, .. },
             } => *json,
@@ -616,6 +639,23 @@ fn council(command: CouncilCommand) -> Result<(), CliError> {
         }
         CouncilCommand::Reinstate(m) => {
             member_motion(m, |name| fengxin_ledger::MotionAction::Reinstate { name })
+        }
+        CouncilCommand::Overrule {
+            node,
+            member,
+            list,
+            epoch,
+            note,
+            json,
+        } => {
+            let epoch = fengxin_types::Epoch::new(epoch)
+                .map_err(|e| fail(ErrorKind::Usage, format!("--epoch: {e}")))?;
+            let action = fengxin_ledger::MotionAction::Overrule {
+                member,
+                list,
+                epoch,
+            };
+            (node, ApiRequest::Propose { action, note }, json)
         }
         CouncilCommand::Vote {
             node,

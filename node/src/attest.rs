@@ -269,7 +269,7 @@ pub fn root_status(
     use fengxin_ledger::AttestationOutcome;
     match state
         .attestation(member, list, epoch)
-        .map(|a| a.attestation.outcome)
+        .map(fengxin_ledger::AttestationState::outcome)
     {
         Some(AttestationOutcome::Attested) => RootStatus::Attested,
         Some(AttestationOutcome::Refuted) => RootStatus::Refuted,

@@ -607,4 +607,63 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     for id in &members[1].1 {
         assert!(files_containing(&reg, id.as_bytes()).is_empty());
     }
+
+    // The council can overrule a refutation: bank-a proposes, bank-b's vote makes 2 of 3;
+    // the root then counts as attested and its size toward bank-q's allowance.
+    let client = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(CLIENT)
+            .args(args)
+            .output()
+            .expect("fengxin");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let (a_dir, b_dir) = (path(&a.dir), path(&b.dir));
+    let overruled = &lies[2];
+    client(&[
+        "council",
+        "overrule",
+        "--node",
+        &a_dir,
+        "--member",
+        "bank-q",
+        "--list",
+        overruled.list.as_str(),
+        "--epoch",
+        "1",
+        "--note",
+        "the member showed the council its list",
+        "--json",
+    ]);
+    fengxin_node::consortium::wait_for_outbox(&a.dir).expect("motion committed");
+    let motions = client(&["council", "motions", "--node", &b_dir, "--json"]);
+    let motion = motions[0]["id"].as_str().expect("motion id").to_owned();
+    client(&[
+        "council", "vote", "--node", &b_dir, "--motion", &motion, "--json",
+    ]);
+    fengxin_node::consortium::wait_for_outbox(&b.dir).expect("vote committed");
+    let (status, reason) = judged(&a.dir, &q, &overruled.list, overruled.root);
+    assert_eq!(status, RootStatus::Attested, "overruled");
+    assert!(reason.is_empty(), "{reason}");
+    let audit = match api::call(
+        &reg,
+        &ApiRequest::Audit {
+            from: None,
+            to: None,
+        },
+    ) {
+        Ok(ApiResponse::Audit(a)) => a,
+        other => panic!("unexpected {other:?}"),
+    };
+    let fq = audit
+        .members
+        .iter()
+        .find(|f| f.member == q)
+        .expect("bank-q's figures");
+    assert_eq!(fq.allowance, Some(base + overruled.size), "{fq:?}");
 }

@@ -164,6 +164,17 @@ pub enum MotionAction {
         /// The member.
         name: MemberName,
     },
+    /// Overrule the regulator's refutation of a publication's root: the refutation stays on
+    /// the ledger, marked overruled, and the publication counts as attested (its size toward
+    /// the member's allowance, its answers as results).
+    Overrule {
+        /// The publishing member.
+        member: MemberName,
+        /// The list.
+        list: ListId,
+        /// The publication epoch.
+        epoch: Epoch,
+    },
 }
 
 /// A vote on a motion.

@@ -110,6 +110,18 @@ pub struct AttestationState {
     pub regulator: MemberName,
     /// Height of the block that holds it.
     pub height: u64,
+    /// Height at which the council overruled a refutation, if it did.
+    pub overruled: Option<u64>,
+}
+
+impl AttestationState {
+    /// The outcome in force: a refutation the council overruled counts as attested.
+    pub fn outcome(&self) -> AttestationOutcome {
+        match (self.attestation.outcome, self.overruled) {
+            (AttestationOutcome::Refuted, Some(_)) => AttestationOutcome::Attested,
+            (outcome, _) => outcome,
+        }
+    }
 }
 
 /// Evidence that a querier signed overlapping allowance claims: two requests, both on the
@@ -544,7 +556,7 @@ impl LedgerState {
             match self
                 .attestations
                 .get(&(member.clone(), list.clone(), *epoch))
-                .map(|a| a.attestation.outcome)
+                .map(AttestationState::outcome)
             {
                 Some(AttestationOutcome::Attested) => {
                     out.push((list, st));
@@ -1177,6 +1189,21 @@ impl LedgerState {
                 }
                 Ok(())
             }
+            MotionAction::Overrule {
+                member,
+                list,
+                epoch,
+            } => match self.attestation(member, list, *epoch) {
+                Some(a)
+                    if a.attestation.outcome == AttestationOutcome::Refuted
+                        && a.overruled.is_none() =>
+                {
+                    Ok(())
+                }
+                _ => Err(Rejection::InvalidMotion(format!(
+                    "{member} {list} epoch {epoch} has no refutation to overrule"
+                ))),
+            },
             MotionAction::Remove { name } => {
                 if !self.members.contains_key(name) {
                     return Err(Rejection::InvalidMotion(format!("{name} is not a member")));
@@ -1394,6 +1421,7 @@ impl LedgerState {
                         attestation: a.clone(),
                         regulator: record.author.clone(),
                         height,
+                        overruled: None,
                     },
                 );
             }
@@ -1624,6 +1652,17 @@ impl LedgerState {
                 }
                 MotionAction::Reinstate { name } => {
                     self.suspended.remove(name);
+                }
+                MotionAction::Overrule {
+                    member,
+                    list,
+                    epoch,
+                } => {
+                    let (member, list, epoch) = (member.clone(), list.clone(), *epoch);
+                    self.keep_allowance(&member, height);
+                    if let Some(a) = self.attestations.get_mut(&(member, list, epoch)) {
+                        a.overruled = Some(height);
+                    }
                 }
             }
         } else if n.saturating_sub(reject) * 3 < n * 2 {

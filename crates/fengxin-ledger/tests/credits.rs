@@ -629,7 +629,7 @@ fn only_attested_sizes_count_toward_an_allowance() {
     assert_eq!(allowance_of(&s), base.add(&seven.commit()));
     // A refuted newest publication: the list counts nothing until a later one is attested.
     apply_ok(&mut s, b, vec![publication(a, 4)]);
-    let (lie, _) = size(a, 4, 9);
+    let (lie, nine) = size(a, 4, 9);
     apply_ok(&mut s, b, vec![lie.clone()]);
     assert_eq!(allowance_of(&s), base.add(&seven.commit()));
     apply_ok(
@@ -645,4 +645,44 @@ fn only_attested_sizes_count_toward_an_allowance() {
     // The committed sizes are all still on the ledger for the regulator to read.
     assert_eq!(s.list_sizes(&a.name).len(), 1);
     assert_eq!(s.counted_sizes(&a.name).len(), 0);
+
+    // The council overrules the refutation (2 of 3): the publication counts as attested, the
+    // refutation stays on the ledger, marked. Only a refutation can be overruled, once.
+    let overrule = |epoch: u64| MotionAction::Overrule {
+        member: a.name.clone(),
+        list: common::list(),
+        epoch: fengxin_types::Epoch::new(epoch).expect("epoch"),
+    };
+    for not_refuted in [3, 9] {
+        assert!(matches!(
+            s.check(&motion(b, overrule(not_refuted))),
+            Err(Rejection::InvalidMotion(_))
+        ));
+    }
+    let m = motion(b, overrule(4));
+    apply_ok(&mut s, b, vec![m.clone()]);
+    assert_eq!(allowance_of(&s), base, "1 of 3 is not 2/3");
+    apply_ok(&mut s, b, vec![vote(&ps[2], &m, true)]);
+    assert_eq!(s.motions()[&m.id()].decided, Some(true));
+    let a4 = s
+        .attestation(
+            &a.name,
+            &common::list(),
+            fengxin_types::Epoch::new(4).expect("epoch"),
+        )
+        .expect("the refutation");
+    assert_eq!(a4.attestation.outcome, AttestationOutcome::Refuted);
+    assert!(a4.overruled.is_some());
+    assert_eq!(a4.outcome(), AttestationOutcome::Attested);
+    assert_eq!(s.counted_sizes(&a.name).len(), 1);
+    assert_eq!(allowance_of(&s), base.add(&nine.commit()));
+    let again = b.sign(RecordBody::Motion(fengxin_ledger::Motion {
+        action: overrule(4),
+        note: "once more".into(),
+    }));
+    let refused = s.check(&again);
+    assert!(
+        matches!(refused, Err(Rejection::InvalidMotion(_))),
+        "{refused:?}"
+    );
 }

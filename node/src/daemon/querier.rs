@@ -482,7 +482,7 @@ fn refuted_root(node: &Node, member: &MemberName, p: &Publication) -> Option<Ste
         .ledger
         .read(|s| {
             s.attestation(member, &p.list, p.epoch)
-                .filter(|a| a.attestation.outcome == fengxin_ledger::AttestationOutcome::Refuted)
+                .filter(|a| a.outcome() == fengxin_ledger::AttestationOutcome::Refuted)
                 .map(|a| (a.regulator.clone(), a.attestation.reason.clone()))
         })
         .ok()??;

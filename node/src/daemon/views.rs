@@ -196,7 +196,7 @@ pub(super) fn root_view(
                 status,
                 regulator: attestation.map(|a| a.regulator.clone()),
                 reason: attestation
-                    .filter(|a| a.attestation.outcome == AttestationOutcome::Refuted)
+                    .filter(|a| a.outcome() == AttestationOutcome::Refuted)
                     .map(|a| a.attestation.reason.clone()),
             }
         })
