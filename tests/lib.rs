@@ -86,6 +86,27 @@ pub fn import_and_publish(bin: &Path, m: &MemberDir, list: &str, id_type: &str, 
         .unwrap_or_else(|e| panic!("publish: {e}"));
 }
 
+/// A member with no node: a fresh identity key and its public member file written to
+/// `root/NAME.json` (for genesis), at a free loopback address. Adversarial tests sign its
+/// records and speak for it with the project's own crates.
+pub fn member_without_node(
+    root: &Path,
+    name: &str,
+) -> (fengxin_crypto::IdentityKey, PathBuf, api::MemberFile) {
+    let key = fengxin_crypto::IdentityKey::generate(&mut rand_core::OsRng);
+    let file = root.join(format!("{name}.json"));
+    let member = api::MemberFile {
+        version: 1,
+        name: fengxin_types::MemberName::parse(name).expect("member name"),
+        identity_key: api::IdentityKeyHex(key.public().to_bytes()),
+        address: format!("127.0.0.1:{}", free_port()),
+        role: api::Role::Member,
+        view_public_key: None,
+    };
+    std::fs::write(&file, serde_json::to_vec(&member).expect("json")).expect("write");
+    (key, file, member)
+}
+
 /// The path as UTF-8 (test paths are).
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 test path")

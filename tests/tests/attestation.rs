@@ -20,7 +20,7 @@ use fengxin_ledger::credits::list_size_context;
 use fengxin_ledger::{ListSize, Record, RecordBody};
 use fengxin_net::{Endpoint, Limits, StaticRegistry};
 use fengxin_node::attest::{seal_layout, LayoutHeader};
-use fengxin_node::datadir::{MemberFile, Role};
+use fengxin_node::datadir::MemberFile;
 use fengxin_protocol::{LayoutPiece, LayoutProgress, Publication, Request, Response};
 use fengxin_tree::{layout_root, IndexedMerkleTree, Leaf, MemoryStore};
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
@@ -30,10 +30,6 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
 const CLIENT: &str = env!("CARGO_BIN_EXE_fengxin-e2e-client");
-
-fn name(s: &str) -> MemberName {
-    MemberName::parse(s).expect("name")
-}
 
 fn list(s: &str) -> ListId {
     ListId::parse(s).expect("list")
@@ -87,6 +83,20 @@ fn judged(m: &Path, member: &MemberName, l: &ListId, root: [u8; 32]) -> (RootSta
             .find(|p| &p.member == member && p.status != RootStatus::Pending)
             .map(|p| (p.status, p.reason.unwrap_or_default()))
     })
+}
+
+/// The regulator's audit of the whole ledger.
+fn audit_of(reg: &Path) -> api::AuditReport {
+    match api::call(
+        reg,
+        &ApiRequest::Audit {
+            from: None,
+            to: None,
+        },
+    ) {
+        Ok(ApiResponse::Audit(a)) => a,
+        other => panic!("unexpected {other:?}"),
+    }
 }
 
 fn submit(via: &Path, records: Vec<Record>) {
@@ -228,18 +238,8 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     let bin = Path::new(BIN);
     let members = members_with_lists(bin, root, &["bank-a", "bank-b"], 3, 1300);
     let reg = init_regulator(bin, root);
-    let q_key = IdentityKey::generate(&mut rand_core::OsRng);
-    let q = name("bank-q");
-    let q_file = root.join("bank-q.json");
-    let member_file = MemberFile {
-        version: 1,
-        name: q.clone(),
-        identity_key: fengxin_api::IdentityKeyHex(q_key.public().to_bytes()),
-        address: format!("127.0.0.1:{}", fengxin_e2e::free_port()),
-        role: Role::Member,
-        view_public_key: None,
-    };
-    std::fs::write(&q_file, serde_json::to_vec(&member_file).expect("json")).expect("write");
+    let (q_key, q_file, member_file) = fengxin_e2e::member_without_node(root, "bank-q");
+    let q = member_file.name.clone();
     let (a, b): (&MemberDir, &MemberDir) = (&members[0].0, &members[1].0);
     let genesis = write_genesis(bin, root, &[&a.dir, &b.dir, &q_file], Some(&reg));
     // A proof of one of bank-b's entries against its published root, made before its node
@@ -404,16 +404,7 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
 
     // Allowances count attested sizes only: bank-q's four committed sizes (one of them
     // 4,294,967,295) add nothing, bank-b's attested list of 3 does.
-    let audit = match api::call(
-        &reg,
-        &ApiRequest::Audit {
-            from: None,
-            to: None,
-        },
-    ) {
-        Ok(ApiResponse::Audit(a)) => a,
-        other => panic!("unexpected {other:?}"),
-    };
+    let audit = audit_of(&reg);
     let figures = |m: &MemberName| {
         audit
             .members
@@ -650,16 +641,7 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     let (status, reason) = judged(&a.dir, &q, &overruled.list, overruled.root);
     assert_eq!(status, RootStatus::Attested, "overruled");
     assert!(reason.is_empty(), "{reason}");
-    let audit = match api::call(
-        &reg,
-        &ApiRequest::Audit {
-            from: None,
-            to: None,
-        },
-    ) {
-        Ok(ApiResponse::Audit(a)) => a,
-        other => panic!("unexpected {other:?}"),
-    };
+    let audit = audit_of(&reg);
     let fq = audit
         .members
         .iter()

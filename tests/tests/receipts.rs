@@ -10,7 +10,7 @@ use fengxin_crypto::{IdentityKey, IdentityPublicKey};
 use fengxin_e2e::{init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode};
 use fengxin_ledger::{credits::allowance_context, AllowanceClaim, CreditParams};
 use fengxin_net::{Endpoint, Limits, PeerConnection, StaticRegistry};
-use fengxin_node::datadir::{MemberFile, Role};
+use fengxin_node::datadir::MemberFile;
 use fengxin_protocol::{AwaitingEvaluation, Publication, Querier, RefusalKind, Request, Response};
 use fengxin_types::{CanonicalId, IdType, MemberName};
 use std::net::SocketAddr;
@@ -109,18 +109,8 @@ impl Rig {
         let bin = Path::new(BIN);
         let members = members_with_lists(bin, root, &["bank-a", "bank-b"], 3, seed);
         let reg = init_regulator(bin, root);
-        let q_key = IdentityKey::generate(&mut rand_core::OsRng);
-        let q = name("bank-q");
-        let q_file = root.join("bank-q.json");
-        let member_file = MemberFile {
-            version: 1,
-            name: q.clone(),
-            identity_key: fengxin_api::IdentityKeyHex(q_key.public().to_bytes()),
-            address: format!("127.0.0.1:{}", fengxin_e2e::free_port()),
-            role: Role::Member,
-            view_public_key: None,
-        };
-        std::fs::write(&q_file, serde_json::to_vec(&member_file).expect("json")).expect("write");
+        let (q_key, q_file, member_file) = fengxin_e2e::member_without_node(root, "bank-q");
+        let q = member_file.name.clone();
         let (a, b) = (&members[0].0, &members[1].0);
         let genesis = write_genesis(bin, root, &[&a.dir, &b.dir, &q_file], Some(&reg));
         let nodes: Vec<RunningNode> = [&a.dir, &b.dir, &reg]
