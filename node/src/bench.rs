@@ -28,6 +28,11 @@ pub enum Which {
     /// Root attestation of a `--tree-tags` list: the member's layout and seal, the
     /// regulator's open and judgment (order, links, root recomputed, count).
     Attestation,
+    /// Snapshot mode's parts, without the network: a `--tree-tags` snapshot built and
+    /// verified (chunks checked, tree rebuilt, root compared), and one batch of 65,535
+    /// identifiers blinded, evaluated with one DLEQ proof and finalized; the per-identifier
+    /// limit those set.
+    Snapshot,
     /// Everything available.
     All,
 }
@@ -463,9 +468,12 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
     let attestation = (all || which == Which::Attestation)
         .then(|| attestation_figures(tree_tags))
         .transpose()?;
+    let snapshot = (all || which == Which::Snapshot)
+        .then(|| snapshot_figures(tree_tags))
+        .transpose()?;
     if json {
         let text = serde_json::to_string_pretty(&serde_json::json!({
-            "oprf": oprf, "proofs": proofs, "tree": tree, "screening": screening, "ledger": ledger, "confidential": confidential, "import": import, "attestation": attestation
+            "oprf": oprf, "proofs": proofs, "tree": tree, "screening": screening, "ledger": ledger, "confidential": confidential, "import": import, "attestation": attestation, "snapshot": snapshot
         }))
         .map_err(internal)?;
         println!("{text}");
@@ -565,6 +573,20 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
         for f in &a.figures {
             println!("  {:<48} {:>10.1} ms", f.op, f.p50_ms);
         }
+    }
+    if let Some(s) = &snapshot {
+        println!(
+            "snapshot of {} real entries ({} with padding, {} chunks):",
+            s.real, s.entries, s.chunks
+        );
+        for f in &s.figures {
+            println!("  {:<58} {:>10.1} ms", f.op, f.p50_ms);
+        }
+        println!(
+            "  batch of {}: responder {:.0} elements/s, querier {:.0} identifiers/s; limit \
+             {:.0} identifiers/s (both sides' per-identifier work, one machine)",
+            s.batch, s.responder_per_second, s.querier_per_second, s.limit_per_second
+        );
     }
     if let Some(figures) = oprf {
         println!(
@@ -1196,5 +1218,149 @@ pub fn attestation_figures(n: usize) -> Result<AttestationFigures, CliError> {
         entries: n,
         sealed_bytes: sealed.len(),
         figures,
+    })
+}
+
+/// Snapshot-mode figures without the network.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotFigures {
+    /// Real entries.
+    pub real: usize,
+    /// Entries with padding (the size class).
+    pub entries: u64,
+    /// Chunks.
+    pub chunks: u32,
+    /// Identifiers in the evaluated batch.
+    pub batch: usize,
+    /// One sample each: build, verify chunks, rebuild the tree, blind, evaluate, finalize.
+    pub figures: Vec<Figure>,
+    /// Responder batch evaluation, elements per second.
+    pub responder_per_second: f64,
+    /// Querier blinding and finalization, identifiers per second.
+    pub querier_per_second: f64,
+    /// Identifiers per second the per-identifier work of both sides allows on this machine.
+    pub limit_per_second: f64,
+}
+
+/// Times a `real`-entry snapshot's build and verification and one full batch's evaluation.
+pub fn snapshot_figures(real: usize) -> Result<SnapshotFigures, CliError> {
+    use fengxin_snapshot::{Assembler, Entry, PaddingSecret, Snapshot, LABEL_LEN};
+    let fail = |e: String| CliError::new(ErrorKind::Bench, e);
+    let mut rng = rand_core::OsRng;
+    let list = ListId::parse(ListId::FRAUD_TXN).map_err(|e| fail(e.to_string()))?;
+    let mut figures = Vec::new();
+    let entries: Vec<Entry> = (0..real)
+        .map(|_| {
+            let mut b = [0u8; fengxin_types::Tag::LEN];
+            rand_core::RngCore::fill_bytes(&mut rng, &mut b);
+            b[fengxin_types::Tag::LEN - 1] |= 1;
+            let mut label = [0u8; LABEL_LEN];
+            rand_core::RngCore::fill_bytes(&mut rng, &mut label);
+            fengxin_types::Tag::from_bytes(b)
+                .map(|tag| Entry { tag, label })
+                .map_err(|e| fail(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let t = Instant::now();
+    let snapshot = Snapshot::build(
+        entries,
+        &PaddingSecret::generate(&mut rng),
+        &list,
+        Epoch::FIRST,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let header = snapshot.header();
+    figures.push(summarize(
+        "member: pad, sort, chunk and commit",
+        vec![t.elapsed()],
+    ));
+    let t = Instant::now();
+    let published = fengxin_tree::IndexedMerkleTree::build_sorted(
+        fengxin_tree::MemoryStore::new(),
+        snapshot.tags().map(Ok),
+    )
+    .map_err(|e| fail(e.to_string()))?
+    .root();
+    figures.push(summarize(
+        "member: build the published tree",
+        vec![t.elapsed()],
+    ));
+    let chunks: Vec<Vec<u8>> = (0..header.chunks).map(|i| snapshot.chunk(i)).collect();
+    let manifest = snapshot.manifest();
+    drop(snapshot);
+    let t = Instant::now();
+    let mut assembler = Assembler::new(header);
+    assembler
+        .accept_manifest(manifest)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut tags = Vec::with_capacity(real);
+    for (i, c) in chunks.iter().enumerate() {
+        let got = assembler
+            .accept_chunk(i as u32, c)
+            .map_err(|e| fail(e.to_string()))?;
+        tags.extend(got.into_iter().map(|e| e.tag));
+    }
+    assembler.finish().map_err(|e| fail(e.to_string()))?;
+    figures.push(summarize(
+        "querier: check manifest and every chunk",
+        vec![t.elapsed()],
+    ));
+    let t = Instant::now();
+    let rebuilt = fengxin_tree::IndexedMerkleTree::build_sorted(
+        fengxin_tree::MemoryStore::new(),
+        tags.into_iter().map(Ok),
+    )
+    .map_err(|e| fail(e.to_string()))?
+    .root();
+    figures.push(summarize(
+        "querier: rebuild the tree and compare roots",
+        vec![t.elapsed()],
+    ));
+    if rebuilt != published {
+        return Err(fail("the rebuilt tree is not the published one".into()));
+    }
+
+    let batch = fengxin_protocol::MAX_SNAPSHOT_BATCH;
+    let key = ListKey::derive(&MasterSeed::generate(&mut rng), &list, Epoch::FIRST)
+        .map_err(|e| fail(e.to_string()))?;
+    let ids: Vec<CanonicalId> = fengxin_sample::identifiers(IdType::CnId, batch, 11)
+        .map(|s| CanonicalId::parse(IdType::CnId, &s, fengxin_types::CivilDate::today_china()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    let t = Instant::now();
+    let (pending, blinded) = oprf::blind(&mut rng, &list, &ids).map_err(|e| fail(e.to_string()))?;
+    let blind = t.elapsed();
+    figures.push(summarize("querier: blind the batch", vec![blind]));
+    let t = Instant::now();
+    let (evaluated, proof) = key
+        .blind_evaluate_batch(&mut rng, &blinded)
+        .map_err(|e| fail(e.to_string()))?;
+    let evaluate = t.elapsed();
+    figures.push(summarize(
+        "responder: evaluate the batch, one DLEQ proof",
+        vec![evaluate],
+    ));
+    let t = Instant::now();
+    let tags = pending
+        .finalize(&evaluated, &proof, &key.public_key())
+        .map_err(|e| fail(e.to_string()))?;
+    let finalize = t.elapsed();
+    figures.push(summarize(
+        "querier: verify the proof and finalize",
+        vec![finalize],
+    ));
+    if tags.len() != batch {
+        return Err(fail("the batch lost identifiers".into()));
+    }
+    let per = |d: std::time::Duration| batch as f64 / d.as_secs_f64().max(1e-9);
+    Ok(SnapshotFigures {
+        real,
+        entries: header.entries,
+        chunks: header.chunks,
+        batch,
+        figures,
+        responder_per_second: per(evaluate),
+        querier_per_second: per(blind + finalize),
+        limit_per_second: per(blind + evaluate + finalize),
     })
 }
