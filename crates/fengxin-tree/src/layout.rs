@@ -14,6 +14,7 @@ use crate::store::TreeStore;
 use crate::tree::{empty_hashes, IndexedMerkleTree, CAPACITY, DEPTH};
 use crate::value::{Leaf, Root, Value};
 use crate::Fr;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// Why a layout is not a well-formed indexed Merkle tree.
@@ -88,7 +89,7 @@ pub fn check_layout(leaves: &[(u64, Leaf)]) -> Result<(Root, u64), LayoutError> 
         }
         debug_assert_eq!(by_slot[*slot].value, **value);
     }
-    let root = sparse_root(by_slot.iter().map(|(s, l)| (*s, l.hash())));
+    let root = sparse_root(&by_slot);
     Ok((Root::from_field(root), by_slot.len() as u64 - 1))
 }
 
@@ -101,20 +102,22 @@ pub fn layout_root(leaves: &[(u64, Leaf)]) -> Root {
         .filter(|(slot, _)| *slot < CAPACITY)
         .copied()
         .collect();
-    Root::from_field(sparse_root(by_slot.iter().map(|(s, l)| (*s, l.hash()))))
+    Root::from_field(sparse_root(&by_slot))
 }
 
 fn hex_of(v: Value) -> String {
     hex::encode(v.to_bytes())
 }
 
-/// The root of a depth-[`DEPTH`] tree whose only non-empty leaves are `leaves` (slot, leaf
-/// hash), in increasing slot order.
-fn sparse_root(leaves: impl Iterator<Item = (u64, Fr)>) -> Fr {
+/// The root of a depth-[`DEPTH`] tree whose only non-empty leaves are `leaves` (slot, leaf),
+/// in increasing slot order. Each level's hashes are computed in parallel.
+fn sparse_root(leaves: &BTreeMap<u64, Leaf>) -> Fr {
     let empty = empty_hashes();
-    let mut level: Vec<(u64, Fr)> = leaves.collect();
+    let slots: Vec<(u64, Leaf)> = leaves.iter().map(|(s, l)| (*s, *l)).collect();
+    let mut level: Vec<(u64, Fr)> = slots.par_iter().map(|(s, l)| (*s, l.hash())).collect();
     for e in empty.iter().take(DEPTH) {
-        let mut up = Vec::with_capacity(level.len().div_ceil(2));
+        // Pair neighbours (an absent sibling is the empty subtree), then hash the pairs.
+        let mut pairs = Vec::with_capacity(level.len().div_ceil(2));
         let mut i = 0;
         while i < level.len() {
             let (index, h) = level[i];
@@ -129,10 +132,13 @@ fn sparse_root(leaves: impl Iterator<Item = (u64, Fr)>) -> Fr {
             } else {
                 (*e, h)
             };
-            up.push((index / 2, hash2(left, right)));
+            pairs.push((index / 2, left, right));
             i += 1;
         }
-        level = up;
+        level = pairs
+            .par_iter()
+            .map(|(index, left, right)| (*index, hash2(*left, *right)))
+            .collect();
     }
     level.first().map_or(empty[DEPTH], |(_, h)| *h)
 }
