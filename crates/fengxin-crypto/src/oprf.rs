@@ -225,21 +225,45 @@ impl fmt::Debug for PendingTags {
 
 /// The querier's first step: blinds identifiers for `list`. Returns the pending state and the
 /// blinded elements to send; the responder learns nothing about the identifiers from them.
+///
+/// Identifiers are blinded in parallel, each with its own generator seeded from `rng`.
 pub fn blind<R: RngCore + CryptoRng>(
     rng: &mut R,
     list: &ListId,
     ids: &[CanonicalId],
 ) -> Result<(PendingTags, Vec<[u8; ELEMENT_LEN]>), OprfError> {
+    use rand_chacha::rand_core::SeedableRng;
+    use rayon::prelude::*;
+    let seeds: Vec<[u8; 32]> = ids
+        .iter()
+        .map(|_| {
+            let mut s = [0u8; 32];
+            rng.fill_bytes(&mut s);
+            s
+        })
+        .collect();
+    let blinded = ids
+        .par_iter()
+        .zip(seeds)
+        .map(|(id, seed)| {
+            let input = oprf_input(list, id)?;
+            let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+            let b = VoprfClient::<Suite>::blind(&input, &mut rng)
+                .map_err(|_| OprfError::InputTooLong)?;
+            Ok((
+                input,
+                b.state,
+                to_array::<ELEMENT_LEN>(&b.message.serialize()),
+            ))
+        })
+        .collect::<Result<Vec<_>, OprfError>>()?;
     let mut inputs = Vec::with_capacity(ids.len());
     let mut clients = Vec::with_capacity(ids.len());
     let mut messages = Vec::with_capacity(ids.len());
-    for id in ids {
-        let input = oprf_input(list, id)?;
-        let blinded =
-            VoprfClient::<Suite>::blind(&input, rng).map_err(|_| OprfError::InputTooLong)?;
-        messages.push(to_array::<ELEMENT_LEN>(&blinded.message.serialize()));
-        clients.push(blinded.state);
+    for (input, state, message) in blinded {
         inputs.push(input);
+        clients.push(state);
+        messages.push(message);
     }
     Ok((
         PendingTags {
@@ -383,6 +407,13 @@ mod tests {
         let direct: Vec<Tag> = ids.iter().map(|id| key.tag(id).expect("tag")).collect();
         assert_eq!(tags, direct);
         assert_ne!(tags[0], tags[1]);
+        // Every element has its own blind: the same identifiers blinded again, or twice in
+        // one batch, give unrelated elements.
+        let (_, again) = blind(&mut rng, &list, &ids).expect("blind");
+        assert!(blinded.iter().zip(&again).all(|(a, b)| a != b));
+        let twice = [ids[0].clone(), ids[0].clone()];
+        let (_, pair) = blind(&mut rng, &list, &twice).expect("blind");
+        assert_ne!(pair[0], pair[1]);
     }
 
     #[test]
