@@ -201,7 +201,8 @@ fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-fn random_tag(rng: &mut impl Rng) -> Tag {
+/// A uniformly random non-zero tag (the benchmarks' stand-in for an OPRF-derived one).
+pub fn random_tag(rng: &mut impl Rng) -> Tag {
     let mut b = [0u8; Tag::LEN];
     rng.fill(&mut b[..]);
     b[Tag::LEN - 1] |= 1;

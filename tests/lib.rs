@@ -86,6 +86,19 @@ pub fn import_and_publish(bin: &Path, m: &MemberDir, list: &str, id_type: &str, 
         .unwrap_or_else(|e| panic!("publish: {e}"));
 }
 
+/// The public member file (`member.json`) in a data directory: a regulator's, say, which
+/// [`init_regulator`] returns only the directory of (a [`MemberDir`] carries its own).
+pub fn member_file(dir: &Path) -> api::MemberFile {
+    let bytes = std::fs::read(dir.join("member.json")).expect("member.json");
+    serde_json::from_slice(&bytes).expect("parse member.json")
+}
+
+/// The identity key a member file names.
+pub fn identity_of(file: &api::MemberFile) -> fengxin_crypto::IdentityPublicKey {
+    fengxin_crypto::IdentityPublicKey::from_slice(file.identity_key.as_bytes())
+        .expect("an identity key")
+}
+
 /// A member with no node: a fresh identity key and its public member file written to
 /// `root/NAME.json` (for genesis), at a free loopback address. Adversarial tests sign its
 /// records and speak for it with the project's own crates.

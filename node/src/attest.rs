@@ -85,20 +85,17 @@ pub enum AttestError {
 }
 
 impl LayoutPackage {
-    /// The package of `tree`'s current layout for the publication `header`.
-    pub fn of<S: fengxin_tree::TreeStore>(
-        header: LayoutHeader,
-        tree: &fengxin_tree::IndexedMerkleTree<S>,
-    ) -> Result<Self, S::Error> {
-        Ok(Self {
+    /// The package of a tree's layout (`IndexedMerkleTree::layout`, or the list database's
+    /// `Store::layout`) for the publication `header`.
+    pub fn new(header: LayoutHeader, leaves: &[(u64, Leaf)]) -> Self {
+        Self {
             version: LAYOUT_VERSION,
             header,
-            leaves: tree
-                .layout()?
-                .into_iter()
-                .map(|(slot, leaf)| (slot, leaf.to_bytes().to_vec()))
+            leaves: leaves
+                .iter()
+                .map(|(slot, leaf)| (*slot, leaf.to_bytes().to_vec()))
                 .collect(),
-        })
+        }
     }
 
     /// Seals the package to the regulator's view key, bound to its header.
@@ -176,18 +173,18 @@ pub fn judge(
     (AttestationOutcome::Attested, String::new())
 }
 
-/// Judges a sealed layout for the publication `header` against the ledger: its root and the
-/// size committed for it (decrypted with `view`), within the consortium's cap on a list's
-/// entries. Returns the attestation record's body for the regulator to sign, or
-/// [`AttestError::NotOnLedger`] while the publication or its size is not on the ledger yet
-/// (judge again later). A layout that does not decode or open is the publisher's fault: the
-/// root is refuted.
-pub fn attest(
-    state: &LedgerState,
-    view: &ViewSecret,
-    header: &LayoutHeader,
-    sealed: &[u8],
-) -> Result<RootAttestation, AttestError> {
+/// What judging a publication's layout needs from the ledger: its size commitment and the
+/// consortium's cap. Taken under the ledger's lock in a moment; the judgment itself (seconds
+/// for a large list) runs without it.
+#[derive(Debug, Clone)]
+pub struct OnLedger {
+    size: fengxin_confidential::CommittedCount,
+    cap: u64,
+}
+
+/// Looks up the publication `header` names and its size commitment, or
+/// [`AttestError::NotOnLedger`] while either is not on the ledger yet (judge again later).
+pub fn on_ledger(state: &LedgerState, header: &LayoutHeader) -> Result<OnLedger, AttestError> {
     let h = header;
     let published = state
         .publication(&h.member, &h.list, h.epoch)
@@ -209,11 +206,25 @@ pub fn attest(
             h.member, h.list, h.epoch
         ))
     })?;
-    let cap = state.params().max_list_entries;
-    let opened = postcard::from_bytes::<SealedDetails>(sealed)
-        .map_err(|e| AttestError::Encoding(e.to_string()))
-        .and_then(|s| LayoutPackage::open(view, h, &s));
-    let (outcome, reason) = match (opened, size.size.decrypt(view)) {
+    Ok(OnLedger {
+        size: size.size.clone(),
+        cap: state.params().max_list_entries,
+    })
+}
+
+/// Judges a sealed layout for the publication `header` against what the ledger holds of it:
+/// its root and the size committed for it (decrypted with `view`), within the consortium's cap
+/// on a list's entries. Returns the attestation record's body for the regulator to sign. A
+/// layout that does not decode or open is the publisher's fault: the root is refuted.
+pub fn attest(
+    on: &OnLedger,
+    view: &ViewSecret,
+    header: &LayoutHeader,
+    sealed: &[u8],
+) -> RootAttestation {
+    let (h, cap) = (header, on.cap);
+    let opened = open_sealed(view, h, sealed);
+    let (outcome, reason) = match (opened, on.size.decrypt(view)) {
         (Err(e), _) => (
             AttestationOutcome::Refuted,
             format!("the sealed layout cannot be read: {e}"),
@@ -228,15 +239,15 @@ pub fn attest(
         ),
         (Ok(package), Ok(n)) => judge(&package.leaves, &h.root, n),
     };
-    Ok(RootAttestation {
+    RootAttestation {
         member: h.member.clone(),
         list: h.list.clone(),
         epoch: h.epoch,
         root: h.root,
-        size_commitment: size.size.commitment.to_bytes(),
+        size_commitment: on.size.commitment.to_bytes(),
         outcome,
         reason,
-    })
+    }
 }
 
 /// The sealed layout of `leaves` for the publication `header`, encoded for the wire
@@ -246,15 +257,19 @@ pub fn seal_layout(
     header: LayoutHeader,
     leaves: &[(u64, Leaf)],
 ) -> Result<Vec<u8>, AttestError> {
-    let package = LayoutPackage {
-        version: LAYOUT_VERSION,
-        header,
-        leaves: leaves
-            .iter()
-            .map(|(slot, leaf)| (*slot, leaf.to_bytes().to_vec()))
-            .collect(),
-    };
-    postcard::to_allocvec(&package.seal(view)?).map_err(|e| AttestError::Encoding(e.to_string()))
+    let sealed = LayoutPackage::new(header, leaves).seal(view)?;
+    postcard::to_allocvec(&sealed).map_err(|e| AttestError::Encoding(e.to_string()))
+}
+
+/// Decodes and opens what [`seal_layout`] made, for the publication `header`.
+pub fn open_sealed(
+    view: &ViewSecret,
+    header: &LayoutHeader,
+    sealed: &[u8],
+) -> Result<LayoutPackage, AttestError> {
+    let sealed = postcard::from_bytes::<SealedDetails>(sealed)
+        .map_err(|e| AttestError::Encoding(e.to_string()))?;
+    LayoutPackage::open(view, header, &sealed)
 }
 
 /// Whether the regulator attested (member, list, epoch)'s published root, refuted it, or has
@@ -320,7 +335,7 @@ mod tests {
     fn an_honest_tree_is_attested_and_every_lie_is_refuted_with_its_reason() {
         let t = tree(10);
         let root = t.root().to_bytes();
-        let p = LayoutPackage::of(header(root), &t).expect("layout");
+        let p = LayoutPackage::new(header(root), &t.layout().expect("layout"));
         assert_eq!(
             judge(&p.leaves, &root, 10),
             (AttestationOutcome::Attested, String::new())
@@ -364,7 +379,7 @@ mod tests {
         let t = tree(5);
         let root = t.root().to_bytes();
         let view = ViewSecret::from_seed([3; 32]);
-        let p = LayoutPackage::of(header(root), &t).expect("layout");
+        let p = LayoutPackage::new(header(root), &t.layout().expect("layout"));
         let sealed = p.seal(&view.public()).expect("seal");
         assert_eq!(
             LayoutPackage::open(&view, &header(root), &sealed).expect("open"),

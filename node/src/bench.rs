@@ -1166,18 +1166,12 @@ pub struct AttestationFigures {
 /// Times root attestation of a list of `n` random tags: the member reads the layout and seals
 /// it; the regulator opens it and judges it (the same code the nodes run).
 pub fn attestation_figures(n: usize) -> Result<AttestationFigures, CliError> {
-    use crate::attest::{judge, seal_layout, LayoutHeader, LayoutPackage};
+    use crate::attest::{judge, open_sealed, seal_layout, LayoutHeader};
     let fail = |e: String| CliError::new(ErrorKind::Bench, e);
     let mut rng = rand_core::OsRng;
     let tags: Vec<fengxin_types::Tag> = (0..n)
-        .map(|_| {
-            let mut b = [0u8; fengxin_types::Tag::LEN];
-            rand_core::RngCore::fill_bytes(&mut rng, &mut b);
-            b[0] &= 0x0f;
-            b[fengxin_types::Tag::LEN - 1] |= 1;
-            fengxin_types::Tag::from_bytes(b).map_err(|e| fail(e.to_string()))
-        })
-        .collect::<Result<_, _>>()?;
+        .map(|_| fengxin_benches::proofs::random_tag(&mut rng))
+        .collect();
     let tree = fengxin_tree::IndexedMerkleTree::build(fengxin_tree::MemoryStore::new(), tags)
         .map_err(|e| fail(e.to_string()))?;
     let root = tree.root().to_bytes();
@@ -1198,9 +1192,7 @@ pub fn attestation_figures(n: usize) -> Result<AttestationFigures, CliError> {
         seal_layout(&view.public(), header.clone(), &layout).map_err(|e| fail(e.to_string()))?;
     figures.push(summarize("member: encode and seal it", vec![t.elapsed()]));
     let t = Instant::now();
-    let package = postcard::from_bytes(&sealed)
-        .map_err(|e| fail(e.to_string()))
-        .and_then(|s| LayoutPackage::open(&view, &header, &s).map_err(|e| fail(e.to_string())))?;
+    let package = open_sealed(&view, &header, &sealed).map_err(|e| fail(e.to_string()))?;
     figures.push(summarize(
         "regulator: open and decode it",
         vec![t.elapsed()],
@@ -1251,16 +1243,12 @@ pub fn snapshot_figures(real: usize) -> Result<SnapshotFigures, CliError> {
     let mut figures = Vec::new();
     let entries: Vec<Entry> = (0..real)
         .map(|_| {
-            let mut b = [0u8; fengxin_types::Tag::LEN];
-            rand_core::RngCore::fill_bytes(&mut rng, &mut b);
-            b[fengxin_types::Tag::LEN - 1] |= 1;
+            let tag = fengxin_benches::proofs::random_tag(&mut rng);
             let mut label = [0u8; LABEL_LEN];
             rand_core::RngCore::fill_bytes(&mut rng, &mut label);
-            fengxin_types::Tag::from_bytes(b)
-                .map(|tag| Entry { tag, label })
-                .map_err(|e| fail(e.to_string()))
+            Entry { tag, label }
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let t = Instant::now();
     let snapshot = Snapshot::build(
         entries,

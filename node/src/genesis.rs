@@ -96,6 +96,18 @@ pub struct Party {
     pub address: SocketAddr,
 }
 
+impl Party {
+    /// A party as the ledger records it (identity key bytes, address text); `None` if either
+    /// does not parse (the ledger admits neither, so only a damaged state has one).
+    pub fn from_ledger(name: &MemberName, identity_key: &[u8; 32], address: &str) -> Option<Self> {
+        Some(Self {
+            name: name.clone(),
+            key: IdentityPublicKey::from_slice(identity_key).ok()?,
+            address: address.parse().ok()?,
+        })
+    }
+}
+
 fn invalid(m: String) -> GenesisError {
     GenesisError::Invalid(m)
 }

@@ -12,15 +12,15 @@
 
 use fengxin_api::{self as api, ApiRequest, ApiResponse, RootStatus, ScreenErrorKind};
 use fengxin_confidential::{CommittedCount, ViewPublicKey};
-use fengxin_crypto::{IdentityKey, IdentityPublicKey, ListKey, MasterSeed};
+use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_e2e::{
-    files_containing, init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode,
+    files_containing, identity_of, init_regulator, members_with_lists, write_genesis, MemberDir,
+    RunningNode,
 };
 use fengxin_ledger::credits::list_size_context;
 use fengxin_ledger::{ListSize, Record, RecordBody};
 use fengxin_net::{Endpoint, Limits, StaticRegistry};
 use fengxin_node::attest::{seal_layout, LayoutHeader};
-use fengxin_node::datadir::MemberFile;
 use fengxin_protocol::{LayoutPiece, LayoutProgress, Publication, Request, Response};
 use fengxin_tree::{layout_root, IndexedMerkleTree, Leaf, MemoryStore};
 use fengxin_types::{Epoch, ListId, MemberName, Tag};
@@ -226,11 +226,6 @@ impl Rogue {
     }
 }
 
-fn regulator_file(reg: &Path) -> MemberFile {
-    serde_json::from_slice(&std::fs::read(reg.join("member.json")).expect("member.json"))
-        .expect("parse member.json")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_never_answers() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -264,7 +259,7 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
         &fengxin_node::genesis::Genesis::load(&genesis).expect("genesis"),
     )
     .expect("chain id");
-    let reg_file = regulator_file(&reg);
+    let reg_file = fengxin_e2e::member_file(&reg);
     let view = ViewPublicKey::from_bytes(reg_file.view_public_key.expect("view key").as_bytes())
         .expect("view key");
 
@@ -317,11 +312,7 @@ async fn honest_roots_are_attested_and_every_lie_about_a_tree_is_refuted_and_nev
     }
     submit(&a.dir, lies.iter().map(|l| rogue.size(l)).collect());
 
-    let reg_key = IdentityPublicKey::from_slice(reg_file.identity_key.as_bytes()).expect("key");
-    let b_file: MemberFile =
-        serde_json::from_slice(&std::fs::read(b.dir.join("member.json")).expect("member.json"))
-            .expect("parse member.json");
-    let b_key = IdentityPublicKey::from_slice(b_file.identity_key.as_bytes()).expect("key");
+    let (reg_key, b_key) = (identity_of(&reg_file), identity_of(&b.file));
     let registry: StaticRegistry = [(reg_key, reg_file.name.clone()), (b_key, b.name().clone())]
         .into_iter()
         .collect();

@@ -263,15 +263,7 @@ async fn misbehaving_member_is_flagged_and_hostile_traffic_is_refused() {
     let m_addr: SocketAddr = format!("127.0.0.1:{}", fengxin_e2e::free_port())
         .parse()
         .expect("addr");
-    let a_key = fengxin_crypto::IdentityPublicKey::from_slice(
-        serde_json::from_slice::<MemberFile>(
-            &std::fs::read(a.dir.join("member.json")).expect("read"),
-        )
-        .expect("member.json")
-        .identity_key
-        .as_bytes(),
-    )
-    .expect("key");
+    let a_key = fengxin_e2e::identity_of(&a.file);
     let registry: StaticRegistry = [
         (a_key, MemberName::parse("bank-a").expect("valid")),
         (bent.identity.public(), bent.name.clone()),

@@ -7,10 +7,11 @@
 use fengxin_api::{self as api, ApiRequest, ApiResponse};
 use fengxin_confidential::{labels as clabels, prove_range_with_context, Opening};
 use fengxin_crypto::{IdentityKey, IdentityPublicKey};
-use fengxin_e2e::{init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode};
+use fengxin_e2e::{
+    identity_of, init_regulator, members_with_lists, write_genesis, MemberDir, RunningNode,
+};
 use fengxin_ledger::{credits::allowance_context, AllowanceClaim, CreditParams};
 use fengxin_net::{Endpoint, Limits, PeerConnection, StaticRegistry};
-use fengxin_node::datadir::MemberFile;
 use fengxin_protocol::{AwaitingEvaluation, Publication, Querier, RefusalKind, Request, Response};
 use fengxin_types::{CanonicalId, IdType, MemberName};
 use std::net::SocketAddr;
@@ -22,13 +23,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
 
 fn name(s: &str) -> MemberName {
     MemberName::parse(s).expect("name")
-}
-
-fn identity_of(m: &MemberDir) -> IdentityPublicKey {
-    let file: MemberFile =
-        serde_json::from_slice(&std::fs::read(m.dir.join("member.json")).expect("member.json"))
-            .expect("parse member.json");
-    IdentityPublicKey::from_slice(file.identity_key.as_bytes()).expect("key")
 }
 
 /// A claim of `used_after` identifiers in `epoch` for one more identifier, proven against the
@@ -124,7 +118,7 @@ impl Rig {
             &fengxin_node::genesis::Genesis::load(&genesis).expect("genesis"),
         )
         .expect("chain id");
-        let (a_key, b_key) = (identity_of(a), identity_of(b));
+        let (a_key, b_key) = (identity_of(&a.file), identity_of(&b.file));
         let registry: StaticRegistry = [(a_key, name("bank-a")), (b_key, name("bank-b"))]
             .into_iter()
             .collect();
@@ -459,9 +453,7 @@ async fn the_audit_checks_what_the_querier_sealed_against_the_receipt_and_the_pr
     let a = rig.members[0].0.clone();
     let conn_a = rig.connect(&a).await;
     let pub_a = publication_of(&conn_a).await;
-    let reg_file: MemberFile =
-        serde_json::from_slice(&std::fs::read(rig.reg.join("member.json")).expect("member.json"))
-            .expect("regulator's member file");
+    let reg_file = fengxin_e2e::member_file(&rig.reg);
     let view = fengxin_confidential::ViewPublicKey::from_bytes(
         reg_file.view_public_key.expect("view key").as_bytes(),
     )

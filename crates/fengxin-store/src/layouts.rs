@@ -75,13 +75,11 @@ pub struct Progress {
 
 /// A complete layout waiting to be judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedLayout {
+pub struct WaitingLayout {
     /// Which publication it is for.
     pub key: LayoutKey,
     /// The root it was sent for.
     pub root: [u8; 32],
-    /// The sealed bytes.
-    pub sealed: Vec<u8>,
 }
 
 /// Why a piece was refused.
@@ -198,54 +196,57 @@ impl LayoutInbox {
         Ok(progress)
     }
 
-    /// Every complete, unjudged layout: its key, root and sealed bytes.
-    pub fn complete_unjudged(&self) -> Result<Vec<SealedLayout>, StoreError> {
-        self.complete(true)
-    }
-
-    /// Every complete layout (only the unjudged ones with `unjudged_only`).
-    fn complete(&self, unjudged_only: bool) -> Result<Vec<SealedLayout>, StoreError> {
+    /// Every complete, unjudged layout (its key and root, not its bytes: those are read with
+    /// [`LayoutInbox::sealed`] once its publication can be judged).
+    pub fn complete_unjudged(&self) -> Result<Vec<WaitingLayout>, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let layouts = txn.open_table(LAYOUTS).map_err(db)?;
-        let pieces = txn.open_table(PIECES).map_err(db)?;
         let mut out = Vec::new();
         for row in layouts.iter().map_err(db)? {
             let (k, v) = row.map_err(db)?;
             let (member, list, epoch) = k.value();
             let (root, total, received, judged) = v.value();
-            if (unjudged_only && judged) || received != total {
-                continue;
+            if !judged && received == total {
+                out.push(WaitingLayout {
+                    key: LayoutKey {
+                        member: member.to_owned(),
+                        list: list.to_owned(),
+                        epoch,
+                    },
+                    root: *root,
+                });
             }
-            let mut sealed = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-            for piece in pieces
-                .range((member, list, epoch, 0)..=(member, list, epoch, u64::MAX))
-                .map_err(db)?
-            {
-                sealed.extend_from_slice(piece.map_err(db)?.1.value());
-            }
-            if sealed.len() as u64 != total {
-                return Err(StoreError::Corrupt("a layout's pieces do not add up"));
-            }
-            out.push(SealedLayout {
-                key: LayoutKey {
-                    member: member.to_owned(),
-                    list: list.to_owned(),
-                    epoch,
-                },
-                root: *root,
-                sealed,
-            });
         }
         Ok(out)
     }
 
-    /// The complete sealed layout of `key` for `root`, if the inbox holds it.
+    /// The complete sealed layout of `key` for `root` (judged or not), if the inbox holds it.
     pub fn sealed(&self, key: &LayoutKey, root: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .complete(false)?
-            .into_iter()
-            .find(|l| &l.key == key && &l.root == root)
-            .map(|l| l.sealed))
+        let (m, l, e) = (key.member.as_str(), key.list.as_str(), key.epoch);
+        let txn = self.db.begin_read().map_err(db)?;
+        let layouts = txn.open_table(LAYOUTS).map_err(db)?;
+        let total = match layouts.get((m, l, e)).map_err(db)? {
+            Some(v) => {
+                let (held, total, received, _) = v.value();
+                if held != root || received != total {
+                    return Ok(None);
+                }
+                total
+            }
+            None => return Ok(None),
+        };
+        let pieces = txn.open_table(PIECES).map_err(db)?;
+        let mut sealed = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+        for piece in pieces
+            .range((m, l, e, 0)..=(m, l, e, u64::MAX))
+            .map_err(db)?
+        {
+            sealed.extend_from_slice(piece.map_err(db)?.1.value());
+        }
+        if sealed.len() as u64 != total {
+            return Err(StoreError::Corrupt("a layout's pieces do not add up"));
+        }
+        Ok(Some(sealed))
     }
 
     /// Marks a layout judged: later pieces for it are ignored.
@@ -312,34 +313,56 @@ mod tests {
         let p = inbox.receive(&k, &piece(1, 6, 5, b"f")).expect("ahead");
         assert_eq!(p.received, 3);
         assert!(inbox.complete_unjudged().expect("list").is_empty());
+        assert_eq!(
+            inbox.sealed(&k, &[1; 32]).expect("read"),
+            None,
+            "incomplete"
+        );
         drop(inbox);
         let inbox = LayoutInbox::open(&path).expect("reopen");
         let p = inbox.receive(&k, &piece(1, 6, 3, b"def")).expect("rest");
         assert_eq!((p.received, p.complete), (6, true));
         assert_eq!(
             inbox.complete_unjudged().expect("list"),
-            vec![SealedLayout {
+            vec![WaitingLayout {
                 key: k.clone(),
                 root: [1; 32],
-                sealed: b"abcdef".to_vec()
             }]
+        );
+        assert_eq!(
+            inbox.sealed(&k, &[1; 32]).expect("read"),
+            Some(b"abcdef".to_vec())
+        );
+        assert_eq!(
+            inbox.sealed(&k, &[2; 32]).expect("read"),
+            None,
+            "another root"
         );
         // A layout for another root replaces the unjudged one.
         let p = inbox.receive(&k, &piece(2, 2, 0, b"xy")).expect("replace");
         assert_eq!((p.received, p.complete), (2, true));
         assert_eq!(
             inbox.complete_unjudged().expect("list"),
-            vec![SealedLayout {
+            vec![WaitingLayout {
                 key: k.clone(),
                 root: [2; 32],
-                sealed: b"xy".to_vec()
             }]
         );
+        assert_eq!(
+            inbox.sealed(&k, &[2; 32]).expect("read"),
+            Some(b"xy".to_vec())
+        );
+        assert_eq!(inbox.sealed(&k, &[1; 32]).expect("read"), None, "replaced");
         // Judged: later pieces are ignored and it is no longer listed.
         inbox.mark_judged(&k).expect("judge");
         let p = inbox.receive(&k, &piece(3, 4, 0, b"zzzz")).expect("late");
         assert!(p.judged);
         assert!(inbox.complete_unjudged().expect("list").is_empty());
+        assert_eq!(
+            inbox.sealed(&k, &[2; 32]).expect("read"),
+            Some(b"xy".to_vec()),
+            "a judged layout stays, sealed"
+        );
     }
 
     #[test]

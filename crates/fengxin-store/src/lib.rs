@@ -28,7 +28,7 @@ mod tree;
 mod writer;
 
 pub use error::StoreError;
-pub use layouts::{LayoutInbox, LayoutKey, Piece, PieceError, Progress, SealedLayout};
+pub use layouts::{LayoutInbox, LayoutKey, Piece, PieceError, Progress, WaitingLayout};
 pub use schema::{EntryRecord, ListMeta, SCHEMA_VERSION};
 pub use spent::{ClaimedInterval, Spend, SpendError, SpentBook};
 pub use tree::{TreeReader, TreeStoreError, TreeTables};

@@ -16,7 +16,7 @@
 
 use super::querier::{exchange, StepError};
 use super::state::Node;
-use crate::attest::{attest, seal_layout, AttestError, LayoutHeader};
+use crate::attest::{attest, on_ledger, open_sealed, seal_layout, AttestError, LayoutHeader};
 use crate::genesis::Party;
 use fengxin_api::{SampleReport, SampledOpening};
 use fengxin_crypto::{IdentityKey, IdentityPublicKey};
@@ -27,7 +27,7 @@ use fengxin_protocol::{
 };
 use fengxin_store::{LayoutInbox, LayoutKey, Piece, PieceError};
 use fengxin_types::{Epoch, ListId, MemberName};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -43,9 +43,14 @@ pub const LAYOUTS_FILE: &str = "layouts.redb";
 pub(super) async fn send_layouts(node: Arc<Node>) {
     // (list, epoch, regulator) that hold a complete layout: nothing more to send them.
     let mut delivered: BTreeSet<(ListId, Epoch, MemberName)> = BTreeSet::new();
+    // Each publication's sealed layout, made once and kept until every regulator holds it.
+    let mut sealed: BTreeMap<(ListId, Epoch), Arc<Vec<u8>>> = BTreeMap::new();
+    // Publications whose list changed since: said once.
+    let mut stale: BTreeSet<(ListId, Epoch)> = BTreeSet::new();
     loop {
         for sp in &node.publications {
             let p = &sp.publication;
+            let at = (p.list.clone(), p.epoch);
             let (on_ledger, attested, view, regulators) = match node.ledger.read(|s| {
                 (
                     s.publication(&node.member, &p.list, p.epoch)
@@ -65,45 +70,36 @@ pub(super) async fn send_layouts(node: Arc<Node>) {
                 .into_iter()
                 .filter(|r| !delivered.contains(&(p.list.clone(), p.epoch, r.name.clone())))
                 .collect();
-            if !on_ledger || attested || waiting.is_empty() {
+            if attested || waiting.is_empty() {
+                sealed.remove(&at);
                 continue;
             }
-            let Some(view) = view else { continue };
-            if node.current.get(&p.list) != Some(&(p.epoch, p.root)) {
-                tracing::warn!(
-                    "{} epoch {}: the list changed since it was published; publish it again \
-                     to have its root attested",
-                    p.list,
-                    p.epoch
-                );
+            let Some(view) = view.filter(|_| on_ledger) else {
                 continue;
-            }
-            let sealed = {
-                let (node, list, epoch, root) = (node.clone(), p.list.clone(), p.epoch, p.root);
-                tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-                    let leaves = node.store.layout(&list, epoch).map_err(|e| e.to_string())?;
-                    let header = LayoutHeader {
-                        chain: node.chain,
-                        member: node.member.clone(),
-                        list,
-                        epoch,
-                        root,
-                    };
-                    seal_layout(&view, header, &leaves).map_err(|e| e.to_string())
-                })
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r)
             };
-            let sealed = match sealed {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!("{} epoch {}: layout not sealed: {e}", p.list, p.epoch);
-                    continue;
+            if node.current.get(&p.list) != Some(&(p.epoch, p.root)) {
+                if stale.insert(at) {
+                    tracing::warn!(
+                        "{} epoch {}: the list changed since it was published; publish it \
+                         again to have its root attested",
+                        p.list,
+                        p.epoch
+                    );
                 }
+                continue;
+            }
+            let layout = match sealed.get(&at) {
+                Some(s) => s.clone(),
+                None => match seal_own(&node, p, view).await {
+                    Ok(s) => sealed.entry(at).or_insert(Arc::new(s)).clone(),
+                    Err(e) => {
+                        tracing::warn!("{} epoch {}: layout not sealed: {e}", p.list, p.epoch);
+                        continue;
+                    }
+                },
             };
             for regulator in waiting {
-                match send_pieces(&node, &regulator, &p.list, p.epoch, p.root, &sealed).await {
+                match send_pieces(&node, &regulator, &p.list, p.epoch, p.root, &layout).await {
                     Ok(()) => {
                         tracing::info!(
                             "{} epoch {}: layout delivered to {} for attestation",
@@ -126,18 +122,35 @@ pub(super) async fn send_layouts(node: Arc<Node>) {
     }
 }
 
+/// Reads this member's layout of publication `p` from its list database and seals it to
+/// `view` (on the blocking pool: a large list takes a while).
+async fn seal_own(
+    node: &Arc<Node>,
+    p: &fengxin_protocol::Publication,
+    view: fengxin_confidential::ViewPublicKey,
+) -> Result<Vec<u8>, String> {
+    let (node, list, epoch, root) = (node.clone(), p.list.clone(), p.epoch, p.root);
+    tokio::task::spawn_blocking(move || {
+        let leaves = node.store.layout(&list, epoch).map_err(|e| e.to_string())?;
+        let header = LayoutHeader {
+            chain: node.chain,
+            member: node.member.clone(),
+            list,
+            epoch,
+            root,
+        };
+        seal_layout(&view, header, &leaves).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
 /// The regulators the ledger knows, with their addresses.
 fn regulator_parties(state: &fengxin_ledger::LedgerState) -> Vec<Party> {
     state
         .regulators()
         .iter()
-        .filter_map(|(name, r)| {
-            Some(Party {
-                name: name.clone(),
-                key: IdentityPublicKey::from_slice(&r.identity_key).ok()?,
-                address: r.address.parse().ok()?,
-            })
-        })
+        .filter_map(|(name, r)| Party::from_ledger(name, &r.identity_key, &r.address))
         .collect()
 }
 
@@ -173,10 +186,7 @@ async fn send_pieces(
             Ok(Response::Layout(p)) => {
                 return Err(format!("it reports {} of {total} bytes", p.received))
             }
-            Ok(Response::Refused(r)) => {
-                return Err(format!("refused ({:?}): {}", r.kind, r.message))
-            }
-            Ok(other) => return Err(format!("unexpected reply {other:?}")),
+            Ok(other) => return Err(reply(&other)),
             Err(e) => return Err(e.message().to_owned()),
         }
     }
@@ -294,7 +304,7 @@ impl Attestor {
     /// attestations; the others wait for the next round.
     fn judge_round(&self) -> Result<usize, String> {
         let mut submitted = 0;
-        for fengxin_store::SealedLayout { key, root, sealed } in
+        for fengxin_store::WaitingLayout { key, root } in
             self.inbox.complete_unjudged().map_err(|e| e.to_string())?
         {
             let (Ok(member), Ok(list), Ok(epoch)) = (
@@ -313,15 +323,16 @@ impl Attestor {
                 epoch,
                 root,
             };
-            let judged = self.ledger.read(|s| {
+            // Only a moment under the ledger's lock: the judgment runs without it.
+            let ready = self.ledger.read(|s| {
                 if s.attestation(&header.member, &header.list, header.epoch)
                     .is_some()
                 {
                     return Ok(None);
                 }
-                attest(s, &self.keys.view, &header, &sealed).map(Some)
+                on_ledger(s, &header).map(Some)
             });
-            let attestation = match judged {
+            let on = match ready {
                 Err(e) => return Err(e.to_string()),
                 Ok(Ok(None)) => {
                     self.inbox.mark_judged(&key).map_err(|e| e.to_string())?;
@@ -329,8 +340,12 @@ impl Attestor {
                 }
                 Ok(Err(AttestError::NotOnLedger(_))) => continue,
                 Ok(Err(e)) => return Err(e.to_string()),
-                Ok(Ok(Some(a))) => a,
+                Ok(Ok(Some(on))) => on,
             };
+            let Some(sealed) = self.inbox.sealed(&key, &root).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            let attestation = attest(&on, &self.keys.view, &header, &sealed);
             let outcome = attestation.outcome;
             let reason = attestation.reason.clone();
             let record = Record::sign(
@@ -484,14 +499,7 @@ impl Attestor {
             .read(|s| {
                 let p = s.current_publication(member, list)?.publication.clone();
                 let m = s.members().get(member)?;
-                Some((
-                    p,
-                    Party {
-                        name: member.clone(),
-                        key: IdentityPublicKey::from_slice(&m.identity_key).ok()?,
-                        address: m.address.parse().ok()?,
-                    },
-                ))
+                Some((p, Party::from_ledger(member, &m.identity_key, &m.address)?))
             })
             .map_err(|e| fail(ErrorKind::Ledger, e.to_string()))?
             .ok_or_else(|| {
@@ -525,9 +533,7 @@ impl Attestor {
                     ),
                 )
             })?;
-        let package = postcard::from_bytes(&sealed)
-            .map_err(|e| AttestError::Encoding(e.to_string()))
-            .and_then(|s| crate::attest::LayoutPackage::open(&self.keys.view, &header, &s))
+        let package = open_sealed(&self.keys.view, &header, &sealed)
             .map_err(|e| fail(ErrorKind::Protocol, e.to_string()))?;
         let mut tags: Vec<fengxin_types::Tag> = package
             .leaves

@@ -410,7 +410,7 @@ pub(super) async fn screen_member(
         let mut hits = Vec::with_capacity(ids.len());
         // A refuted root's answers are misbehaviour whatever they say: nothing is asked (and
         // no allowance spent) for it.
-        let mut outcome = match refuted_root(node, &party.name, p) {
+        let mut outcome = match root_judgment(node, &party.name, p).1 {
             Some(e) => Err(e),
             None => Ok(()),
         };
@@ -444,15 +444,10 @@ pub(super) async fn screen_member(
             }
         }
         // The root may have been refuted while the exchange ran.
-        if outcome.is_ok() {
-            if let Some(e) = refuted_root(node, &party.name, p) {
-                outcome = Err(e);
-            }
+        let (root_status, refuted) = root_judgment(node, &party.name, p);
+        if let (Ok(()), Some(e)) = (&outcome, refuted) {
+            outcome = Err(e);
         }
-        let root_status = node
-            .ledger
-            .read(|s| crate::attest::root_status(s, &party.name, &p.list, p.epoch))
-            .unwrap_or(RootStatus::Pending);
         out.push(MemberOutcome {
             member: party.name.clone(),
             list: Some(p.list.clone()),
@@ -476,27 +471,36 @@ pub(super) async fn screen_member(
     out
 }
 
-/// The misbehaviour of answering against `p`'s root, if the regulator refuted it.
-fn refuted_root(node: &Node, member: &MemberName, p: &Publication) -> Option<StepError> {
-    let reason = node
-        .ledger
-        .read(|s| {
-            s.attestation(member, &p.list, p.epoch)
-                .filter(|a| a.outcome() == fengxin_ledger::AttestationOutcome::Refuted)
-                .map(|a| (a.regulator.clone(), a.attestation.reason.clone()))
-        })
-        .ok()??;
-    Some(
+/// The status of `p`'s root on the ledger, and the misbehaviour of answering against it if
+/// the regulator refuted it.
+fn root_judgment(
+    node: &Node,
+    member: &MemberName,
+    p: &Publication,
+) -> (RootStatus, Option<StepError>) {
+    let read = node.ledger.read(|s| {
+        let status = crate::attest::root_status(s, member, &p.list, p.epoch);
+        let refuted = s
+            .attestation(member, &p.list, p.epoch)
+            .filter(|_| status == RootStatus::Refuted)
+            .map(|a| (a.regulator.clone(), a.attestation.reason.clone()));
+        (status, refuted)
+    });
+    let Ok((status, refuted)) = read else {
+        return (RootStatus::Pending, None);
+    };
+    let refuted = refuted.map(|(regulator, reason)| {
         StepError::new(
             ScreenErrorKind::PeerMisbehaved,
             format!(
-                "{member}'s {} root of epoch {} was refuted by {}: {}",
-                p.list, p.epoch, reason.0, reason.1
+                "{member}'s {} root of epoch {} was refuted by {regulator}: {reason}",
+                p.list, p.epoch
             ),
             false,
         )
-        .because("refuted_root"),
-    )
+        .because("refuted_root")
+    });
+    (status, refuted)
 }
 
 /// What is left of this epoch's allowance (`None` when the consortium keeps no allowances or

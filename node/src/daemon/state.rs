@@ -77,14 +77,7 @@ impl Node {
             .read(|s| {
                 s.members()
                     .iter()
-                    .filter_map(|(name, m)| {
-                        Some(Party {
-                            name: name.clone(),
-                            key: fengxin_crypto::IdentityPublicKey::from_slice(&m.identity_key)
-                                .ok()?,
-                            address: m.address.parse().ok()?,
-                        })
-                    })
+                    .filter_map(|(name, m)| Party::from_ledger(name, &m.identity_key, &m.address))
                     .collect()
             })
             .unwrap_or_default()
