@@ -98,6 +98,38 @@ impl From<fengxin_ledger::Verdict> for Feedback {
     }
 }
 
+/// How an answer was learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScreenMode {
+    /// The responder proved each answer against its published root (Groth16).
+    Proof,
+    /// The querier looked the evaluated tag up in the responder's verified snapshot, which
+    /// this node holds.
+    Snapshot,
+}
+
+impl ScreenMode {
+    /// `proof` or `snapshot`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScreenMode::Proof => "proof",
+            ScreenMode::Snapshot => "snapshot",
+        }
+    }
+}
+
+/// What a hit's entry says about itself: the label the listing member attached to it,
+/// decrypted with a key only the hit's querier can derive (snapshot mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HitLabel {
+    /// The entry's reason code (at most 12 bytes of the list's `reason`; empty if none).
+    pub reason: String,
+    /// The day the entry was added (YYYY-MM-DD), if the list gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_on: Option<String>,
+}
+
 /// Why a member gave no verified answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenError {
@@ -123,6 +155,12 @@ pub struct ScreenResult {
     pub result: Option<Verdict>,
     /// Whether the answer's proofs verified against the published root and key.
     pub verified: bool,
+    /// How the answer was learnt (null when nothing was asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ScreenMode>,
+    /// The entry's label, on a hit in snapshot mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<HitLabel>,
     /// Whether the regulator attested the published root the answer is for (null when no
     /// list was screened). An answer against a refuted root is never a result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,6 +197,12 @@ pub struct BatchScreenResult {
     pub hits: Vec<usize>,
     /// Whether every answer's proof verified.
     pub verified: bool,
+    /// How the answers were learnt (null when nothing was asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ScreenMode>,
+    /// In snapshot mode, the label of each hit, in the order of `hits` (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<HitLabel>,
     /// As [`ScreenResult::root_status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_status: Option<RootStatus>,

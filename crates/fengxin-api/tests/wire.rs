@@ -66,6 +66,11 @@ fn screening_output_keeps_the_documented_shape() {
                 list: Some(ListId::parse("fraud_txn").expect("list")),
                 result: Some(Verdict::Hit),
                 verified: true,
+                mode: Some(ScreenMode::Snapshot),
+                label: Some(HitLabel {
+                    reason: "mule".into(),
+                    added_on: Some("2026-11-30".into()),
+                }),
                 root_status: Some(RootStatus::Attested),
                 error: None,
                 latency_ms: 12.5,
@@ -75,6 +80,8 @@ fn screening_output_keeps_the_documented_shape() {
                 list: None,
                 result: None,
                 verified: false,
+                mode: None,
+                label: None,
                 root_status: None,
                 error: Some(ScreenError {
                     kind: ScreenErrorKind::PeerUnreachable,
@@ -93,6 +100,7 @@ fn screening_output_keeps_the_documented_shape() {
             "identifier_type": "cn_id",
             "results": [
                 {"member": "bank-b", "list": "fraud_txn", "result": "hit", "verified": true,
+                 "mode": "snapshot", "label": {"reason": "mule", "added_on": "2026-11-30"},
                  "root_status": "attested", "latency_ms": 12.5},
                 {"member": "bank-c", "list": null, "result": null, "verified": false,
                  "error": {"kind": "peer_unreachable", "reason": "timeout", "message": "timed out"},

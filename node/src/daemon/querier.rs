@@ -140,6 +140,8 @@ pub async fn screen(
                 member: o.member,
                 list: o.list,
                 verified: result.is_some(),
+                mode: o.mode,
+                label: None,
                 result,
                 root_status: o.root_status,
                 error,
@@ -184,6 +186,8 @@ pub async fn screen_batch(
                 list: o.list,
                 hits,
                 verified,
+                mode: o.mode,
+                labels: Vec::new(),
                 root_status: o.root_status,
                 error,
                 latency_ms: o.latency_ms,
@@ -203,6 +207,7 @@ pub(super) struct MemberOutcome {
     member: MemberName,
     list: Option<ListId>,
     outcome: Result<Vec<bool>, StepError>,
+    mode: Option<fengxin_api::ScreenMode>,
     root_status: Option<RootStatus>,
     latency_ms: f64,
 }
@@ -218,6 +223,7 @@ pub(super) fn failed(
         member: member.clone(),
         list: list.cloned(),
         outcome: Err(StepError::new(kind, message, false)),
+        mode: None,
         root_status: None,
         latency_ms: started.elapsed().as_secs_f64() * 1e3,
     }
@@ -452,6 +458,7 @@ pub(super) async fn screen_member(
             member: party.name.clone(),
             list: Some(p.list.clone()),
             outcome: outcome.map(|()| hits),
+            mode: Some(fengxin_api::ScreenMode::Proof),
             root_status: Some(root_status),
             latency_ms: started.elapsed().as_secs_f64() * 1e3,
         });
