@@ -21,11 +21,11 @@
 use fengxin_confidential::{SealedDetails, ViewPublicKey, ViewSecret};
 use fengxin_ledger::{AttestationOutcome, LedgerState, RootAttestation};
 use fengxin_tree::{check_layout, Leaf, Root};
-use fengxin_types::{Epoch, ListId, MemberName};
+use fengxin_types::{Epoch, ListId, MemberName, Tag};
 use serde::{Deserialize, Serialize};
 
 /// The encoding version of [`LayoutPackage`].
-pub const LAYOUT_VERSION: u8 = 1;
+pub const LAYOUT_VERSION: u8 = 2;
 
 /// Label of the associated data a layout is sealed under (distinct from a receipt's details,
 /// whose associated data is a bare 32-byte receipt id).
@@ -67,6 +67,9 @@ pub struct LayoutPackage {
     pub header: LayoutHeader,
     /// Every occupied slot and its leaf ([`Leaf::to_bytes`]).
     pub leaves: Vec<(u64, Vec<u8>)>,
+    /// The (list, epoch) padding secret: the regulator recomputes the dummy tags from it and
+    /// counts only the other leaves as entries.
+    pub padding_secret: [u8; 32],
 }
 
 /// Why a layout could not be sealed, opened or judged.
@@ -87,10 +90,11 @@ pub enum AttestError {
 impl LayoutPackage {
     /// The package of a tree's layout (`IndexedMerkleTree::layout`, or the list database's
     /// `Store::layout`) for the publication `header`.
-    pub fn new(header: LayoutHeader, leaves: &[(u64, Leaf)]) -> Self {
+    pub fn new(header: LayoutHeader, leaves: &[(u64, Leaf)], padding_secret: [u8; 32]) -> Self {
         Self {
             version: LAYOUT_VERSION,
             header,
+            padding_secret,
             leaves: leaves
                 .iter()
                 .map(|(slot, leaf)| (*slot, leaf.to_bytes().to_vec()))
@@ -133,14 +137,19 @@ impl LayoutPackage {
 }
 
 /// The regulator's finding on a layout: attested, or refuted with the first reason.
+///
+/// After the layout's shape and root, the dummies: the leaves holding the first dummy tags of
+/// the package's padding secret (indices 0, 1, ... while present) are the padding, and every
+/// other leaf is an entry. The entries must number the committed size, and entries and
+/// dummies together its size class, as an honest publisher pads.
 pub fn judge(
-    leaves: &[(u64, Vec<u8>)],
+    package: &LayoutPackage,
     published_root: &[u8; 32],
     committed_size: u64,
 ) -> (AttestationOutcome, String) {
     let refuted = |why: String| (AttestationOutcome::Refuted, why);
-    let mut layout = Vec::with_capacity(leaves.len());
-    for (slot, bytes) in leaves {
+    let mut layout = Vec::with_capacity(package.leaves.len());
+    for (slot, bytes) in &package.leaves {
         match <&[u8; Leaf::LEN]>::try_from(bytes.as_slice()) {
             Ok(b) => layout.push((*slot, Leaf::from_bytes(b))),
             Err(_) => {
@@ -152,7 +161,7 @@ pub fn judge(
             }
         }
     }
-    let (root, real) = match check_layout(&layout) {
+    let (root, leaves) = match check_layout(&layout) {
         Ok(r) => r,
         Err(e) => return refuted(format!("the tree is not a sorted linked list: {e}")),
     };
@@ -165,12 +174,66 @@ pub fn judge(
             ))
         }
     }
+    let mut tags: Vec<Tag> = layout
+        .iter()
+        .filter_map(|(_, l)| l.value.to_tag())
+        .collect();
+    tags.sort_unstable();
+    let dummies = leading_dummies(package, &tags);
+    let real = leaves - dummies;
     if real != committed_size {
         return refuted(format!(
-            "the committed size {committed_size} does not count the tree's {real} entries"
+            "the committed size {committed_size} does not count the tree's {real} entries \
+             ({dummies} dummies besides)"
         ));
     }
+    match fengxin_snapshot::size_class(real) {
+        Some(class) if class == leaves => {}
+        class => {
+            return refuted(format!(
+                "the tree holds {leaves} leaves, not the size class {} of its {real} entries",
+                class.map_or("(none)".to_owned(), |c| c.to_string())
+            ))
+        }
+    }
     (AttestationOutcome::Attested, String::new())
+}
+
+/// How many of the package's dummy tags, from the first, are among `sorted` (the layout's
+/// tags in increasing order): the padding an honest publisher added.
+fn leading_dummies(package: &LayoutPackage, sorted: &[Tag]) -> u64 {
+    let h = &package.header;
+    let padding = fengxin_snapshot::PaddingSecret::from_bytes(package.padding_secret);
+    let mut dummies = 0u64;
+    while dummies < sorted.len() as u64 {
+        let tag = fengxin_snapshot::dummy_tag(&padding, &h.list, h.epoch, dummies);
+        if sorted.binary_search(&tag).is_err() {
+            break;
+        }
+        dummies += 1;
+    }
+    dummies
+}
+
+/// The layout's entry tags: every leaf's tag but the sentinel's and the padding's, in
+/// increasing order (what a regulator samples for openings).
+pub fn entry_tags(package: &LayoutPackage) -> Vec<Tag> {
+    let mut tags: Vec<Tag> = package
+        .leaves
+        .iter()
+        .filter_map(|(_, bytes)| {
+            let b: &[u8; Leaf::LEN] = bytes.as_slice().try_into().ok()?;
+            Leaf::from_bytes(b).value.to_tag()
+        })
+        .collect();
+    tags.sort_unstable();
+    let h = &package.header;
+    let padding = fengxin_snapshot::PaddingSecret::from_bytes(package.padding_secret);
+    let dummies: std::collections::BTreeSet<Tag> = (0..leading_dummies(package, &tags))
+        .map(|i| fengxin_snapshot::dummy_tag(&padding, &h.list, h.epoch, i))
+        .collect();
+    tags.retain(|t| !dummies.contains(t));
+    tags
 }
 
 /// What judging a publication's layout needs from the ledger: its size commitment and the
@@ -237,7 +300,7 @@ pub fn attest(
             AttestationOutcome::Refuted,
             format!("the committed size {n} is over the consortium's cap of {cap} entries a list"),
         ),
-        (Ok(package), Ok(n)) => judge(&package.leaves, &h.root, n),
+        (Ok(package), Ok(n)) => judge(&package, &h.root, n),
     };
     RootAttestation {
         member: h.member.clone(),
@@ -256,8 +319,9 @@ pub fn seal_layout(
     view: &ViewPublicKey,
     header: LayoutHeader,
     leaves: &[(u64, Leaf)],
+    padding_secret: [u8; 32],
 ) -> Result<Vec<u8>, AttestError> {
-    let sealed = LayoutPackage::new(header, leaves).seal(view)?;
+    let sealed = LayoutPackage::new(header, leaves, padding_secret).seal(view)?;
     postcard::to_allocvec(&sealed).map_err(|e| AttestError::Encoding(e.to_string()))
 }
 
@@ -308,7 +372,6 @@ pub fn attested_count(state: &LedgerState) -> usize {
 mod tests {
     use super::*;
     use fengxin_tree::{IndexedMerkleTree, MemoryStore};
-    use fengxin_types::Tag;
 
     fn tag(n: u8) -> Tag {
         let mut b = [0u8; Tag::LEN];
@@ -327,39 +390,78 @@ mod tests {
         }
     }
 
-    fn tree(n: u8) -> IndexedMerkleTree<MemoryStore> {
-        IndexedMerkleTree::build(MemoryStore::new(), (1..=n).map(tag).collect()).expect("build")
+    const PADDING: [u8; 32] = [5; 32];
+
+    /// A tree over `n` real tags, padded as a member pads it when `pad`.
+    fn tree(n: u8, pad: bool) -> IndexedMerkleTree<MemoryStore> {
+        let h = header([0; 32]);
+        let mut tags: Vec<Tag> = (1..=n).map(tag).collect();
+        if pad {
+            let class = fengxin_snapshot::size_class(u64::from(n)).expect("class");
+            let secret = fengxin_snapshot::PaddingSecret::from_bytes(PADDING);
+            tags.extend(fengxin_snapshot::dummy_tags(
+                &secret,
+                &h.list,
+                h.epoch,
+                class - u64::from(n),
+            ));
+        }
+        IndexedMerkleTree::build(MemoryStore::new(), tags).expect("build")
+    }
+
+    fn package(t: &IndexedMerkleTree<MemoryStore>) -> LayoutPackage {
+        let root = t.root().to_bytes();
+        LayoutPackage::new(header(root), &t.layout().expect("layout"), PADDING)
     }
 
     #[test]
     fn an_honest_tree_is_attested_and_every_lie_is_refuted_with_its_reason() {
-        let t = tree(10);
+        let t = tree(10, true);
         let root = t.root().to_bytes();
-        let p = LayoutPackage::new(header(root), &t.layout().expect("layout"));
+        let p = package(&t);
         assert_eq!(
-            judge(&p.leaves, &root, 10),
+            judge(&p, &root, 10),
             (AttestationOutcome::Attested, String::new())
         );
-        // A size larger than the list: refuted (the allowance it would raise counts nothing).
-        let (outcome, why) = judge(&p.leaves, &root, 4_294_967_295);
+        // Sampling draws from the entries, never the padding.
+        assert_eq!(entry_tags(&p), (1..=10).map(tag).collect::<Vec<_>>());
+        // A size larger than the list (or counting dummies as entries): refuted, and the
+        // allowance it would raise counts nothing.
+        for inflated in [11, 1024, 4_294_967_295] {
+            let (outcome, why) = judge(&p, &root, inflated);
+            assert_eq!(outcome, AttestationOutcome::Refuted);
+            assert!(
+                why.contains("does not count the tree's 10 entries (1014 dummies besides)"),
+                "{why}"
+            );
+        }
+        // Another padding secret than the tree's: its dummies count as entries.
+        let mut other = p.clone();
+        other.padding_secret = [6; 32];
+        let (outcome, why) = judge(&other, &root, 10);
         assert_eq!(outcome, AttestationOutcome::Refuted);
-        assert!(why.contains("committed size"), "{why}");
+        assert!(why.contains("1024 entries"), "{why}");
+        // A tree not padded to its class.
+        let bare = tree(10, false);
+        let (outcome, why) = judge(&package(&bare), &bare.root().to_bytes(), 10);
+        assert_eq!(outcome, AttestationOutcome::Refuted);
+        assert!(why.contains("not the size class 1024"), "{why}");
         // A root over other leaves than the sealed ones.
-        let (outcome, why) = judge(&p.leaves, &tree(11).root().to_bytes(), 10);
+        let (outcome, why) = judge(&p, &tree(11, true).root().to_bytes(), 10);
         assert_eq!(outcome, AttestationOutcome::Refuted);
         assert!(why.contains("is not the root of the sealed tree"), "{why}");
         // A tree whose leaves are not a sorted linked list (two values swapped).
-        let mut unsorted = p.leaves.clone();
-        let (a, b) = (unsorted[2].1.clone(), unsorted[6].1.clone());
+        let mut unsorted = p.clone();
+        let (a, b) = (unsorted.leaves[2].1.clone(), unsorted.leaves[6].1.clone());
         let leaf = |v: &Vec<u8>| Leaf::from_bytes(v.as_slice().try_into().expect("62 bytes"));
         let (la, lb) = (leaf(&a), leaf(&b));
-        unsorted[2].1 = Leaf {
+        unsorted.leaves[2].1 = Leaf {
             value: lb.value,
             next_value: la.next_value,
         }
         .to_bytes()
         .to_vec();
-        unsorted[6].1 = Leaf {
+        unsorted.leaves[6].1 = Leaf {
             value: la.value,
             next_value: lb.next_value,
         }
@@ -369,17 +471,17 @@ mod tests {
         assert_eq!(outcome, AttestationOutcome::Refuted);
         assert!(why.contains("not a sorted linked list"), "{why}");
         // A leaf that does not decode.
-        let mut garbled = p.leaves.clone();
-        garbled[1].1.truncate(5);
+        let mut garbled = p.clone();
+        garbled.leaves[1].1.truncate(5);
         assert_eq!(judge(&garbled, &root, 10).0, AttestationOutcome::Refuted);
     }
 
     #[test]
     fn a_sealed_layout_opens_only_for_its_publication_and_key() {
-        let t = tree(5);
+        let t = tree(5, false);
         let root = t.root().to_bytes();
         let view = ViewSecret::from_seed([3; 32]);
-        let p = LayoutPackage::new(header(root), &t.layout().expect("layout"));
+        let p = package(&t);
         let sealed = p.seal(&view.public()).expect("seal");
         assert_eq!(
             LayoutPackage::open(&view, &header(root), &sealed).expect("open"),

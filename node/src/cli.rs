@@ -209,6 +209,23 @@ enum ListsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set who may hold a list's snapshot: `shared` (the default: queriers fetch the padded
+    /// snapshot and screen it locally) or `proof_only` (every answer a proof). Takes effect at
+    /// the list's next publication; stop the node first (it holds the database).
+    Policy {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The list.
+        #[arg(long, value_parser = parse_list_arg)]
+        list: ListId,
+        /// `shared` or `proof_only`.
+        #[arg(long, value_parser = parse_policy_arg)]
+        policy: fengxin_types::ListPolicy,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per-list figures.
     Stats {
         /// Data directory.
@@ -255,7 +272,9 @@ impl Command {
             | Command::Prove { json, .. } => *json,
             Command::Lists { command } => match command {
                 ListsCommand::Import(a) | ListsCommand::Remove(a) => a.json,
-                ListsCommand::Stats { json, .. } | ListsCommand::Publish { json, .. } => *json,
+                ListsCommand::Stats { json, .. }
+                | ListsCommand::Publish { json, .. }
+                | ListsCommand::Policy { json, .. } => *json,
             },
             Command::Sample { .. }
             | Command::Params { .. }
@@ -263,6 +282,18 @@ impl Command {
             | Command::Genesis { .. }
             | Command::Run { .. } => false,
         }
+    }
+}
+
+fn parse_list_arg(s: &str) -> Result<ListId, String> {
+    ListId::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_policy_arg(s: &str) -> Result<fengxin_types::ListPolicy, String> {
+    match s {
+        "shared" => Ok(fengxin_types::ListPolicy::Shared),
+        "proof_only" => Ok(fengxin_types::ListPolicy::ProofOnly),
+        other => Err(format!("{other:?}: expected shared or proof_only")),
     }
 }
 
@@ -546,13 +577,40 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
             }
             for p in &published {
                 println!(
-                    "{:<20} epoch {:<3} root {} oprf key {}",
+                    "{:<20} epoch {:<3} root {} oprf key {} {}",
                     p.list.as_str(),
                     p.epoch,
                     p.root,
-                    p.oprf_public_key
+                    p.oprf_public_key,
+                    p.snapshot_entries
+                        .map_or("proof_only".to_owned(), |n| format!(
+                            "shared ({n} entries with padding)"
+                        ))
                 );
             }
+            Ok(())
+        }
+        ListsCommand::Policy {
+            data,
+            list,
+            policy,
+            json,
+        } => {
+            let dir = DataDir::open(&data)?;
+            let found = dir
+                .store()?
+                .set_policy(&list, policy)
+                .map_err(|e| CliError::new(ErrorKind::Store, e.to_string()))?;
+            if !found {
+                return Err(CliError::new(
+                    ErrorKind::NotFound,
+                    format!("no list {list} on this node"),
+                ));
+            }
+            if json {
+                return print_json(&serde_json::json!({ "list": list, "policy": policy }));
+            }
+            println!("{list}: {} from its next publication", policy.as_str());
             Ok(())
         }
         ListsCommand::Stats { data, json } => {
@@ -615,11 +673,12 @@ fn stats(dir: &DataDir, json: bool) -> Result<(), CliError> {
     for s in &stats {
         let by_type: Vec<String> = s.by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
         println!(
-            "{:<20} epoch {:<3} entries {:<9} tags {:<9} ({})",
+            "{:<20} epoch {:<3} entries {:<9} tags {:<9} {:<10} ({})",
             s.list.as_str(),
             s.epoch,
             s.entries,
             s.tags,
+            s.policy.as_str(),
             by_type.join(", ")
         );
     }

@@ -145,7 +145,20 @@ pub fn bind_to_chain(
     Ok(bound)
 }
 
-/// Signs a publication of every list's current (epoch, root, OPRF key) for `chain`.
+/// The snapshot of a list's current (epoch, tree): its stored tags and labels padded with the
+/// (list, epoch) dummies, the same leaves as its tree.
+pub fn build_snapshot(
+    store: &fengxin_store::Store,
+    seed: &fengxin_crypto::MasterSeed,
+    list: &ListId,
+    epoch: fengxin_types::Epoch,
+) -> Result<fengxin_snapshot::Snapshot, PublishError> {
+    let padding = fengxin_snapshot::PaddingSecret::from_bytes(seed.padding_secret(list, epoch));
+    Ok(store.snapshot(list, epoch, &padding)?)
+}
+
+/// Signs a publication of every list's current (epoch, root, OPRF key, policy and, for a
+/// shared list, its snapshot's header) for `chain`.
 pub fn sign_publications(
     store: &fengxin_store::Store,
     seed: &fengxin_crypto::MasterSeed,
@@ -169,6 +182,12 @@ pub fn sign_publications(
             list: s.list.clone(),
             reason: e.to_string(),
         })?;
+        let snapshot = match s.policy {
+            fengxin_types::ListPolicy::Shared => {
+                Some(build_snapshot(store, seed, &s.list, s.epoch)?.header())
+            }
+            fengxin_types::ListPolicy::ProofOnly => None,
+        };
         let publication = Publication {
             version: Publication::VERSION,
             chain,
@@ -178,12 +197,16 @@ pub fn sign_publications(
             root: root.to_bytes(),
             oprf_public_key: key.public_key().to_bytes(),
             published_at: now,
+            policy: s.policy,
+            snapshot,
         };
         out.push(Published {
             list: s.list,
             epoch: s.epoch,
             root: fengxin_api::ListRoot(root.to_bytes()),
             oprf_public_key: fengxin_api::OprfPublicKey(key.public_key().to_bytes()),
+            policy: s.policy,
+            snapshot_entries: snapshot.map(|h| h.entries),
         });
         signed.push(publication.sign(identity));
     }

@@ -189,6 +189,8 @@ impl Rogue {
                 root: lie.root,
                 oprf_public_key: oprf.public_key().to_bytes(),
                 published_at: 1_800_000_000,
+                policy: fengxin_types::ListPolicy::ProofOnly,
+                snapshot: None,
             }),
         )
     }
@@ -222,7 +224,8 @@ impl Rogue {
             epoch: Epoch::FIRST,
             root: lie.root,
         };
-        seal_layout(&self.view, header, &lie.layout).expect("seal")
+        let padding = self.seed.padding_secret(&lie.list, Epoch::FIRST);
+        seal_layout(&self.view, header, &lie.layout, padding).expect("seal")
     }
 }
 

@@ -139,6 +139,8 @@ fn forged_chain(
         root: [0xee; 32],
         oprf_public_key: oprf.public_key().to_bytes(),
         published_at: 1,
+        policy: fengxin_types::ListPolicy::ProofOnly,
+        snapshot: None,
     };
     let record = Record::sign(
         chain_id,

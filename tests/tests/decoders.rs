@@ -526,6 +526,8 @@ fn build_world() -> World {
         root,
         oprf_public_key: r.oprf.public_key().to_bytes(),
         published_at: 1_700_000_000,
+        policy: fengxin_types::ListPolicy::ProofOnly,
+        snapshot: None,
     };
     let signed_publication = publication.clone().sign(&b.key);
 

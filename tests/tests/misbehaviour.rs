@@ -118,6 +118,8 @@ impl Bent {
             root: self.published_root(),
             oprf_public_key: self.key.public_key().to_bytes(),
             published_at: 1,
+            policy: fengxin_types::ListPolicy::ProofOnly,
+            snapshot: None,
         }
     }
 }

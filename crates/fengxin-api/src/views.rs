@@ -483,6 +483,12 @@ pub struct Published {
     pub root: ListRoot,
     /// OPRF public key.
     pub oprf_public_key: OprfPublicKey,
+    /// Whether queriers may hold the list's snapshot (`shared`) or only ask for proofs
+    /// (`proof_only`).
+    pub policy: fengxin_types::ListPolicy,
+    /// The snapshot's size class (entries, real and dummy), for a shared list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_entries: Option<u64>,
 }
 
 /// `fengxin-node prove` output, which `fengxin verify` checks.

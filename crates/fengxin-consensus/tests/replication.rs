@@ -167,6 +167,8 @@ fn publication(i: usize, list: &str, epoch: u64, root_byte: u8) -> Record {
             root: [root_byte; 32],
             oprf_public_key: oprf.public_key().to_bytes(),
             published_at: epoch.get(),
+            policy: fengxin_types::ListPolicy::ProofOnly,
+            snapshot: None,
         }),
     )
 }

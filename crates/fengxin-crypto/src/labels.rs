@@ -14,6 +14,16 @@ pub const OPRF_INPUT: &[u8] = b"fengxin/oprf-input/v1";
 /// Hash-to-field of an OPRF output into a 248-bit tag.
 pub const TAG_FROM_OUTPUT: &[u8] = b"fengxin/tag/v1";
 
+/// Key of an entry's label, derived from the entry's OPRF output (independent of its tag).
+pub const LABEL_KEY: &[u8] = b"fengxin/entry-label-key/v1";
+
+/// Associated data of an entry's sealed label; followed by the entry's tag.
+pub const LABEL_AEAD: &[u8] = b"fengxin/entry-label/v1";
+
+/// A (list, epoch) padding secret derived from the master seed; followed by the
+/// length-prefixed list id and the big-endian epoch.
+pub const PADDING_SECRET: &[u8] = b"fengxin/padding-secret/v1";
+
 /// Ed25519 signature over a list publication (chain, member, list, epoch, root, OPRF public
 /// key, time).
 pub const PUBLICATION_SIGNATURE: &[u8] = b"fengxin/publication/v2";
@@ -60,6 +70,9 @@ pub const ALL: &[&[u8]] = &[
     OPRF_KEY_INFO,
     OPRF_INPUT,
     TAG_FROM_OUTPUT,
+    LABEL_KEY,
+    LABEL_AEAD,
+    PADDING_SECRET,
     PUBLICATION_SIGNATURE,
     QUERY_REQUEST_SIGNATURE,
     QUERY_REQUEST_ID,

@@ -8,6 +8,7 @@
 //! - [`identity`]: the member's Ed25519 identity key.
 
 pub mod identity;
+pub mod label;
 pub mod labels;
 pub mod oprf;
 pub mod seed;

@@ -168,12 +168,18 @@ impl ListKey {
 
     /// The tag of one of the member's own entries (full, unblinded evaluation).
     pub fn tag(&self, id: &CanonicalId) -> Result<Tag, OprfError> {
+        Ok(self.output(id)?.tag())
+    }
+
+    /// The OPRF output of one of the member's own entries (full, unblinded evaluation): its
+    /// tag and the key of its label.
+    pub fn output(&self, id: &CanonicalId) -> Result<OprfOutput, OprfError> {
         let input = oprf_input(&self.list, id)?;
         let output = self
             .server
             .evaluate(&input)
             .map_err(|_| OprfError::InputTooLong)?;
-        Ok(tag_from_output(&output))
+        Ok(OprfOutput(to_array::<OUTPUT_LEN>(&output)))
     }
 
     /// The responder's step: evaluates blinded elements with one DLEQ proof for the batch.
@@ -301,6 +307,21 @@ impl PendingTags {
         proof: &[u8; PROOF_LEN],
         public_key: &OprfPublicKey,
     ) -> Result<Vec<Tag>, OprfError> {
+        Ok(self
+            .finalize_outputs(evaluated, proof, public_key)?
+            .iter()
+            .map(OprfOutput::tag)
+            .collect())
+    }
+
+    /// As [`PendingTags::finalize`], but returns the OPRF outputs themselves (each gives the
+    /// tag and the key of the entry's label).
+    pub fn finalize_outputs(
+        self,
+        evaluated: &[[u8; ELEMENT_LEN]],
+        proof: &[u8; PROOF_LEN],
+        public_key: &OprfPublicKey,
+    ) -> Result<Vec<OprfOutput>, OprfError> {
         if evaluated.len() != self.clients.len() {
             return Err(OprfError::BatchSize {
                 expected: self.clients.len(),
@@ -321,10 +342,41 @@ impl PendingTags {
                 .map_err(|_| OprfError::ProofVerification)?;
         outputs
             .map(|o| {
-                o.map(|out| tag_from_output(&out))
+                o.map(|out| OprfOutput(to_array::<OUTPUT_LEN>(&out)))
                     .map_err(|_| OprfError::ProofVerification)
             })
             .collect()
+    }
+}
+
+/// Bytes of an OPRF output (SHA-512).
+pub const OUTPUT_LEN: usize = 64;
+
+/// The OPRF output of one identifier under a (list, epoch) key: known to the member for its
+/// own entries and to a querier for the identifiers it had evaluated. The public tag and the
+/// label key are independent hashes of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OprfOutput([u8; OUTPUT_LEN]);
+
+impl fmt::Debug for OprfOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OprfOutput(..)")
+    }
+}
+
+impl OprfOutput {
+    /// The entry's tag.
+    pub fn tag(&self) -> Tag {
+        tag_from_output(&self.0)
+    }
+
+    /// The key that seals the entry's label ([`crate::label`]).
+    pub fn label_key(&self) -> crate::label::LabelKey {
+        let digest = Sha512::new()
+            .chain_update(labels::LABEL_KEY)
+            .chain_update(self.0)
+            .finalize();
+        crate::label::LabelKey::from_bytes(to_array::<32>(&digest[..32]))
     }
 }
 

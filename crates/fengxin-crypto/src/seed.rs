@@ -31,6 +31,28 @@ impl MasterSeed {
         Ok(Self(arr))
     }
 
+    /// The (list, epoch) padding secret: SHA-512 of [`crate::labels::PADDING_SECRET`], the
+    /// seed, the length-prefixed list id and the big-endian epoch, cut to 32 bytes. Its dummy
+    /// tags pad the list's snapshot; it is sealed to the regulator with the list's layout.
+    pub fn padding_secret(
+        &self,
+        list: &fengxin_types::ListId,
+        epoch: fengxin_types::Epoch,
+    ) -> [u8; 32] {
+        use sha2::{Digest, Sha512};
+        let list = list.as_str().as_bytes();
+        let digest = Sha512::new()
+            .chain_update(crate::labels::PADDING_SECRET)
+            .chain_update(self.0)
+            .chain_update([u8::try_from(list.len()).unwrap_or(u8::MAX)])
+            .chain_update(list)
+            .chain_update(epoch.get().to_be_bytes())
+            .finalize();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&digest[..32]);
+        out
+    }
+
     /// The secret bytes, for writing to the owner-only seed file.
     pub fn expose_secret(&self) -> &[u8; Self::LEN] {
         &self.0

@@ -878,6 +878,10 @@ impl LedgerState {
             field: "oprf_public_key",
             reason: e.to_string(),
         })?;
+        p.checked_snapshot().map_err(|e| Rejection::Malformed {
+            field: "snapshot",
+            reason: e.to_string(),
+        })?;
         if let Some(current) = self.current_publication(author, &p.list) {
             let current = current.publication.epoch;
             if p.epoch <= current {

@@ -182,6 +182,8 @@ impl Member {
             root: self.published_root,
             oprf_public_key: self.key.public_key().to_bytes(),
             published_at: 1_700_000_000,
+            policy: fengxin_types::ListPolicy::ProofOnly,
+            snapshot: None,
         }
     }
 

@@ -6,8 +6,9 @@
 use crate::canon::Canon;
 use fengxin_crypto::oprf::OprfPublicKey;
 use fengxin_crypto::{labels, IdentityKey, IdentityPublicKey};
+use fengxin_snapshot::SnapshotHeader;
 use fengxin_tree::Root;
-use fengxin_types::{Epoch, ListId, MemberName};
+use fengxin_types::{Epoch, ListId, ListPolicy, MemberName};
 use serde::{Deserialize, Serialize};
 
 /// A (member, list, epoch) commitment.
@@ -29,6 +30,11 @@ pub struct Publication {
     pub oprf_public_key: [u8; 32],
     /// Seconds since the Unix epoch at publication.
     pub published_at: u64,
+    /// Whether queriers may hold the list's snapshot.
+    pub policy: ListPolicy,
+    /// The snapshot's entry count (its size class), chunk count and chunk root: present
+    /// exactly when the policy is `shared`.
+    pub snapshot: Option<SnapshotHeader>,
 }
 
 /// A publication with its author's signature.
@@ -56,6 +62,9 @@ pub enum PublicationError {
     /// The OPRF public key is not a valid group element.
     #[error("publication OPRF public key is invalid")]
     OprfKey,
+    /// A shared list without a well-formed snapshot header, or a proof-only list with one.
+    #[error("publication snapshot: {0}")]
+    Snapshot(&'static str),
 }
 
 impl Publication {
@@ -63,9 +72,10 @@ impl Publication {
     pub const VERSION: u8 = 2;
 
     /// The bytes the author signs: label, version, chain, length-prefixed member and list,
-    /// epoch, root, OPRF key and time.
+    /// epoch, root, OPRF key, time, policy byte, and the snapshot header (a presence byte,
+    /// then entries, chunks and chunk root).
     pub fn signing_bytes(&self) -> Vec<u8> {
-        Canon::new(labels::PUBLICATION_SIGNATURE)
+        let canon = Canon::new(labels::PUBLICATION_SIGNATURE)
             .u8(self.version)
             .fixed(&self.chain)
             .name(self.member.as_str())
@@ -74,7 +84,30 @@ impl Publication {
             .fixed(&self.root)
             .fixed(&self.oprf_public_key)
             .u64(self.published_at)
-            .finish()
+            .u8(self.policy.byte());
+        match &self.snapshot {
+            None => canon.u8(0),
+            Some(h) => canon.u8(1).u64(h.entries).u32(h.chunks).fixed(&h.root),
+        }
+        .finish()
+    }
+
+    /// The snapshot header, checked against the policy: present and well formed for a shared
+    /// list, absent for a proof-only one.
+    pub fn checked_snapshot(&self) -> Result<Option<&SnapshotHeader>, PublicationError> {
+        match (self.policy, &self.snapshot) {
+            (ListPolicy::Shared, Some(h)) if h.is_well_formed() => Ok(Some(h)),
+            (ListPolicy::Shared, Some(_)) => Err(PublicationError::Snapshot(
+                "the entry count is not a size class, or the chunk count does not match it",
+            )),
+            (ListPolicy::Shared, None) => Err(PublicationError::Snapshot(
+                "a shared list's publication carries no snapshot header",
+            )),
+            (ListPolicy::ProofOnly, None) => Ok(None),
+            (ListPolicy::ProofOnly, Some(_)) => Err(PublicationError::Snapshot(
+                "a proof-only list's publication carries a snapshot header",
+            )),
+        }
     }
 
     /// Signs the publication with the member's identity key.
@@ -110,6 +143,100 @@ impl SignedPublication {
         }
         p.root()?;
         p.oprf_key()?;
+        p.checked_snapshot()?;
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(key: &IdentityKey) -> (Publication, IdentityPublicKey) {
+        let entries = fengxin_snapshot::size_class(3000).expect("class");
+        let p = Publication {
+            version: Publication::VERSION,
+            chain: [1; 32],
+            member: MemberName::parse("bank-b").expect("name"),
+            list: ListId::parse("fraud_txn").expect("list"),
+            epoch: Epoch::FIRST,
+            root: [0; 32],
+            oprf_public_key: fengxin_crypto::ListKey::derive(
+                &fengxin_crypto::MasterSeed::from_slice(&[4; 32]).expect("seed"),
+                &ListId::parse("fraud_txn").expect("list"),
+                Epoch::FIRST,
+            )
+            .expect("key")
+            .public_key()
+            .to_bytes(),
+            published_at: 9,
+            policy: ListPolicy::Shared,
+            snapshot: Some(SnapshotHeader {
+                entries,
+                chunks: fengxin_snapshot::chunk_count(entries) as u32,
+                root: [7; 32],
+            }),
+        };
+        (p, key.public())
+    }
+
+    #[test]
+    fn the_signature_covers_the_policy_and_the_snapshot_header() {
+        let key = IdentityKey::from_slice(&[2; 32]).expect("key");
+        let (p, public) = shared(&key);
+        let signed = p.clone().sign(&key);
+        assert!(signed.verify(&public).is_ok());
+        let mut tampered = Vec::new();
+        let mut t = signed.clone();
+        t.publication.policy = ListPolicy::ProofOnly;
+        t.publication.snapshot = None;
+        tampered.push(t);
+        for change in 0..3 {
+            let mut t = signed.clone();
+            let h = t.publication.snapshot.as_mut().expect("header");
+            match change {
+                0 => h.root[0] ^= 1,
+                1 => {
+                    h.entries = fengxin_snapshot::size_class(h.entries + 1).expect("class");
+                    h.chunks = fengxin_snapshot::chunk_count(h.entries) as u32;
+                }
+                _ => h.chunks += 1,
+            }
+            tampered.push(t);
+        }
+        for t in tampered {
+            assert!(
+                matches!(t.verify(&public), Err(PublicationError::Signature(_))),
+                "{:?}",
+                t.publication.snapshot
+            );
+        }
+    }
+
+    #[test]
+    fn a_snapshot_header_must_fit_the_policy_and_be_well_formed() {
+        let key = IdentityKey::from_slice(&[2; 32]).expect("key");
+        let (p, public) = shared(&key);
+        let bad = |p: Publication| p.sign(&key).verify(&public).err();
+        let mut q = p.clone();
+        q.snapshot = None;
+        assert!(matches!(bad(q), Some(PublicationError::Snapshot(_))));
+        let mut q = p.clone();
+        q.policy = ListPolicy::ProofOnly;
+        assert!(matches!(bad(q), Some(PublicationError::Snapshot(_))));
+        let mut q = p.clone();
+        if let Some(h) = q.snapshot.as_mut() {
+            h.entries += 1;
+        }
+        assert!(matches!(bad(q), Some(PublicationError::Snapshot(_))));
+        let mut q = p.clone();
+        if let Some(h) = q.snapshot.as_mut() {
+            h.chunks -= 1;
+        }
+        assert!(matches!(bad(q), Some(PublicationError::Snapshot(_))));
+        let mut q = p;
+        q.policy = ListPolicy::ProofOnly;
+        q.snapshot = None;
+        assert!(bad(q).is_none());
     }
 }

@@ -25,8 +25,9 @@ use sha2::{Digest, Sha256, Sha512};
 /// Entries per chunk (the last chunk may hold fewer).
 pub const CHUNK_ENTRIES: usize = 4096;
 
-/// Bytes of an entry's label (encrypted reason code and date; random for dummies).
-pub const LABEL_LEN: usize = 44;
+/// Bytes of an entry's label (sealed reason code and date, [`fengxin_crypto::label`]; random
+/// for dummies).
+pub const LABEL_LEN: usize = fengxin_crypto::label::LABEL_LEN;
 
 /// Bytes of one entry in a chunk: the tag, then the label.
 pub const ENTRY_LEN: usize = Tag::LEN + LABEL_LEN;
@@ -180,7 +181,7 @@ pub enum SnapshotError {
 }
 
 /// What the publication carries of a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotHeader {
     /// Entries (real and dummy): the size class.
     pub entries: u64,
@@ -188,6 +189,15 @@ pub struct SnapshotHeader {
     pub chunks: u32,
     /// The chunk root.
     pub root: [u8; 32],
+}
+
+impl SnapshotHeader {
+    /// Whether the header is well formed: its entries a size class and its chunks the number
+    /// they need.
+    pub fn is_well_formed(&self) -> bool {
+        size_class(self.entries) == Some(self.entries)
+            && chunk_count(self.entries) == u64::from(self.chunks)
+    }
 }
 
 /// Chunks needed for `entries` entries.

@@ -30,6 +30,12 @@ pub enum StoreError {
     /// Fatal: the tree could not be built or updated (storage failure or corrupt tree).
     #[error("tree: {0}")]
     Tree(String),
+    /// An entry's label could not be sealed (its day added is not a date).
+    #[error("label: {0}")]
+    Label(String),
+    /// The list's snapshot could not be built.
+    #[error("snapshot: {0}")]
+    Snapshot(#[from] fengxin_snapshot::SnapshotError),
     /// Fatal: OPRF key derivation failed.
     #[error("tagging: {0}")]
     Oprf(#[from] fengxin_crypto::OprfError),

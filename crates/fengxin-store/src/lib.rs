@@ -63,6 +63,8 @@ pub struct ListStats {
     pub tags: u64,
     /// Root of the current epoch's tree (hex).
     pub root: Option<String>,
+    /// Whether queriers may hold the list's snapshot.
+    pub policy: fengxin_types::ListPolicy,
 }
 
 impl Store {
@@ -90,6 +92,7 @@ impl Store {
             txn.open_table(LISTS).map_err(redb::Error::from)?;
             txn.open_table(ENTRIES).map_err(redb::Error::from)?;
             txn.open_table(TAGS).map_err(redb::Error::from)?;
+            txn.open_table(schema::LABELS).map_err(redb::Error::from)?;
         }
         // Creates the tree tables (empty), so that read snapshots can open them.
         TreeTables::open(&txn, "", 0)?;
@@ -147,6 +150,29 @@ impl Store {
         meta.map(|m| ListMeta::decode(m.value())).transpose()
     }
 
+    /// Sets who may hold `list`'s snapshot (from its next publication). `false` if there is
+    /// no such list.
+    pub fn set_policy(
+        &self,
+        list: &ListId,
+        policy: fengxin_types::ListPolicy,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin_write().map_err(redb::Error::from)?;
+        {
+            let mut lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+            let meta = match lists.get(list.as_str()).map_err(redb::Error::from)? {
+                Some(m) => ListMeta::decode(m.value())?,
+                None => return Ok(false),
+            };
+            let meta = ListMeta { policy, ..meta };
+            lists
+                .insert(list.as_str(), meta.encode().as_slice())
+                .map_err(redb::Error::from)?;
+        }
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(true)
+    }
+
     /// Figures for every list.
     pub fn stats(&self) -> Result<Vec<ListStats>, StoreError> {
         let txn = self.db.begin_read().map_err(redb::Error::from)?;
@@ -169,6 +195,7 @@ impl Store {
                 by_type: meta.by_type,
                 tags: tag_count as u64,
                 root: meta.root,
+                policy: meta.policy,
             });
         }
         Ok(out)
@@ -243,6 +270,33 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The snapshot of `(list, epoch)`: every stored tag with its sealed label, padded with
+    /// the dummies of `padding` to the list's size class, in tag order. Its tags are the
+    /// leaves of the list's tree.
+    pub fn snapshot(
+        &self,
+        list: &ListId,
+        epoch: Epoch,
+        padding: &fengxin_snapshot::PaddingSecret,
+    ) -> Result<fengxin_snapshot::Snapshot, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let labels = txn.open_table(schema::LABELS).map_err(redb::Error::from)?;
+        let mut real = Vec::new();
+        for row in labels
+            .range(schema::tag_range(list, epoch))
+            .map_err(redb::Error::from)?
+        {
+            let (k, v) = row.map_err(redb::Error::from)?;
+            let tag = Tag::from_bytes(*k.value().2).map_err(|_| StoreError::Corrupt("zero tag"))?;
+            let label = <[u8; fengxin_snapshot::LABEL_LEN]>::try_from(v.value())
+                .map_err(|_| StoreError::Corrupt("label length"))?;
+            real.push(fengxin_snapshot::Entry { tag, label });
+        }
+        Ok(fengxin_snapshot::Snapshot::build(
+            real, padding, list, epoch,
+        )?)
     }
 
     /// Whether `tag` is stored for `(list, epoch)`.

@@ -1,13 +1,13 @@
 //! Table definitions and stored encodings.
 
 use crate::StoreError;
-use fengxin_types::{Epoch, ListId, Tag};
+use fengxin_types::{Epoch, ListId, ListPolicy, Tag};
 use redb::TableDefinition;
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const LISTS: TableDefinition<&str, &[u8]> = TableDefinition::new("lists");
@@ -15,6 +15,9 @@ pub(crate) const ENTRIES: TableDefinition<(&str, &str, &str), &[u8]> =
     TableDefinition::new("entries");
 pub(crate) const TAGS: TableDefinition<(&str, u64, &[u8; Tag::LEN]), u32> =
     TableDefinition::new("tags");
+/// Each stored tag's sealed label (`fengxin_crypto::label`), for the list's snapshot.
+pub(crate) const LABELS: TableDefinition<(&str, u64, &[u8; Tag::LEN]), &[u8]> =
+    TableDefinition::new("labels");
 
 const MIN_TAG: [u8; Tag::LEN] = [0; Tag::LEN];
 const MAX_TAG: [u8; Tag::LEN] = [0xff; Tag::LEN];
@@ -38,6 +41,10 @@ pub struct ListMeta {
     /// Root of the current epoch's tree (hex), after the first committed change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
+    /// Whether queriers may hold the list's snapshot (`shared`, the default) or only ask
+    /// for proofs (`proof_only`).
+    #[serde(default)]
+    pub policy: ListPolicy,
 }
 
 impl ListMeta {
@@ -47,6 +54,7 @@ impl ListMeta {
             epoch: Epoch::FIRST.get(),
             by_type: BTreeMap::new(),
             root: None,
+            policy: ListPolicy::Shared,
         }
     }
 

@@ -1,9 +1,11 @@
 //! Changes to one list inside one write transaction.
 
-use crate::schema::{EntryRecord, ListMeta, ENTRIES, LISTS, TAGS};
+use crate::schema::{EntryRecord, ListMeta, ENTRIES, LABELS, LISTS, TAGS};
 use crate::tree::{TreeStoreError, TreeTables};
 use crate::StoreError;
+use fengxin_crypto::label::{self, Label};
 use fengxin_crypto::{ListKey, MasterSeed};
+use fengxin_snapshot::PaddingSecret;
 use fengxin_tree::IndexedMerkleTree;
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId, Tag};
 use rayon::prelude::*;
@@ -53,10 +55,10 @@ pub struct ListWriter {
     /// Whether the list was stored before this transaction.
     existed: bool,
     key: ListKey,
+    padding: PaddingSecret,
+    /// Distinct tags stored.
+    real: u64,
     removed: BTreeSet<(IdType, String)>,
-    /// Tags whose presence may have changed in this transaction, for an incremental tree update;
-    /// `None` once the tree is to be rebuilt (see [`touch`]).
-    touched: Option<BTreeSet<Tag>>,
 }
 
 impl std::fmt::Debug for ListWriter {
@@ -82,10 +84,12 @@ impl ListWriter {
         };
         let epoch = meta.epoch()?;
         let key = ListKey::derive(seed, list, epoch)?;
-        // A tree not built yet is built from the tags table at commit: nothing to track.
-        let built = {
-            let tables = TreeTables::open(&txn, list.as_str(), epoch.get())?;
-            fengxin_tree::TreeStore::next_index(&tables).map_err(tree_err)? > 0
+        let real = {
+            let tags = txn.open_table(TAGS).map_err(redb::Error::from)?;
+            let rows = tags
+                .range(crate::schema::tag_range(list, epoch))
+                .map_err(redb::Error::from)?;
+            rows.count() as u64
         };
         Ok(Self {
             txn,
@@ -93,9 +97,15 @@ impl ListWriter {
             meta,
             existed,
             key,
+            padding: PaddingSecret::from_bytes(seed.padding_secret(list, epoch)),
+            real,
             removed: BTreeSet::new(),
-            touched: built.then(BTreeSet::new),
         })
+    }
+
+    /// Sets who may hold the list's snapshot (takes effect at its next publication).
+    pub fn set_policy(&mut self, policy: fengxin_types::ListPolicy) {
+        self.meta.policy = policy;
     }
 
     /// The list's current epoch.
@@ -125,15 +135,24 @@ impl ListWriter {
         fresh.sort_unstable_by(|a, b| {
             (a.id.id_type(), a.id.as_str()).cmp(&(b.id.id_type(), b.id.as_str()))
         });
+        // Each entry's tag and its label, sealed under a key from the entry's OPRF output.
         let key = &self.key;
-        let tags: Vec<Tag> = fresh
+        let tagged: Vec<(Tag, [u8; label::LABEL_LEN])> = fresh
             .par_iter()
-            .map(|e| key.tag(&e.id))
-            .collect::<Result<_, _>>()?;
+            .map(|e| {
+                let output = key.output(&e.id)?;
+                let tag = output.tag();
+                let l = Label::new(e.reason.as_deref(), e.added_on.as_deref());
+                let sealed = label::seal(&output.label_key(), &tag, &l, &mut rand_core::OsRng)
+                    .map_err(|err| StoreError::Label(format!("{}: {err}", e.id.as_str())))?;
+                Ok((tag, sealed))
+            })
+            .collect::<Result<_, StoreError>>()?;
         let epoch = self.epoch().get();
         let mut entries_t = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
         let mut tags_t = self.txn.open_table(TAGS).map_err(redb::Error::from)?;
-        for (e, tag) in fresh.into_iter().zip(&tags) {
+        let mut labels_t = self.txn.open_table(LABELS).map_err(redb::Error::from)?;
+        for (e, (tag, _)) in fresh.into_iter().zip(&tagged) {
             let record = EntryRecord {
                 v: 1,
                 reason: e.reason,
@@ -156,9 +175,9 @@ impl ListWriter {
             outcome.accepted += 1;
         }
         // Tags in tag order, for the same reason as the entries above.
-        let mut tags = tags;
-        tags.sort_unstable();
-        for tag in tags {
+        let mut tagged = tagged;
+        tagged.sort_unstable_by_key(|(tag, _)| *tag);
+        for (tag, sealed) in tagged {
             let tag_key = (self.list.as_str(), epoch, tag.as_bytes());
             let count = tags_t
                 .get(tag_key)
@@ -168,7 +187,10 @@ impl ListWriter {
                 .insert(tag_key, count.saturating_add(1))
                 .map_err(redb::Error::from)?;
             if count == 0 {
-                touch(&mut self.touched, &self.meta, tag);
+                labels_t
+                    .insert(tag_key, sealed.as_slice())
+                    .map_err(redb::Error::from)?;
+                self.real += 1;
             }
         }
         Ok(outcome)
@@ -179,6 +201,7 @@ impl ListWriter {
         let mut outcome = RemoveOutcome::default();
         let mut entries_t = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
         let mut tags_t = self.txn.open_table(TAGS).map_err(redb::Error::from)?;
+        let mut labels_t = self.txn.open_table(LABELS).map_err(redb::Error::from)?;
         for id in ids {
             let key = (self.list.as_str(), id.id_type().as_str(), id.as_str());
             let removed = entries_t.remove(key).map_err(redb::Error::from)?;
@@ -201,7 +224,8 @@ impl ListWriter {
                 .map_or(0, |c| c.value());
             if count <= 1 {
                 tags_t.remove(tag_key).map_err(redb::Error::from)?;
-                touch(&mut self.touched, &self.meta, record.tag);
+                labels_t.remove(tag_key).map_err(redb::Error::from)?;
+                self.real = self.real.saturating_sub(1);
             } else {
                 tags_t
                     .insert(tag_key, count - 1)
@@ -238,64 +262,58 @@ impl ListWriter {
         Ok(())
     }
 
-    /// Brings the (list, epoch) tree in step with the tags table and returns its root.
+    /// Rebuilds the (list, epoch) tree over the tags table, padded with the list's dummy tags
+    /// up to its size class ([`fengxin_snapshot::size_class`]; the first `class - real`
+    /// dummies of the (list, epoch) padding secret), in sorted order, and returns its root.
     ///
-    /// Small changes are applied incrementally (two path updates per tag); a first build, or a
-    /// change touching more than 1/32 of the entries (where rebuilding hashes less), rebuilds
-    /// by streaming the tags table, in tag order, into the chunked build: memory stays bounded
-    /// whatever the list's size.
+    /// Always a sorted build: the tree is then a function of its tags alone, so a querier that
+    /// holds the list's snapshot rebuilds the published root from it. The tags table streams,
+    /// in tag order, merged with the sorted dummies into the chunked build: memory stays
+    /// bounded by the dummies (at most a fifth of the class) whatever the list's size.
     fn sync_tree(&mut self) -> Result<fengxin_tree::Root, StoreError> {
-        let list = self.list.as_str();
         let epoch = self.epoch();
+        let class = fengxin_snapshot::size_class(self.real)
+            .ok_or(StoreError::Corrupt("more entries than a list holds"))?;
+        let mut padding =
+            fengxin_snapshot::dummy_tags(&self.padding, &self.list, epoch, class - self.real);
+        padding.sort_unstable();
         let tags_t = self.txn.open_table(TAGS).map_err(redb::Error::from)?;
-        let mut tables = TreeTables::open(&self.txn, list, epoch.get())?;
-        let built = fengxin_tree::TreeStore::next_index(&tables).map_err(tree_err)? > 0;
-        let size: u64 = self.meta.by_type.values().sum();
-        let touched = match &self.touched {
-            Some(t) if built && (t.len() as u64) * 32 <= size => t,
-            _ => {
-                tables.clear().map_err(redb::Error::from)?;
-                let rows = tags_t
-                    .range(crate::schema::tag_range(&self.list, epoch))
-                    .map_err(redb::Error::from)?;
-                let tags = rows.map(|row| {
-                    let (k, _) = row?;
-                    Tag::from_bytes(*k.value().2)
-                        .map_err(|_| TreeStoreError::Corrupt("zero tag stored"))
-                });
-                let tree = IndexedMerkleTree::build_sorted(tables, tags).map_err(tree_err)?;
-                return Ok(tree.root());
-            }
-        };
-        let mut tree = IndexedMerkleTree::open(tables).map_err(tree_err)?;
-        for tag in touched {
-            let stored = tags_t
-                .get((list, epoch.get(), tag.as_bytes()))
-                .map_err(redb::Error::from)?
-                .is_some();
-            let in_tree = tree.contains(*tag).map_err(tree_err)?;
-            if stored && !in_tree {
-                tree.insert(*tag).map_err(tree_err)?;
-            } else if !stored && in_tree {
-                tree.delete(*tag).map_err(tree_err)?;
-            }
-        }
+        let mut tables = TreeTables::open(&self.txn, self.list.as_str(), epoch.get())?;
+        tables.clear().map_err(redb::Error::from)?;
+        let rows = tags_t
+            .range(crate::schema::tag_range(&self.list, epoch))
+            .map_err(redb::Error::from)?;
+        let real = rows.map(|row| {
+            let (k, _) = row?;
+            Tag::from_bytes(*k.value().2).map_err(|_| TreeStoreError::Corrupt("zero tag stored"))
+        });
+        let tags = merge_sorted(real, padding.into_iter());
+        let tree = IndexedMerkleTree::build_sorted(tables, tags).map_err(tree_err)?;
         Ok(tree.root())
     }
 }
 
-/// Records that `tag` appeared or disappeared in a list of `meta`'s size. Once more than 1/32 of
-/// the list's entries are touched, the tree will be rebuilt at commit (rebuilding hashes less
-/// than two path updates per tag), so the set is dropped: it never holds more than 1/32 of the
-/// list.
-fn touch(touched: &mut Option<BTreeSet<Tag>>, meta: &ListMeta, tag: Tag) {
-    let size: u64 = meta.by_type.values().sum();
-    if let Some(set) = touched {
-        set.insert(tag);
-        if (set.len() as u64) * 32 > size {
-            *touched = None;
-        }
-    }
+/// Merges the stored real tags (increasing) with the sorted dummies into one increasing
+/// stream. A dummy equal to a real tag (chance about 2^-200 for a whole list) would leave the
+/// tree one entry short of its class, which the regulator refutes; it is reported instead.
+fn merge_sorted<I>(
+    real: I,
+    dummies: std::vec::IntoIter<Tag>,
+) -> impl Iterator<Item = Result<Tag, TreeStoreError>>
+where
+    I: Iterator<Item = Result<Tag, TreeStoreError>>,
+{
+    let mut real = real.peekable();
+    let mut dummies = dummies.peekable();
+    std::iter::from_fn(move || match (real.peek(), dummies.peek()) {
+        (Some(Ok(r)), Some(d)) if d < r => dummies.next().map(Ok),
+        (Some(Ok(r)), Some(d)) if d == r => Some(Err(TreeStoreError::Corrupt(
+            "a dummy tag equals a stored tag",
+        ))),
+        (Some(_), _) => real.next(),
+        (None, Some(_)) => dummies.next().map(Ok),
+        (None, None) => None,
+    })
 }
 
 fn tree_err(e: impl std::fmt::Display) -> StoreError {

@@ -31,7 +31,17 @@ mod value;
 pub use ark_bn254::Fr;
 pub use error::{BuildError, DeleteError, InsertError, OpenError, WitnessError};
 pub use layout::{check_layout, layout_root, LayoutError};
-pub use store::{Infallible, MemoryStore, TreeStore};
+pub use store::{Infallible, MemoryStore, RootOnly, TreeStore};
+
+/// The root of the tree [`IndexedMerkleTree::build_sorted`] makes of `tags` (increasing;
+/// repeats skipped), computed without keeping the tree: what a querier checks a snapshot
+/// against.
+pub fn sorted_root<I>(tags: I) -> Result<value::Root, BuildError<Infallible>>
+where
+    I: IntoIterator<Item = fengxin_types::Tag>,
+{
+    Ok(IndexedMerkleTree::build_sorted(RootOnly, tags.into_iter().map(Ok))?.root())
+}
 pub use tree::{empty_hashes, path_root, IndexedMerkleTree, LeafWitness, Lookup, CAPACITY, DEPTH};
 pub use value::{
     field_to_tag, fr_from_bytes, fr_to_bytes, tag_to_field, Leaf, Root, RootError, Value,

@@ -171,3 +171,56 @@ impl TreeStore for MemoryStore {
         Ok(self.free.pop_first())
     }
 }
+
+/// A store that keeps nothing: building into it computes only the root
+/// ([`crate::sorted_root`]), in memory bounded by the build's chunks in flight.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RootOnly;
+
+impl TreeStore for RootOnly {
+    type Error = Infallible;
+
+    fn node(&self, _level: u8, _index: u64) -> Result<Option<[u8; 32]>, Infallible> {
+        Ok(None)
+    }
+
+    fn set_node(&mut self, _: u8, _: u64, _: Option<[u8; 32]>) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn leaf(&self, _index: u64) -> Result<Option<Leaf>, Infallible> {
+        Ok(None)
+    }
+
+    fn put_leaf(&mut self, _index: u64, _leaf: Leaf) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn remove_leaf(&mut self, _index: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn find_value(&self, _value: Value) -> Result<Option<u64>, Infallible> {
+        Ok(None)
+    }
+
+    fn find_low(&self, _value: Value) -> Result<Option<u64>, Infallible> {
+        Ok(None)
+    }
+
+    fn next_index(&self) -> Result<u64, Infallible> {
+        Ok(0)
+    }
+
+    fn set_next_index(&mut self, _next: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn push_free(&mut self, _index: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn pop_free(&mut self) -> Result<Option<u64>, Infallible> {
+        Ok(None)
+    }
+}

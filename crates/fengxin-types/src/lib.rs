@@ -18,6 +18,6 @@ pub mod tag;
 
 pub use epoch::Epoch;
 pub use id::{CanonicalId, CivilDate, IdError, IdType};
-pub use list::{ListId, ListIdError};
+pub use list::{ListId, ListIdError, ListPolicy};
 pub use member::{MemberName, MemberNameError};
 pub use tag::{Tag, TagError};

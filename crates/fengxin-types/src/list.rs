@@ -103,6 +103,37 @@ impl fmt::Debug for ListId {
     }
 }
 
+/// Who may hold a list's snapshot: part of the list's publication.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ListPolicy {
+    /// Queriers may fetch the list's padded snapshot and screen against it locally.
+    #[default]
+    Shared,
+    /// Only proof-mode answers: the snapshot is not shared.
+    ProofOnly,
+}
+
+impl ListPolicy {
+    /// The byte that stands for the policy in signed encodings.
+    pub fn byte(self) -> u8 {
+        match self {
+            Self::Shared => 1,
+            Self::ProofOnly => 2,
+        }
+    }
+
+    /// `shared` or `proof_only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shared => "shared",
+            Self::ProofOnly => "proof_only",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,7 +139,8 @@ async fn seal_own(
             epoch,
             root,
         };
-        seal_layout(&view, header, &leaves).map_err(|e| e.to_string())
+        let padding = node.seed.padding_secret(&header.list, epoch);
+        seal_layout(&view, header, &leaves, padding).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| e.to_string())?
@@ -535,14 +536,7 @@ impl Attestor {
             })?;
         let package = open_sealed(&self.keys.view, &header, &sealed)
             .map_err(|e| fail(ErrorKind::Protocol, e.to_string()))?;
-        let mut tags: Vec<fengxin_types::Tag> = package
-            .leaves
-            .iter()
-            .filter_map(|(_, bytes)| {
-                let b: &[u8; fengxin_tree::Leaf::LEN] = bytes.as_slice().try_into().ok()?;
-                fengxin_tree::Leaf::from_bytes(b).value.to_tag()
-            })
-            .collect();
+        let mut tags = crate::attest::entry_tags(&package);
         let entries = tags.len() as u64;
         // A uniformly random sample without replacement (partial Fisher-Yates).
         let k = count.min(tags.len());

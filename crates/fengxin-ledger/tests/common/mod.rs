@@ -89,6 +89,8 @@ pub fn publication_body(p: &Party, epoch: u64, root: [u8; 32]) -> Publication {
         root,
         oprf_public_key: key.public_key().to_bytes(),
         published_at: 1,
+        policy: fengxin_types::ListPolicy::ProofOnly,
+        snapshot: None,
     }
 }
 
