@@ -107,7 +107,9 @@ pub fn audit(
             .or_default();
         pair.ids += u64::from(body.count);
         if let Some(d) = details.as_ref().filter(|_| counted) {
-            let hits = d.results.iter().filter(|v| v.is_hit()).count() as u64;
+            let hits = d
+                .hits
+                .unwrap_or_else(|| d.results.iter().filter(|v| v.is_hit()).count() as u64);
             pair.hits += hits;
             figures_of(&mut figures, &body.querier).hits_received += hits;
             figures_of(&mut figures, &body.responder).hits_served += hits;
@@ -237,6 +239,16 @@ fn check_details(
         ));
     }
     let count = body.count as usize;
+    if body.mode == fengxin_protocol::Mode::Snapshot {
+        // Counts only: the tags and evaluations stay with the querier.
+        return match d.hits {
+            Some(h) if h <= u64::from(body.count) => Ok(()),
+            Some(h) => Err(format!(
+                "{h} hits sealed for a request of {count} identifiers"
+            )),
+            None => Err("no hit count sealed for a snapshot-mode receipt".into()),
+        };
+    }
     for (what, n) in [
         ("tags", d.tags.len()),
         ("results", d.results.len()),
@@ -335,6 +347,7 @@ fn audit_details(d: &ReceiptDetails) -> Result<AuditDetails, String> {
         request_digest: Digest::from_hex(&d.request_digest).map_err(|e| e.to_string())?,
         answer_digest: Digest::from_hex(&d.answer_digest).map_err(|e| e.to_string())?,
         case_reference: d.case_reference.clone(),
+        hits: d.hits,
     })
 }
 

@@ -1139,6 +1139,7 @@ impl ReceiptWorkload {
             evaluated: vec![hex::encode([2u8; 32])],
             dleq_proof: hex::encode([3u8; 64]),
             proofs: vec![hex::encode([4u8; 128])],
+            hits: None,
         })
         .ok()?;
         let sealed =

@@ -461,6 +461,14 @@ pub fn wait_for_attestations(dir: &Path, expected: usize) -> Result<(), CliError
     })
 }
 
+/// Waits until the node in `dir` holds at least `expected` verified snapshots of other
+/// members' lists.
+pub fn wait_for_snapshots(dir: &Path, expected: usize) -> Result<(), CliError> {
+    wait_until(dir, &ApiRequest::Status, "snapshots not held", |r| {
+        matches!(r, ApiResponse::Status(s) if s.held_snapshots >= expected).then_some(())
+    })
+}
+
 /// Waits until `dir`'s ledger reaches the height `reference` reports.
 pub fn wait_for_height(dir: &Path, reference: &Path) -> Result<(), CliError> {
     let target = match api::call(reference, &ApiRequest::LedgerStatus) {

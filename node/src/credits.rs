@@ -228,6 +228,11 @@ pub struct ReceiptDetails {
     /// Each answer's membership proof (hex), in tag order.
     #[serde(default)]
     pub proofs: Vec<String>,
+    /// In snapshot mode, how many identifiers hit the held snapshot. A snapshot-mode receipt's
+    /// details carry counts only (the responder saw no tag; the tags, blinded elements and
+    /// evaluations stay with the querier), so the regulator's figures for it rest on counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<u64>,
 }
 
 impl ReceiptDetails {
@@ -251,6 +256,30 @@ impl ReceiptDetails {
             evaluated: e.evaluated.iter().map(hex::encode).collect(),
             dleq_proof: hex::encode(&e.dleq_proof),
             proofs: e.proofs.iter().map(hex::encode).collect(),
+            hits: None,
+        }
+    }
+
+    /// The details of a snapshot-mode exchange: its digests, the number of hits and the case
+    /// reference.
+    pub fn of_snapshot(
+        exchange: &fengxin_protocol::SnapshotExchange,
+        hits: u64,
+        case_reference: Option<&str>,
+    ) -> Self {
+        let receipt = &exchange.receipt;
+        Self {
+            tags: Vec::new(),
+            results: Vec::new(),
+            nonce: hex::encode(receipt.request.request.nonce),
+            request_digest: hex::encode(receipt.id()),
+            answer_digest: hex::encode(receipt.answer_digest),
+            case_reference: case_reference.map(str::to_owned),
+            blinded: Vec::new(),
+            evaluated: Vec::new(),
+            dleq_proof: String::new(),
+            proofs: Vec::new(),
+            hits: Some(hits),
         }
     }
 }

@@ -245,6 +245,9 @@ pub struct Status {
     /// Of those, the ones whose root the regulator attested.
     #[serde(default)]
     pub attested: usize,
+    /// Other members' verified snapshots this node holds (snapshot-mode screening).
+    #[serde(default)]
+    pub held_snapshots: usize,
     /// A development consortium (public circuit keys: proofs can be forged).
     #[serde(default)]
     pub development: bool,
@@ -524,6 +527,9 @@ pub struct AuditDetails {
     /// The querier's case reference, if it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_reference: Option<String>,
+    /// In snapshot mode, the number of hits (the details carry counts only, no tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<u64>,
 }
 
 /// One decrypted receipt.

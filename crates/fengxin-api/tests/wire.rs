@@ -183,9 +183,11 @@ fn audit_results_read_like_screening() {
         request_digest: Digest([2; 32]),
         answer_digest: Digest([3; 32]),
         case_reference: None,
+        hits: None,
     };
     let json = serde_json::to_value(&details).expect("encode");
     assert_eq!(json["results"], serde_json::json!(["hit", "miss"]));
+    assert!(json.get("hits").is_none());
 }
 
 #[test]

@@ -34,10 +34,11 @@ pub use fengxin_signed::{canon, Publication, PublicationError, SignedPublication
 pub use messages::{
     Answer, EvaluateRequest, EvaluateResponse, LayoutPiece, LayoutProgress, MembershipRequest,
     MembershipResponse, OpenEvaluateRequest, OpenRequest, OpenedIdentifier, Refusal, RefusalKind,
-    Request, Response, LAYOUT_PIECE, MAX_BATCH, MAX_OPENINGS, PROTOCOL_VERSION,
+    Request, Response, SnapshotRequest, LAYOUT_PIECE, MAX_BATCH, MAX_OPENINGS, MAX_SNAPSHOT_CHUNKS,
+    PROTOCOL_VERSION,
 };
 pub use querier::{
     AwaitingAnswers, AwaitingEvaluation, Evidence, Exchange, Misbehaviour, Querier, QueryError,
-    VerifiedAnswer,
+    SnapshotExchange, VerifiedAnswer,
 };
 pub use responder::{AnswerSource, Responder, RngCoreCrypto};

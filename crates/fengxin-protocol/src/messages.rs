@@ -32,6 +32,27 @@ pub enum Request {
     /// A regulator's sampled check, step 2: evaluate the blinded identifiers with a proof
     /// under the published OPRF key, so the regulator can recompute their tags.
     OpenEvaluate(OpenEvaluateRequest),
+    /// Part of the responder's snapshot of a shared list (its manifest, or some of its chunks),
+    /// for a querier to hold. Only current members may ask.
+    Snapshot(SnapshotRequest),
+}
+
+/// Most chunks one [`SnapshotRequest`] may ask for (8 × 300 KiB, well inside a frame).
+pub const MAX_SNAPSHOT_CHUNKS: u32 = 8;
+
+/// A request for part of the snapshot of (list, epoch) with the published chunk root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRequest {
+    /// The list.
+    pub list: fengxin_types::ListId,
+    /// The publication epoch.
+    pub epoch: fengxin_types::Epoch,
+    /// The chunk root of the publication the querier holds.
+    pub chunk_root: [u8; 32],
+    /// The first chunk asked for.
+    pub first: u32,
+    /// How many chunks (at most [`MAX_SNAPSHOT_CHUNKS`]); 0 asks for the manifest.
+    pub count: u32,
 }
 
 /// Most tags one sampled opening may ask for.
@@ -150,6 +171,10 @@ pub enum Response {
         /// The proof.
         proof: Vec<u8>,
     },
+    /// A snapshot's manifest: every chunk's hash, in order.
+    SnapshotManifest(Vec<[u8; 32]>),
+    /// Chunks of a snapshot, from the one asked for, in order.
+    SnapshotChunks(Vec<Vec<u8>>),
 }
 
 /// Step 1 response.

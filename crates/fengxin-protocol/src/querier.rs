@@ -168,6 +168,18 @@ pub struct AwaitingAnswers {
     evidence: Evidence,
 }
 
+/// The outcome of a snapshot-mode exchange: the OPRF output of every identifier (checked
+/// against the published key), to be looked up in the held snapshot, and the receipt.
+#[derive(Debug, Clone)]
+pub struct SnapshotExchange {
+    /// One output per identifier, in query order (its tag and its label key).
+    pub outputs: Vec<fengxin_crypto::oprf::OprfOutput>,
+    /// The receipt (checked).
+    pub receipt: Receipt,
+    /// The blinded elements, evaluations and DLEQ proof.
+    pub evidence: Evidence,
+}
+
 impl Querier<'_> {
     /// Starts a proof-mode query of `ids` against a responder's verified `publication`:
     /// blinds the identifiers and signs the request (with the encoded allowance claim for
@@ -179,7 +191,19 @@ impl Querier<'_> {
         ids: &[CanonicalId],
         allowance: Vec<u8>,
     ) -> Result<(AwaitingEvaluation, Request), QueryError> {
-        let mode = Mode::Proof;
+        self.start_mode(rng, publication, ids, allowance, Mode::Proof)
+    }
+
+    /// Starts a query of `ids` in `mode` (a snapshot-mode batch holds up to 65,535
+    /// identifiers and ends at [`AwaitingEvaluation::finish_snapshot`]).
+    pub fn start_mode<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        publication: &Publication,
+        ids: &[CanonicalId],
+        allowance: Vec<u8>,
+        mode: Mode,
+    ) -> Result<(AwaitingEvaluation, Request), QueryError> {
         if ids.is_empty() || ids.len() > mode.max_count() {
             return Err(QueryError::Invalid(format!(
                 "{} identifiers (1 to {} per {} request)",
@@ -248,6 +272,32 @@ impl AwaitingEvaluation {
         response: Response,
         responder_key: &IdentityPublicKey,
     ) -> Result<(AwaitingAnswers, Request), QueryError> {
+        let root = self.root;
+        let done = self.finish_snapshot(response, responder_key)?;
+        let membership = MembershipRequest {
+            request_id: done.receipt.id(),
+            root: root.to_bytes(),
+            tags: done.outputs.iter().map(|o| o.tag()).collect(),
+        };
+        Ok((
+            AwaitingAnswers {
+                membership: membership.clone(),
+                root,
+                receipt: done.receipt,
+                evidence: done.evidence,
+            },
+            Request::Membership(membership),
+        ))
+    }
+
+    /// Checks the evaluations against the published OPRF key (one DLEQ proof for the batch)
+    /// and the responder's countersignature, and unblinds: the last step of a snapshot-mode
+    /// exchange (the tags are then looked up in the held snapshot).
+    pub fn finish_snapshot(
+        self,
+        response: Response,
+        responder_key: &IdentityPublicKey,
+    ) -> Result<SnapshotExchange, QueryError> {
         let evaluated = match response {
             Response::Evaluated(e) => e,
             Response::Refused(r) => return Err(QueryError::Refused(r)),
@@ -258,9 +308,9 @@ impl AwaitingEvaluation {
             .as_slice()
             .try_into()
             .map_err(|_| misbehaved(Misbehaviour::BadDleq))?;
-        let tags = self
+        let outputs = self
             .pending
-            .finalize(&evaluated.evaluated, &proof, &self.oprf_key)
+            .finalize_outputs(&evaluated.evaluated, &proof, &self.oprf_key)
             .map_err(|e| {
                 misbehaved(match e {
                     OprfError::BadElement(i) => Misbehaviour::BadElement(i),
@@ -278,25 +328,16 @@ impl AwaitingEvaluation {
         if receipt.verify_responder(responder_key).is_err() {
             return Err(misbehaved(Misbehaviour::BadReceiptSignature));
         }
-        let membership = MembershipRequest {
-            request_id: receipt.id(),
-            root: self.root.to_bytes(),
-            tags,
-        };
-        Ok((
-            AwaitingAnswers {
-                membership: membership.clone(),
-                root: self.root,
-                receipt,
-                evidence: Evidence {
-                    blinded: self.blinded,
-                    evaluated: evaluated.evaluated,
-                    dleq_proof: evaluated.proof,
-                    proofs: Vec::new(),
-                },
+        Ok(SnapshotExchange {
+            outputs,
+            receipt,
+            evidence: Evidence {
+                blinded: self.blinded,
+                evaluated: evaluated.evaluated,
+                dleq_proof: evaluated.proof,
+                proofs: Vec::new(),
             },
-            Request::Membership(membership),
-        ))
+        })
     }
 }
 

@@ -181,6 +181,10 @@ impl Responder {
                 RefusalKind::Malformed,
                 "sampled openings are answered by the member's daemon, for regulators only",
             ),
+            Request::Snapshot(_) => refused(
+                RefusalKind::Malformed,
+                "snapshots are served by the member's daemon",
+            ),
             Request::Layout(_) => refused(
                 RefusalKind::Malformed,
                 "layouts for root attestation go to a regulator, not to a member",

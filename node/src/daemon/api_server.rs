@@ -62,6 +62,7 @@ pub(super) async fn handle_api(node: &Arc<Node>, req: ApiRequest) -> ApiResponse
                 .read(|s| s.current_publications().len())
                 .unwrap_or(0),
             attested: node.ledger.read(crate::attest::attested_count).unwrap_or(0),
+            held_snapshots: node.held.read().map_or(0, |h| h.len()),
             development: node.development,
         }),
         ApiRequest::Shutdown => {
@@ -264,6 +265,7 @@ pub(super) async fn regulator_api(
             height: s.height(),
             publications: s.current_publications().len(),
             attested: crate::attest::attested_count(s),
+            held_snapshots: 0,
             development,
         }) {
             Ok(s) => ApiResponse::Status(s),

@@ -18,6 +18,7 @@ mod limits;
 mod logging;
 mod querier;
 mod responder;
+mod snapshots;
 mod state;
 mod views;
 
@@ -207,6 +208,8 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
         endpoint: endpoint.clone(),
         shutdown: Notify::new(),
         work: InFlight::default(),
+        served: Mutex::new(BTreeMap::new()),
+        held: std::sync::RwLock::new(BTreeMap::new()),
     });
 
     let published = match submit_publications(&node, &node.publications) {
@@ -248,11 +251,13 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
     }
     let duties = tokio::spawn(settle_epochs(node.clone(), published));
     let layouts = tokio::spawn(attestor::send_layouts(node.clone()));
+    let held = tokio::spawn(snapshots::sync_snapshots(node.clone()));
     wait_for_stop(&node.shutdown).await?;
     // Finish what is in progress (answers being proven, screenings being verified), refusing
     // anything new, then leave the consortium's connections and stop the ledger.
     duties.abort();
     layouts.abort();
+    held.abort();
     let unfinished = node.work.drain(DRAIN).await;
     if unfinished > 0 {
         tracing::info!(

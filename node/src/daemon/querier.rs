@@ -6,7 +6,7 @@
 use super::state::Node;
 use crate::genesis::Party;
 use fengxin_api::{
-    ApiError, BatchScreenReport, BatchScreenResult, ErrorKind, RootStatus, ScreenError,
+    ApiError, BatchScreenReport, BatchScreenResult, ErrorKind, HitLabel, RootStatus, ScreenError,
     ScreenErrorKind, ScreenReport, ScreenResult, Verdict,
 };
 use fengxin_ledger::{Record, RecordBody};
@@ -141,7 +141,7 @@ pub async fn screen(
                 list: o.list,
                 verified: result.is_some(),
                 mode: o.mode,
-                label: None,
+                label: o.labels.into_iter().next().flatten(),
                 result,
                 root_status: o.root_status,
                 error,
@@ -169,7 +169,7 @@ pub async fn screen_batch(
     let results = outcomes
         .into_iter()
         .map(|o| {
-            let (hits, verified, error) = match o.outcome {
+            let (hits, verified, error): (Vec<usize>, _, _) = match o.outcome {
                 Ok(hits) => (
                     hits.iter()
                         .enumerate()
@@ -181,13 +181,25 @@ pub async fn screen_batch(
                 ),
                 Err(e) => (Vec::new(), false, Some(screen_error(e))),
             };
+            let labels = if o.labels.is_empty() {
+                Vec::new()
+            } else {
+                hits.iter()
+                    .map(|&i| {
+                        o.labels.get(i).cloned().flatten().unwrap_or(HitLabel {
+                            reason: String::new(),
+                            added_on: None,
+                        })
+                    })
+                    .collect()
+            };
             BatchScreenResult {
                 member: o.member,
                 list: o.list,
                 hits,
                 verified,
                 mode: o.mode,
-                labels: Vec::new(),
+                labels,
                 root_status: o.root_status,
                 error,
                 latency_ms: o.latency_ms,
@@ -207,6 +219,8 @@ pub(super) struct MemberOutcome {
     member: MemberName,
     list: Option<ListId>,
     outcome: Result<Vec<bool>, StepError>,
+    /// In snapshot mode, per identifier, the label of its hit.
+    labels: Vec<Option<fengxin_api::HitLabel>>,
     mode: Option<fengxin_api::ScreenMode>,
     root_status: Option<RootStatus>,
     latency_ms: f64,
@@ -223,6 +237,7 @@ pub(super) fn failed(
         member: member.clone(),
         list: list.cloned(),
         outcome: Err(StepError::new(kind, message, false)),
+        labels: Vec::new(),
         mode: None,
         root_status: None,
         latency_ms: started.elapsed().as_secs_f64() * 1e3,
@@ -252,6 +267,21 @@ impl StepError {
             message: message.into(),
             retry,
         }
+    }
+
+    /// The peer's fault, with a stable reason.
+    pub(super) fn misbehaved(message: impl Into<String>, reason: &'static str) -> Self {
+        Self::new(ScreenErrorKind::PeerMisbehaved, message, false).because(reason)
+    }
+
+    /// The peer refused.
+    pub(super) fn refused(r: fengxin_protocol::Refusal) -> Self {
+        QueryError::Refused(r).into()
+    }
+
+    /// This node's own failure.
+    pub(super) fn local(message: impl Into<String>) -> Self {
+        Self::new(ScreenErrorKind::Local, message, false)
     }
 
     fn because(mut self, reason: &'static str) -> Self {
@@ -420,14 +450,40 @@ pub(super) async fn screen_member(
             Some(e) => Err(e),
             None => Ok(()),
         };
-        for chunk in ids.chunks(SCREEN_CHUNK) {
+        // A held, verified snapshot of this publication: screened in snapshot mode.
+        let held = super::snapshots::held(node, &party.name, &p.list, p.epoch, &p.root);
+        let mode = if held.is_some() {
+            fengxin_api::ScreenMode::Snapshot
+        } else {
+            fengxin_api::ScreenMode::Proof
+        };
+        let mut labels = Vec::new();
+        let size = match held {
+            Some(_) => fengxin_protocol::MAX_SNAPSHOT_BATCH,
+            None => SCREEN_CHUNK,
+        };
+        for chunk in ids.chunks(size) {
             if outcome.is_err() {
                 break;
             }
             // Every attempt signs a fresh claim: an attempt the responder evaluated is a
             // receipt it submits, and spending one claim twice would be an equivocation.
-            let attempt = || query_batch(node, party, p, chunk, case_reference);
-            match with_retries(attempt).await {
+            let result = match &held {
+                Some(h) => {
+                    let attempt = || {
+                        super::snapshots::query_snapshot(node, party, p, h, chunk, case_reference)
+                    };
+                    with_retries(attempt).await.map(|(hits, found, records)| {
+                        labels.extend(found);
+                        (hits, records)
+                    })
+                }
+                None => {
+                    let attempt = || query_batch(node, party, p, chunk, case_reference);
+                    with_retries(attempt).await
+                }
+            };
+            match result {
                 Ok((h, records)) => {
                     hits.extend(h);
                     // The responder submits the receipt; the querier submits it too (the
@@ -458,7 +514,8 @@ pub(super) async fn screen_member(
             member: party.name.clone(),
             list: Some(p.list.clone()),
             outcome: outcome.map(|()| hits),
-            mode: Some(fengxin_api::ScreenMode::Proof),
+            labels,
+            mode: Some(mode),
             root_status: Some(root_status),
             latency_ms: started.elapsed().as_secs_f64() * 1e3,
         });

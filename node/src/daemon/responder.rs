@@ -38,6 +38,20 @@ impl AnswerSource for Node {
         (on_ledger == here).then_some(here)
     }
 
+    /// Proof mode for every published list; snapshot mode for a list published `shared`.
+    fn offers(&self, list: &ListId, mode: fengxin_protocol::Mode) -> bool {
+        match mode {
+            fengxin_protocol::Mode::Proof => true,
+            fengxin_protocol::Mode::Snapshot => self
+                .ledger
+                .read(|s| {
+                    s.current_publication(&self.member, list)
+                        .is_some_and(|p| p.publication.policy == fengxin_types::ListPolicy::Shared)
+                })
+                .unwrap_or(false),
+        }
+    }
+
     fn identity_key(&self, member: &MemberName) -> Option<fengxin_crypto::IdentityPublicKey> {
         self.ledger.read(|s| s.identity_key(member)).ok().flatten()
     }
@@ -215,6 +229,22 @@ pub(super) async fn serve_peers(node: Arc<Node>) {
                     };
                     if let Request::Ledger(bytes) = &request {
                         let response = crate::ledger::serve(&node.ledger, &peer_key, bytes).await;
+                        let _ = responder.respond(&response).await;
+                        return;
+                    }
+                    if let Request::Snapshot(req) = request {
+                        let is_member = node
+                            .ledger
+                            .read(|s| s.member_for_key(&peer_key.to_bytes()) == Some(&peer))
+                            .unwrap_or(false);
+                        let response = if is_member {
+                            super::snapshots::serve(node.clone(), peer.clone(), req).await
+                        } else {
+                            Response::Refused(Refusal::new(
+                                RefusalKind::NotMember,
+                                "only current members may hold snapshots",
+                            ))
+                        };
                         let _ = responder.respond(&response).await;
                         return;
                     }

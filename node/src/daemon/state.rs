@@ -58,6 +58,10 @@ pub struct Node {
     /// Requests being served (peer screening requests and local API calls); shutdown waits
     /// for them.
     pub(super) work: InFlight,
+    /// The snapshots of this member's shared lists, built on first request.
+    pub(super) served: Mutex<super::snapshots::Served>,
+    /// Other members' verified snapshots this node holds.
+    pub(super) held: std::sync::RwLock<super::snapshots::HeldCopies>,
 }
 
 impl std::fmt::Debug for Node {

@@ -1,0 +1,551 @@
+//! Snapshots (docs/snapshots.md): serving this member's shared lists to other members, and
+//! holding other members' verified snapshots for snapshot-mode screening.
+//!
+//! **Serving.** A current member asks for the manifest or up to [`MAX_SNAPSHOT_CHUNKS`] chunks
+//! of a list's snapshot for the publication on the ledger (epoch and chunk root). The snapshot
+//! is built once from the list database (the running node holds it, so the list does not
+//! change) and served only while it is the one the ledger's publication names.
+//!
+//! **Holding.** Every [`SYNC_ROUND`], the node fetches the snapshot of every other member's
+//! shared list whose current publication it does not hold: the manifest (checked against the
+//! chunk root), then the chunks in order, each checked as it arrives (hash, length, tag order)
+//! and written straight to an owner-only file in `DATA/held/`, so memory stays one request of
+//! chunks whatever the snapshot's size. The tags are then streamed back from the file into a
+//! sorted build and the root compared with the published root. A chunk that fails or a root
+//! that differs is the responder's misbehaviour: the copy is discarded, the failure logged with
+//! the failing chunk, and screening of that list stays in proof mode. A copy is replaced when
+//! the member publishes another root, and deleted when it is superseded or the member leaves.
+
+use super::querier::{exchange, StepError};
+use super::state::Node;
+use crate::genesis::Party;
+use fengxin_protocol::{
+    Refusal, RefusalKind, Request, Response, SnapshotRequest, MAX_SNAPSHOT_CHUNKS,
+};
+use fengxin_snapshot::{chunk_hash, Assembler, Snapshot, SnapshotHeader, ENTRY_LEN, LABEL_LEN};
+use fengxin_types::{Epoch, ListId, ListPolicy, MemberName, Tag};
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the held copies are brought up to date.
+pub const SYNC_ROUND: Duration = Duration::from_secs(2);
+
+/// The directory of held snapshots in a data directory.
+pub const HELD_DIR: &str = "held";
+
+/// A snapshot this node serves: the one built for (list, epoch, chunk root).
+pub(super) type Served = BTreeMap<ListId, Arc<(Epoch, SnapshotHeader, Snapshot)>>;
+
+/// Answers a snapshot request from `peer`.
+pub(super) async fn serve(node: Arc<Node>, peer: MemberName, req: SnapshotRequest) -> Response {
+    let refuse = |kind, m: String| Response::Refused(Refusal::new(kind, m));
+    let published = node
+        .ledger
+        .read(|s| {
+            s.current_publication(&node.member, &req.list)
+                .map(|p| p.publication.clone())
+        })
+        .ok()
+        .flatten();
+    let Some(p) = published else {
+        return refuse(
+            RefusalKind::UnknownList,
+            format!("no current publication of {}", req.list),
+        );
+    };
+    let header = match (p.policy, p.snapshot) {
+        (ListPolicy::Shared, Some(h)) => h,
+        _ => {
+            return refuse(
+                RefusalKind::ModeNotOffered,
+                format!("{} is proof-only: its snapshot is not shared", req.list),
+            )
+        }
+    };
+    if p.epoch != req.epoch || header.root != req.chunk_root {
+        return refuse(
+            RefusalKind::StaleRoot,
+            format!(
+                "{}: the current publication is epoch {} with another chunk root",
+                req.list, p.epoch
+            ),
+        );
+    }
+    if node.current.get(&req.list) != Some(&(p.epoch, p.root)) {
+        return refuse(
+            RefusalKind::StaleRoot,
+            format!("{} changed since its publication", req.list),
+        );
+    }
+    let snapshot = match served(&node, &req.list, p.epoch, header).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("{peer}: snapshot of {} not served: {e}", req.list);
+            return refuse(RefusalKind::Internal, e);
+        }
+    };
+    let (_, _, snapshot) = &*snapshot;
+    if req.count == 0 {
+        return Response::SnapshotManifest(snapshot.manifest());
+    }
+    if req.count > MAX_SNAPSHOT_CHUNKS || req.first >= snapshot.chunks() {
+        return refuse(
+            RefusalKind::Malformed,
+            format!(
+                "chunks {}..+{}: the snapshot has {} chunks, at most {MAX_SNAPSHOT_CHUNKS} a request",
+                req.first,
+                req.count,
+                snapshot.chunks()
+            ),
+        );
+    }
+    let last = req.first.saturating_add(req.count).min(snapshot.chunks());
+    Response::SnapshotChunks((req.first..last).map(|i| snapshot.chunk(i)).collect())
+}
+
+/// The snapshot this node serves for its publication of (list, epoch) with `header`, built
+/// from the list database on first use.
+async fn served(
+    node: &Arc<Node>,
+    list: &ListId,
+    epoch: Epoch,
+    header: SnapshotHeader,
+) -> Result<Arc<(Epoch, SnapshotHeader, Snapshot)>, String> {
+    let cached = node
+        .served
+        .lock()
+        .map_err(|_| "snapshot cache poisoned".to_owned())?
+        .get(list)
+        .filter(|s| s.0 == epoch && s.1 == header)
+        .cloned();
+    if let Some(s) = cached {
+        return Ok(s);
+    }
+    let (n, l) = (node.clone(), list.clone());
+    let snapshot = tokio::task::spawn_blocking(move || {
+        crate::publish::build_snapshot(&n.store, &n.seed, &l, epoch).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    if snapshot.header() != header {
+        return Err(format!(
+            "the list database's snapshot of {list} is not the published one"
+        ));
+    }
+    let built = Arc::new((epoch, header, snapshot));
+    node.served
+        .lock()
+        .map_err(|_| "snapshot cache poisoned".to_owned())?
+        .insert(list.clone(), built.clone());
+    Ok(built)
+}
+
+/// A verified snapshot of another member's list, held on disk.
+#[derive(Debug)]
+pub struct Held {
+    /// The publication epoch.
+    pub epoch: Epoch,
+    /// The published tree root it rebuilds.
+    pub root: [u8; 32],
+    /// The published header.
+    pub header: SnapshotHeader,
+    manifest: Vec<[u8; 32]>,
+    /// The first tag of every chunk, to find the chunk a tag would be in.
+    first_tags: Vec<Tag>,
+    path: PathBuf,
+}
+
+/// What this node holds of others' snapshots, by (member, list).
+pub(super) type HeldCopies = BTreeMap<(MemberName, ListId), Arc<Held>>;
+
+impl Held {
+    /// Looks `tags` up: per tag, its label if the snapshot holds it. Reads each chunk that
+    /// may hold one of them once, and checks it against the manifest again as it is read.
+    pub fn lookup(&self, tags: &[Tag]) -> Result<Vec<Option<[u8; LABEL_LEN]>>, String> {
+        let mut order: Vec<usize> = (0..tags.len()).collect();
+        order.sort_unstable_by_key(|&i| tags[i]);
+        let mut out = vec![None; tags.len()];
+        let mut file =
+            std::fs::File::open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let mut current: Option<(usize, Vec<u8>)> = None;
+        for i in order {
+            let tag = tags[i];
+            // The last chunk whose first tag is not above this one.
+            let c = self.first_tags.partition_point(|t| *t <= tag);
+            let Some(c) = c.checked_sub(1) else { continue };
+            if current.as_ref().map(|(k, _)| *k) != Some(c) {
+                current = Some((c, self.read_chunk(&mut file, c)?));
+            }
+            let Some((_, bytes)) = &current else { continue };
+            let n = bytes.len() / ENTRY_LEN;
+            let found = binary_search(bytes, n, &tag);
+            if let Some(k) = found {
+                let at = k * ENTRY_LEN + Tag::LEN;
+                let mut label = [0u8; LABEL_LEN];
+                label.copy_from_slice(&bytes[at..at + LABEL_LEN]);
+                out[i] = Some(label);
+            }
+        }
+        Ok(out)
+    }
+
+    fn read_chunk(&self, file: &mut std::fs::File, c: usize) -> Result<Vec<u8>, String> {
+        let per = fengxin_snapshot::CHUNK_ENTRIES * ENTRY_LEN;
+        let start = (c * per) as u64;
+        let total = self.header.entries as usize * ENTRY_LEN;
+        let len = per.min(total - c * per);
+        let mut bytes = vec![0u8; len];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        if chunk_hash(c as u32, &bytes) != self.manifest[c] {
+            return Err(format!(
+                "{}: chunk {c} no longer matches its manifest (the file was changed)",
+                self.path.display()
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+fn binary_search(bytes: &[u8], n: usize, tag: &Tag) -> Option<usize> {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let at = &bytes[mid * ENTRY_LEN..mid * ENTRY_LEN + Tag::LEN];
+        match at.cmp(tag.as_bytes().as_slice()) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}
+
+/// The held copy of `member`'s `list` if it is the one its publication of `epoch` and `root`
+/// names.
+pub(super) fn held(
+    node: &Node,
+    member: &MemberName,
+    list: &ListId,
+    epoch: Epoch,
+    root: &[u8; 32],
+) -> Option<Arc<Held>> {
+    node.held
+        .read()
+        .ok()?
+        .get(&(member.clone(), list.clone()))
+        .filter(|h| h.epoch == epoch && &h.root == root)
+        .cloned()
+}
+
+/// Keeps the held copies in step with the ledger's publications, every [`SYNC_ROUND`].
+pub(super) async fn sync_snapshots(node: Arc<Node>) {
+    let dir = node.data.join(HELD_DIR);
+    // Copies from an earlier run are not trusted to be complete: fetched again.
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = owner_only_dir(&dir) {
+        tracing::warn!("{}: {e}; snapshots are not held", dir.display());
+        return;
+    }
+    loop {
+        sync_round(&node, &dir).await;
+        tokio::select! {
+            _ = node.shutdown.notified() => return,
+            _ = tokio::time::sleep(SYNC_ROUND) => {}
+        }
+    }
+}
+
+async fn sync_round(node: &Arc<Node>, dir: &Path) {
+    let wanted: Vec<(Party, fengxin_protocol::Publication, SnapshotHeader)> = node
+        .ledger
+        .read(|s| {
+            s.current_publications()
+                .into_iter()
+                .filter(|p| p.publication.member != node.member)
+                .filter_map(|p| {
+                    let p = p.publication.clone();
+                    let h = p.snapshot?;
+                    let m = s.members().get(&p.member)?;
+                    let party = Party::from_ledger(&p.member, &m.identity_key, &m.address)?;
+                    Some((party, p, h))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // Drop copies no current publication names.
+    let keep: Vec<(MemberName, ListId)> = wanted
+        .iter()
+        .map(|(_, p, _)| (p.member.clone(), p.list.clone()))
+        .collect();
+    if let Ok(mut held) = node.held.write() {
+        held.retain(|k, h| {
+            let keep = keep.contains(k);
+            if !keep {
+                let _ = std::fs::remove_file(&h.path);
+            }
+            keep
+        });
+    }
+    for (party, p, header) in wanted {
+        if held(node, &p.member, &p.list, p.epoch, &p.root).is_some() {
+            continue;
+        }
+        match fetch(node, &party, &p, header, dir).await {
+            Ok(h) => {
+                tracing::info!(
+                    "holding {}'s {} epoch {} snapshot ({} entries)",
+                    p.member,
+                    p.list,
+                    p.epoch,
+                    header.entries
+                );
+                let old = node
+                    .held
+                    .write()
+                    .ok()
+                    .and_then(|mut held| held.insert((p.member.clone(), p.list.clone()), h));
+                if let Some(old) = old {
+                    let _ = std::fs::remove_file(&old.path);
+                }
+            }
+            Err(e) => tracing::warn!(
+                "{}'s {} epoch {} snapshot not held: {}",
+                p.member,
+                p.list,
+                p.epoch,
+                e.message()
+            ),
+        }
+    }
+}
+
+/// Fetches and verifies `p`'s snapshot into `dir`.
+async fn fetch(
+    node: &Arc<Node>,
+    party: &Party,
+    p: &fengxin_protocol::Publication,
+    header: SnapshotHeader,
+    dir: &Path,
+) -> Result<Arc<Held>, StepError> {
+    let misbehaved = |m: String| StepError::misbehaved(m, "bad_snapshot");
+    let ask = |first: u32, count: u32| {
+        Request::Snapshot(SnapshotRequest {
+            list: p.list.clone(),
+            epoch: p.epoch,
+            chunk_root: header.root,
+            first,
+            count,
+        })
+    };
+    let manifest = match exchange(node, party, &ask(0, 0)).await? {
+        Response::SnapshotManifest(m) => m,
+        Response::Refused(r) => return Err(StepError::refused(r)),
+        _ => {
+            return Err(misbehaved(
+                "answered a manifest request with something else".into(),
+            ))
+        }
+    };
+    let mut assembler = Assembler::new(header);
+    assembler
+        .accept_manifest(manifest.clone())
+        .map_err(|e| misbehaved(e.to_string()))?;
+    let path = dir.join(format!(
+        "{}.{}.{}.{}.entries",
+        p.member,
+        p.list,
+        p.epoch,
+        hex::encode(&header.root[..8])
+    ));
+    let mut file = owner_only_file(&path).map_err(|e| StepError::local(e.to_string()))?;
+    let mut first_tags = Vec::with_capacity(header.chunks as usize);
+    let result = async {
+        while assembler.next_chunk() < header.chunks {
+            let first = assembler.next_chunk();
+            let count = MAX_SNAPSHOT_CHUNKS.min(header.chunks - first);
+            let chunks = match exchange(node, party, &ask(first, count)).await? {
+                Response::SnapshotChunks(c) if !c.is_empty() => c,
+                Response::Refused(r) => return Err(StepError::refused(r)),
+                _ => return Err(misbehaved(format!("no chunks from chunk {first}"))),
+            };
+            for (k, bytes) in chunks.iter().enumerate() {
+                let index = first + k as u32;
+                let entries = assembler
+                    .accept_chunk(index, bytes)
+                    .map_err(|e| misbehaved(e.to_string()))?;
+                if let Some(e) = entries.first() {
+                    first_tags.push(e.tag);
+                }
+                file.write_all(bytes)
+                    .map_err(|e| StepError::local(format!("{}: {e}", path.display())))?;
+            }
+        }
+        assembler.finish().map_err(|e| misbehaved(e.to_string()))?;
+        file.sync_all()
+            .map_err(|e| StepError::local(format!("{}: {e}", path.display())))?;
+        // The tags, streamed back from the file, must build the published tree.
+        let (read, published) = (path.clone(), p.root);
+        let root = tokio::task::spawn_blocking(move || rebuilt_root(&read))
+            .await
+            .map_err(|e| StepError::local(e.to_string()))?
+            .map_err(StepError::local)?;
+        if root.to_bytes() != published {
+            return Err(misbehaved(format!(
+                "the snapshot's tags build the root {root}, not the published root {}",
+                hex::encode(published)
+            )));
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(Arc::new(Held {
+        epoch: p.epoch,
+        root: p.root,
+        header,
+        manifest,
+        first_tags,
+        path,
+    }))
+}
+
+/// The root of the sorted build over the tags of a held snapshot file, read in order.
+fn rebuilt_root(path: &Path) -> Result<fengxin_tree::Root, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut failed = None;
+    let tags = std::iter::from_fn(|| {
+        let mut entry = [0u8; ENTRY_LEN];
+        match reader.read_exact(&mut entry) {
+            Ok(()) => {
+                let mut t = [0u8; Tag::LEN];
+                t.copy_from_slice(&entry[..Tag::LEN]);
+                match Tag::from_bytes(t) {
+                    Ok(tag) => Some(tag),
+                    Err(e) => {
+                        failed = Some(e.to_string());
+                        None
+                    }
+                }
+            }
+            Err(_) => None,
+        }
+    });
+    let root = fengxin_tree::sorted_root(tags).map_err(|e| e.to_string())?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(root),
+    }
+}
+
+fn owner_only_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// One snapshot-mode exchange for a batch of at most 65,535 identifiers (restarted from a
+/// fresh blinding and claim when retried): the responder evaluates the blinded batch with one
+/// DLEQ proof under the published key, and each unblinded tag is looked up in the held copy.
+/// Returns hit or miss and, on a hit, the entry's label, per identifier, and the records to
+/// submit (the receipt and, with a regulator, its details: counts only).
+pub(super) async fn query_snapshot(
+    node: &Node,
+    party: &Party,
+    publication: &fengxin_protocol::Publication,
+    held: &Held,
+    ids: &[fengxin_types::CanonicalId],
+    case_reference: Option<&str>,
+) -> Result<
+    (
+        Vec<bool>,
+        Vec<Option<fengxin_api::HitLabel>>,
+        Vec<fengxin_ledger::Record>,
+    ),
+    StepError,
+> {
+    use fengxin_ledger::{Record, RecordBody};
+    let claim = super::querier::allowance_claim(node, ids.len())?;
+    let claim_bytes = claim
+        .as_ref()
+        .map(fengxin_ledger::AllowanceClaim::to_bytes)
+        .unwrap_or_default();
+    let querier = fengxin_protocol::Querier {
+        chain: node.chain,
+        member: &node.member,
+        key: &node.identity,
+    };
+    let (awaiting, request) = tokio::task::block_in_place(|| {
+        querier.start_mode(
+            &mut rand_core::OsRng,
+            publication,
+            ids,
+            claim_bytes,
+            fengxin_protocol::Mode::Snapshot,
+        )
+    })?;
+    let response = exchange(node, party, &request).await?;
+    let done = tokio::task::block_in_place(|| awaiting.finish_snapshot(response, &party.key))?;
+    let tags: Vec<Tag> = done.outputs.iter().map(|o| o.tag()).collect();
+    let found = tokio::task::block_in_place(|| held.lookup(&tags)).map_err(StepError::local)?;
+    let mut hits = Vec::with_capacity(ids.len());
+    let mut labels = Vec::with_capacity(ids.len());
+    for ((output, tag), sealed) in done.outputs.iter().zip(&tags).zip(&found) {
+        hits.push(sealed.is_some());
+        // A label that does not open (the member sealed it wrongly) leaves the hit without one.
+        labels.push(sealed.as_ref().and_then(|sealed| {
+            fengxin_crypto::label::open(&output.label_key(), tag, sealed)
+                .ok()
+                .map(|l| fengxin_api::HitLabel {
+                    reason: l.reason,
+                    added_on: l.added_on,
+                })
+        }));
+    }
+    let receipt = &done.receipt;
+    let id = receipt.id();
+    let mut records = vec![Record::sign(
+        node.chain,
+        node.member.clone(),
+        &node.identity,
+        RecordBody::Receipt(Box::new(receipt.clone())),
+    )];
+    if let Some(view) = node.ledger.read(|s| s.view_key().copied()).ok().flatten() {
+        let count = hits.iter().filter(|h| **h).count() as u64;
+        let d = crate::credits::ReceiptDetails::of_snapshot(&done, count, case_reference);
+        let sealed = crate::credits::seal(&view, &id, &d).map_err(StepError::local)?;
+        records.push(Record::sign(
+            node.chain,
+            node.member.clone(),
+            &node.identity,
+            RecordBody::Details(Box::new(fengxin_ledger::ReceiptDetails {
+                receipt: id,
+                sealed,
+            })),
+        ));
+    }
+    Ok((hits, labels, records))
+}
