@@ -57,6 +57,8 @@ impl Seat {
 pub struct Builder {
     exe: PathBuf,
     root: PathBuf,
+    /// (member, list) pairs published `proof_only`.
+    proof_only: Vec<(String, String)>,
 }
 
 impl Builder {
@@ -65,7 +67,15 @@ impl Builder {
         Self {
             exe: exe.to_owned(),
             root: root.to_owned(),
+            proof_only: Vec::new(),
         }
+    }
+
+    /// Has [`Builder::start_consortium`] publish `member`'s `list` as `proof_only` (its
+    /// snapshot not shared).
+    pub fn with_proof_only(mut self, member: &str, list: &str) -> Self {
+        self.proof_only.push((member.to_owned(), list.to_owned()));
+        self
     }
 
     /// A builder running this executable (for `fengxin-node`'s own subcommands).
@@ -306,17 +316,39 @@ impl Builder {
                 ));
             }
         }
+        for (member, list) in &self.proof_only {
+            if let Some(seat) = members.iter().find(|s| s.name().as_str() == member) {
+                self.json::<serde_json::Value>(&[
+                    "lists".as_ref(),
+                    "policy".as_ref(),
+                    "--data".as_ref(),
+                    seat.dir.as_os_str(),
+                    "--list".as_ref(),
+                    list.as_ref(),
+                    "--policy".as_ref(),
+                    "proof_only".as_ref(),
+                    "--json".as_ref(),
+                ])?;
+                say(format!(
+                    "{member}: {list} is proof_only (its snapshot is not shared)"
+                ));
+            }
+        }
         say("\n== publications (root and OPRF key per list, signed by the member)".into());
         let mut expected = 0;
         for seat in &members {
             for p in self.publish(seat)? {
                 expected += 1;
                 say(format!(
-                    "{}: {} epoch {} root {}…",
+                    "{}: {} epoch {} root {}… {}",
                     seat.name(),
                     p.list,
                     p.epoch,
-                    p.root.short()
+                    p.root.short(),
+                    p.snapshot_entries
+                        .map_or("proof_only".to_owned(), |n| format!(
+                            "shared: snapshot of {n} entries with padding"
+                        ))
                 ));
             }
         }

@@ -77,6 +77,87 @@ fn first_identifier(csv: &str, row: usize) -> Option<String> {
         .and_then(|r| r.get(0).map(str::to_owned))
 }
 
+/// bank-a screens a file of 40 identifiers (20 on bank-b's fraud list) against bank-b in one
+/// batch: against its held snapshot, in one blinded evaluation, with the label of every hit.
+fn screen_portfolio(root: &Path, a: &Path, wrong: &mut Vec<String>) -> Result<(), CliError> {
+    let on_b: Vec<String> = (0..20)
+        .filter_map(|i| first_identifier(SAMPLES[3].4, i))
+        .collect();
+    let mut portfolio = on_b.clone();
+    portfolio.extend(fengxin_sample::identifiers(IdType::CnId, 20, 777));
+    let path = root.join("bank_a_portfolio.csv");
+    let mut text = String::from("identifier\n");
+    for id in &portfolio {
+        text.push_str(id.trim());
+        text.push('\n');
+    }
+    std::fs::write(&path, text).map_err(io(&path))?;
+    println!(
+        "\n== bank-a screens a file of {} identifiers ({} on bank-b's list) against bank-b's \
+         held snapshot, in one batch",
+        portfolio.len(),
+        on_b.len()
+    );
+    let request = ApiRequest::ScreenBatch {
+        id_type: IdType::CnId,
+        identifiers: portfolio,
+        list: None,
+        members: Some(vec![MemberName::parse(MEMBERS[1])
+            .map_err(|e| CliError::new(ErrorKind::Internal, e.to_string()))?]),
+        case_reference: Some("PORTFOLIO-2026-12".into()),
+    };
+    let report =
+        match api::call(a, &request).map_err(|e| CliError::new(ErrorKind::Node, e.to_string()))? {
+            ApiResponse::ScreenBatch(r) => r,
+            other => {
+                wrong.push(format!("portfolio: unexpected reply {other:?}"));
+                return Ok(());
+            }
+        };
+    for r in &report.results {
+        println!(
+            "  {:<7} {:<16} mode={:<8} verified={:<5} {} hits {:>8.1} ms{}",
+            r.member.as_str(),
+            r.list.as_ref().map_or("-", |l| l.as_str()),
+            r.mode.map_or("-", |m| m.as_str()),
+            r.verified,
+            r.hits.len(),
+            r.latency_ms,
+            r.error
+                .as_ref()
+                .map_or(String::new(), |e| format!("  {}: {}", e.kind, e.message))
+        );
+        for (i, l) in r.hits.iter().zip(&r.labels).take(3) {
+            println!(
+                "    row {:<3} hit, label {} added {}",
+                i + 1,
+                l.reason,
+                l.added_on.as_deref().unwrap_or("-")
+            );
+        }
+        let want_hits: Vec<usize> = (0..on_b.len()).collect();
+        let want_mode = fengxin_api::ScreenMode::Snapshot;
+        if !r.verified || r.hits != want_hits || r.mode != Some(want_mode) {
+            wrong.push(format!(
+                "portfolio at {}: hits {:?} in {} mode (verified {}), expected {:?} in {} mode",
+                r.member.as_str(),
+                r.hits,
+                r.mode.map_or("no", |m| m.as_str()),
+                r.verified,
+                want_hits,
+                want_mode.as_str()
+            ));
+        }
+        if r.labels.len() != r.hits.len() {
+            wrong.push(format!(
+                "portfolio at {}: hits without labels",
+                r.member.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the demo in `root` (a fresh temporary directory unless given).
 pub fn run(data: Option<&Path>) -> Result<(), CliError> {
     let root = match data {
@@ -113,9 +194,10 @@ fn run_in(root: &Path) -> Result<(), CliError> {
         base_allowance: 20,
         ..Default::default()
     };
-    let consortium =
-        Builder::this_executable(root)?
-            .start_consortium(&specs, Some(params), &mut |line| println!("{line}"))?;
+    // bank-c shares no snapshot of its overdue list: it is answered with proofs only.
+    let consortium = Builder::this_executable(root)?
+        .with_proof_only(MEMBERS[2], ListId::CREDIT_OVERDUE)
+        .start_consortium(&specs, Some(params), &mut |line| println!("{line}"))?;
     let dirs = &consortium.members;
     let regulator = consortium
         .regulator
@@ -148,8 +230,14 @@ fn run_in(root: &Path) -> Result<(), CliError> {
         (IdType::CnId, nowhere, "on no list", None),
         (IdType::BankCard, card, "bank-a's own card list only", None),
     ];
-    println!("\n== bank-a screens (the others see only blinded elements and tags)");
     let a = dirs[0].dir.as_path();
+    // bank-a holds bank-b's fraud list snapshot, verified against its published root.
+    crate::consortium::wait_for_snapshots(a, 1)?;
+    println!(
+        "\n== bank-a holds bank-b's verified snapshot (padded tags and sealed labels; bank-c's \
+         overdue list is proof_only)"
+    );
+    println!("\n== bank-a screens (the others see only blinded elements, or tags for proofs)");
     let mut wrong = Vec::new();
     for (case, (id_type, value, note, expected)) in queries.into_iter().enumerate() {
         let request = ApiRequest::Screen {
@@ -168,17 +256,38 @@ fn run_in(root: &Path) -> Result<(), CliError> {
                 }
                 for r in report.results {
                     println!(
-                        "  {:<7} {:<16} {:<5} verified={:<5} root={:<8} {:>7.1} ms{}",
+                        "  {:<7} {:<16} {:<5} mode={:<8} verified={:<5} root={:<8} {:>7.1} ms{}{}",
                         r.member.as_str(),
                         r.list.as_ref().map_or("-", |l| l.as_str()),
                         r.result.map_or("-", |v| v.as_str()),
+                        r.mode.map_or("-", |m| m.as_str()),
                         r.verified,
                         r.root_status.map_or("-", |s| s.as_str()),
                         r.latency_ms,
+                        r.label.as_ref().map_or(String::new(), |l| format!(
+                            "  label {} added {}",
+                            l.reason,
+                            l.added_on.as_deref().unwrap_or("-")
+                        )),
                         r.error
                             .as_ref()
                             .map_or(String::new(), |e| format!("  {}: {}", e.kind, e.message))
                     );
+                    let proof_only = r.member.as_str() == MEMBERS[2]
+                        && r.list.as_ref().map(|l| l.as_str()) == Some(ListId::CREDIT_OVERDUE);
+                    let want_mode = if proof_only {
+                        fengxin_api::ScreenMode::Proof
+                    } else {
+                        fengxin_api::ScreenMode::Snapshot
+                    };
+                    if r.mode != Some(want_mode) {
+                        wrong.push(format!(
+                            "{id_type} {masked}: {} answered in {} mode, expected {}",
+                            r.member.as_str(),
+                            r.mode.map_or("no", |m| m.as_str()),
+                            want_mode.as_str()
+                        ));
+                    }
                     let should_hit = expected.is_some_and(|(m, l)| {
                         r.member.as_str() == m && r.list.as_ref().map(|l| l.as_str()) == Some(l)
                     });
@@ -214,6 +323,7 @@ fn run_in(root: &Path) -> Result<(), CliError> {
             }
         }
     }
+    screen_portfolio(root, a, &mut wrong)?;
     if !wrong.is_empty() {
         return Err(CliError::new(
             ErrorKind::Demo,

@@ -123,7 +123,7 @@ impl ScreenMode {
 /// decrypted with a key only the hit's querier can derive (snapshot mode).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HitLabel {
-    /// The entry's reason code (at most 12 bytes of the list's `reason`; empty if none).
+    /// The entry's reason code (at most 28 bytes of the list's `reason`; empty if none).
     pub reason: String,
     /// The day the entry was added (YYYY-MM-DD), if the list gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@ use rand_core::{CryptoRng, RngCore};
 pub const LABEL_LEN: usize = NONCE_LEN + PLAIN_LEN + 16;
 
 /// Most bytes of a reason code in a label.
-pub const REASON_LEN: usize = 12;
+pub const REASON_LEN: usize = 28;
 
 const NONCE_LEN: usize = 12;
 const PLAIN_LEN: usize = REASON_LEN + 4;
@@ -215,9 +215,9 @@ mod tests {
 
     #[test]
     fn reasons_are_cut_at_a_character_boundary_and_dates_checked() {
-        let l = Label::new(Some("高风险账户-电信诈骗"), None);
+        let l = Label::new(Some("高风险账户-电信网络诈骗-跨境"), None);
         assert!(l.reason.len() <= REASON_LEN);
-        assert_eq!(l.reason, "高风险账");
+        assert_eq!(l.reason, "高风险账户-电信网络");
         let key = LabelKey::from_bytes([9; 32]);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let sealed = seal(&key, &tag(5), &l, &mut rng).expect("seal");

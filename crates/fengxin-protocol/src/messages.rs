@@ -37,7 +37,7 @@ pub enum Request {
     Snapshot(SnapshotRequest),
 }
 
-/// Most chunks one [`SnapshotRequest`] may ask for (8 × 300 KiB, well inside a frame).
+/// Most chunks one [`SnapshotRequest`] may ask for (8 × 364 KiB, inside a 4 MiB frame).
 pub const MAX_SNAPSHOT_CHUNKS: u32 = 8;
 
 /// A request for part of the snapshot of (list, epoch) with the published chunk root.
