@@ -3,7 +3,9 @@
 //!
 //! Rules (each flag names its rule and the evidence):
 //! * `enumeration`: a member screened more than [`ENUMERATION_FACTOR`] times the median number
-//!   of distinct tags its peers screened, and at least [`ENUMERATION_MIN`] distinct tags.
+//!   of distinct tags its peers screened, and at least [`ENUMERATION_MIN`] distinct tags. In
+//!   snapshot mode no tag reaches anyone but the querier: each identifier of a snapshot-mode
+//!   receipt counts as one (the rule rests on counts there).
 //! * `fishing`: against one responder a member screened at least [`FISHING_MIN`] identifiers
 //!   with a hit rate below 1/[`FISHING_FACTOR`] of its hit rate against everyone else (or no
 //!   hit at all while it does hit elsewhere): probing one member's list rather than screening
@@ -57,6 +59,7 @@ pub fn audit(
     let mut records = Vec::new();
     let mut figures: BTreeMap<MemberName, MemberAudit> = BTreeMap::new();
     let mut tags: BTreeMap<MemberName, BTreeSet<(MemberName, Tag)>> = BTreeMap::new();
+    let mut snapshot_ids: BTreeMap<MemberName, u64> = BTreeMap::new();
     let mut pairs: BTreeMap<(MemberName, MemberName), Pair> = BTreeMap::new();
     let mut inconsistent = Vec::new();
     let mut sorted: Vec<_> = state
@@ -117,6 +120,11 @@ pub fn audit(
             for t in &d.tags {
                 seen.insert((body.responder.clone(), *t));
             }
+            // A snapshot-mode receipt's details carry no tags: its identifiers count, an
+            // upper bound on the distinct tags they are.
+            if d.hits.is_some() {
+                *snapshot_ids.entry(body.querier.clone()).or_default() += u64::from(body.count);
+            }
         }
         records.push(AuditRecord {
             height: r.height,
@@ -170,7 +178,8 @@ pub fn audit(
         f.allowance = total.map(|t| p.base_allowance + p.allowance_per_entry * t);
     }
     for (name, f) in &mut figures {
-        f.distinct_tags = tags.get(name).map_or(0, |t| t.len() as u64);
+        f.distinct_tags = tags.get(name).map_or(0, |t| t.len() as u64)
+            + snapshot_ids.get(name).copied().unwrap_or(0);
     }
     let mut flags = flags(&figures, &pairs);
     flags.extend(inconsistent);

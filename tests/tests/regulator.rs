@@ -4,7 +4,7 @@
 //! audit flags a member that screens far more distinct identifiers than its peers.
 
 use fengxin_api::{self as api, ApiRequest, ApiResponse};
-use fengxin_e2e::{import_and_publish, init_member, path_str, RunningNode};
+use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
 use fengxin_types::IdType;
 use std::path::Path;
 
@@ -40,6 +40,16 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         let csv = root.join(format!("{name}.csv"));
         std::fs::write(&csv, format!("identifier\n{}\n", rows.join("\n"))).expect("write");
         import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
+        // Proof mode: every answer's tag and result is sealed to the regulator (a snapshot
+        // receipt seals counts only).
+        let dir = path_str(&m.dir);
+        node_cmd(
+            bin,
+            &[
+                "lists", "policy", "--data", dir, "--list", "fraud_txn", "--policy", "proof_only",
+            ],
+        );
+        node_cmd(bin, &["lists", "publish", "--data", dir]);
         listed.push(rows);
         members.push(m);
     }

@@ -251,12 +251,10 @@ pub(super) async fn sync_snapshots(node: Arc<Node>) {
         tracing::warn!("{}: {e}; snapshots are not held", dir.display());
         return;
     }
+    // Aborted by the daemon at shutdown (the shutdown notification is the daemon's to take).
     loop {
         sync_round(&node, &dir).await;
-        tokio::select! {
-            _ = node.shutdown.notified() => return,
-            _ = tokio::time::sleep(SYNC_ROUND) => {}
-        }
+        tokio::time::sleep(SYNC_ROUND).await;
     }
 }
 
