@@ -10,6 +10,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod file;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "fengxin",
@@ -40,7 +42,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Screen one identifier against the other members' lists, through the member's node.
+    /// Screen one identifier, or a file of them, against the other members' lists, through the
+    /// member's node.
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["value", "file"])))]
     Screen {
         /// The node's data directory.
         #[arg(long)]
@@ -48,18 +52,32 @@ enum Command {
         /// Identifier type (cn_id, uscc, phone, bank_card, account, email, device_id).
         #[arg(long = "id-type", value_parser = parse_arg::<IdType>)]
         id_type: IdType,
-        /// The identifier.
-        value: String,
+        /// The identifier (or --file).
+        value: Option<String>,
+        /// Screen every identifier of a CSV file (with an `identifier` column) or a JSON Lines
+        /// file (objects with an `identifier` field): one record per (row, member, list).
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// The file's format (default from its extension: .jsonl/.ndjson are JSON Lines,
+        /// anything else CSV); the records are written in the same format.
+        // `conflicts_with` rather than `requires = "file"`: clap skips `requires` when the
+        // argument present conflicts with the one required (clap issue 4520).
+        #[arg(long, value_enum, conflicts_with = "value")]
+        format: Option<file::Format>,
+        /// Write the records to this file instead of standard output.
+        #[arg(long, value_name = "PATH", conflicts_with = "value")]
+        out: Option<PathBuf>,
         /// Only this list.
         #[arg(long, value_parser = parse_arg::<ListId>)]
         list: Option<ListId>,
         /// Only these members (repeatable).
         #[arg(long = "member", value_parser = parse_arg::<MemberName>)]
         members: Vec<MemberName>,
-        /// The case reference, sealed to the regulator with the receipt's details.
-        #[arg(long = "case")]
+        /// The case reference, sealed to the regulator with the receipt's details (one
+        /// identifier only).
+        #[arg(long = "case", conflicts_with = "file")]
         case_reference: Option<String>,
-        /// Print JSON.
+        /// Print JSON (with --file: a summary after the records).
         #[arg(long)]
         json: bool,
     },
@@ -365,11 +383,30 @@ fn run(command: Command) -> Result<(), CliError> {
             node,
             id_type,
             value,
+            file,
+            format,
+            out,
             list,
             members,
             case_reference,
             json,
         } => {
+            if let Some(file) = file {
+                let args = file::FileScreen {
+                    node,
+                    id_type,
+                    file,
+                    format,
+                    out,
+                    list,
+                    members,
+                    json,
+                };
+                return file::screen_file(args, DEVELOPMENT_WARNING);
+            }
+            let Some(value) = value else {
+                return Err(fail(ErrorKind::Usage, "give an identifier or --file PATH"));
+            };
             let request = ApiRequest::Screen {
                 id_type,
                 identifier: value,
