@@ -1,8 +1,9 @@
 //! `fengxin screen --file` against real `fengxin-node` processes: a CSV file and a JSON Lines
-//! file screened in proof mode, one record per (row, member, list) matching what was listed,
-//! invalid rows reported at their row with a reason, and the summary's counts.
+//! file screened against the held snapshots of two members' lists, one record per (row,
+//! member, list) matching what was listed, with the entry's label on each hit, invalid rows
+//! reported at their row with a reason, and the summary's counts; then a 10,000-row file.
 
-use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
+use fengxin_e2e::{import_and_publish, init_member, path_str, RunningNode};
 use fengxin_types::IdType;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,11 +15,10 @@ fn ids(seed: u64, n: usize) -> Vec<String> {
     fengxin_sample::identifiers(IdType::CnId, n, seed).collect()
 }
 
-fn write_list(path: &Path, ids: &[String]) -> PathBuf {
-    let mut text = String::from("identifier\n");
+fn write_list(path: &Path, ids: &[String], reason: &str) -> PathBuf {
+    let mut text = String::from("identifier,reason,added_on\n");
     for id in ids {
-        text.push_str(id);
-        text.push('\n');
+        text.push_str(&format!("{id},{reason},2026-11-30\n"));
     }
     std::fs::write(path, text).expect("write list");
     path.to_owned()
@@ -45,6 +45,7 @@ struct Out {
     result: Option<String>,
     mode: Option<String>,
     verified: Option<bool>,
+    label: Option<String>,
     error: Option<String>,
 }
 
@@ -81,6 +82,7 @@ fn parse_csv(text: &str) -> Vec<Out> {
                 result: non_empty(&r[4]),
                 mode: non_empty(&r[5]),
                 verified: non_empty(&r[6]).map(|v| v == "true"),
+                label: non_empty(&r[7]),
                 error: non_empty(&r[8]),
             }
         })
@@ -101,6 +103,13 @@ fn parse_jsonl(text: &str) -> Vec<Out> {
                 result: s(&v["result"]),
                 mode: s(&v["mode"]),
                 verified: v["verified"].as_bool(),
+                label: v["label"].as_object().map(|l| {
+                    format!(
+                        "{}@{}",
+                        l["reason"].as_str().unwrap_or(""),
+                        l["added_on"].as_str().unwrap_or("")
+                    )
+                }),
                 error: s(&v["error"]),
             }
         })
@@ -138,13 +147,15 @@ fn check(records: &[Out], expected: &BTreeMap<u64, (String, Expect)>) -> u64 {
                 members.sort_unstable();
                 assert_eq!(members, ["bank-b", "bank-c"], "row {row}: {mine:?}");
                 for r in &mine {
-                    let (result, list) = match r.member.as_deref() {
-                        Some("bank-b") => (*at_b, "fraud_txn"),
-                        _ => (*at_c, "credit_overdue"),
+                    let (result, list, reason) = match r.member.as_deref() {
+                        Some("bank-b") => (*at_b, "fraud_txn", "listed_by_b"),
+                        _ => (*at_c, "credit_overdue", "listed_by_c"),
                     };
                     assert_eq!(r.list.as_deref(), Some(list), "row {row}");
                     assert_eq!(r.verified, Some(true), "row {row}: {r:?}");
-                    assert_eq!(r.mode.as_deref(), Some("proof"), "row {row}");
+                    assert_eq!(r.mode.as_deref(), Some("snapshot"), "row {row}");
+                    let label = (result == "hit").then(|| format!("{reason}@2026-11-30"));
+                    assert_eq!(r.label, label, "row {row}: the entry's label on a hit only");
                     assert_eq!(r.error, None, "row {row}");
                     assert_eq!(
                         r.result.as_deref(),
@@ -189,21 +200,33 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
     let c_only = ids(22, 10);
     let shared = ids(33, 3);
     let nowhere = ids(44, 3);
-    let b_list: Vec<String> = b_only.iter().chain(&shared).cloned().collect();
-    let c_list: Vec<String> = c_only.iter().chain(&shared).cloned().collect();
+    // Beyond the rows of the small files, 400 more on bank-b's list and 300 on bank-c's, for
+    // the 10,000-row file.
+    let b_list: Vec<String> = b_only
+        .iter()
+        .chain(&shared)
+        .chain(&ids(66, 400))
+        .cloned()
+        .collect();
+    let c_list: Vec<String> = c_only
+        .iter()
+        .chain(&shared)
+        .chain(&ids(77, 300))
+        .cloned()
+        .collect();
     import_and_publish(
         bin,
         &b,
         "fraud_txn",
         "cn_id",
-        &write_list(&root.join("b.csv"), &b_list),
+        &write_list(&root.join("b.csv"), &b_list, "listed_by_b"),
     );
     import_and_publish(
         bin,
         &c,
         "credit_overdue",
         "cn_id",
-        &write_list(&root.join("c.csv"), &c_list),
+        &write_list(&root.join("c.csv"), &c_list, "listed_by_c"),
     );
     // The querier's own list: its size sets its allowance.
     import_and_publish(
@@ -211,24 +234,16 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
         &a,
         "fraud_txn",
         "cn_id",
-        &write_list(&root.join("a.csv"), &ids(55, 200)),
+        &write_list(&root.join("a.csv"), &ids(55, 200), "own"),
     );
-    let genesis = root.join("genesis.json");
-    node_cmd(
-        bin,
-        &[
-            "genesis",
-            "--development",
-            "--out",
-            path_str(&genesis),
-            "--member",
-            path_str(&a.dir),
-            "--member",
-            path_str(&b.dir),
-            "--member",
-            path_str(&c.dir),
-        ],
-    );
+    // Credits for the 10,000-row file against two lists.
+    let credits = fengxin_ledger::CreditParams {
+        initial_grant: 10_000_000,
+        ..Default::default()
+    };
+    let genesis = fengxin_e2e::Builder::new(bin, root)
+        .genesis(&[&a.dir, &b.dir, &c.dir], &[], Some(&credits))
+        .expect("genesis");
     let _node_a = RunningNode::start(bin, &a.dir, &genesis);
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
     let _node_c = RunningNode::start(bin, &c.dir, &genesis);
@@ -240,6 +255,8 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
         fengxin_node::consortium::wait_for_publications(d, published)
             .expect("publications committed");
     }
+    // bank-a holds bank-b's and bank-c's snapshots: every answer comes from them.
+    fengxin_node::consortium::wait_for_snapshots(&a.dir, 2).expect("snapshots held");
 
     // CSV: 12 data rows (a blank line is not one), 3 of them invalid, the rest on b's list,
     // c's, both or neither.
@@ -398,4 +415,109 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
         bad.error.as_deref(),
         Some("identifier: expected a string, got 42")
     );
+
+    ten_thousand_rows(root, &a.dir, &b_list, &c_list);
+}
+
+/// A 10,000-row file: every identifier on bank-b's or bank-c's list (some on both) spread
+/// through it, every 97th row invalid, the rest on no list; the results equal the lists
+/// exactly, with each list's label on its hits.
+fn ten_thousand_rows(root: &Path, a: &Path, b_list: &[String], c_list: &[String]) {
+    let nowhere = ids(88, 10_000);
+    let on_b: std::collections::BTreeSet<&str> = b_list.iter().map(String::as_str).collect();
+    let on_c: std::collections::BTreeSet<&str> = c_list.iter().map(String::as_str).collect();
+    let mut listed: Vec<&str> = on_b.union(&on_c).copied().collect();
+    listed.reverse();
+    let mut text = String::from("identifier\n");
+    let mut expected: Vec<Option<&str>> = Vec::new();
+    let mut spare = nowhere.iter();
+    for row in 1..=10_000u64 {
+        if row % 97 == 0 {
+            text.push_str("12345\n");
+            expected.push(None);
+            continue;
+        }
+        let id = if row % 13 == 0 {
+            listed.pop().or_else(|| spare.next().map(String::as_str))
+        } else {
+            spare.next().map(String::as_str)
+        }
+        .expect("identifiers enough");
+        text.push_str(id);
+        text.push('\n');
+        expected.push(Some(id));
+    }
+    assert!(listed.is_empty(), "every listed identifier is in the file");
+    let file = root.join("portfolio.csv");
+    std::fs::write(&file, text).expect("write input");
+    let out_file = root.join("portfolio-results.csv");
+    let out = std::process::Command::new(CLIENT)
+        .args([
+            "screen",
+            "--node",
+            path_str(a),
+            "--id-type",
+            "cn_id",
+            "--file",
+            path_str(&file),
+            "--out",
+            path_str(&out_file),
+            "--json",
+        ])
+        .output()
+        .expect("run fengxin screen --file");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = parse_csv(&std::fs::read_to_string(&out_file).expect("results"));
+    let mut by_row: BTreeMap<u64, Vec<&Out>> = BTreeMap::new();
+    for r in &records {
+        by_row.entry(r.row).or_default().push(r);
+    }
+    assert_eq!(by_row.len(), 10_000, "every row has its records");
+    let mut hits = 0u64;
+    let mut rejected = 0u64;
+    for (i, want) in expected.iter().enumerate() {
+        let row = i as u64 + 1;
+        let mine = &by_row[&row];
+        match want {
+            None => {
+                rejected += 1;
+                assert_eq!(mine.len(), 1, "row {row}");
+                assert!(
+                    mine[0].error.is_some() && mine[0].member.is_none(),
+                    "row {row}"
+                );
+            }
+            Some(id) => {
+                assert_eq!(mine.len(), 2, "row {row}");
+                for r in mine {
+                    let (listed, reason) = match r.member.as_deref() {
+                        Some("bank-b") => (on_b.contains(id), "listed_by_b"),
+                        _ => (on_c.contains(id), "listed_by_c"),
+                    };
+                    assert_eq!(r.verified, Some(true), "row {row}: {r:?}");
+                    assert_eq!(r.mode.as_deref(), Some("snapshot"), "row {row}");
+                    assert_eq!(
+                        r.result.as_deref(),
+                        Some(if listed { "hit" } else { "miss" }),
+                        "row {row} at {:?}",
+                        r.member
+                    );
+                    let label = listed.then(|| format!("{reason}@2026-11-30"));
+                    assert_eq!(r.label, label, "row {row}: the entry's label on a hit");
+                    hits += u64::from(listed);
+                }
+            }
+        }
+    }
+    assert!(hits > 700, "{hits} hits");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let summary = summary_of(stdout.trim_end());
+    assert_eq!(summary["rows"], 10_000, "{summary}");
+    assert_eq!(summary["rejected"], rejected);
+    assert_eq!(summary["screened"], 10_000 - rejected);
+    assert_eq!(summary["hits"], hits);
 }

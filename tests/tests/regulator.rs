@@ -46,7 +46,14 @@ fn the_regulator_reads_sizes_and_details_that_no_member_can() {
         node_cmd(
             bin,
             &[
-                "lists", "policy", "--data", dir, "--list", "fraud_txn", "--policy", "proof_only",
+                "lists",
+                "policy",
+                "--data",
+                dir,
+                "--list",
+                "fraud_txn",
+                "--policy",
+                "proof_only",
             ],
         );
         node_cmd(bin, &["lists", "publish", "--data", dir]);
