@@ -85,22 +85,7 @@ fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_pr
         "1,500 entries pad to the class of 1,600"
     );
 
-    let genesis = root.join("genesis.json");
-    node_cmd(
-        bin,
-        &[
-            "genesis",
-            "--development",
-            "--out",
-            path_str(&genesis),
-            "--member",
-            path_str(&a.dir),
-            "--member",
-            path_str(&b.dir),
-            "--member",
-            path_str(&c.dir),
-        ],
-    );
+    let genesis = fengxin_e2e::write_genesis(bin, root, &[&a.dir, &b.dir, &c.dir], None);
     let _node_a = RunningNode::start(bin, &a.dir, &genesis);
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
     let _node_c = RunningNode::start(bin, &c.dir, &genesis);

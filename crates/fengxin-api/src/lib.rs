@@ -30,5 +30,5 @@ pub use request::{
     decode_reply, decode_request, decode_response, encode_reply, encode_request, encode_response,
     ApiRequest, ApiResponse, Reply, RequestFrame, ResponseFrame, WIRE_VERSION,
 };
-pub use socket::{call, call_reply, SOCKET};
+pub use socket::{call, call_reply, MAX_REPLY, MAX_REQUESTS, SOCKET};
 pub use views::*;

@@ -13,6 +13,10 @@ pub const SOCKET: &str = "node.sock";
 /// Replies longer than this are refused (a block or an audit fits many times over).
 pub const MAX_REPLY: u64 = 256 << 20;
 
+/// The most request bytes the node reads from one connection: a batch of 16,384 identifiers
+/// of the longest kind (`fengxin screen --file` sends batches of that many) fits several times.
+pub const MAX_REQUESTS: u64 = 32 << 20;
+
 /// One request/response over the node's local socket (blocking). The node's own failures
 /// arrive as [`ApiResponse::Error`]; this fails with [`ErrorKind::NodeUnreachable`] when no
 /// node listens, [`ErrorKind::Protocol`] when the reply does not decode, and

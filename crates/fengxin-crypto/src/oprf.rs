@@ -477,6 +477,28 @@ mod tests {
             .collect()
     }
 
+    /// The crate's own batch evaluation of `blinded`, single-threaded.
+    fn crate_evaluation(
+        key: &ListKey,
+        rng: &mut ChaCha20Rng,
+        blinded: &[[u8; ELEMENT_LEN]],
+    ) -> (Vec<[u8; ELEMENT_LEN]>, [u8; PROOF_LEN]) {
+        let elements: Vec<BlindedElement<Suite>> = blinded
+            .iter()
+            .map(|b| BlindedElement::<Suite>::deserialize(b).expect("element"))
+            .collect();
+        let theirs = key
+            .server
+            .batch_blind_evaluate(rng, &elements)
+            .expect("crate evaluation");
+        let evaluated = theirs
+            .messages
+            .iter()
+            .map(|m| to_array::<ELEMENT_LEN>(&m.serialize()))
+            .collect();
+        (evaluated, to_array::<PROOF_LEN>(&theirs.proof.serialize()))
+    }
+
     /// The evaluations made on every core are the crate's own, element by element, and the
     /// batch's proof verifies with the crate's client; the crate's own batch evaluation
     /// verifies with ours. Batches of 1 and of the largest size, and one over it refused.
@@ -487,20 +509,8 @@ mod tests {
             let ids = accounts(n);
             let (pending, blinded) = blind(&mut rng, &list, &ids).expect("blind");
             let (evaluated, proof) = key.blind_evaluate_batch(&mut rng, &blinded).expect("eval");
-            let elements: Vec<BlindedElement<Suite>> = blinded
-                .iter()
-                .map(|b| BlindedElement::<Suite>::deserialize(b).expect("element"))
-                .collect();
-            let theirs = key
-                .server
-                .batch_blind_evaluate(&mut rng, &elements)
-                .expect("crate evaluation");
-            let theirs_bytes: Vec<[u8; ELEMENT_LEN]> = theirs
-                .messages
-                .iter()
-                .map(|m| to_array::<ELEMENT_LEN>(&m.serialize()))
-                .collect();
-            assert_eq!(evaluated, theirs_bytes, "{n} elements");
+            let (theirs, _) = crate_evaluation(&key, &mut rng, &blinded);
+            assert_eq!(evaluated, theirs, "{n} elements");
             let tags = pending
                 .finalize(&evaluated, &proof, &key.public_key())
                 .expect("our proof verifies with the crate's client");
@@ -509,20 +519,7 @@ mod tests {
                 let direct: Vec<Tag> = ids.iter().map(|id| key.tag(id).expect("tag")).collect();
                 assert_eq!(tags, direct);
                 let (again, blinded) = blind(&mut rng, &list, &ids).expect("blind");
-                let elements: Vec<BlindedElement<Suite>> = blinded
-                    .iter()
-                    .map(|b| BlindedElement::<Suite>::deserialize(b).expect("element"))
-                    .collect();
-                let theirs = key
-                    .server
-                    .batch_blind_evaluate(&mut rng, &elements)
-                    .expect("crate evaluation");
-                let evaluated: Vec<[u8; ELEMENT_LEN]> = theirs
-                    .messages
-                    .iter()
-                    .map(|m| to_array::<ELEMENT_LEN>(&m.serialize()))
-                    .collect();
-                let proof = to_array::<PROOF_LEN>(&theirs.proof.serialize());
+                let (evaluated, proof) = crate_evaluation(&key, &mut rng, &blinded);
                 assert_eq!(
                     again
                         .finalize(&evaluated, &proof, &key.public_key())

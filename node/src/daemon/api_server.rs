@@ -35,7 +35,7 @@ pub(super) async fn serve_api<F, Fut>(
         let handle = handle.clone();
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
-            let mut lines = BufReader::new(read.take(1 << 20)).lines();
+            let mut lines = BufReader::new(read.take(fengxin_api::MAX_REQUESTS)).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let response = match fengxin_api::decode_request(&line) {
                     Err(e) => ApiResponse::Error(e),

@@ -684,7 +684,19 @@ pub(super) async fn query_batch(
     let exchange = tokio::task::block_in_place(|| {
         awaiting.handle(response, &node.verifier, &mut rand_core::OsRng)
     })?;
-    let receipt = &exchange.receipt;
+    let records = receipt_records(node, &exchange.receipt, || {
+        crate::credits::ReceiptDetails::of(&exchange, case_reference)
+    })?;
+    Ok((exchange.answers.iter().map(|a| a.hit()).collect(), records))
+}
+
+/// The records the querier submits for an exchange: its copy of the receipt and, when the
+/// consortium has a regulator, the exchange's `details` sealed to its view key.
+pub(super) fn receipt_records(
+    node: &Node,
+    receipt: &fengxin_protocol::Receipt,
+    details: impl FnOnce() -> crate::credits::ReceiptDetails,
+) -> Result<Vec<Record>, StepError> {
     let id = receipt.id();
     let mut records = vec![Record::sign(
         node.chain,
@@ -693,8 +705,7 @@ pub(super) async fn query_batch(
         RecordBody::Receipt(Box::new(receipt.clone())),
     )];
     if let Some(view) = node.ledger.read(|s| s.view_key().copied()).ok().flatten() {
-        let d = crate::credits::ReceiptDetails::of(&exchange, case_reference);
-        let sealed = crate::credits::seal(&view, &id, &d)
+        let sealed = crate::credits::seal(&view, &id, &details())
             .map_err(|e| StepError::new(ScreenErrorKind::Internal, e, false))?;
         records.push(Record::sign(
             node.chain,
@@ -706,7 +717,7 @@ pub(super) async fn query_batch(
             })),
         ));
     }
-    Ok((exchange.answers.iter().map(|a| a.hit()).collect(), records))
+    Ok(records)
 }
 
 #[cfg(test)]

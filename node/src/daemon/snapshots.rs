@@ -485,7 +485,6 @@ pub(super) async fn query_snapshot(
     ),
     StepError,
 > {
-    use fengxin_ledger::{Record, RecordBody};
     let claim = super::querier::allowance_claim(node, ids.len())?;
     let claim_bytes = claim
         .as_ref()
@@ -523,27 +522,9 @@ pub(super) async fn query_snapshot(
                 })
         }));
     }
-    let receipt = &done.receipt;
-    let id = receipt.id();
-    let mut records = vec![Record::sign(
-        node.chain,
-        node.member.clone(),
-        &node.identity,
-        RecordBody::Receipt(Box::new(receipt.clone())),
-    )];
-    if let Some(view) = node.ledger.read(|s| s.view_key().copied()).ok().flatten() {
-        let count = hits.iter().filter(|h| **h).count() as u64;
-        let d = crate::credits::ReceiptDetails::of_snapshot(&done, count, case_reference);
-        let sealed = crate::credits::seal(&view, &id, &d).map_err(StepError::local)?;
-        records.push(Record::sign(
-            node.chain,
-            node.member.clone(),
-            &node.identity,
-            RecordBody::Details(Box::new(fengxin_ledger::ReceiptDetails {
-                receipt: id,
-                sealed,
-            })),
-        ));
-    }
+    let count = hits.iter().filter(|h| **h).count() as u64;
+    let records = super::querier::receipt_records(node, &done.receipt, || {
+        crate::credits::ReceiptDetails::of_snapshot(&done, count, case_reference)
+    })?;
     Ok((hits, labels, records))
 }
