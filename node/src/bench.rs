@@ -30,8 +30,11 @@ pub enum Which {
     Attestation,
     /// Snapshot mode's parts, without the network: a `--tree-tags` snapshot built and
     /// verified (chunks checked, tree rebuilt, root compared), and one batch of 65,535
-    /// identifiers blinded, evaluated with one DLEQ proof and finalized; the per-identifier
-    /// limit those set.
+    /// identifiers blinded, evaluated with one DLEQ proof and finalized, and the
+    /// per-identifier limit those set; then end to end on loopback (real processes, QUIC):
+    /// one responder with a `--tree-tags` list, its snapshot synced and verified by the
+    /// querier's node, a `--rows` file screened with `fengxin screen --file`, single
+    /// identifiers through the held snapshot, the querier's peak memory.
     Snapshot,
     /// Everything available.
     All,
@@ -202,7 +205,12 @@ pub fn import_figures(rows: usize) -> Result<ImportFigures, CliError> {
 
 /// Peak resident set size of this process in MiB (Linux `VmHWM`; 0 where unavailable).
 pub fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    peak_rss_of("self")
+}
+
+/// Peak resident set size of process `pid` (`self` for this one) in MiB.
+fn peak_rss_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -471,9 +479,12 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
     let snapshot = (all || which == Which::Snapshot)
         .then(|| snapshot_figures(tree_tags))
         .transpose()?;
+    let snapshot_network = (all || which == Which::Snapshot)
+        .then(|| snapshot_network_figures(tree_tags, rows))
+        .transpose()?;
     if json {
         let text = serde_json::to_string_pretty(&serde_json::json!({
-            "oprf": oprf, "proofs": proofs, "tree": tree, "screening": screening, "ledger": ledger, "confidential": confidential, "import": import, "attestation": attestation, "snapshot": snapshot
+            "oprf": oprf, "proofs": proofs, "tree": tree, "screening": screening, "ledger": ledger, "confidential": confidential, "import": import, "attestation": attestation, "snapshot": snapshot, "snapshot_network": snapshot_network
         }))
         .map_err(internal)?;
         println!("{text}");
@@ -586,6 +597,41 @@ pub fn run(which: Which, rows: usize, tree_tags: usize, json: bool) -> Result<()
             "  batch of {}: responder {:.0} elements/s, querier {:.0} identifiers/s; limit \
              {:.0} identifiers/s (both sides' per-identifier work, one machine)",
             s.batch, s.responder_per_second, s.querier_per_second, s.limit_per_second
+        );
+    }
+    if let Some(n) = &snapshot_network {
+        println!(
+            "snapshot mode on loopback (one responder, {} real entries; querier node and \
+             client on the same two cores):",
+            n.real
+        );
+        println!(
+            "  responder's import of the list                            {:>10.1} s",
+            n.import_seconds
+        );
+        println!(
+            "  sync and verification of its snapshot (from publication)  {:>10.1} s",
+            n.sync_seconds
+        );
+        println!(
+            "  file of {} rows screened ({} hits, as listed): {:.1} s = {:.0} identifiers/s",
+            n.rows, n.hits, n.file_seconds, n.file_per_second
+        );
+        if let Some(s) = &snapshot {
+            println!(
+                "  limit (per-identifier work, this run) {:.0} identifiers/s; ratio {:.2}",
+                s.limit_per_second,
+                n.file_per_second / s.limit_per_second.max(1e-9)
+            );
+        }
+        println!(
+            "  one identifier, one member and list, held snapshot: p50 {:.1} ms, p95 {:.1} ms \
+             ({} samples)",
+            n.one.p50_ms, n.one.p95_ms, n.one.samples
+        );
+        println!(
+            "  querier peak RSS: node {:.0} MiB, client {:.0} MiB",
+            n.node_peak_rss_mib, n.client_peak_rss_mib
         );
     }
     if let Some(figures) = oprf {
@@ -1367,4 +1413,241 @@ pub fn snapshot_figures(real: usize) -> Result<SnapshotFigures, CliError> {
         querier_per_second: per(blind + finalize),
         limit_per_second: per(blind + evaluate + finalize),
     })
+}
+
+/// Snapshot mode end to end on loopback.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotNetworkFigures {
+    /// Real entries in the responder's list.
+    pub real: usize,
+    /// Rows of the screened file.
+    pub rows: usize,
+    /// The responder's `lists import` of its list.
+    pub import_seconds: f64,
+    /// From the publication's commit until the querier's node holds the verified snapshot.
+    pub sync_seconds: f64,
+    /// `fengxin screen --file` of the whole file, wall time.
+    pub file_seconds: f64,
+    /// Rows per second of that.
+    pub file_per_second: f64,
+    /// Hits the file screening reported (checked equal to the listed rows).
+    pub hits: u64,
+    /// One identifier against the responder's list through the held snapshot.
+    pub one: Figure,
+    /// The querier's node, peak RSS over the run.
+    pub node_peak_rss_mib: f64,
+    /// The `fengxin` client screening the file, peak RSS.
+    pub client_peak_rss_mib: f64,
+}
+
+/// Every row `k` of the bench's file with `k % HIT_EVERY == 0` is a listed identifier.
+const HIT_EVERY: usize = 97;
+
+/// Two members on loopback; bank-b holds a `real`-entry list, bank-a syncs its snapshot and
+/// screens a `rows`-row file against it with the `fengxin` binary beside this one.
+pub fn snapshot_network_figures(
+    real: usize,
+    rows: usize,
+) -> Result<SnapshotNetworkFigures, CliError> {
+    use fengxin_api::{ApiRequest, ApiResponse};
+    use std::io::Write;
+    let fail = |e: String| CliError::new(ErrorKind::Bench, e);
+    let io = |e: std::io::Error| CliError::new(ErrorKind::Io, e.to_string());
+    let exe = std::env::current_exe().map_err(io)?;
+    let client = exe.with_file_name("fengxin");
+    if !client.is_file() {
+        return Err(fail(format!(
+            "{} not found: build the client too (cargo build --release -p fengxin-client)",
+            client.display()
+        )));
+    }
+    let root = std::env::temp_dir().join(format!("fengxin-bench-snapshot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).map_err(io)?;
+    let result = (|| {
+        let csv = |count: usize, seed: u64| -> Result<String, CliError> {
+            let mut out = Vec::new();
+            fengxin_sample::write_csv(&mut out, IdType::CnId, count, seed).map_err(io)?;
+            String::from_utf8(out).map_err(internal)
+        };
+        let listed: std::collections::BTreeSet<String> =
+            fengxin_sample::identifiers(IdType::CnId, real, 77).collect();
+        let specs = vec![
+            (
+                "bank-a",
+                vec![(
+                    "a.csv".to_owned(),
+                    ListId::FRAUD_TXN,
+                    IdType::CnId,
+                    csv(1000, 78)?,
+                )],
+            ),
+            (
+                "bank-b",
+                vec![(
+                    "b.csv".to_owned(),
+                    ListId::FRAUD_TXN,
+                    IdType::CnId,
+                    csv(real, 77)?,
+                )],
+            ),
+        ];
+        let params = fengxin_ledger::CreditParams {
+            initial_grant: 1_000_000_000_000,
+            cost_per_identifier: 1,
+            base_allowance: 1_000_000_000,
+            ..Default::default()
+        };
+        let mut import_seconds = 0.0;
+        let mut last = Instant::now();
+        let consortium = crate::consortium::Builder::this_executable(&root)?
+            .with_credits(params)
+            .start_consortium(&specs, None, &mut |line| {
+                if line.starts_with("bank-b: b.csv") {
+                    import_seconds = last.elapsed().as_secs_f64();
+                }
+                last = Instant::now();
+            })?;
+        let published = Instant::now();
+        let a = consortium.members[0].dir.clone();
+        let pid = consortium
+            .nodes
+            .pid(&a)
+            .ok_or_else(|| fail("bank-a's node has no process".into()))?;
+        loop {
+            if let Ok(ApiResponse::Status(s)) = fengxin_api::call(&a, &ApiRequest::Status) {
+                if s.held_snapshots >= 1 {
+                    break;
+                }
+            }
+            if published.elapsed() > Duration::from_secs(600) {
+                return Err(fail(
+                    "bank-a did not hold bank-b's snapshot in 600 s".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let sync_seconds = published.elapsed().as_secs_f64();
+
+        // The file: unlisted identifiers with a listed one every HIT_EVERY rows.
+        let file = root.join("portfolio.csv");
+        let mut expected = 0u64;
+        {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&file).map_err(io)?);
+            writeln!(w, "identifier").map_err(io)?;
+            let mut hits = fengxin_sample::identifiers(IdType::CnId, real, 77).cycle();
+            let mut others = fengxin_sample::identifiers(IdType::CnId, rows, 4343);
+            for k in 0..rows {
+                let id = if k % HIT_EVERY == 0 {
+                    hits.next()
+                } else {
+                    others.next()
+                }
+                .ok_or_else(|| fail("the sample generator ran out".into()))?;
+                if listed.contains(&id) {
+                    expected += 1;
+                }
+                writeln!(w, "{id}").map_err(io)?;
+            }
+            w.flush().map_err(io)?;
+        }
+        drop(listed);
+        let out = root.join("results.csv");
+        let t = Instant::now();
+        let mut child = std::process::Command::new(&client)
+            .arg("screen")
+            .arg("--node")
+            .arg(&a)
+            .args(["--id-type", "cn_id", "--member", "bank-b", "--list"])
+            .arg(ListId::FRAUD_TXN)
+            .arg("--file")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .arg("--json")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(io)?;
+        let child_pid = child.id().to_string();
+        let mut client_peak = 0.0f64;
+        let status = loop {
+            client_peak = client_peak.max(peak_rss_of(&child_pid));
+            if let Some(status) = child.try_wait().map_err(io)? {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let file_seconds = t.elapsed().as_secs_f64();
+        let mut summary = String::new();
+        if let Some(mut stdout) = child.stdout.take() {
+            std::io::Read::read_to_string(&mut stdout, &mut summary).map_err(io)?;
+        }
+        if !status.success() {
+            return Err(fail(format!("fengxin screen --file failed ({status})")));
+        }
+        let summary: serde_json::Value = summary
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| fail(format!("no summary from fengxin screen --file: {summary}")))?;
+        let hits = summary["hits"].as_u64().unwrap_or(0);
+        let screened = summary["screened"].as_u64().unwrap_or(0);
+        if hits != expected || screened != rows as u64 {
+            return Err(fail(format!(
+                "the file's results differ from the list: {screened} of {rows} rows screened, \
+                 {hits} hits for {expected} listed"
+            )));
+        }
+
+        // Single identifiers through the held snapshot.
+        let bank_b = MemberName::parse("bank-b").map_err(internal)?;
+        let list = ListId::parse(ListId::FRAUD_TXN).map_err(internal)?;
+        // Paced under the responder's per-peer rate limit (50 a second): the latency of each
+        // call is timed, not the pause between them.
+        let singles: Vec<String> = fengxin_sample::identifiers(IdType::CnId, 200, 9191).collect();
+        let mut err = Ok(());
+        let mut samples = Vec::with_capacity(singles.len());
+        for identifier in &singles {
+            let request = ApiRequest::Screen {
+                id_type: IdType::CnId,
+                identifier: identifier.clone(),
+                list: Some(list.clone()),
+                members: Some(vec![bank_b.clone()]),
+                case_reference: None,
+            };
+            let t = Instant::now();
+            let reply = fengxin_api::call(&a, &request);
+            samples.push(t.elapsed());
+            match reply {
+                Ok(ApiResponse::Screen(r))
+                    if r.results.iter().all(|x| {
+                        x.verified && x.mode == Some(fengxin_api::ScreenMode::Snapshot)
+                    }) => {}
+                other => {
+                    err = Err(fail(format!("a single screening failed: {other:?}")));
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        let one = summarize("one identifier, held snapshot", samples);
+        err?;
+        let node_peak_rss_mib = peak_rss_of(&pid.to_string());
+        drop(consortium);
+        Ok(SnapshotNetworkFigures {
+            real,
+            rows,
+            import_seconds,
+            sync_seconds,
+            file_seconds,
+            file_per_second: rows as f64 / file_seconds.max(1e-9),
+            hits,
+            one,
+            node_peak_rss_mib,
+            client_peak_rss_mib: client_peak,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&root);
+    result
 }

@@ -59,6 +59,8 @@ pub struct Builder {
     root: PathBuf,
     /// (member, list) pairs published `proof_only`.
     proof_only: Vec<(String, String)>,
+    /// Credit parameters of a consortium without a regulator.
+    credits: Option<fengxin_ledger::CreditParams>,
 }
 
 impl Builder {
@@ -68,7 +70,15 @@ impl Builder {
             exe: exe.to_owned(),
             root: root.to_owned(),
             proof_only: Vec::new(),
+            credits: None,
         }
+    }
+
+    /// Has [`Builder::start_consortium`] write `params` into a genesis without a regulator
+    /// (with one, the regulator's parameters are used).
+    pub fn with_credits(mut self, params: fengxin_ledger::CreditParams) -> Self {
+        self.credits = Some(params);
+        self
     }
 
     /// Has [`Builder::start_consortium`] publish `member`'s `list` as `proof_only` (its
@@ -369,7 +379,11 @@ impl Builder {
         };
         let member_dirs: Vec<&Path> = members.iter().map(|s| s.dir.as_path()).collect();
         let regulator_dirs: Vec<&Path> = regulator_seat.iter().map(|s| s.dir.as_path()).collect();
-        let genesis = self.genesis(&member_dirs, &regulator_dirs, regulator.as_ref())?;
+        let genesis = self.genesis(
+            &member_dirs,
+            &regulator_dirs,
+            regulator.as_ref().or(self.credits.as_ref()),
+        )?;
         let label = crate::genesis::Genesis::load(&genesis)?.params_label;
         say(format!(
             "\n== starting nodes (QUIC with mutual TLS on loopback; {label})"
@@ -430,6 +444,13 @@ pub struct Consortium {
 
 /// Node processes started for a local consortium; shut down gracefully on drop.
 pub struct Nodes(Vec<(PathBuf, Child)>);
+
+impl Nodes {
+    /// The process id of the node running in `dir`.
+    pub fn pid(&self, dir: &Path) -> Option<u32> {
+        self.0.iter().find(|(d, _)| d == dir).map(|(_, c)| c.id())
+    }
+}
 
 impl Drop for Nodes {
     fn drop(&mut self) {

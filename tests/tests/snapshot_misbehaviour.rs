@@ -2,8 +2,9 @@
 //! pieces a node uses (identity certificate, QUIC endpoint, protocol messages, real OPRF keys
 //! and snapshots). Three shared lists: one whose first chunk it corrupts in transit, one whose
 //! published root is not the tree of the snapshot it serves, and one it serves honestly but
-//! evaluates with another key than the published one. bank-a holds none of the first two
-//! (each failure logged with its cause) and reports the third's answers as misbehaviour.
+//! evaluates with another key than the published one, and a fourth it evaluates with the right
+//! key but hands back in another order than asked. bank-a holds none of the first two (each
+//! failure logged with its cause) and reports the last two's answers as misbehaviour.
 
 use fengxin_crypto::{IdentityKey, ListKey, MasterSeed};
 use fengxin_e2e::{import_and_publish, init_member, node_cmd, path_str, RunningNode};
@@ -28,6 +29,8 @@ const BAD_CHUNK: &str = "fraud_txn";
 const WRONG_TREE: &str = "credit_overdue";
 /// Served honestly, evaluated with another key than the published one.
 const WRONG_KEY: &str = "high_risk_account";
+/// Served honestly, evaluated with the published key, the evaluations handed back reversed.
+const REORDERED: &str = "marketing_abuse";
 
 struct Bent {
     name: MemberName,
@@ -49,7 +52,7 @@ impl Bent {
         let seed = MasterSeed::generate(&mut rng);
         let mut keys = BTreeMap::new();
         let mut snapshots = BTreeMap::new();
-        for l in [BAD_CHUNK, WRONG_TREE, WRONG_KEY] {
+        for l in [BAD_CHUNK, WRONG_TREE, WRONG_KEY, REORDERED] {
             let list = lid(l);
             let key = ListKey::derive(&seed, &list, Epoch::FIRST).expect("key");
             let entries: Vec<Entry> = listed
@@ -161,7 +164,12 @@ impl AnswerSource for Bent {
             &self.keys[l]
         };
         key.blind_evaluate_batch(&mut &mut *rng, blinded)
-            .map(|(e, p)| (e, p.to_vec()))
+            .map(|(mut e, p)| {
+                if l.as_str() == REORDERED {
+                    e.reverse();
+                }
+                (e, p.to_vec())
+            })
             .map_err(|e| e.to_string())
     }
 
@@ -324,9 +332,10 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
         fengxin_api::ApiResponse::Submitted(_) => {}
         other => panic!("bank-m's publications refused: {other:?}"),
     }
-    fengxin_node::consortium::wait_for_publications(&a.dir, 5).expect("publications");
-    // bank-a holds bank-b's snapshot and bank-m's honestly served one, never the other two.
-    fengxin_node::consortium::wait_for_snapshots(&a.dir, 2).expect("two snapshots held");
+    fengxin_node::consortium::wait_for_publications(&a.dir, 6).expect("publications");
+    // bank-a holds bank-b's snapshot and bank-m's two honestly served ones, never the other
+    // two.
+    fengxin_node::consortium::wait_for_snapshots(&a.dir, 3).expect("three snapshots held");
     let log_of = |dir: &Path| std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -345,7 +354,7 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     match fengxin_api::call(&a.dir, &fengxin_api::ApiRequest::Status).expect("status") {
-        fengxin_api::ApiResponse::Status(s) => assert_eq!(s.held_snapshots, 2, "{s:?}"),
+        fengxin_api::ApiResponse::Status(s) => assert_eq!(s.held_snapshots, 3, "{s:?}"),
         other => panic!("unexpected {other:?}"),
     }
     let held: Vec<String> = std::fs::read_dir(a.dir.join("held"))
@@ -377,6 +386,35 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
     let r = &report.results[0];
     assert_eq!(r.mode, Some(fengxin_api::ScreenMode::Snapshot), "{r:?}");
     assert!(!r.verified && r.result.is_none(), "{r:?}");
+    let e = r.error.as_ref().expect("an error");
+    assert_eq!(
+        e.kind,
+        fengxin_api::ScreenErrorKind::PeerMisbehaved,
+        "{e:?}"
+    );
+    assert_eq!(e.reason.as_deref(), Some("bad_dleq_proof"), "{e:?}");
+
+    // Evaluations handed back in another order (each one right for some identifier of the
+    // batch): the batch's proof does not hold for that order, so misbehaviour again.
+    let report = match fengxin_api::call(
+        &a.dir,
+        &fengxin_api::ApiRequest::ScreenBatch {
+            id_type: IdType::CnId,
+            identifiers: listed[..4].to_vec(),
+            list: Some(lid(REORDERED)),
+            members: Some(vec![bent.name.clone()]),
+            case_reference: None,
+        },
+    )
+    .expect("screen")
+    {
+        fengxin_api::ApiResponse::ScreenBatch(r) => r,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(report.results.len(), 1, "{report:?}");
+    let r = &report.results[0];
+    assert_eq!(r.mode, Some(fengxin_api::ScreenMode::Snapshot), "{r:?}");
+    assert!(!r.verified && r.hits.is_empty(), "{r:?}");
     let e = r.error.as_ref().expect("an error");
     assert_eq!(
         e.kind,

@@ -7,6 +7,7 @@
 //!   evaluation with its DLEQ proof check.
 //! - [`identity`]: the member's Ed25519 identity key.
 
+pub mod dleq;
 pub mod identity;
 pub mod label;
 pub mod labels;

@@ -23,10 +23,7 @@ use fengxin_types::{CanonicalId, Epoch, ListId, Tag};
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha512};
 use std::fmt;
-use voprf::{
-    BlindedElement, EvaluationElement, Group, PreparedEvaluationElement, Proof, VoprfClient,
-    VoprfServer,
-};
+use voprf::{Group, VoprfClient, VoprfServer};
 
 type Suite = voprf::Ristretto255;
 
@@ -69,6 +66,10 @@ pub enum OprfError {
     /// The published public key is not a valid, non-identity ristretto255 element.
     #[error("invalid OPRF public key")]
     BadPublicKey,
+    /// RFC 9497 hash-to-scalar refused its input (cannot happen for the fixed-size inputs of
+    /// a proof; reported, not unwrapped).
+    #[error("hash to scalar failed")]
+    Hashing,
 }
 
 /// A (list, epoch) OPRF public key, as published on the ledger.
@@ -156,6 +157,17 @@ impl ListKey {
         &self.list
     }
 
+    /// The secret scalar, read from the crate's own encoding of the key (zeroised after use).
+    fn secret(&self) -> Result<zeroize::Zeroizing<curve25519_dalek::Scalar>, OprfError> {
+        let mut encoded = self.server.serialize();
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        bytes.copy_from_slice(&encoded[..32]);
+        zeroize::Zeroize::zeroize(&mut encoded[..]);
+        Option::from(curve25519_dalek::Scalar::from_canonical_bytes(*bytes))
+            .map(zeroize::Zeroizing::new)
+            .ok_or(OprfError::KeyDerivation)
+    }
+
     /// The epoch this key belongs to.
     pub fn epoch(&self) -> Epoch {
         self.epoch
@@ -194,36 +206,28 @@ impl ListKey {
         rng: &mut R,
         blinded: &[[u8; ELEMENT_LEN]],
     ) -> Result<(Vec<[u8; ELEMENT_LEN]>, [u8; PROOF_LEN]), OprfError> {
-        let elements = blinded
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                BlindedElement::<Suite>::deserialize(b).map_err(|_| OprfError::BadElement(i))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if elements.len() > usize::from(u16::MAX) {
+        if blinded.len() > usize::from(u16::MAX) {
             return Err(OprfError::BatchTooLarge(blinded.len()));
         }
-        // The secret-key multiplications (constant time, the crate's own) run on every core,
-        // a slice of elements each; the one DLEQ proof over the batch is then the crate's.
+        let elements = crate::dleq::decode(blinded)?;
+        // The secret-key multiplications (constant time) on every core, a slice each; the
+        // batch's one DLEQ proof with its composites as parallel multiscalar products.
         use rayon::prelude::*;
-        let prepared: Vec<PreparedEvaluationElement<Suite>> = elements
-            .par_chunks(1024)
-            .flat_map_iter(|chunk| {
-                self.server
-                    .batch_blind_evaluate_prepare(chunk.iter())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let result = self
-            .server
-            .batch_blind_evaluate_finish(rng, elements.iter(), &prepared)
-            .map_err(|_| OprfError::BatchTooLarge(blinded.len()))?;
-        let evaluated = result
-            .messages
-            .map(|m| to_array::<ELEMENT_LEN>(&m.serialize()))
-            .collect();
-        Ok((evaluated, to_array::<PROOF_LEN>(&result.proof.serialize())))
+        let key = self.secret()?;
+        let evaluated: Vec<_> = elements.par_iter().map(|c| c * *key).collect();
+        let evaluated_bytes = crate::dleq::encode(&evaluated);
+        let proof = crate::dleq::prove(
+            rng,
+            &key,
+            &self.public_key().to_bytes(),
+            &crate::dleq::Batch {
+                blinded: &elements,
+                blinded_bytes: blinded,
+                evaluated: &evaluated,
+                evaluated_bytes: &evaluated_bytes,
+            },
+        )?;
+        Ok((evaluated_bytes, proof))
     }
 }
 
@@ -231,7 +235,15 @@ impl ListKey {
 pub struct PendingTags {
     list: ListId,
     inputs: Vec<Vec<u8>>,
-    clients: Vec<VoprfClient<Suite>>,
+    blinds: Vec<curve25519_dalek::Scalar>,
+    blinded: Vec<curve25519_dalek::RistrettoPoint>,
+    blinded_bytes: Vec<[u8; ELEMENT_LEN]>,
+}
+
+impl Drop for PendingTags {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.blinds);
+    }
 }
 
 impl fmt::Debug for PendingTags {
@@ -272,29 +284,35 @@ pub fn blind<R: RngCore + CryptoRng>(
             let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
             let b = VoprfClient::<Suite>::blind(&input, &mut rng)
                 .map_err(|_| OprfError::InputTooLong)?;
-            Ok((
-                input,
-                b.state,
-                to_array::<ELEMENT_LEN>(&b.message.serialize()),
-            ))
+            let mut state = b.state.serialize();
+            let mut blind = [0u8; 32];
+            blind.copy_from_slice(&state[..32]);
+            zeroize::Zeroize::zeroize(&mut state[..]);
+            let scalar = Option::from(curve25519_dalek::Scalar::from_canonical_bytes(blind));
+            zeroize::Zeroize::zeroize(&mut blind);
+            let message = to_array::<ELEMENT_LEN>(&b.message.serialize());
+            let point = curve25519_dalek::ristretto::CompressedRistretto(message).decompress();
+            match (scalar, point) {
+                (Some(scalar), Some(point)) => Ok((input, scalar, point, message)),
+                _ => Err(OprfError::Hashing),
+            }
         })
         .collect::<Result<Vec<_>, OprfError>>()?;
-    let mut inputs = Vec::with_capacity(ids.len());
-    let mut clients = Vec::with_capacity(ids.len());
-    let mut messages = Vec::with_capacity(ids.len());
-    for (input, state, message) in blinded {
-        inputs.push(input);
-        clients.push(state);
-        messages.push(message);
+    let mut pending = PendingTags {
+        list: list.clone(),
+        inputs: Vec::with_capacity(ids.len()),
+        blinds: Vec::with_capacity(ids.len()),
+        blinded: Vec::with_capacity(ids.len()),
+        blinded_bytes: Vec::with_capacity(ids.len()),
+    };
+    for (input, blind, point, bytes) in blinded {
+        pending.inputs.push(input);
+        pending.blinds.push(blind);
+        pending.blinded.push(point);
+        pending.blinded_bytes.push(bytes);
     }
-    Ok((
-        PendingTags {
-            list: list.clone(),
-            inputs,
-            clients,
-        },
-        messages,
-    ))
+    let messages = pending.blinded_bytes.clone();
+    Ok((pending, messages))
 }
 
 impl PendingTags {
@@ -338,30 +356,40 @@ impl PendingTags {
         proof: &[u8; PROOF_LEN],
         public_key: &OprfPublicKey,
     ) -> Result<Vec<OprfOutput>, OprfError> {
-        if evaluated.len() != self.clients.len() {
+        self.finalize_outputs_ref(evaluated, proof, public_key)
+    }
+
+    fn finalize_outputs_ref(
+        &self,
+        evaluated: &[[u8; ELEMENT_LEN]],
+        proof: &[u8; PROOF_LEN],
+        public_key: &OprfPublicKey,
+    ) -> Result<Vec<OprfOutput>, OprfError> {
+        if evaluated.len() != self.inputs.len() {
             return Err(OprfError::BatchSize {
-                expected: self.clients.len(),
+                expected: self.inputs.len(),
                 got: evaluated.len(),
             });
         }
-        let messages = evaluated
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                EvaluationElement::<Suite>::deserialize(e).map_err(|_| OprfError::BadElement(i))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let proof = Proof::<Suite>::deserialize(proof).map_err(|_| OprfError::BadProofEncoding)?;
-        let pk = public_key.element()?;
-        let outputs =
-            VoprfClient::batch_finalize(&self.inputs, &self.clients, &messages, &proof, pk)
-                .map_err(|_| OprfError::ProofVerification)?;
-        outputs
-            .map(|o| {
-                o.map(|out| OprfOutput(to_array::<OUTPUT_LEN>(&out)))
-                    .map_err(|_| OprfError::ProofVerification)
-            })
-            .collect()
+        let points = crate::dleq::decode(evaluated)?;
+        let key = public_key.to_bytes();
+        crate::dleq::verify(
+            &key,
+            &public_key.element()?,
+            &crate::dleq::Batch {
+                blinded: &self.blinded,
+                blinded_bytes: &self.blinded_bytes,
+                evaluated: &points,
+                evaluated_bytes: evaluated,
+            },
+            proof,
+        )?;
+        Ok(
+            crate::dleq::unblind_and_hash(&self.inputs, &self.blinds, &points)?
+                .into_iter()
+                .map(OprfOutput)
+                .collect(),
+        )
     }
 }
 
@@ -446,6 +474,14 @@ fn to_array<const N: usize>(bytes: &[u8]) -> [u8; N] {
 mod tests {
     use super::*;
     use fengxin_types::IdType;
+    use voprf::{BlindedElement, EvaluationElement, Proof};
+
+    type Case = (
+        &'static str,
+        Vec<[u8; ELEMENT_LEN]>,
+        [u8; PROOF_LEN],
+        OprfPublicKey,
+    );
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
@@ -499,33 +535,64 @@ mod tests {
         (evaluated, to_array::<PROOF_LEN>(&theirs.proof.serialize()))
     }
 
-    /// The evaluations made on every core are the crate's own, element by element, and the
-    /// batch's proof verifies with the crate's client; the crate's own batch evaluation
-    /// verifies with ours. Batches of 1 and of the largest size, and one over it refused.
+    /// The crate's own client: checks the batch's proof and unblinds, one element at a time.
+    fn crate_finalize(
+        pending: &PendingTags,
+        evaluated: &[[u8; ELEMENT_LEN]],
+        proof: &[u8; PROOF_LEN],
+        public_key: &OprfPublicKey,
+    ) -> Result<Vec<OprfOutput>, voprf::Error> {
+        let clients: Vec<VoprfClient<Suite>> = pending
+            .blinds
+            .iter()
+            .zip(&pending.blinded)
+            .zip(&pending.blinded_bytes)
+            .map(|((blind, _), bytes)| {
+                let mut state = blind.to_bytes().to_vec();
+                state.extend_from_slice(bytes);
+                VoprfClient::deserialize(&state).expect("client state")
+            })
+            .collect();
+        let messages = evaluated
+            .iter()
+            .map(|e| EvaluationElement::<Suite>::deserialize(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let proof = Proof::<Suite>::deserialize(proof)?;
+        let pk = public_key
+            .element()
+            .map_err(|_| voprf::Error::Deserialization)?;
+        VoprfClient::batch_finalize(&pending.inputs, &clients, &messages, &proof, pk)?
+            .map(|o| o.map(|out| OprfOutput(to_array::<OUTPUT_LEN>(&out))))
+            .collect()
+    }
+
+    /// The evaluations made on every core are the crate's own, element by element; the
+    /// batch's proof made here verifies with the crate's client, and the crate's own batch
+    /// evaluation verifies here, with the same outputs both ways. Batches of 1, 3,000 and the
+    /// largest size, and one over it refused.
     #[test]
     fn parallel_batch_evaluation_interoperates_with_the_crate_both_ways() {
         let (mut rng, key, list, _) = setup();
+        let pk = key.public_key();
         for n in [1, 3000, usize::from(u16::MAX)] {
             let ids = accounts(n);
             let (pending, blinded) = blind(&mut rng, &list, &ids).expect("blind");
             let (evaluated, proof) = key.blind_evaluate_batch(&mut rng, &blinded).expect("eval");
-            let (theirs, _) = crate_evaluation(&key, &mut rng, &blinded);
+            let (theirs, their_proof) = crate_evaluation(&key, &mut rng, &blinded);
             assert_eq!(evaluated, theirs, "{n} elements");
-            let tags = pending
-                .finalize(&evaluated, &proof, &key.public_key())
+            let by_the_crate = crate_finalize(&pending, &evaluated, &proof, &pk)
                 .expect("our proof verifies with the crate's client");
-            assert_eq!(tags.len(), n);
+            let crates_proof_here = pending
+                .finalize_outputs_ref(&theirs, &their_proof, &pk)
+                .expect("the crate's proof verifies here");
+            let ours = pending
+                .finalize_outputs(&evaluated, &proof, &pk)
+                .expect("our proof verifies here");
+            assert_eq!(ours, by_the_crate, "{n} elements");
+            assert_eq!(crates_proof_here, by_the_crate, "{n} elements");
             if n <= 3000 {
                 let direct: Vec<Tag> = ids.iter().map(|id| key.tag(id).expect("tag")).collect();
-                assert_eq!(tags, direct);
-                let (again, blinded) = blind(&mut rng, &list, &ids).expect("blind");
-                let (evaluated, proof) = crate_evaluation(&key, &mut rng, &blinded);
-                assert_eq!(
-                    again
-                        .finalize(&evaluated, &proof, &key.public_key())
-                        .expect("the crate's proof verifies with ours"),
-                    direct
-                );
+                assert_eq!(ours.iter().map(OprfOutput::tag).collect::<Vec<_>>(), direct);
             }
         }
         let over = vec![blind(&mut rng, &list, &accounts(1)).expect("blind").1[0]; 65_536];
@@ -533,6 +600,70 @@ mod tests {
             key.blind_evaluate_batch(&mut rng, &over).err(),
             Some(OprfError::BatchTooLarge(65_536))
         );
+    }
+
+    /// Every bent batch is refused by the checks here and by the crate's own client alike:
+    /// a reordered, replaced or dropped evaluation, a proof for another batch or another key,
+    /// and a flipped proof byte.
+    #[test]
+    fn bent_batches_are_refused_here_and_by_the_crate() {
+        let (mut rng, key, list, _) = setup();
+        let other =
+            ListKey::derive(&MasterSeed::generate(&mut rng), &list, Epoch::FIRST).expect("derive");
+        let pk = key.public_key();
+        let ids = accounts(3000);
+        let (pending, blinded) = blind(&mut rng, &list, &ids).expect("blind");
+        let (evaluated, proof) = key.blind_evaluate_batch(&mut rng, &blinded).expect("eval");
+        let mut cases: Vec<Case> = Vec::new();
+        let mut swapped = evaluated.clone();
+        swapped.swap(10, 2000);
+        cases.push(("reordered", swapped, proof, pk));
+        let mut replaced = evaluated.clone();
+        replaced[7] = evaluated[8];
+        cases.push(("replaced", replaced, proof, pk));
+        let (_, other_batch) = blind(&mut rng, &list, &ids).expect("blind");
+        let (_, other_proof) = key
+            .blind_evaluate_batch(&mut rng, &other_batch)
+            .expect("eval");
+        cases.push(("another batch's proof", evaluated.clone(), other_proof, pk));
+        let (by_other, other_key_proof) = other
+            .blind_evaluate_batch(&mut rng, &blinded)
+            .expect("eval");
+        cases.push(("another key", by_other, other_key_proof, pk));
+        let mut flipped = proof;
+        flipped[40] ^= 1;
+        cases.push(("flipped proof byte", evaluated.clone(), flipped, pk));
+        cases.push((
+            "wrong public key",
+            evaluated.clone(),
+            proof,
+            other.public_key(),
+        ));
+        for (what, ev, proof, key) in cases {
+            assert!(
+                matches!(
+                    pending.finalize_outputs_ref(&ev, &proof, &key),
+                    Err(OprfError::ProofVerification | OprfError::BadProofEncoding)
+                ),
+                "{what} accepted here"
+            );
+            assert!(
+                crate_finalize(&pending, &ev, &proof, &key).is_err(),
+                "{what} accepted by the crate"
+            );
+        }
+        assert_eq!(
+            pending
+                .finalize_outputs_ref(&evaluated[1..], &proof, &pk)
+                .err(),
+            Some(OprfError::BatchSize {
+                expected: 3000,
+                got: 2999
+            })
+        );
+        assert!(pending
+            .finalize_outputs_ref(&evaluated, &proof, &pk)
+            .is_ok());
     }
 
     #[test]

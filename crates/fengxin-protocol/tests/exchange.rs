@@ -314,6 +314,15 @@ impl AnswerSource for WithSnapshots<'_> {
         self.0.identity_key(member)
     }
 
+    fn check_allowance(
+        &self,
+        querier: &MemberName,
+        count: usize,
+        claim: &[u8],
+    ) -> Result<(), String> {
+        self.0.check_allowance(querier, count, claim)
+    }
+
     fn evaluate(
         &self,
         l: &ListId,
@@ -918,6 +927,63 @@ fn snapshot_mode_is_not_offered_by_default() {
     };
     let response = responder.handle(&source, &a.name, Request::Membership(membership), &mut rng);
     assert_eq!(refusal(&response), RefusalKind::UnknownRequest);
+}
+
+/// A snapshot batch of the largest size whose allowance claim the responder does not accept is
+/// refused before anything is evaluated or receipted; with a claim it accepts, the same batch
+/// is evaluated with one proof and one receipt; a batch over the largest size never leaves the
+/// querier.
+#[test]
+fn a_snapshot_batch_over_allowance_is_refused_before_any_evaluation() {
+    let mut rng = ChaCha20Rng::seed_from_u64(35);
+    let a = bank_a();
+    let mut member = Member::new(36, &["ACC-1"]);
+    member.required_claim = Some(b"valid claim".to_vec());
+    let source = WithSnapshots(&member);
+    let responder = Responder::default();
+    let publication = member.publication();
+    let largest = Mode::Snapshot.max_count();
+    assert_eq!(largest, 65_535);
+    let ids: Vec<CanonicalId> = (0..=largest).map(|i| id(&format!("ACC-{i}"))).collect();
+    let snapshot_request = |claim: &[u8], rng: &mut ChaCha20Rng| match a
+        .querier()
+        .start_mode(
+            rng,
+            &publication,
+            &ids[..largest],
+            claim.to_vec(),
+            Mode::Snapshot,
+        )
+        .expect("start")
+    {
+        (_, Request::Evaluate(r)) => r,
+        (_, other) => panic!("expected an evaluate request, got {other:?}"),
+    };
+    let forged = snapshot_request(b"forged claim", &mut rng);
+    let response = responder.handle(&source, &a.name, Request::Evaluate(forged), &mut rng);
+    assert_eq!(refusal(&response), RefusalKind::OverAllowance);
+    assert_eq!(member.evaluations(), 0, "evaluated over allowance");
+    assert!(member.receipts().is_empty(), "receipted over allowance");
+
+    let valid = snapshot_request(b"valid claim", &mut rng);
+    let e = evaluated(responder.handle(&source, &a.name, Request::Evaluate(valid), &mut rng));
+    assert_eq!(e.evaluated.len(), largest);
+    assert_eq!(member.evaluations(), 1);
+    let receipts = member.receipts();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].request.request.mode, Mode::Snapshot);
+    assert_eq!(receipts[0].request.request.count as usize, largest);
+
+    assert!(a
+        .querier()
+        .start_mode(
+            &mut rng,
+            &publication,
+            &ids,
+            b"valid claim".to_vec(),
+            Mode::Snapshot
+        )
+        .is_err());
 }
 
 #[test]
