@@ -250,6 +250,14 @@ pub struct ScreeningFigures {
     pub batch_ids_per_second: f64,
 }
 
+/// A sample CSV list of `count` resident IDs.
+fn sample_csv(count: usize, seed: u64) -> Result<String, CliError> {
+    let mut out = Vec::new();
+    fengxin_sample::write_csv(&mut out, IdType::CnId, count, seed)
+        .map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
+    String::from_utf8(out).map_err(internal)
+}
+
 fn internal(e: impl std::fmt::Display) -> CliError {
     CliError::new(ErrorKind::Internal, e.to_string())
 }
@@ -278,12 +286,7 @@ pub fn screening_figures(samples: usize) -> Result<ScreeningFigures, CliError> {
     let root = std::env::temp_dir().join(format!("fengxin-bench-screen-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
-    let csv = |seed: u64| -> Result<String, CliError> {
-        let mut out = Vec::new();
-        fengxin_sample::write_csv(&mut out, IdType::CnId, LIST, seed)
-            .map_err(|e| CliError::new(ErrorKind::Io, e.to_string()))?;
-        String::from_utf8(out).map_err(internal)
-    };
+    let csv = |seed: u64| sample_csv(LIST, seed);
     let mut specs = Vec::new();
     for (i, name) in ["bank-a", "bank-b", "bank-c", "bank-d"]
         .into_iter()
@@ -1465,11 +1468,7 @@ pub fn snapshot_network_figures(
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).map_err(io)?;
     let result = (|| {
-        let csv = |count: usize, seed: u64| -> Result<String, CliError> {
-            let mut out = Vec::new();
-            fengxin_sample::write_csv(&mut out, IdType::CnId, count, seed).map_err(io)?;
-            String::from_utf8(out).map_err(internal)
-        };
+        let csv = sample_csv;
         let listed: std::collections::BTreeSet<String> =
             fengxin_sample::identifiers(IdType::CnId, real, 77).collect();
         let specs = vec![

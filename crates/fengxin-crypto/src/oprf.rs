@@ -70,6 +70,10 @@ pub enum OprfError {
     /// a proof; reported, not unwrapped).
     #[error("hash to scalar failed")]
     Hashing,
+    /// The `voprf` crate's own encoding of a blind or a blinded element did not decode
+    /// (cannot happen; reported, not unwrapped).
+    #[error("the OPRF library's encoding of a blinding did not decode")]
+    Encoding,
 }
 
 /// A (list, epoch) OPRF public key, as published on the ledger.
@@ -294,7 +298,7 @@ pub fn blind<R: RngCore + CryptoRng>(
             let point = curve25519_dalek::ristretto::CompressedRistretto(message).decompress();
             match (scalar, point) {
                 (Some(scalar), Some(point)) => Ok((input, scalar, point, message)),
-                _ => Err(OprfError::Hashing),
+                _ => Err(OprfError::Encoding),
             }
         })
         .collect::<Result<Vec<_>, OprfError>>()?;
