@@ -226,6 +226,20 @@ enum ListsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Start every list's next epoch under a new key (node stopped): ratchets the OPRF master
+    /// seed to its next generation and erases the old one, re-tags every entry from the raw
+    /// lists with the new epoch's key, and signs the new epochs' publications (the node
+    /// submits them when it starts; queriers replace their held copies). Keys of earlier
+    /// epochs cannot be derived from the new seed. Run again after an interruption, it
+    /// finishes the rotation without ratcheting twice.
+    Rotate {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per-list figures.
     Stats {
         /// Data directory.
@@ -274,6 +288,7 @@ impl Command {
                 ListsCommand::Import(a) | ListsCommand::Remove(a) => a.json,
                 ListsCommand::Stats { json, .. }
                 | ListsCommand::Publish { json, .. }
+                | ListsCommand::Rotate { json, .. }
                 | ListsCommand::Policy { json, .. } => *json,
             },
             Command::Sample { .. }
@@ -613,6 +628,37 @@ fn run_lists(command: ListsCommand) -> Result<(), CliError> {
             println!("{list}: {} from its next publication", policy.as_str());
             Ok(())
         }
+        ListsCommand::Rotate { data, json } => {
+            let dir = DataDir::open(&data)?;
+            let report = crate::publish::rotate(&dir)?;
+            if json {
+                return print_json(&report);
+            }
+            println!(
+                "seed generation {}{}",
+                report.generation,
+                if report.ratcheted {
+                    " (ratcheted; the old seed is erased)"
+                } else {
+                    " (finished an interrupted rotation)"
+                }
+            );
+            for r in &report.rotated {
+                println!(
+                    "{:<20} epoch {} -> {}  {} entries re-tagged  root {}",
+                    r.list.as_str(),
+                    r.from,
+                    r.to,
+                    r.entries,
+                    r.root
+                );
+            }
+            println!(
+                "{} publications signed; start the node to submit them",
+                report.published.len()
+            );
+            Ok(())
+        }
         ListsCommand::Stats { data, json } => {
             let dir = DataDir::open(&data)?;
             stats(&dir, json)
@@ -673,9 +719,10 @@ fn stats(dir: &DataDir, json: bool) -> Result<(), CliError> {
     for s in &stats {
         let by_type: Vec<String> = s.by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
         println!(
-            "{:<20} epoch {:<3} entries {:<9} tags {:<9} {:<10} ({})",
+            "{:<20} epoch {:<3} generation {:<3} entries {:<9} tags {:<9} {:<10} ({})",
             s.list.as_str(),
             s.epoch,
+            s.generation,
             s.entries,
             s.tags,
             s.policy.as_str(),

@@ -189,7 +189,7 @@ impl DataDir {
         match role {
             Role::Member => {
                 let seed = MasterSeed::generate(&mut OsRng);
-                write_secret(&root.join(SEED), seed.expose_secret())?;
+                write_secret(&root.join(SEED), &seed.encode()[..])?;
             }
             Role::Regulator => {
                 let mut secret = [0u8; 32];
@@ -307,6 +307,43 @@ impl DataDir {
         })
     }
 
+    /// Replaces the master seed by its next generation ([`MasterSeed::ratchet`]) and erases the
+    /// old one, returning the new seed.
+    ///
+    /// The new seed is written to a temporary owner-only file and synced, then renamed over the
+    /// seed file (atomic: a crash leaves one generation or the other, never neither), and the
+    /// directory is synced. The old file, still open, is then overwritten with zeros and synced
+    /// before it is closed, so its blocks do not keep the old seed on a filesystem that writes
+    /// in place. (A copy-on-write filesystem or a flash translation layer may still keep old
+    /// blocks: DESIGN's forward secrecy assumes the operator keeps the data directory on a
+    /// volume that does not snapshot it.)
+    pub fn ratchet_seed(&self) -> Result<MasterSeed, DataDirError> {
+        let seed = self.master_seed()?;
+        let path = self.root.join(SEED);
+        let next = seed.ratchet().ok_or_else(|| DataDirError::Invalid {
+            path: path.clone(),
+            reason: "the master seed has reached its last generation".into(),
+        })?;
+        let tmp = self.root.join(format!("{SEED}.next"));
+        let _ = fs::remove_file(&tmp);
+        write_secret(&tmp, &next.encode()[..])?;
+        let mut old = fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let old_len = old.metadata().map_err(io_err(&path))?.len();
+        fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        fs::File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&self.root))?;
+        let zeros = vec![0u8; usize::try_from(old_len).unwrap_or(MasterSeed::ENCODED_LEN)];
+        old.write_all(&zeros)
+            .and_then(|()| old.sync_all())
+            .map_err(io_err(&path))?;
+        drop(seed);
+        Ok(next)
+    }
+
     /// The identity key.
     pub fn identity(&self) -> Result<IdentityKey, DataDirError> {
         let path = self.root.join(IDENTITY);
@@ -390,6 +427,53 @@ mod tests {
             DataDir::init(&root, name(), "x".into(), Role::Member),
             Err(DataDirError::AlreadyInitialised(_))
         ));
+    }
+
+    #[test]
+    fn the_seed_ratchets_in_place() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("a");
+        let dir =
+            DataDir::init(&root, name(), "127.0.0.1:7400".into(), Role::Member).expect("init");
+        let first = dir.master_seed().expect("seed");
+        assert_eq!(first.generation(), 0);
+        let second = dir.ratchet_seed().expect("ratchet");
+        assert_eq!(second.generation(), 1);
+        let stored = DataDir::open(&root)
+            .expect("open")
+            .master_seed()
+            .expect("seed");
+        assert_eq!(stored.generation(), 1);
+        assert_eq!(stored.expose_secret(), second.expose_secret());
+        assert_eq!(
+            first.ratchet().expect("next").expose_secret(),
+            second.expose_secret()
+        );
+        // Nothing of the old generation is left in the directory, under any name.
+        let third = dir.ratchet_seed().expect("ratchet");
+        assert_eq!(third.generation(), 2);
+        for entry in fs::read_dir(&root).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                let bytes = fs::read(&path).expect("read");
+                for old in [first.expose_secret(), second.expose_secret()] {
+                    assert!(
+                        !bytes.windows(old.len()).any(|w| w == old),
+                        "{} holds an old seed",
+                        path.display()
+                    );
+                }
+            }
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(root.join(SEED))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[cfg(unix)]

@@ -10,11 +10,19 @@ use crate::import::ImportError;
 use crate::publish::PublishError;
 use fengxin_api::{ApiError, ErrorKind};
 
+/// The stable kind of a list-database failure.
+pub fn store_kind(e: &fengxin_store::StoreError) -> ErrorKind {
+    match e {
+        fengxin_store::StoreError::SeedGeneration { .. } => ErrorKind::SeedGeneration,
+        _ => ErrorKind::Store,
+    }
+}
+
 /// The stable kind of a data-directory failure.
 pub fn data_dir_kind(e: &DataDirError) -> ErrorKind {
     match e {
         DataDirError::SecretPermissions { .. } => ErrorKind::SecretPermissions,
-        DataDirError::Store(_) => ErrorKind::Store,
+        DataDirError::Store(e) => store_kind(e),
         _ => ErrorKind::DataDir,
     }
 }
@@ -22,7 +30,7 @@ pub fn data_dir_kind(e: &DataDirError) -> ErrorKind {
 /// The stable kind of a list-file failure (rows are reported one by one, not as errors).
 pub fn import_kind(e: &ImportError) -> ErrorKind {
     match e {
-        ImportError::Store(_) => ErrorKind::Store,
+        ImportError::Store(e) => store_kind(e),
         _ => ErrorKind::InputFile,
     }
 }
@@ -31,7 +39,8 @@ pub fn import_kind(e: &ImportError) -> ErrorKind {
 pub fn publish_kind(e: &PublishError) -> ErrorKind {
     match e {
         PublishError::DataDir(e) => data_dir_kind(e),
-        PublishError::Store(_) | PublishError::StoredRoot { .. } => ErrorKind::Store,
+        PublishError::Store(e) => store_kind(e),
+        PublishError::StoredRoot { .. } => ErrorKind::Store,
         PublishError::Io { .. } => ErrorKind::Io,
         PublishError::Decode { .. } => ErrorKind::DataDir,
         PublishError::UnknownList(_) => ErrorKind::UnknownList,
@@ -73,7 +82,8 @@ pub fn start_kind(e: &StartError) -> ErrorKind {
         StartError::OtherIdentity(_) => ErrorKind::Genesis,
         StartError::Params(_) => ErrorKind::Params,
         StartError::Publish(e) => publish_kind(e),
-        StartError::Store(_) | StartError::Spent(_) => ErrorKind::Store,
+        StartError::Store(e) => store_kind(e),
+        StartError::Spent(_) => ErrorKind::Store,
         StartError::Size(e) => size_kind(e),
         StartError::Ledger(_) => ErrorKind::Ledger,
         StartError::ListenAddress { .. } => ErrorKind::Config,

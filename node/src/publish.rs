@@ -109,6 +109,7 @@ pub use fengxin_api::{ProveOutput, Published};
 pub fn publish(dir: &DataDir) -> Result<Vec<Published>, PublishError> {
     let store = dir.store()?;
     let seed = dir.master_seed()?;
+    store.check_generation(&seed)?;
     let identity = dir.identity()?;
     let member = dir.config().member.clone();
     let (out, signed) = sign_publications(&store, &seed, &identity, &member, [0; 32])?;
@@ -213,6 +214,53 @@ pub fn sign_publications(
     Ok((out, signed))
 }
 
+/// What `fengxin-node lists rotate` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RotationReport {
+    /// The master seed's generation now.
+    pub generation: u64,
+    /// Whether this run ratcheted the seed (`false`: it finished an interrupted rotation).
+    pub ratcheted: bool,
+    /// Each list moved to its next epoch.
+    pub rotated: Vec<fengxin_store::Rotation>,
+    /// The publications signed for the new epochs (submitted when the node starts).
+    pub published: Vec<Published>,
+}
+
+/// `fengxin-node lists rotate`: moves every list to its next epoch under the next generation
+/// of the master seed, with the node stopped.
+///
+/// Order, for forward secrecy: the database is opened first (a running node holds it, and
+/// then nothing changes); the seed is ratcheted and the old one erased
+/// ([`DataDir::ratchet_seed`]) before anything is re-tagged, since re-tagging needs the raw
+/// entries only; then each list is re-tagged in its own transaction
+/// ([`fengxin_store::Store::rotate`]) and the new epochs are published. A run that stops
+/// part-way leaves the seed at the new generation and some lists behind it; the node refuses
+/// to start like that (`seed_generation`), and running the command again finishes the
+/// rotation without ratcheting again.
+pub fn rotate(dir: &DataDir) -> Result<RotationReport, PublishError> {
+    let store = dir.store()?;
+    let seed = dir.master_seed()?;
+    let (seed, ratcheted) = match store.check_generation(&seed) {
+        Ok(()) => (dir.ratchet_seed()?, true),
+        Err(StoreError::SeedGeneration {
+            list_generation,
+            seed_generation,
+            ..
+        }) if list_generation < seed_generation => (seed, false),
+        Err(e) => return Err(e.into()),
+    };
+    let rotated = store.rotate(&seed)?;
+    drop(store);
+    let published = publish(dir)?;
+    Ok(RotationReport {
+        generation: seed.generation(),
+        ratcheted,
+        rotated,
+        published,
+    })
+}
+
 /// Stores signed publications in the data directory (atomically).
 pub fn write_publications(root: &Path, signed: &[SignedPublication]) -> Result<(), PublishError> {
     let path = root.join(PUBLICATIONS);
@@ -256,6 +304,8 @@ pub fn prove(
     let meta = store
         .list_meta(list)?
         .ok_or_else(|| PublishError::UnknownList(list.clone()))?;
+    let seed = dir.master_seed()?;
+    store.check_generation(&seed)?;
     let epoch = meta.epoch()?;
     let tag = match target {
         ProveTarget::Tag(t) => t,
@@ -266,8 +316,7 @@ pub fn prove(
                 list: list.clone(),
                 reason: e.to_string(),
             };
-            let key =
-                ListKey::derive(&dir.master_seed()?, list, epoch).map_err(|e| key_error(&e))?;
+            let key = ListKey::derive(&seed, list, epoch).map_err(|e| key_error(&e))?;
             key.tag(&id).map_err(|e| key_error(&e))?
         }
     };

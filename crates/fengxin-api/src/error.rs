@@ -83,6 +83,10 @@ codes! {
         SecretPermissions = "secret_permissions",
         /// The list database failed.
         Store = "store",
+        /// The lists were tagged with another generation of the master seed than the seed
+        /// file holds: a rotation to finish (`fengxin-node lists rotate`), or a seed file
+        /// older than the database.
+        SeedGeneration = "seed_generation",
         /// Reading or writing a file failed.
         Io = "io",
         /// The circuit parameters are missing or do not match their manifest.

@@ -24,6 +24,9 @@ pub const LABEL_AEAD: &[u8] = b"fengxin/entry-label/v1";
 /// length-prefixed list id and the big-endian epoch.
 pub const PADDING_SECRET: &[u8] = b"fengxin/padding-secret/v1";
 
+/// The next generation of the master seed, from the current one (a one-way ratchet).
+pub const SEED_RATCHET: &[u8] = b"fengxin/seed-ratchet/v1";
+
 /// Ed25519 signature over a list publication (chain, member, list, epoch, root, OPRF public
 /// key, time).
 pub const PUBLICATION_SIGNATURE: &[u8] = b"fengxin/publication/v2";
@@ -73,6 +76,7 @@ pub const ALL: &[&[u8]] = &[
     LABEL_KEY,
     LABEL_AEAD,
     PADDING_SECRET,
+    SEED_RATCHET,
     PUBLICATION_SIGNATURE,
     QUERY_REQUEST_SIGNATURE,
     QUERY_REQUEST_ID,

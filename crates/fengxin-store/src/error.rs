@@ -36,9 +36,45 @@ pub enum StoreError {
     /// The list's snapshot could not be built.
     #[error("snapshot: {0}")]
     Snapshot(#[from] fengxin_snapshot::SnapshotError),
+    /// The list's tags were made with another generation of the master seed than the one
+    /// given: the seed ratcheted and the list was not re-tagged yet (finish with
+    /// `fengxin-node lists rotate`), or the seed is older than the list (a restored backup).
+    #[error(
+        "list {list} is tagged with seed generation {list_generation}, the seed is at generation \
+         {seed_generation}{hint}",
+        hint = generation_hint(*.list_generation, *.seed_generation)
+    )]
+    SeedGeneration {
+        /// The list.
+        list: fengxin_types::ListId,
+        /// The generation its tags were made with.
+        list_generation: u64,
+        /// The seed's generation.
+        seed_generation: u64,
+    },
+    /// A stored identifier is not in its canonical form any more.
+    #[error(
+        "stored identifier of list {list} ({id_type}) does not parse back to itself: {reason}"
+    )]
+    StoredIdentifier {
+        /// The list.
+        list: fengxin_types::ListId,
+        /// The identifier's type.
+        id_type: String,
+        /// Why.
+        reason: String,
+    },
     /// Fatal: OPRF key derivation failed.
     #[error("tagging: {0}")]
     Oprf(#[from] fengxin_crypto::OprfError),
+}
+
+fn generation_hint(list: u64, seed: u64) -> &'static str {
+    if list < seed {
+        " (run `fengxin-node lists rotate` to finish the rotation)"
+    } else {
+        " (the seed file is older than the database)"
+    }
 }
 
 impl From<redb::Error> for StoreError {

@@ -32,7 +32,7 @@ pub use layouts::{LayoutInbox, LayoutKey, Piece, PieceError, Progress, WaitingLa
 pub use schema::{EntryRecord, ListMeta, SCHEMA_VERSION};
 pub use spent::{ClaimedInterval, Spend, SpendError, SpentBook};
 pub use tree::{TreeReader, TreeStoreError, TreeTables};
-pub use writer::{ChunkOutcome, ListWriter, NewEntry, RemoveOutcome};
+pub use writer::{ChunkOutcome, ListWriter, NewEntry, RemoveOutcome, Rotation};
 
 use fengxin_crypto::MasterSeed;
 use fengxin_tree::{IndexedMerkleTree, Leaf, Lookup, Root};
@@ -65,6 +65,8 @@ pub struct ListStats {
     pub root: Option<String>,
     /// Whether queriers may hold the list's snapshot.
     pub policy: fengxin_types::ListPolicy,
+    /// The master seed's generation the current epoch's tags were made with.
+    pub generation: u64,
 }
 
 impl Store {
@@ -141,6 +143,45 @@ impl Store {
         ListWriter::begin(&self.db, list, seed)
     }
 
+    /// Moves every list whose tags were made with an earlier generation of the master seed to
+    /// its next epoch under `seed` ([`ListWriter`]'s rotation: one transaction per list, so an
+    /// interrupted rotation is finished by running it again). Lists already at the seed's
+    /// generation are left alone; a list at a later generation than the seed is refused.
+    pub fn rotate(&self, seed: &MasterSeed) -> Result<Vec<Rotation>, StoreError> {
+        let mut out = Vec::new();
+        for list in self.list_ids()? {
+            if let Some(r) = ListWriter::rotate(&self.db, &list, seed)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refuses `seed` if any list's tags were made with another generation of it (a rotation
+    /// not finished, or a seed file older than the database).
+    pub fn check_generation(&self, seed: &MasterSeed) -> Result<(), StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+        for row in lists.iter().map_err(redb::Error::from)? {
+            let (k, v) = row.map_err(redb::Error::from)?;
+            let list = ListId::parse(k.value()).map_err(|_| StoreError::Corrupt("bad list id"))?;
+            writer::check_generation(&list, &ListMeta::decode(v.value())?, seed)?;
+        }
+        Ok(())
+    }
+
+    /// Every stored list's id.
+    fn list_ids(&self) -> Result<Vec<ListId>, StoreError> {
+        let txn = self.db.begin_read().map_err(redb::Error::from)?;
+        let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+        let mut out = Vec::new();
+        for row in lists.iter().map_err(redb::Error::from)? {
+            let (k, _) = row.map_err(redb::Error::from)?;
+            out.push(ListId::parse(k.value()).map_err(|_| StoreError::Corrupt("bad list id"))?);
+        }
+        Ok(out)
+    }
+
     /// The stored metadata of a list, if it has ever held entries (a list is created by the
     /// first committed change that stores an entry in it).
     pub fn list_meta(&self, list: &ListId) -> Result<Option<ListMeta>, StoreError> {
@@ -196,6 +237,7 @@ impl Store {
                 tags: tag_count as u64,
                 root: meta.root,
                 policy: meta.policy,
+                generation: meta.generation,
             });
         }
         Ok(out)

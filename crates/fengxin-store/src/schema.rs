@@ -45,16 +45,21 @@ pub struct ListMeta {
     /// for proofs (`proof_only`).
     #[serde(default)]
     pub policy: ListPolicy,
+    /// The generation of the master seed the current epoch's tags were made with (0 for a
+    /// list stored before the seed first ratcheted).
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl ListMeta {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(generation: u64) -> Self {
         Self {
             v: 1,
             epoch: Epoch::FIRST.get(),
             by_type: BTreeMap::new(),
             root: None,
             policy: ListPolicy::Shared,
+            generation,
         }
     }
 

@@ -45,6 +45,41 @@ pub struct RemoveOutcome {
     pub not_found: u64,
 }
 
+/// One list's move to a new epoch, keyed by a new generation of the master seed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rotation {
+    /// The list.
+    pub list: ListId,
+    /// The epoch it left (whose tags, labels and tree are gone).
+    pub from: Epoch,
+    /// The epoch it is now at.
+    pub to: Epoch,
+    /// Entries re-tagged.
+    pub entries: u64,
+    /// Root of the new epoch's tree (hex).
+    pub root: String,
+}
+
+/// Entries re-tagged per step of a rotation: bounds its memory whatever the list's size.
+const ROTATION_SLICE: usize = 65_536;
+
+/// Refuses a seed of another generation than the one `meta`'s tags were made with.
+pub(crate) fn check_generation(
+    list: &ListId,
+    meta: &ListMeta,
+    seed: &MasterSeed,
+) -> Result<(), StoreError> {
+    if meta.generation == seed.generation() {
+        Ok(())
+    } else {
+        Err(StoreError::SeedGeneration {
+            list: list.clone(),
+            list_generation: meta.generation,
+            seed_generation: seed.generation(),
+        })
+    }
+}
+
 /// One write transaction changing one list: entries, tags and counters move together.
 ///
 /// Dropping the writer without [`ListWriter::commit`] discards every change.
@@ -79,9 +114,10 @@ impl ListWriter {
             let stored = lists.get(list.as_str()).map_err(redb::Error::from)?;
             match stored {
                 Some(m) => (ListMeta::decode(m.value())?, true),
-                None => (ListMeta::new(), false),
+                None => (ListMeta::new(seed.generation()), false),
             }
         };
+        check_generation(list, &meta, seed)?;
         let epoch = meta.epoch()?;
         let key = ListKey::derive(seed, list, epoch)?;
         let real = {
@@ -101,6 +137,93 @@ impl ListWriter {
             real,
             removed: BTreeSet::new(),
         })
+    }
+
+    /// Moves `list` to its next epoch under `seed`, a later generation than its tags were made
+    /// with: every stored entry is tagged again with the new epoch's key (in slices of
+    /// [`ROTATION_SLICE`], in parallel), its label sealed again under the new output with a
+    /// fresh nonce, and the old epoch's tags, labels and tree are deleted; the new tree is
+    /// built at commit, all in one transaction. `None` if the list is already at the seed's
+    /// generation.
+    ///
+    /// Nothing of the old epoch is needed: the tags come from the raw entries, so the old
+    /// seed can be erased before the rotation starts (and an interrupted rotation finishes
+    /// with the new seed alone).
+    pub(crate) fn rotate(
+        db: &Database,
+        list: &ListId,
+        seed: &MasterSeed,
+    ) -> Result<Option<Rotation>, StoreError> {
+        let txn = db.begin_write().map_err(redb::Error::from)?;
+        let meta = {
+            let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+            let stored = lists.get(list.as_str()).map_err(redb::Error::from)?;
+            match stored {
+                Some(m) => ListMeta::decode(m.value())?,
+                None => return Ok(None),
+            }
+        };
+        if meta.generation == seed.generation() {
+            return Ok(None);
+        }
+        if meta.generation > seed.generation() {
+            // A seed older than the list's tags: refused, never "rotated" backwards.
+            check_generation(list, &meta, seed)?;
+        }
+        let from = meta.epoch()?;
+        let to = from
+            .get()
+            .checked_add(1)
+            .and_then(|e| Epoch::new(e).ok())
+            .ok_or(StoreError::Corrupt("list epoch at its maximum"))?;
+        let key = ListKey::derive(seed, list, to)?;
+        let entries = retag_entries(&txn, list, &key)?;
+        {
+            let mut tags_t = txn.open_table(TAGS).map_err(redb::Error::from)?;
+            let mut labels_t = txn.open_table(LABELS).map_err(redb::Error::from)?;
+            tags_t
+                .retain_in(crate::schema::tag_range(list, from), |_, _| false)
+                .map_err(redb::Error::from)?;
+            labels_t
+                .retain_in(crate::schema::tag_range(list, from), |_, _| false)
+                .map_err(redb::Error::from)?;
+            TreeTables::open(&txn, list.as_str(), from.get())?
+                .clear()
+                .map_err(redb::Error::from)?;
+        }
+        let real = {
+            let tags = txn.open_table(TAGS).map_err(redb::Error::from)?;
+            let rows = tags
+                .range(crate::schema::tag_range(list, to))
+                .map_err(redb::Error::from)?;
+            rows.count() as u64
+        };
+        let meta = ListMeta {
+            epoch: to.get(),
+            generation: seed.generation(),
+            root: None,
+            ..meta
+        };
+        let mut writer = Self {
+            txn,
+            list: list.clone(),
+            meta,
+            existed: true,
+            key,
+            padding: PaddingSecret::from_bytes(seed.padding_secret(list, to)),
+            real,
+            removed: BTreeSet::new(),
+        };
+        let root = writer.sync_tree()?.to_hex();
+        writer.meta.root = Some(root.clone());
+        writer.store_meta_and_commit()?;
+        Ok(Some(Rotation {
+            list: list.clone(),
+            from,
+            to,
+            entries,
+            root,
+        }))
     }
 
     /// Sets who may hold the list's snapshot (takes effect at its next publication).
@@ -137,16 +260,9 @@ impl ListWriter {
         });
         // Each entry's tag and its label, sealed under a key from the entry's OPRF output.
         let key = &self.key;
-        let tagged: Vec<(Tag, [u8; label::LABEL_LEN])> = fresh
+        let tagged: Vec<(Tag, SealedLabel)> = fresh
             .par_iter()
-            .map(|e| {
-                let output = key.output(&e.id)?;
-                let tag = output.tag();
-                let l = Label::new(e.reason.as_deref(), e.added_on.as_deref());
-                let sealed = label::seal(&output.label_key(), &tag, &l, &mut rand_core::OsRng)
-                    .map_err(|err| StoreError::Label(format!("{}: {err}", e.id.as_str())))?;
-                Ok((tag, sealed))
-            })
+            .map(|e| tag_and_seal(key, &e.id, e.reason.as_deref(), e.added_on.as_deref()))
             .collect::<Result<_, StoreError>>()?;
         let epoch = self.epoch().get();
         let mut entries_t = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
@@ -174,25 +290,7 @@ impl ListWriter {
                 .or_insert(0) += 1;
             outcome.accepted += 1;
         }
-        // Tags in tag order, for the same reason as the entries above.
-        let mut tagged = tagged;
-        tagged.sort_unstable_by_key(|(tag, _)| *tag);
-        for (tag, sealed) in tagged {
-            let tag_key = (self.list.as_str(), epoch, tag.as_bytes());
-            let count = tags_t
-                .get(tag_key)
-                .map_err(redb::Error::from)?
-                .map_or(0, |c| c.value());
-            tags_t
-                .insert(tag_key, count.saturating_add(1))
-                .map_err(redb::Error::from)?;
-            if count == 0 {
-                labels_t
-                    .insert(tag_key, sealed.as_slice())
-                    .map_err(redb::Error::from)?;
-                self.real += 1;
-            }
-        }
+        self.real += record_tags(&mut tags_t, &mut labels_t, &self.list, epoch, tagged)?;
         Ok(outcome)
     }
 
@@ -252,6 +350,10 @@ impl ListWriter {
         }
         let root = self.sync_tree()?;
         self.meta.root = Some(root.to_hex());
+        self.store_meta_and_commit()
+    }
+
+    fn store_meta_and_commit(self) -> Result<(), StoreError> {
         {
             let mut lists = self.txn.open_table(LISTS).map_err(redb::Error::from)?;
             lists
@@ -291,6 +393,127 @@ impl ListWriter {
         let tree = IndexedMerkleTree::build_sorted(tables, tags).map_err(tree_err)?;
         Ok(tree.root())
     }
+}
+
+type SealedLabel = [u8; label::LABEL_LEN];
+
+/// An entry's tag under `key`, and its label sealed under a key from the same OPRF output
+/// (independent of the tag) with a fresh nonce.
+fn tag_and_seal(
+    key: &ListKey,
+    id: &CanonicalId,
+    reason: Option<&str>,
+    added_on: Option<&str>,
+) -> Result<(Tag, SealedLabel), StoreError> {
+    let output = key.output(id)?;
+    let tag = output.tag();
+    let l = Label::new(reason, added_on);
+    let sealed = label::seal(&output.label_key(), &tag, &l, &mut rand_core::OsRng)
+        .map_err(|err| StoreError::Label(format!("{}: {err}", id.as_str())))?;
+    Ok((tag, sealed))
+}
+
+/// Counts each tag once more for (list, epoch), in tag order (each B-tree page is touched
+/// once per chunk), storing the label of a tag seen for the first time. Returns the tags new
+/// to the epoch.
+fn record_tags(
+    tags_t: &mut redb::Table<'_, (&'static str, u64, &'static [u8; Tag::LEN]), u32>,
+    labels_t: &mut redb::Table<'_, (&'static str, u64, &'static [u8; Tag::LEN]), &'static [u8]>,
+    list: &ListId,
+    epoch: u64,
+    mut tagged: Vec<(Tag, SealedLabel)>,
+) -> Result<u64, StoreError> {
+    tagged.sort_unstable_by_key(|(tag, _)| *tag);
+    let mut new = 0;
+    for (tag, sealed) in tagged {
+        let tag_key = (list.as_str(), epoch, tag.as_bytes());
+        let count = tags_t
+            .get(tag_key)
+            .map_err(redb::Error::from)?
+            .map_or(0, |c| c.value());
+        tags_t
+            .insert(tag_key, count.saturating_add(1))
+            .map_err(redb::Error::from)?;
+        if count == 0 {
+            labels_t
+                .insert(tag_key, sealed.as_slice())
+                .map_err(redb::Error::from)?;
+            new += 1;
+        }
+    }
+    Ok(new)
+}
+
+/// Tags every stored entry of `list` again with `key` (a new epoch's), sealing each label
+/// again, and records the tags and labels under the key's epoch. Returns the entries re-tagged.
+fn retag_entries(txn: &WriteTransaction, list: &ListId, key: &ListKey) -> Result<u64, StoreError> {
+    use std::ops::Bound;
+    let epoch = key.epoch().get();
+    let today = fengxin_types::CivilDate::today_china();
+    let mut entries_t = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+    let mut tags_t = txn.open_table(TAGS).map_err(redb::Error::from)?;
+    let mut labels_t = txn.open_table(LABELS).map_err(redb::Error::from)?;
+    let mut after: Option<(String, String)> = None;
+    let mut total = 0u64;
+    loop {
+        // One slice of the list's entries, in key order, after the last one re-tagged.
+        let mut slice: Vec<(CanonicalId, EntryRecord)> = Vec::with_capacity(ROTATION_SLICE);
+        {
+            let start = match &after {
+                Some((t, v)) => Bound::Excluded((list.as_str(), t.as_str(), v.as_str())),
+                None => Bound::Included((list.as_str(), "", "")),
+            };
+            let rows = entries_t
+                .range::<(&str, &str, &str)>((start, Bound::Unbounded))
+                .map_err(redb::Error::from)?;
+            for row in rows {
+                let (k, v) = row.map_err(redb::Error::from)?;
+                let (l, id_type, value) = k.value();
+                if l != list.as_str() {
+                    break;
+                }
+                let stored_id = |reason: String| StoreError::StoredIdentifier {
+                    list: list.clone(),
+                    id_type: id_type.to_owned(),
+                    reason,
+                };
+                let t: IdType = id_type.parse().map_err(|e| stored_id(format!("{e}")))?;
+                let id =
+                    CanonicalId::parse(t, value, today).map_err(|e| stored_id(e.to_string()))?;
+                if id.as_str() != value {
+                    return Err(stored_id("its canonical form changed".into()));
+                }
+                slice.push((id, EntryRecord::decode(v.value())?));
+                if slice.len() == ROTATION_SLICE {
+                    break;
+                }
+            }
+        }
+        let Some((last, _)) = slice.last() else {
+            break;
+        };
+        after = Some((last.id_type().as_str().to_owned(), last.as_str().to_owned()));
+        let tagged: Vec<(Tag, SealedLabel)> = slice
+            .par_iter()
+            .map(|(id, r)| tag_and_seal(key, id, r.reason.as_deref(), r.added_on.as_deref()))
+            .collect::<Result<_, StoreError>>()?;
+        for ((id, record), (tag, _)) in slice.iter().zip(&tagged) {
+            let record = EntryRecord {
+                tag: *tag,
+                epoch,
+                ..record.clone()
+            };
+            entries_t
+                .insert(
+                    (list.as_str(), id.id_type().as_str(), id.as_str()),
+                    record.encode().as_slice(),
+                )
+                .map_err(redb::Error::from)?;
+        }
+        record_tags(&mut tags_t, &mut labels_t, list, epoch, tagged)?;
+        total += slice.len() as u64;
+    }
+    Ok(total)
 }
 
 /// Merges the stored real tags (increasing) with the sorted dummies into one increasing

@@ -146,6 +146,9 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
     let prover = fengxin_proofs::keys::load_prover(&params)?;
     let verifier = fengxin_proofs::keys::load_verifier(&params)?;
     let store = dir.store()?;
+    // Tags made with another seed generation cannot be served: a rotation stopped part-way
+    // (finish it with `lists rotate`) or a seed older than the database.
+    store.check_generation(&dir.master_seed()?)?;
     let publications = read_publications(dir.root()).unwrap_or_else(|e| {
         tracing::warn!("serving no publications: {e}");
         Vec::new()
