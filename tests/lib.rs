@@ -73,6 +73,22 @@ pub fn members_with_lists(
         .collect()
 }
 
+/// `n` sample resident ids (`cn_id`), seeded.
+pub fn sample_ids(seed: u64, n: usize) -> Vec<String> {
+    fengxin_sample::identifiers(fengxin_types::IdType::CnId, n, seed).collect()
+}
+
+/// Writes a list file of `ids`, each with `reason` and the day added 2026-11-30; returns its
+/// path.
+pub fn write_labelled_csv(path: &Path, ids: &[String], reason: &str) -> PathBuf {
+    let mut text = String::from("identifier,reason,added_on\n");
+    for id in ids {
+        text.push_str(&format!("{id},{reason},2026-11-30\n"));
+    }
+    std::fs::write(path, text).expect("write csv");
+    path.to_owned()
+}
+
 /// Imports a CSV file into a list and publishes.
 pub fn import_and_publish(bin: &Path, m: &MemberDir, list: &str, id_type: &str, csv: &Path) {
     let builder = Builder::new(bin, m.dir.parent().unwrap_or(Path::new(".")));

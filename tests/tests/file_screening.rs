@@ -3,26 +3,14 @@
 //! member, list) matching what was listed, with the entry's label on each hit, invalid rows
 //! reported at their row with a reason, and the summary's counts; then a 10,000-row file.
 
-use fengxin_e2e::{import_and_publish, init_member, path_str, RunningNode};
-use fengxin_types::IdType;
+use fengxin_e2e::{
+    import_and_publish, init_member, path_str, sample_ids, write_labelled_csv, RunningNode,
+};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
 const CLIENT: &str = env!("CARGO_BIN_EXE_fengxin-e2e-client");
-
-fn ids(seed: u64, n: usize) -> Vec<String> {
-    fengxin_sample::identifiers(IdType::CnId, n, seed).collect()
-}
-
-fn write_list(path: &Path, ids: &[String], reason: &str) -> PathBuf {
-    let mut text = String::from("identifier,reason,added_on\n");
-    for id in ids {
-        text.push_str(&format!("{id},{reason},2026-11-30\n"));
-    }
-    std::fs::write(path, text).expect("write list");
-    path.to_owned()
-}
 
 /// What one input row should produce: valid rows a hit or miss at each responder, invalid
 /// rows an error.
@@ -196,22 +184,22 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
     let b = init_member(bin, root, "bank-b");
     let c = init_member(bin, root, "bank-c");
 
-    let b_only = ids(11, 10);
-    let c_only = ids(22, 10);
-    let shared = ids(33, 3);
-    let nowhere = ids(44, 3);
+    let b_only = sample_ids(11, 10);
+    let c_only = sample_ids(22, 10);
+    let shared = sample_ids(33, 3);
+    let nowhere = sample_ids(44, 3);
     // Beyond the rows of the small files, 400 more on bank-b's list and 300 on bank-c's, for
     // the 10,000-row file.
     let b_list: Vec<String> = b_only
         .iter()
         .chain(&shared)
-        .chain(&ids(66, 400))
+        .chain(&sample_ids(66, 400))
         .cloned()
         .collect();
     let c_list: Vec<String> = c_only
         .iter()
         .chain(&shared)
-        .chain(&ids(77, 300))
+        .chain(&sample_ids(77, 300))
         .cloned()
         .collect();
     import_and_publish(
@@ -219,14 +207,14 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
         &b,
         "fraud_txn",
         "cn_id",
-        &write_list(&root.join("b.csv"), &b_list, "listed_by_b"),
+        &write_labelled_csv(&root.join("b.csv"), &b_list, "listed_by_b"),
     );
     import_and_publish(
         bin,
         &c,
         "credit_overdue",
         "cn_id",
-        &write_list(&root.join("c.csv"), &c_list, "listed_by_c"),
+        &write_labelled_csv(&root.join("c.csv"), &c_list, "listed_by_c"),
     );
     // The querier's own list: its size sets its allowance.
     import_and_publish(
@@ -234,7 +222,7 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
         &a,
         "fraud_txn",
         "cn_id",
-        &write_list(&root.join("a.csv"), &ids(55, 200), "own"),
+        &write_labelled_csv(&root.join("a.csv"), &sample_ids(55, 200), "own"),
     );
     // Credits for the 10,000-row file against two lists.
     let credits = fengxin_ledger::CreditParams {
@@ -423,7 +411,7 @@ fn a_csv_and_a_jsonl_file_are_screened_row_by_row() {
 /// through it, every 97th row invalid, the rest on no list; the results equal the lists
 /// exactly, with each list's label on its hits.
 fn ten_thousand_rows(root: &Path, a: &Path, b_list: &[String], c_list: &[String]) {
-    let nowhere = ids(88, 10_000);
+    let nowhere = sample_ids(88, 10_000);
     let on_b: std::collections::BTreeSet<&str> = b_list.iter().map(String::as_str).collect();
     let on_c: std::collections::BTreeSet<&str> = c_list.iter().map(String::as_str).collect();
     let mut listed: Vec<&str> = on_b.union(&on_c).copied().collect();

@@ -5,25 +5,13 @@
 //! finished by running the command again.
 
 use fengxin_e2e::{
-    files_containing, import_and_publish, init_member, path_str, Builder, RunningNode,
+    files_containing, import_and_publish, init_member, path_str, sample_ids, write_labelled_csv,
+    Builder, RunningNode,
 };
-use fengxin_types::IdType;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
-
-fn ids(seed: u64, n: usize) -> Vec<String> {
-    fengxin_sample::identifiers(IdType::CnId, n, seed).collect()
-}
-
-fn write_csv(path: &Path, ids: &[String], reason: &str) {
-    let mut text = String::from("identifier,reason,added_on\n");
-    for id in ids {
-        text.push_str(&format!("{id},{reason},2026-11-30\n"));
-    }
-    std::fs::write(path, text).expect("write csv");
-}
 
 fn held(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("held"))
@@ -70,10 +58,10 @@ fn a_rotated_list_is_screened_through_its_new_epoch_and_the_old_seed_is_gone() {
     let root = tmp.path();
     let a = init_member(bin, root, "bank-a");
     let b = init_member(bin, root, "bank-b");
-    let b_list = ids(51, 1200);
-    let nowhere = ids(52, 10);
-    write_csv(&root.join("b.csv"), &b_list, "mule_account");
-    write_csv(&root.join("a.csv"), &ids(53, 500), "fraud");
+    let b_list = sample_ids(51, 1200);
+    let nowhere = sample_ids(52, 10);
+    write_labelled_csv(&root.join("b.csv"), &b_list, "mule_account");
+    write_labelled_csv(&root.join("a.csv"), &sample_ids(53, 500), "fraud");
     import_and_publish(bin, &b, "fraud_txn", "cn_id", &root.join("b.csv"));
     import_and_publish(bin, &a, "fraud_txn", "cn_id", &root.join("a.csv"));
     let genesis = fengxin_e2e::write_genesis(bin, root, &[&a.dir, &b.dir], None);
@@ -183,7 +171,7 @@ fn a_rotation_stopped_after_the_ratchet_is_refused_until_it_is_finished() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
     let b = init_member(bin, root, "bank-b");
-    write_csv(&root.join("b.csv"), &ids(61, 300), "mule_account");
+    write_labelled_csv(&root.join("b.csv"), &sample_ids(61, 300), "mule_account");
     import_and_publish(bin, &b, "fraud_txn", "cn_id", &root.join("b.csv"));
     let data: PathBuf = b.dir.clone();
     let d = data.as_os_str();

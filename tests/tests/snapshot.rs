@@ -4,24 +4,13 @@
 //! responder's data directory and log hold neither the identifiers nor the querier's tags.
 
 use fengxin_e2e::{
-    files_containing, import_and_publish, init_member, node_cmd, path_str, RunningNode,
+    files_containing, import_and_publish, init_member, node_cmd, path_str, sample_ids,
+    write_labelled_csv, RunningNode,
 };
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId};
 use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
-
-fn ids(seed: u64, n: usize) -> Vec<String> {
-    fengxin_sample::identifiers(IdType::CnId, n, seed).collect()
-}
-
-fn write_csv(path: &Path, ids: &[String], reason: &str) {
-    let mut text = String::from("identifier,reason,added_on\n");
-    for id in ids {
-        text.push_str(&format!("{id},{reason},2026-11-30\n"));
-    }
-    std::fs::write(path, text).expect("write csv");
-}
 
 #[test]
 fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_proof_mode() {
@@ -31,12 +20,12 @@ fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_pr
     let a = init_member(bin, root, "bank-a");
     let b = init_member(bin, root, "bank-b");
     let c = init_member(bin, root, "bank-c");
-    let b_list = ids(11, 1500);
-    let c_list = ids(22, 20);
-    let nowhere = ids(33, 300);
-    write_csv(&root.join("b.csv"), &b_list, "mule_account");
-    write_csv(&root.join("c.csv"), &c_list, "overdue");
-    write_csv(&root.join("a.csv"), &ids(44, 3000), "fraud");
+    let b_list = sample_ids(11, 1500);
+    let c_list = sample_ids(22, 20);
+    let nowhere = sample_ids(33, 300);
+    write_labelled_csv(&root.join("b.csv"), &b_list, "mule_account");
+    write_labelled_csv(&root.join("c.csv"), &c_list, "overdue");
+    write_labelled_csv(&root.join("a.csv"), &sample_ids(44, 3000), "fraud");
     import_and_publish(bin, &b, "fraud_txn", "cn_id", &root.join("b.csv"));
     // bank-c's list is proof-only: published without a snapshot.
     node_cmd(
