@@ -73,6 +73,15 @@ pub fn members_with_lists(
         .collect()
 }
 
+/// `member`'s result in a screening report; panics if the report has none.
+pub fn result_of<'a>(report: &'a ScreenReport, member: &str) -> &'a api::ScreenResult {
+    report
+        .results
+        .iter()
+        .find(|r| r.member.as_str() == member)
+        .unwrap_or_else(|| panic!("no result of {member}: {report:?}"))
+}
+
 /// `n` sample resident ids (`cn_id`), seeded.
 pub fn sample_ids(seed: u64, n: usize) -> Vec<String> {
     fengxin_sample::identifiers(fengxin_types::IdType::CnId, n, seed).collect()

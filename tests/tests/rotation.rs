@@ -5,8 +5,8 @@
 //! finished by running the command again.
 
 use fengxin_e2e::{
-    files_containing, import_and_publish, init_member, path_str, sample_ids, write_labelled_csv,
-    Builder, RunningNode,
+    files_containing, import_and_publish, init_member, path_str, result_of, sample_ids,
+    write_labelled_csv, Builder, RunningNode,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -73,11 +73,7 @@ fn a_rotated_list_is_screened_through_its_new_epoch_and_the_old_seed_is_gone() {
     let first = wait_for_held(&a.dir, |h| h.len() == 1);
     assert!(first[0].starts_with("bank-b.fraud_txn.1."), "{first:?}");
     let before = node_a.screen("cn_id", &b_list[0]);
-    let at_b = before
-        .results
-        .iter()
-        .find(|r| r.member.as_str() == "bank-b")
-        .expect("bank-b");
+    let at_b = result_of(&before, "bank-b");
     assert_eq!(at_b.result, Some(fengxin_api::Verdict::Hit));
     assert_eq!(at_b.mode, Some(fengxin_api::ScreenMode::Snapshot));
 
@@ -121,11 +117,7 @@ fn a_rotated_list_is_screened_through_its_new_epoch_and_the_old_seed_is_gone() {
         (&nowhere[0], false),
     ] {
         let report = node_a.screen("cn_id", raw);
-        let at_b = report
-            .results
-            .iter()
-            .find(|r| r.member.as_str() == "bank-b")
-            .expect("bank-b");
+        let at_b = result_of(&report, "bank-b");
         assert!(at_b.verified, "{at_b:?}");
         assert_eq!(
             at_b.mode,

@@ -4,7 +4,7 @@
 //! responder's data directory and log hold neither the identifiers nor the querier's tags.
 
 use fengxin_e2e::{
-    files_containing, import_and_publish, init_member, node_cmd, path_str, sample_ids,
+    files_containing, import_and_publish, init_member, node_cmd, path_str, result_of, sample_ids,
     write_labelled_csv, RunningNode,
 };
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId};
@@ -142,11 +142,7 @@ fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_pr
     }
     // One identifier: snapshot mode with its label.
     let report = _node_a.screen("cn_id", &b_list[100]);
-    let at_b = report
-        .results
-        .iter()
-        .find(|r| r.member.as_str() == "bank-b")
-        .expect("bank-b");
+    let at_b = result_of(&report, "bank-b");
     assert_eq!(at_b.result, Some(fengxin_api::Verdict::Hit));
     assert_eq!(at_b.mode, Some(fengxin_api::ScreenMode::Snapshot));
     assert_eq!(

@@ -149,7 +149,7 @@ impl Store {
     /// generation are left alone; a list at a later generation than the seed is refused.
     pub fn rotate(&self, seed: &MasterSeed) -> Result<Vec<Rotation>, StoreError> {
         let mut out = Vec::new();
-        for list in self.list_ids()? {
+        for (list, _) in self.list_metas()? {
             if let Some(r) = ListWriter::rotate(&self.db, &list, seed)? {
                 out.push(r);
             }
@@ -160,24 +160,21 @@ impl Store {
     /// Refuses `seed` if any list's tags were made with another generation of it (a rotation
     /// not finished, or a seed file older than the database).
     pub fn check_generation(&self, seed: &MasterSeed) -> Result<(), StoreError> {
-        let txn = self.db.begin_read().map_err(redb::Error::from)?;
-        let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
-        for row in lists.iter().map_err(redb::Error::from)? {
-            let (k, v) = row.map_err(redb::Error::from)?;
-            let list = ListId::parse(k.value()).map_err(|_| StoreError::Corrupt("bad list id"))?;
-            writer::check_generation(&list, &ListMeta::decode(v.value())?, seed)?;
+        for (list, meta) in self.list_metas()? {
+            writer::check_generation(&list, &meta, seed)?;
         }
         Ok(())
     }
 
-    /// Every stored list's id.
-    fn list_ids(&self) -> Result<Vec<ListId>, StoreError> {
+    /// Every stored list with its metadata, in list order.
+    fn list_metas(&self) -> Result<Vec<(ListId, ListMeta)>, StoreError> {
         let txn = self.db.begin_read().map_err(redb::Error::from)?;
         let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
         let mut out = Vec::new();
         for row in lists.iter().map_err(redb::Error::from)? {
-            let (k, _) = row.map_err(redb::Error::from)?;
-            out.push(ListId::parse(k.value()).map_err(|_| StoreError::Corrupt("bad list id"))?);
+            let (k, v) = row.map_err(redb::Error::from)?;
+            let list = ListId::parse(k.value()).map_err(|_| StoreError::Corrupt("bad list id"))?;
+            out.push((list, ListMeta::decode(v.value())?));
         }
         Ok(out)
     }

@@ -109,13 +109,9 @@ impl ListWriter {
         seed: &MasterSeed,
     ) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(redb::Error::from)?;
-        let (meta, existed) = {
-            let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
-            let stored = lists.get(list.as_str()).map_err(redb::Error::from)?;
-            match stored {
-                Some(m) => (ListMeta::decode(m.value())?, true),
-                None => (ListMeta::new(seed.generation()), false),
-            }
+        let (meta, existed) = match stored_meta(&txn, list)? {
+            Some(m) => (m, true),
+            None => (ListMeta::new(seed.generation()), false),
         };
         check_generation(list, &meta, seed)?;
         let epoch = meta.epoch()?;
@@ -155,20 +151,14 @@ impl ListWriter {
         seed: &MasterSeed,
     ) -> Result<Option<Rotation>, StoreError> {
         let txn = db.begin_write().map_err(redb::Error::from)?;
-        let meta = {
-            let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
-            let stored = lists.get(list.as_str()).map_err(redb::Error::from)?;
-            match stored {
-                Some(m) => ListMeta::decode(m.value())?,
-                None => return Ok(None),
-            }
-        };
-        if meta.generation == seed.generation() {
+        let Some(meta) = stored_meta(&txn, list)? else {
             return Ok(None);
-        }
-        if meta.generation > seed.generation() {
-            // A seed older than the list's tags: refused, never "rotated" backwards.
+        };
+        if meta.generation >= seed.generation() {
+            // Nothing to do at the seed's generation; a seed older than the list's tags is
+            // refused, never "rotated" backwards.
             check_generation(list, &meta, seed)?;
+            return Ok(None);
         }
         let from = meta.epoch()?;
         let to = from
@@ -177,7 +167,10 @@ impl ListWriter {
             .and_then(|e| Epoch::new(e).ok())
             .ok_or(StoreError::Corrupt("list epoch at its maximum"))?;
         let key = ListKey::derive(seed, list, to)?;
-        let entries = retag_entries(&txn, list, &key)?;
+        let Retagged {
+            entries,
+            tags: real,
+        } = retag_entries(&txn, list, &key)?;
         {
             let mut tags_t = txn.open_table(TAGS).map_err(redb::Error::from)?;
             let mut labels_t = txn.open_table(LABELS).map_err(redb::Error::from)?;
@@ -191,13 +184,6 @@ impl ListWriter {
                 .clear()
                 .map_err(redb::Error::from)?;
         }
-        let real = {
-            let tags = txn.open_table(TAGS).map_err(redb::Error::from)?;
-            let rows = tags
-                .range(crate::schema::tag_range(list, to))
-                .map_err(redb::Error::from)?;
-            rows.count() as u64
-        };
         let meta = ListMeta {
             epoch: to.get(),
             generation: seed.generation(),
@@ -444,9 +430,28 @@ fn record_tags(
     Ok(new)
 }
 
+/// The stored metadata of `list`, read inside the writer's transaction.
+fn stored_meta(txn: &WriteTransaction, list: &ListId) -> Result<Option<ListMeta>, StoreError> {
+    let lists = txn.open_table(LISTS).map_err(redb::Error::from)?;
+    let stored = lists.get(list.as_str()).map_err(redb::Error::from)?;
+    stored.map(|m| ListMeta::decode(m.value())).transpose()
+}
+
+/// What [`retag_entries`] did.
+struct Retagged {
+    /// Entries re-tagged.
+    entries: u64,
+    /// Distinct tags recorded for the new epoch.
+    tags: u64,
+}
+
 /// Tags every stored entry of `list` again with `key` (a new epoch's), sealing each label
-/// again, and records the tags and labels under the key's epoch. Returns the entries re-tagged.
-fn retag_entries(txn: &WriteTransaction, list: &ListId, key: &ListKey) -> Result<u64, StoreError> {
+/// again, and records the tags and labels under the key's epoch.
+fn retag_entries(
+    txn: &WriteTransaction,
+    list: &ListId,
+    key: &ListKey,
+) -> Result<Retagged, StoreError> {
     use std::ops::Bound;
     let epoch = key.epoch().get();
     let today = fengxin_types::CivilDate::today_china();
@@ -454,7 +459,10 @@ fn retag_entries(txn: &WriteTransaction, list: &ListId, key: &ListKey) -> Result
     let mut tags_t = txn.open_table(TAGS).map_err(redb::Error::from)?;
     let mut labels_t = txn.open_table(LABELS).map_err(redb::Error::from)?;
     let mut after: Option<(String, String)> = None;
-    let mut total = 0u64;
+    let mut done = Retagged {
+        entries: 0,
+        tags: 0,
+    };
     loop {
         // One slice of the list's entries, in key order, after the last one re-tagged.
         let mut slice: Vec<(CanonicalId, EntryRecord)> = Vec::with_capacity(ROTATION_SLICE);
@@ -510,10 +518,10 @@ fn retag_entries(txn: &WriteTransaction, list: &ListId, key: &ListKey) -> Result
                 )
                 .map_err(redb::Error::from)?;
         }
-        record_tags(&mut tags_t, &mut labels_t, list, epoch, tagged)?;
-        total += slice.len() as u64;
+        done.tags += record_tags(&mut tags_t, &mut labels_t, list, epoch, tagged)?;
+        done.entries += slice.len() as u64;
     }
-    Ok(total)
+    Ok(done)
 }
 
 /// Merges the stored real tags (increasing) with the sorted dummies into one increasing

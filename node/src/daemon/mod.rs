@@ -148,7 +148,8 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
     let store = dir.store()?;
     // Tags made with another seed generation cannot be served: a rotation stopped part-way
     // (finish it with `lists rotate`) or a seed older than the database.
-    store.check_generation(&dir.master_seed()?)?;
+    let seed = dir.master_seed()?;
+    store.check_generation(&seed)?;
     let publications = read_publications(dir.root()).unwrap_or_else(|e| {
         tracing::warn!("serving no publications: {e}");
         Vec::new()
@@ -196,7 +197,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
         data: dir.root().to_path_buf(),
         listen: dir.config().listen.clone(),
         store,
-        seed: dir.master_seed()?,
+        seed,
         keys: Mutex::new(BTreeMap::new()),
         prover,
         verifier,
