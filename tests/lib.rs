@@ -236,6 +236,36 @@ impl Drop for RunningNode {
     }
 }
 
+/// The complete held copies in a data directory (`held/*.entries`), sorted by name.
+pub fn held_copies(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("held"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".entries"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Waits up to a minute until the complete held copies in `dir` satisfy `expected`.
+pub fn held_copies_until(dir: &Path, expected: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let names = held_copies(dir);
+        if expected(&names) {
+            return names;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "held copies: {names:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let mut hits = Vec::new();

@@ -5,38 +5,12 @@
 //! finished by running the command again.
 
 use fengxin_e2e::{
-    files_containing, import_and_publish, init_member, path_str, result_of, sample_ids,
-    write_labelled_csv, Builder, RunningNode,
+    files_containing, held_copies_until, import_and_publish, init_member, path_str, result_of,
+    sample_ids, write_labelled_csv, Builder, RunningNode,
 };
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fengxin-node-e2e");
-
-fn held(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("held"))
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-/// Waits up to a minute until bank-a's held copies are exactly `expected`.
-fn wait_for_held(dir: &Path, expected: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let names = held(dir);
-        if expected(&names) {
-            return names;
-        }
-        assert!(Instant::now() < deadline, "held copies: {names:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn rotate(bin: &Path, dir: &Path) -> serde_json::Value {
     let out = Builder::new(bin, Path::new("."))
@@ -70,7 +44,7 @@ fn a_rotated_list_is_screened_through_its_new_epoch_and_the_old_seed_is_gone() {
     for d in [&a.dir, &b.dir] {
         fengxin_node::consortium::wait_for_publications(d, 2).expect("publications committed");
     }
-    let first = wait_for_held(&a.dir, |h| h.len() == 1);
+    let first = held_copies_until(&a.dir, |h| h.len() == 1);
     assert!(first[0].starts_with("bank-b.fraud_txn.1."), "{first:?}");
     let before = node_a.screen("cn_id", &b_list[0]);
     let at_b = result_of(&before, "bank-b");
@@ -107,7 +81,7 @@ fn a_rotated_list_is_screened_through_its_new_epoch_and_the_old_seed_is_gone() {
 
     // bank-b restarts and submits its epoch-2 publication; bank-a replaces its copy.
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
-    let second = wait_for_held(&a.dir, |h| {
+    let second = held_copies_until(&a.dir, |h| {
         h.len() == 1 && h[0].starts_with("bank-b.fraud_txn.2.")
     });
     assert_eq!(second.len(), 1, "{second:?}");

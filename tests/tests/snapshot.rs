@@ -83,9 +83,9 @@ fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_pr
     }
     // bank-a holds bank-b's snapshot (bank-c shares none); bank-b holds bank-a's.
     fengxin_node::consortium::wait_for_snapshots(&a.dir, 1).expect("bank-a holds a snapshot");
-    let held: Vec<_> = std::fs::read_dir(a.dir.join("held"))
-        .expect("held dir")
-        .map(|e| e.expect("entry").path())
+    let held: Vec<_> = fengxin_e2e::held_copies(&a.dir)
+        .iter()
+        .map(|n| a.dir.join("held").join(n))
         .collect();
     assert_eq!(held.len(), 1, "{held:?}");
     #[cfg(unix)]
@@ -94,6 +94,7 @@ fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_pr
         let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode(&a.dir.join("held")), 0o700);
         assert_eq!(mode(&held[0]), 0o600);
+        assert_eq!(mode(&held[0].with_extension("manifest")), 0o600);
         assert_eq!(
             std::fs::metadata(&held[0]).expect("meta").len(),
             1600 * fengxin_snapshot::ENTRY_LEN as u64

@@ -346,6 +346,11 @@ impl Assembler {
         }
     }
 
+    /// The header the snapshot is received against.
+    pub fn header(&self) -> SnapshotHeader {
+        self.header
+    }
+
     /// The next chunk due (where a resumed transfer starts).
     pub fn next_chunk(&self) -> u32 {
         self.next

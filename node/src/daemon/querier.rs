@@ -274,6 +274,11 @@ impl StepError {
         Self::new(ScreenErrorKind::PeerMisbehaved, message, false).because(reason)
     }
 
+    /// Whether the peer is at fault.
+    pub(super) fn is_misbehaviour(&self) -> bool {
+        self.kind == ScreenErrorKind::PeerMisbehaved
+    }
+
     /// The peer refused.
     pub(super) fn refused(r: fengxin_protocol::Refusal) -> Self {
         QueryError::Refused(r).into()

@@ -9,12 +9,18 @@
 //! **Holding.** Every [`SYNC_ROUND`], the node fetches the snapshot of every other member's
 //! shared list whose current publication it does not hold: the manifest (checked against the
 //! chunk root), then the chunks in order, each checked as it arrives (hash, length, tag order)
-//! and written straight to an owner-only file in `DATA/held/`, so memory stays one request of
-//! chunks whatever the snapshot's size. The tags are then streamed back from the file into a
-//! sorted build and the root compared with the published root. A chunk that fails or a root
-//! that differs is the responder's misbehaviour: the copy is discarded, the failure logged with
-//! the failing chunk, and screening of that list stays in proof mode. A copy is replaced when
-//! the member publishes another root, and deleted when it is superseded or the member leaves.
+//! and written straight to an owner-only `.part` file in `DATA/held/`, so memory stays one
+//! request of chunks whatever the snapshot's size. The tags are then streamed back from the
+//! file into a sorted build and the root compared with the published root; only then is the
+//! file renamed `.entries` and the copy held. A chunk that fails or a root that differs is the
+//! responder's misbehaviour: the copy is discarded, the failure logged with the failing chunk,
+//! and screening of that list stays in proof mode. Any other failure (the responder
+//! unreachable or refusing, this node stopped) keeps the manifest and the chunks verified so
+//! far, and the next round or run resumes after them. A copy kept from an earlier run is
+//! checked again from its own files, exactly as if it had just arrived, before it is held; a
+//! chunk of it that fails is this node's damaged file, cut off and fetched again. A copy is
+//! replaced when the member publishes another root, and its files deleted when it is
+//! superseded or the member leaves.
 
 use super::querier::{exchange, StepError};
 use super::state::Node;
@@ -245,8 +251,6 @@ pub(super) fn held(
 /// Keeps the held copies in step with the ledger's publications, every [`SYNC_ROUND`].
 pub(super) async fn sync_snapshots(node: Arc<Node>) {
     let dir = node.data.join(HELD_DIR);
-    // Copies from an earlier run are not trusted to be complete: fetched again.
-    let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = owner_only_dir(&dir) {
         tracing::warn!("{}: {e}; snapshots are not held", dir.display());
         return;
@@ -255,6 +259,41 @@ pub(super) async fn sync_snapshots(node: Arc<Node>) {
     loop {
         sync_round(&node, &dir).await;
         tokio::time::sleep(SYNC_ROUND).await;
+    }
+}
+
+/// The files of the copy of one publication's snapshot in `DATA/held/`: the entries once
+/// verified, the entries while they arrive, and the manifest (resumed from on the next round
+/// or after a restart).
+struct CopyFiles {
+    entries: PathBuf,
+    part: PathBuf,
+    manifest: PathBuf,
+}
+
+impl CopyFiles {
+    fn stem(p: &fengxin_protocol::Publication, header: &SnapshotHeader) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            p.member,
+            p.list,
+            p.epoch,
+            hex::encode(&header.root[..8])
+        )
+    }
+
+    fn new(dir: &Path, stem: &str) -> Self {
+        Self {
+            entries: dir.join(format!("{stem}.entries")),
+            part: dir.join(format!("{stem}.part")),
+            manifest: dir.join(format!("{stem}.manifest")),
+        }
+    }
+
+    fn remove(&self) {
+        for f in [&self.entries, &self.part, &self.manifest] {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 
@@ -275,41 +314,36 @@ async fn sync_round(node: &Arc<Node>, dir: &Path) {
                 .collect()
         })
         .unwrap_or_default();
-    // Drop copies no current publication names.
-    let keep: Vec<(MemberName, ListId)> = wanted
-        .iter()
-        .map(|(_, p, _)| (p.member.clone(), p.list.clone()))
-        .collect();
+    // Drop copies, and files of copies, that no current publication names.
     if let Ok(mut held) = node.held.write() {
-        held.retain(|k, h| {
-            let keep = keep.contains(k);
-            if !keep {
-                let _ = std::fs::remove_file(&h.path);
-            }
-            keep
+        held.retain(|(member, list), h| {
+            wanted.iter().any(|(_, p, _)| {
+                (&p.member, &p.list, p.epoch, p.root) == (member, list, h.epoch, h.root)
+            })
         });
     }
+    let stems: Vec<String> = wanted
+        .iter()
+        .map(|(_, p, h)| CopyFiles::stem(p, h))
+        .collect();
+    remove_stale_files(dir, &stems);
     for (party, p, header) in wanted {
         if held(node, &p.member, &p.list, p.epoch, &p.root).is_some() {
             continue;
         }
-        match fetch(node, &party, &p, header, dir).await {
+        let files = CopyFiles::new(dir, &CopyFiles::stem(&p, &header));
+        match fetch(node, &party, &p, header, &files).await {
             Ok(h) => {
                 tracing::info!(
-                    "holding {}'s {} epoch {} snapshot ({} entries)",
+                    "holding {}'s {} epoch {} snapshot ({} entries, {} chunks from the \
+                     responder)",
                     p.member,
                     p.list,
                     p.epoch,
-                    header.entries
+                    header.entries,
+                    h.fetched
                 );
-                let old = node
-                    .held
-                    .write()
-                    .ok()
-                    .and_then(|mut held| held.insert((p.member.clone(), p.list.clone()), h));
-                if let Some(old) = old {
-                    let _ = std::fs::remove_file(&old.path);
-                }
+                install(node, &p, h.held, &files);
             }
             Err(e) => tracing::warn!(
                 "{}'s {} epoch {} snapshot not held: {}",
@@ -322,15 +356,70 @@ async fn sync_round(node: &Arc<Node>, dir: &Path) {
     }
 }
 
-/// Fetches and verifies `p`'s snapshot into `dir`.
+/// Removes every file of `dir` that is not one of the copies named by `stems`.
+fn remove_stale_files(dir: &Path, stems: &[String]) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in read.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+        if !stems.iter().any(|s| s == stem) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Marks a verified copy complete and holds it. The rename happens under the write lock, so
+/// a screening that sees the complete file also sees the copy held.
+fn install(node: &Node, p: &fengxin_protocol::Publication, held: Held, files: &CopyFiles) {
+    let Ok(mut copies) = node.held.write() else {
+        return;
+    };
+    if let Err(e) = std::fs::rename(&files.part, &files.entries) {
+        tracing::warn!("{}: {e}; the snapshot is not held", files.entries.display());
+        return;
+    }
+    copies.insert((p.member.clone(), p.list.clone()), Arc::new(held));
+}
+
+/// A copy verified in its `.part` file.
+struct Verified {
+    held: Held,
+    /// Chunks that came from the responder (the others were resumed from this node's disk).
+    fetched: u32,
+}
+
+/// Fetches and verifies `p`'s snapshot into `files`, resuming from what an earlier round or
+/// run left: the manifest and every leading chunk on disk are checked exactly as if they had
+/// just arrived (a chunk that fails is this node's damaged file, cut off and fetched again);
+/// the rest comes from the responder. A fault of the responder's discards the copy; any other
+/// failure keeps what was verified for the next round.
 async fn fetch(
     node: &Arc<Node>,
     party: &Party,
     p: &fengxin_protocol::Publication,
     header: SnapshotHeader,
-    dir: &Path,
-) -> Result<Arc<Held>, StepError> {
+    files: &CopyFiles,
+) -> Result<Verified, StepError> {
+    let result = fetch_into(node, party, p, header, files).await;
+    if let Err(e) = &result {
+        if e.is_misbehaviour() {
+            files.remove();
+        }
+    }
+    result
+}
+
+async fn fetch_into(
+    node: &Arc<Node>,
+    party: &Party,
+    p: &fengxin_protocol::Publication,
+    header: SnapshotHeader,
+    files: &CopyFiles,
+) -> Result<Verified, StepError> {
     let misbehaved = |m: String| StepError::misbehaved(m, "bad_snapshot");
+    let local = |e: std::io::Error, f: &Path| StepError::local(format!("{}: {e}", f.display()));
     let ask = |first: u32, count: u32| {
         Request::Snapshot(SnapshotRequest {
             list: p.list.clone(),
@@ -340,79 +429,149 @@ async fn fetch(
             count,
         })
     };
-    let manifest = match exchange(node, party, &ask(0, 0)).await? {
-        Response::SnapshotManifest(m) => m,
-        Response::Refused(r) => return Err(StepError::refused(r)),
-        _ => {
-            return Err(misbehaved(
-                "answered a manifest request with something else".into(),
-            ))
+    // A complete copy from an earlier run is verified again before it is held.
+    if files.entries.exists() {
+        std::fs::rename(&files.entries, &files.part).map_err(|e| local(e, &files.part))?;
+    }
+    let mut assembler = Assembler::new(header);
+    let on_disk = read_manifest(&files.manifest)
+        .and_then(|m| assembler.accept_manifest(m.clone()).ok().map(|()| m));
+    let manifest = match on_disk {
+        Some(m) => m,
+        None => {
+            let _ = std::fs::remove_file(&files.part);
+            let m = match exchange(node, party, &ask(0, 0)).await? {
+                Response::SnapshotManifest(m) => m,
+                Response::Refused(r) => return Err(StepError::refused(r)),
+                _ => {
+                    return Err(misbehaved(
+                        "answered a manifest request with something else".into(),
+                    ))
+                }
+            };
+            assembler
+                .accept_manifest(m.clone())
+                .map_err(|e| misbehaved(e.to_string()))?;
+            write_manifest(&files.manifest, &m).map_err(|e| local(e, &files.manifest))?;
+            m
         }
     };
-    let mut assembler = Assembler::new(header);
-    assembler
-        .accept_manifest(manifest.clone())
-        .map_err(|e| misbehaved(e.to_string()))?;
-    let path = dir.join(format!(
-        "{}.{}.{}.{}.entries",
-        p.member,
-        p.list,
-        p.epoch,
-        hex::encode(&header.root[..8])
-    ));
-    let mut file = owner_only_file(&path).map_err(|e| StepError::local(e.to_string()))?;
+    let path = files.part.clone();
+    let (mut file, mut first_tags) = tokio::task::block_in_place(|| resume(&path, &mut assembler))
+        .map_err(|e| local(e, &path))?;
+    let resumed = assembler.next_chunk();
+    while assembler.next_chunk() < header.chunks {
+        let first = assembler.next_chunk();
+        let count = MAX_SNAPSHOT_CHUNKS.min(header.chunks - first);
+        let chunks = match exchange(node, party, &ask(first, count)).await? {
+            Response::SnapshotChunks(c) if !c.is_empty() => c,
+            Response::Refused(r) => return Err(StepError::refused(r)),
+            _ => return Err(misbehaved(format!("no chunks from chunk {first}"))),
+        };
+        for (k, bytes) in chunks.iter().enumerate() {
+            let index = first + k as u32;
+            let entries = assembler
+                .accept_chunk(index, bytes)
+                .map_err(|e| misbehaved(e.to_string()))?;
+            if let Some(e) = entries.first() {
+                first_tags.push(e.tag);
+            }
+            file.write_all(bytes).map_err(|e| local(e, &path))?;
+        }
+    }
+    assembler.finish().map_err(|e| misbehaved(e.to_string()))?;
+    file.sync_all().map_err(|e| local(e, &path))?;
+    // The tags, streamed back from the file, must build the published tree. The chunks are
+    // the ones the published chunk root fixes, wherever they were read from: a mismatch is
+    // the responder's.
+    let (read, published) = (path.clone(), p.root);
+    let root = tokio::task::spawn_blocking(move || rebuilt_root(&read))
+        .await
+        .map_err(|e| StepError::local(e.to_string()))?
+        .map_err(StepError::local)?;
+    if root.to_bytes() != published {
+        return Err(misbehaved(format!(
+            "the snapshot's tags build the root {root}, not the published root {}",
+            hex::encode(published)
+        )));
+    }
+    Ok(Verified {
+        held: Held {
+            epoch: p.epoch,
+            root: p.root,
+            header,
+            manifest,
+            first_tags,
+            path: files.entries.clone(),
+        },
+        fetched: header.chunks - resumed,
+    })
+}
+
+/// The manifest saved in `path`, if there is one of whole hashes.
+fn read_manifest(path: &Path) -> Option<Vec<[u8; 32]>> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() % 32 != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(32)
+            .map(|h| {
+                let mut a = [0u8; 32];
+                a.copy_from_slice(h);
+                a
+            })
+            .collect(),
+    )
+}
+
+fn write_manifest(path: &Path, manifest: &[[u8; 32]]) -> std::io::Result<()> {
+    let mut file = owner_only_file(path)?;
+    for h in manifest {
+        file.write_all(h)?;
+    }
+    file.sync_all()
+}
+
+/// Feeds the chunks already in `path` (created if missing) to `assembler` in order while they
+/// check out, cuts the file after the last one that does, and returns it open at its end with
+/// the first tag of every accepted chunk.
+fn resume(path: &Path, assembler: &mut Assembler) -> std::io::Result<(std::fs::File, Vec<Tag>)> {
+    let mut file = owner_only_append(path)?;
+    let len = file.metadata()?.len();
+    let header = assembler.header();
+    let per = (fengxin_snapshot::CHUNK_ENTRIES * ENTRY_LEN) as u64;
+    let total = header.entries * ENTRY_LEN as u64;
     let mut first_tags = Vec::with_capacity(header.chunks as usize);
-    let result = async {
-        while assembler.next_chunk() < header.chunks {
-            let first = assembler.next_chunk();
-            let count = MAX_SNAPSHOT_CHUNKS.min(header.chunks - first);
-            let chunks = match exchange(node, party, &ask(first, count)).await? {
-                Response::SnapshotChunks(c) if !c.is_empty() => c,
-                Response::Refused(r) => return Err(StepError::refused(r)),
-                _ => return Err(misbehaved(format!("no chunks from chunk {first}"))),
-            };
-            for (k, bytes) in chunks.iter().enumerate() {
-                let index = first + k as u32;
-                let entries = assembler
-                    .accept_chunk(index, bytes)
-                    .map_err(|e| misbehaved(e.to_string()))?;
+    let mut good = 0u64;
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, &file);
+    while good < len.min(total) {
+        let size = per.min(total - good);
+        if good + size > len {
+            break;
+        }
+        let mut bytes = vec![0u8; size as usize];
+        reader.read_exact(&mut bytes)?;
+        let index = assembler.next_chunk();
+        match assembler.accept_chunk(index, &bytes) {
+            Ok(entries) => {
                 if let Some(e) = entries.first() {
                     first_tags.push(e.tag);
                 }
-                file.write_all(bytes)
-                    .map_err(|e| StepError::local(format!("{}: {e}", path.display())))?;
+                good += size;
+            }
+            Err(e) => {
+                tracing::warn!("{}: {e}; fetched again from the responder", path.display());
+                break;
             }
         }
-        assembler.finish().map_err(|e| misbehaved(e.to_string()))?;
-        file.sync_all()
-            .map_err(|e| StepError::local(format!("{}: {e}", path.display())))?;
-        // The tags, streamed back from the file, must build the published tree.
-        let (read, published) = (path.clone(), p.root);
-        let root = tokio::task::spawn_blocking(move || rebuilt_root(&read))
-            .await
-            .map_err(|e| StepError::local(e.to_string()))?
-            .map_err(StepError::local)?;
-        if root.to_bytes() != published {
-            return Err(misbehaved(format!(
-                "the snapshot's tags build the root {root}, not the published root {}",
-                hex::encode(published)
-            )));
-        }
-        Ok(())
     }
-    .await;
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(Arc::new(Held {
-        epoch: p.epoch,
-        root: p.root,
-        header,
-        manifest,
-        first_tags,
-        path,
-    }))
+    drop(reader);
+    file.set_len(good)?;
+    file.seek(SeekFrom::End(0))?;
+    Ok((file, first_tags))
 }
 
 /// The root of the sorted build over the tags of a held snapshot file, read in order.
@@ -455,14 +614,33 @@ fn owner_only_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 fn owner_only_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    owner_only(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+    )
+    .open(path)
+}
+
+/// Opened for reading and writing, kept as it is, created owner-only if missing.
+fn owner_only_append(path: &Path) -> std::io::Result<std::fs::File> {
+    owner_only(
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true),
+    )
+    .open(path)
+}
+
+fn owner_only(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)
+    options
 }
 
 /// One snapshot-mode exchange for a batch of at most 65,535 identifiers (restarted from a
