@@ -204,6 +204,27 @@ pub fn audit(
             ),
         });
     }
+    for ((member, list, epoch), fault) in state
+        .snapshot_faults()
+        .filter(|(_, f)| f.height >= from && f.height <= to)
+    {
+        flags.push(Flag {
+            rule: FlagRule::SnapshotFault,
+            member: member.clone(),
+            responder: Some(fault.reporter.clone()),
+            evidence: format!(
+                "{list} epoch {epoch}: {} at {}, reported by {} in record {} (height {}); the \
+                 ledger checked the evidence against the publication",
+                fault.kind,
+                fault
+                    .chunk
+                    .map_or_else(|| "the manifest".to_owned(), |c| format!("chunk {c}")),
+                fault.reporter,
+                hex::encode(fault.record),
+                fault.height
+            ),
+        });
+    }
     AuditReport {
         height: state.height(),
         from,

@@ -12,7 +12,8 @@ use fengxin_ledger::{Record, RecordBody};
 use fengxin_net::{Endpoint, Limits, StaticRegistry};
 use fengxin_node::datadir::{MemberFile, Role};
 use fengxin_protocol::{
-    AnswerSource, Mode, Publication, Request, Responder, Response, RngCoreCrypto, SignedPublication,
+    AnswerSource, Mode, Publication, Request, Responder, Response, RngCoreCrypto, ServedChunk,
+    SignedPublication,
 };
 use fengxin_snapshot::{Entry, PaddingSecret, Snapshot, LABEL_LEN};
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId, ListPolicy, MemberName, Tag};
@@ -121,11 +122,17 @@ impl Bent {
             return Response::SnapshotManifest(snapshot.manifest());
         }
         let last = (req.first + req.count).min(snapshot.chunks());
-        let mut chunks: Vec<Vec<u8>> = (req.first..last).map(|i| snapshot.chunk(i)).collect();
-        if req.list.as_str() == BAD_CHUNK && req.first == 0 {
-            // A label byte of the first entry, flipped in transit.
-            chunks[0][Tag::LEN] ^= 1;
-        }
+        let publication = self.publication(&req.list);
+        let chunks = (req.first..last)
+            .map(|i| {
+                let mut bytes = snapshot.chunk(i);
+                if req.list.as_str() == BAD_CHUNK && i == 0 {
+                    // A label byte of the first entry, flipped before it is signed.
+                    bytes[Tag::LEN] ^= 1;
+                }
+                ServedChunk::sign(&self.identity, &publication, &req.chunk_root, i, bytes)
+            })
+            .collect();
         Response::SnapshotChunks(chunks)
     }
 }
@@ -282,6 +289,7 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
         view_public_key: None,
     };
     std::fs::write(&m_json, serde_json::to_vec(&file).expect("json")).expect("write");
+    let regulator = fengxin_e2e::init_regulator(bin, &root);
     let genesis = root.join("genesis.json");
     node_cmd(
         bin,
@@ -296,6 +304,8 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
             path_str(&b.dir),
             "--member",
             path_str(&m_json),
+            "--regulator",
+            path_str(&regulator),
         ],
     );
     let parsed = fengxin_node::genesis::Genesis::load(&genesis).expect("genesis");
@@ -314,6 +324,7 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
         .expect("members set once");
     let _node_a = RunningNode::start(bin, &a.dir, &genesis);
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
+    let _regulator = RunningNode::start(bin, &regulator, &genesis);
     let records: Vec<Record> = bent
         .snapshots
         .keys()
@@ -343,7 +354,7 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
         let bad_chunk = log.contains(&format!("bank-m's {BAD_CHUNK} epoch 1 snapshot not held"))
             && log.contains("chunk 0");
         let wrong_tree = log.contains(&format!("bank-m's {WRONG_TREE} epoch 1 snapshot not held"))
-            && log.contains("not the published root");
+            && log.contains("subtree roots make the tree root");
         if bad_chunk && wrong_tree {
             break;
         }
@@ -365,6 +376,61 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
         let prefix = format!("bank-m.{bent_list}.");
         assert!(!held.iter().any(|f| f.starts_with(&prefix)), "{held:?}");
     }
+
+    // bank-a reported both to the ledger with their evidence (the signed chunk; the committed
+    // manifest), every node checked it, and bank-b's copy of the ledger holds them.
+    let faults = wait_for_faults(&b.dir, 2).await;
+    assert_eq!(
+        faults,
+        vec![
+            (
+                "bank-a".into(),
+                WRONG_TREE.into(),
+                "wrong_tree".into(),
+                None
+            ),
+            (
+                "bank-a".into(),
+                BAD_CHUNK.into(),
+                "unfaithful_chunk".into(),
+                Some(0)
+            ),
+        ]
+    );
+    // The regulator's audit flags bank-m for both, naming the reporter.
+    let audit = match fengxin_api::call(
+        &regulator,
+        &fengxin_api::ApiRequest::Audit {
+            from: None,
+            to: None,
+        },
+    )
+    .expect("audit")
+    {
+        fengxin_api::ApiResponse::Audit(a) => a,
+        other => panic!("unexpected {other:?}"),
+    };
+    let flagged: Vec<(&str, Option<&str>, bool)> = audit
+        .flags
+        .iter()
+        .filter(|f| f.rule == fengxin_api::FlagRule::SnapshotFault)
+        .map(|f| {
+            (
+                f.member.as_str(),
+                f.responder.as_ref().map(|r| r.as_str()),
+                f.evidence.contains("chunk 0") || f.evidence.contains("the manifest"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flagged,
+        vec![
+            ("bank-m", Some("bank-a"), true),
+            ("bank-m", Some("bank-a"), true)
+        ],
+        "{:?}",
+        audit.flags
+    );
 
     // The honestly served snapshot, evaluated with another key: misbehaviour, never a miss.
     let report = match fengxin_api::call(
@@ -408,6 +474,44 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
     let r = &report.results[0];
     assert!(r.hits.is_empty(), "{r:?}");
     assert_bad_dleq_proof(r.mode, r.verified, r.error.as_ref());
+}
+
+/// The snapshot faults on `dir`'s ledger once it holds `n`: (reporter, list, kind, chunk),
+/// in the order committed.
+async fn wait_for_faults(dir: &Path, n: usize) -> Vec<(String, String, String, Option<u64>)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let height = match fengxin_api::call(dir, &fengxin_api::ApiRequest::LedgerStatus) {
+            Ok(fengxin_api::ApiResponse::LedgerStatus(s)) => s.height,
+            other => panic!("unexpected {other:?}"),
+        };
+        let mut faults = Vec::new();
+        for h in 1..=height {
+            let block =
+                match fengxin_api::call(dir, &fengxin_api::ApiRequest::LedgerBlock { height: h }) {
+                    Ok(fengxin_api::ApiResponse::LedgerBlock(b)) => b,
+                    other => panic!("unexpected {other:?}"),
+                };
+            for r in block.records.iter().filter(|r| r.kind == "snapshot_fault") {
+                assert_eq!(r.summary["member"], "bank-m", "{r:?}");
+                faults.push((
+                    r.author.as_str().to_owned(),
+                    r.summary["list"].as_str().unwrap_or_default().to_owned(),
+                    r.summary["fault"].as_str().unwrap_or_default().to_owned(),
+                    r.summary["chunk"].as_u64(),
+                ));
+            }
+        }
+        if faults.len() >= n {
+            faults.sort_by(|x, y| x.1.cmp(&y.1));
+            return faults;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "snapshot faults on the ledger: {faults:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// A snapshot-mode answer reported as the responder's misbehaviour (`bad_dleq_proof`),

@@ -631,13 +631,14 @@ impl MemberAudit {
 }
 
 impl FlagRule {
-    /// `enumeration`, `fishing`, `equivocation` or `inconsistent_details`.
+    /// `enumeration`, `fishing`, `equivocation`, `inconsistent_details` or `snapshot_fault`.
     pub fn as_str(self) -> &'static str {
         match self {
             FlagRule::Enumeration => "enumeration",
             FlagRule::Fishing => "fishing",
             FlagRule::Equivocation => "equivocation",
             FlagRule::InconsistentDetails => "inconsistent_details",
+            FlagRule::SnapshotFault => "snapshot_fault",
         }
     }
 }
@@ -655,6 +656,9 @@ pub enum FlagRule {
     /// Sealed details that do not match their receipt (digests, counts) or whose answers do
     /// not verify against the published root: the querier sealed something it did not see.
     InconsistentDetails,
+    /// Evidence on the ledger that the member's snapshot is not the one its publication
+    /// commits to.
+    SnapshotFault,
 }
 
 /// A rule that fired.
@@ -664,7 +668,8 @@ pub struct Flag {
     pub rule: FlagRule,
     /// The member it is about.
     pub member: MemberName,
-    /// The responder, for `fishing`.
+    /// The responder, for `fishing` and `inconsistent_details`; for `snapshot_fault`, the
+    /// member that reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responder: Option<MemberName>,
     /// The figures that made it fire.

@@ -68,6 +68,9 @@ pub const ALLOWANCE_CONTEXT: &[u8] = b"fengxin/allowance-claim/v2";
 /// Hash of the consortium genesis (the chain identifier).
 pub const LEDGER_GENESIS: &[u8] = b"fengxin/ledger-genesis/v1";
 
+/// Ed25519 signature of a member over a chunk of its snapshot that it served.
+pub const SNAPSHOT_CHUNK_SIGNATURE: &[u8] = b"fengxin/snapshot-chunk-served/v1";
+
 /// Every label above, for checks that no two share a prefix.
 pub const ALL: &[&[u8]] = &[
     OPRF_KEY_INFO,
@@ -78,6 +81,7 @@ pub const ALL: &[&[u8]] = &[
     PADDING_SECRET,
     SEED_RATCHET,
     PUBLICATION_SIGNATURE,
+    SNAPSHOT_CHUNK_SIGNATURE,
     QUERY_REQUEST_SIGNATURE,
     QUERY_REQUEST_ID,
     BLINDED_BATCH,

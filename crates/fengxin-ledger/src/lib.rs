@@ -20,19 +20,21 @@
 
 mod block;
 pub mod credits;
+mod fault;
 mod record;
 mod state;
 
 pub use block::{Batch, Block, BlockHeader, Position, BLOCK_VERSION};
 pub use credits::{AllowanceClaim, CreditEntry, CreditParams, ListSize};
 pub use record::{
-    AttestationOutcome, Feedback, Motion, MotionAction, ReceiptDetails, Record, RecordBody,
-    Rejection, RootAttestation, Settlement, Verdict, Vote, MAX_REASON, RECORD_VERSION,
+    AttestationOutcome, FaultEvidence, Feedback, Motion, MotionAction, ReceiptDetails, Record,
+    RecordBody, Rejection, RootAttestation, Settlement, SnapshotFault, Verdict, Vote, MAX_REASON,
+    RECORD_VERSION,
 };
 pub use state::{
-    Applied, AttestationState, Equivocation, GenesisMember, GenesisRegulator, LedgerState,
-    MemberCounters, MemberEntry, MotionState, PublishedList, ReceiptState, RegulatorEntry,
-    ReplayError, SizeState,
+    Applied, AttestationState, Equivocation, FaultState, GenesisMember, GenesisRegulator,
+    LedgerState, MemberCounters, MemberEntry, MotionState, PublishedList, ReceiptState,
+    RegulatorEntry, ReplayError, SizeState,
 };
 
 /// A 32-byte digest (record identifiers, block hashes).

@@ -54,6 +54,81 @@ pub enum RecordBody {
     Motion(Motion),
     /// A vote on an open motion.
     Vote(Vote),
+    /// Evidence that a member's snapshot is not the one its publication commits to (author =
+    /// the querier that found it).
+    SnapshotFault(Box<SnapshotFault>),
+}
+
+/// Evidence that a member's shared snapshot of (list, epoch) is not the one its publication
+/// commits to; every node checks it against the publication on the ledger
+/// (docs/snapshots.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotFault {
+    /// The member whose snapshot it is.
+    pub member: MemberName,
+    /// The list.
+    pub list: ListId,
+    /// The publication's epoch.
+    pub epoch: Epoch,
+    /// What shows it.
+    pub evidence: FaultEvidence,
+}
+
+/// What shows a snapshot fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultEvidence {
+    /// The manifest the chunk root commits to, whose subtree roots do not make the published
+    /// tree root.
+    WrongTree {
+        /// Every chunk's info.
+        manifest: Vec<fengxin_snapshot::ChunkInfo>,
+    },
+    /// A chunk the member signed as chunk `index` that is not the chunk the chunk root commits
+    /// to there.
+    Unfaithful {
+        /// The chunk.
+        index: u32,
+        /// The chunk as served, with the member's signature.
+        served: fengxin_signed::ServedChunk,
+        /// The committed info of chunk `index`.
+        info: fengxin_snapshot::ChunkInfo,
+        /// Its path to the chunk root.
+        path: Vec<[u8; 32]>,
+    },
+    /// The chunk the chunk root commits to as chunk `index` (whoever sent it), which breaks
+    /// its info: its length, its order after the previous chunk, its last tag or its subtree
+    /// root.
+    Broken {
+        /// The chunk.
+        index: u32,
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// The committed info of chunk `index`, and its path.
+        info: fengxin_snapshot::ChunkInfo,
+        /// Its path to the chunk root.
+        path: Vec<[u8; 32]>,
+        /// The committed info of chunk `index - 1` and its path (none for chunk 0).
+        previous: Option<(fengxin_snapshot::ChunkInfo, Vec<[u8; 32]>)>,
+    },
+}
+
+impl FaultEvidence {
+    /// A short name, for logs and listings.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::WrongTree { .. } => "wrong_tree",
+            Self::Unfaithful { .. } => "unfaithful_chunk",
+            Self::Broken { .. } => "broken_chunk",
+        }
+    }
+
+    /// The chunk the evidence is about (none for the manifest).
+    pub fn chunk(&self) -> Option<u32> {
+        match self {
+            Self::WrongTree { .. } => None,
+            Self::Unfaithful { index, .. } | Self::Broken { index, .. } => Some(*index),
+        }
+    }
 }
 
 /// A querier's details of one of its receipts (tags, results, case reference), sealed to the
@@ -287,6 +362,9 @@ pub enum Rejection {
     /// An attestation that does not match the ledger's publication or size record.
     #[error("attestation: {0}")]
     BadAttestation(String),
+    /// Snapshot fault evidence that does not show a fault of the publication it names.
+    #[error("snapshot fault: {0}")]
+    BadFaultEvidence(String),
     /// The querier is in debt, or its balance does not cover the screening (a responder's
     /// refusal; receipts already served are charged whatever the balance).
     #[error("insufficient credits: balance {balance}, cost {cost}")]
@@ -341,6 +419,7 @@ impl Record {
             RecordBody::Feedback(_) => "feedback",
             RecordBody::Motion(_) => "motion",
             RecordBody::Vote(_) => "vote",
+            RecordBody::SnapshotFault(_) => "snapshot_fault",
         }
     }
 }

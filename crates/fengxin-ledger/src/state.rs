@@ -124,6 +124,21 @@ impl AttestationState {
     }
 }
 
+/// A snapshot fault on the ledger: the evidence checked out against the publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultState {
+    /// The member that reported it.
+    pub reporter: MemberName,
+    /// What the evidence showed ([`crate::FaultEvidence::kind`]).
+    pub kind: String,
+    /// The chunk it is about (none for the manifest).
+    pub chunk: Option<u32>,
+    /// The record that holds the evidence.
+    pub record: Digest,
+    /// Height of the block that holds it.
+    pub height: u64,
+}
+
 /// Evidence that a querier signed overlapping allowance claims: two requests, both on the
 /// ledger, whose claimed intervals of one epoch overlap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +291,8 @@ pub struct LedgerState {
     /// toward the allowance, the older ones stay for attestation.
     sizes: BTreeMap<(MemberName, ListId, Epoch), SizeState>,
     attestations: BTreeMap<(MemberName, ListId, Epoch), AttestationState>,
+    /// Snapshot faults, by the publication whose snapshot they are about.
+    snapshot_faults: BTreeMap<(MemberName, ListId, Epoch), FaultState>,
     equivocations: Vec<Equivocation>,
     /// Members whose screening is suspended, with the height it began.
     suspended: BTreeMap<MemberName, u64>,
@@ -351,6 +368,7 @@ impl LedgerState {
             history: BTreeMap::new(),
             sizes: BTreeMap::new(),
             attestations: BTreeMap::new(),
+            snapshot_faults: BTreeMap::new(),
             equivocations: Vec::new(),
             suspended: BTreeMap::new(),
             previous_allowance: BTreeMap::new(),
@@ -506,6 +524,25 @@ impl LedgerState {
     ) -> Option<&AttestationState> {
         self.attestations
             .get(&(member.clone(), list.clone(), epoch))
+    }
+
+    /// The snapshot fault recorded against (member, list, epoch)'s publication, if any: its
+    /// snapshot is not used for screening.
+    pub fn snapshot_fault(
+        &self,
+        member: &MemberName,
+        list: &ListId,
+        epoch: Epoch,
+    ) -> Option<&FaultState> {
+        self.snapshot_faults
+            .get(&(member.clone(), list.clone(), epoch))
+    }
+
+    /// Every snapshot fault on the ledger, by (member, list, epoch).
+    pub fn snapshot_faults(
+        &self,
+    ) -> impl Iterator<Item = (&(MemberName, ListId, Epoch), &FaultState)> {
+        self.snapshot_faults.iter()
     }
 
     /// Every equivocation the ledger has recorded, oldest first.
@@ -793,6 +830,7 @@ impl LedgerState {
             }
             RecordBody::ListSize(ls) => self.check_list_size(&record.author, ls),
             RecordBody::Attestation(a) => self.check_attestation(a),
+            RecordBody::SnapshotFault(f) => self.check_snapshot_fault(&record.author, f),
             RecordBody::Settlement(st) => {
                 let current = self.current_epoch();
                 if st.epoch == 0 || st.epoch >= current {
@@ -1014,6 +1052,40 @@ impl LedgerState {
                 &list_size_context(&self.chain_id, author, &ls.list, ls.epoch, &ls.root),
             )
             .map_err(|e| Rejection::BadListSize(e.to_string()))
+    }
+
+    fn check_snapshot_fault(
+        &self,
+        author: &MemberName,
+        f: &crate::SnapshotFault,
+    ) -> Result<(), Rejection> {
+        let bad = |why: String| Err(Rejection::BadFaultEvidence(why));
+        if author == &f.member {
+            return bad("a member does not report its own snapshot".into());
+        }
+        let Some(published) = self.publication(&f.member, &f.list, f.epoch) else {
+            return Err(Rejection::NotPublished {
+                member: f.member.clone(),
+                list: f.list.clone(),
+                epoch: f.epoch,
+            });
+        };
+        let Some(header) = published.publication.snapshot else {
+            return bad(format!(
+                "{} {} is proof-only: it has no snapshot",
+                f.member, f.list
+            ));
+        };
+        if self
+            .snapshot_faults
+            .contains_key(&(f.member.clone(), f.list.clone(), f.epoch))
+        {
+            return Err(Rejection::Replayed);
+        }
+        let Some(key) = self.identity_key(&f.member) else {
+            return bad(format!("{} is not a current member", f.member));
+        };
+        crate::fault::check(&published.publication, &header, &key, &f.evidence).or_else(bad)
     }
 
     fn check_attestation(&self, a: &RootAttestation) -> Result<(), Rejection> {
@@ -1426,6 +1498,18 @@ impl LedgerState {
                         regulator: record.author.clone(),
                         height,
                         overruled: None,
+                    },
+                );
+            }
+            RecordBody::SnapshotFault(f) => {
+                self.snapshot_faults.insert(
+                    (f.member.clone(), f.list.clone(), f.epoch),
+                    FaultState {
+                        reporter: record.author.clone(),
+                        kind: f.evidence.kind().to_owned(),
+                        chunk: f.evidence.chunk(),
+                        record: record.id(),
+                        height,
                     },
                 );
             }

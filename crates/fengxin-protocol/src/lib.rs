@@ -30,7 +30,7 @@ pub use fengxin_signed::{
     blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, ReceiptError,
     SignedQueryRequest, MAX_PROOF_BATCH, MAX_SNAPSHOT_BATCH, RECEIPT_VERSION,
 };
-pub use fengxin_signed::{canon, Publication, PublicationError, SignedPublication};
+pub use fengxin_signed::{canon, Publication, PublicationError, ServedChunk, SignedPublication};
 pub use messages::{
     Answer, EvaluateRequest, EvaluateResponse, LayoutPiece, LayoutProgress, MembershipRequest,
     MembershipResponse, OpenEvaluateRequest, OpenRequest, OpenedIdentifier, Refusal, RefusalKind,

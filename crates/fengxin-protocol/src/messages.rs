@@ -171,10 +171,11 @@ pub enum Response {
         /// The proof.
         proof: Vec<u8>,
     },
-    /// A snapshot's manifest: every chunk's hash, in order.
-    SnapshotManifest(Vec<[u8; 32]>),
-    /// Chunks of a snapshot, from the one asked for, in order.
-    SnapshotChunks(Vec<Vec<u8>>),
+    /// A snapshot's manifest: every chunk's info, in order.
+    SnapshotManifest(Vec<fengxin_snapshot::ChunkInfo>),
+    /// Chunks of a snapshot, from the one asked for, in order, each signed by the serving
+    /// member.
+    SnapshotChunks(Vec<fengxin_signed::ServedChunk>),
 }
 
 /// Step 1 response.

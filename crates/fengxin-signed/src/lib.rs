@@ -5,9 +5,11 @@
 //! needs none of those. docs/records-v2.md gives each encoding.
 
 pub mod canon;
+mod chunk;
 mod publication;
 mod receipt;
 
+pub use chunk::ServedChunk;
 pub use publication::{Publication, PublicationError, SignedPublication};
 pub use receipt::{
     blinded_digest, evaluation_digest, Mode, QueryRequest, Receipt, ReceiptError,

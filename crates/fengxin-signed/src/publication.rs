@@ -149,10 +149,10 @@ impl SignedPublication {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn shared(key: &IdentityKey) -> (Publication, IdentityPublicKey) {
+    pub(crate) fn shared(key: &IdentityKey) -> (Publication, IdentityPublicKey) {
         let entries = fengxin_snapshot::size_class(3000).expect("class");
         let p = Publication {
             version: Publication::VERSION,

@@ -9,16 +9,18 @@
 //! - **Entries.** Each entry is a tag and a fixed-size label ([`LABEL_LEN`] bytes, opaque here),
 //!   in increasing tag order, the order the published tree is built in.
 //! - **Chunks.** The entries are cut into chunks of [`CHUNK_ENTRIES`] (the last may be short).
-//!   Each chunk has a labelled SHA-256 hash over its index and bytes; the chunk hashes (the
-//!   manifest) are committed by a binary Merkle tree whose top, bound to the entry and chunk
-//!   counts, is the **chunk root** ([`SnapshotHeader::root`]) that the publication carries.
-//! - **Verification.** An [`Assembler`] takes the manifest (checked against the root) and then
-//!   each chunk in order as it arrives, checking its hash, its length and that its tags
-//!   continue the strictly increasing order; the first chunk that fails is named, so it is
-//!   blamed on its sender. The caller streams the accepted tags into the tree
-//!   (`fengxin_tree::IndexedMerkleTree::build_sorted`) and compares the tree's root with the
-//!   published one.
+//!   The manifest says of each chunk ([`ChunkInfo`]) its labelled SHA-256 hash over its index
+//!   and bytes, its last tag, and the root of the published tree's subtree of height
+//!   [`CHUNK_HEIGHT`] over the chunk's slots; the manifest is committed by a binary Merkle tree
+//!   whose top, bound to the entry and chunk counts, is the **chunk root**
+//!   ([`SnapshotHeader::root`]) that the publication carries.
+//! - **Verification.** An [`Assembler`] takes the manifest (checked against the chunk root,
+//!   and its subtree roots against the published tree root) and then each chunk in order as
+//!   it arrives, checking its hash, its length, its tags' order after the previous chunk's last
+//!   tag, its last tag and its subtree root: the chunks that pass make exactly the published
+//!   tree, and the first one that fails is named, so it is blamed on its sender.
 
+use fengxin_tree::{root_over_subtrees, subtree_root, Leaf, Value};
 use fengxin_types::{Epoch, ListId, Tag};
 use sha2::{Digest, Sha256, Sha512};
 
@@ -38,9 +40,13 @@ pub const MIN_CLASS: u64 = 1024;
 /// Most entries a snapshot may hold (a tree holds 2^32 slots, one of them the sentinel).
 pub const MAX_ENTRIES: u64 = (1 << 32) - 1;
 
-const CHUNK_LABEL: &[u8] = b"fengxin/snapshot-chunk/v1";
-const NODE_LABEL: &[u8] = b"fengxin/snapshot-node/v1";
-const ROOT_LABEL: &[u8] = b"fengxin/snapshot-root/v1";
+/// Height of the tree's subtree over one chunk's slots: 2^12 = [`CHUNK_ENTRIES`].
+pub const CHUNK_HEIGHT: usize = 12;
+
+const CHUNK_LABEL: &[u8] = b"fengxin/snapshot-chunk/v2";
+const INFO_LABEL: &[u8] = b"fengxin/snapshot-chunk-info/v2";
+const NODE_LABEL: &[u8] = b"fengxin/snapshot-node/v2";
+const ROOT_LABEL: &[u8] = b"fengxin/snapshot-root/v2";
 const DUMMY_TAG_LABEL: &[u8] = b"fengxin/snapshot-dummy-tag/v1";
 const DUMMY_LABEL_LABEL: &[u8] = b"fengxin/snapshot-dummy-label/v1";
 
@@ -151,6 +157,13 @@ pub enum SnapshotError {
     /// The manifest does not have the header's number of chunks or does not hash to its root.
     #[error("the manifest does not match the chunk root: {0}")]
     BadManifest(String),
+    /// The manifest is the one the chunk root commits to, but its subtree roots do not make
+    /// the published tree: the publication's own fault.
+    #[error("the manifest's subtree roots make the tree root {built}, not the published one")]
+    WrongTree {
+        /// The root they make (hex).
+        built: String,
+    },
     /// A chunk does not check out: the sender's fault.
     #[error("chunk {index}: {reason}")]
     BadChunk {
@@ -158,6 +171,9 @@ pub enum SnapshotError {
         index: u32,
         /// Why.
         reason: String,
+        /// Whether the chunk is the one the chunk root commits to (its hash is the manifest's),
+        /// so the fault is in the publication itself, not only in what was sent.
+        committed: bool,
     },
     /// A chunk arrived out of turn.
     #[error("chunk {got} arrived, chunk {expected} was due")]
@@ -215,31 +231,268 @@ pub fn chunk_hash(index: u32, bytes: &[u8]) -> [u8; 32] {
         .into()
 }
 
-/// The chunk root of a snapshot of `entries` entries whose chunk hashes are `manifest`: the top
-/// of the binary Merkle tree over the hashes (an unpaired node moves up as it is), bound to
-/// both counts.
-pub fn chunk_root(entries: u64, manifest: &[[u8; 32]]) -> [u8; 32] {
-    let mut level: Vec<[u8; 32]> = manifest.to_vec();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [l, r] => Sha256::new()
-                    .chain_update(NODE_LABEL)
-                    .chain_update(l)
-                    .chain_update(r)
-                    .finalize()
-                    .into(),
-                [one] => *one,
-                _ => unreachable!("chunks(2) yields one or two"),
-            })
-            .collect();
+/// What the manifest says of one chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChunkInfo {
+    /// [`chunk_hash`] of the chunk's index and bytes.
+    pub hash: [u8; 32],
+    /// The chunk's last (greatest) tag.
+    pub last: Tag,
+    /// The root of the published tree's subtree of height [`CHUNK_HEIGHT`] over the slots
+    /// `index · 4096 .. (index + 1) · 4096`: the previous chunk's last tag (the sentinel for
+    /// chunk 0) linked to this chunk's first, then this chunk's tags, each linked to the next
+    /// (the last chunk's last tag to +infinity if it fits).
+    pub subtree: [u8; 32],
+}
+
+/// Bytes of a [`ChunkInfo`] in its stored form: hash, last tag, subtree root.
+pub const CHUNK_INFO_LEN: usize = 32 + Tag::LEN + 32;
+
+impl ChunkInfo {
+    /// The Merkle leaf of chunk `index`'s info.
+    pub fn leaf(&self, index: u32) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(INFO_LABEL)
+            .chain_update(index.to_be_bytes())
+            .chain_update(self.hash)
+            .chain_update(self.last.as_bytes())
+            .chain_update(self.subtree)
+            .finalize()
+            .into()
     }
+
+    /// The stored form.
+    pub fn to_bytes(&self) -> [u8; CHUNK_INFO_LEN] {
+        let mut out = [0u8; CHUNK_INFO_LEN];
+        out[..32].copy_from_slice(&self.hash);
+        out[32..32 + Tag::LEN].copy_from_slice(self.last.as_bytes());
+        out[32 + Tag::LEN..].copy_from_slice(&self.subtree);
+        out
+    }
+
+    /// Reads the stored form (`None` if the tag is not one).
+    pub fn from_bytes(bytes: &[u8; CHUNK_INFO_LEN]) -> Option<Self> {
+        let mut hash = [0u8; 32];
+        let mut last = [0u8; Tag::LEN];
+        let mut subtree = [0u8; 32];
+        hash.copy_from_slice(&bytes[..32]);
+        last.copy_from_slice(&bytes[32..32 + Tag::LEN]);
+        subtree.copy_from_slice(&bytes[32 + Tag::LEN..]);
+        Some(Self {
+            hash,
+            last: Tag::from_bytes(last).ok()?,
+            subtree,
+        })
+    }
+}
+
+/// The leaves of the tree's slots over a chunk with `tags` (increasing, not empty), after the
+/// previous chunk's last tag `previous` (`None` for chunk 0: the sentinel). The last chunk's
+/// last tag links to +infinity in the same subtree if the chunk is short; a full last chunk's
+/// last leaf is [`final_subtree`].
+fn chunk_leaves(previous: Option<Tag>, tags: &[Tag], last_chunk: bool) -> Vec<Leaf> {
+    let mut leaves = Vec::with_capacity(tags.len() + 1);
+    let mut value = previous.map_or(Value::ZERO, Value::from);
+    for t in tags {
+        leaves.push(Leaf {
+            value,
+            next_value: Value::from(*t),
+        });
+        value = Value::from(*t);
+    }
+    if last_chunk && tags.len() < CHUNK_ENTRIES {
+        leaves.push(Leaf {
+            value,
+            next_value: Value::ZERO,
+        });
+    }
+    leaves
+}
+
+/// The subtree root of a chunk with `tags` after `previous` (see [`ChunkInfo::subtree`]).
+pub fn chunk_subtree(previous: Option<Tag>, tags: &[Tag], last_chunk: bool) -> [u8; 32] {
+    let leaves = chunk_leaves(previous, tags, last_chunk);
+    fengxin_tree::Root::from_field(subtree_root(CHUNK_HEIGHT, &leaves)).to_bytes()
+}
+
+/// The subtree after the last chunk when that chunk is full: its last tag's leaf alone.
+fn final_subtree(last: Tag) -> fengxin_tree::Fr {
+    subtree_root(
+        CHUNK_HEIGHT,
+        &[Leaf {
+            value: Value::from(last),
+            next_value: Value::ZERO,
+        }],
+    )
+}
+
+/// The tree root the manifest's subtree roots make for a snapshot of `entries` entries
+/// (`None` if a subtree root is not a field element).
+pub fn manifest_tree_root(entries: u64, manifest: &[ChunkInfo]) -> Option<fengxin_tree::Root> {
+    let mut roots = Vec::with_capacity(manifest.len() + 1);
+    for info in manifest {
+        roots.push(
+            fengxin_tree::Root::from_bytes(&info.subtree)
+                .ok()?
+                .to_field(),
+        );
+    }
+    if entries.is_multiple_of(CHUNK_ENTRIES as u64) {
+        roots.push(final_subtree(manifest.last()?.last));
+    }
+    Some(root_over_subtrees(CHUNK_HEIGHT, &roots))
+}
+
+/// The chunk root of a snapshot of `entries` entries with `manifest`: the top of the binary
+/// Merkle tree over the chunks' info leaves (an unpaired node moves up as it is), bound to
+/// both counts.
+pub fn chunk_root(entries: u64, manifest: &[ChunkInfo]) -> [u8; 32] {
+    let mut level = info_leaves(manifest);
+    while level.len() > 1 {
+        level = level_up(&level);
+    }
+    top_to_root(
+        entries,
+        manifest.len() as u32,
+        level.first().copied().unwrap_or([0; 32]),
+    )
+}
+
+/// Checks chunk `index` of a snapshot with `header` whose hash is the manifest's `info`
+/// against the rest of what the manifest says of it, after the previous chunk's last tag
+/// `previous`: its length, its tags' order, its last tag and its subtree root. Anyone holding
+/// the publication, the chunk and those two infos can run it.
+pub fn check_committed_chunk(
+    header: SnapshotHeader,
+    index: u32,
+    previous: Option<Tag>,
+    info: &ChunkInfo,
+    bytes: &[u8],
+) -> Result<Vec<Entry>, String> {
+    let before = u64::from(index) * CHUNK_ENTRIES as u64;
+    let due = header
+        .entries
+        .saturating_sub(before)
+        .min(CHUNK_ENTRIES as u64) as usize;
+    if due == 0 || bytes.len() != due * ENTRY_LEN {
+        return Err(format!(
+            "{} bytes, {due} entries of {ENTRY_LEN} bytes are due",
+            bytes.len()
+        ));
+    }
+    let mut entries = Vec::with_capacity(due);
+    let mut last = previous;
+    for (k, raw) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
+        let mut t = [0u8; Tag::LEN];
+        t.copy_from_slice(&raw[..Tag::LEN]);
+        let tag = Tag::from_bytes(t).map_err(|e| format!("entry {k}: {e}"))?;
+        if last.is_some_and(|last| last >= tag) {
+            return Err(format!("entry {k}: the tags are not strictly increasing"));
+        }
+        last = Some(tag);
+        let mut label = [0u8; LABEL_LEN];
+        label.copy_from_slice(&raw[Tag::LEN..]);
+        entries.push(Entry { tag, label });
+    }
+    if last != Some(info.last) {
+        return Err("its last tag is not the manifest's".into());
+    }
+    let tags: Vec<Tag> = entries.iter().map(|e| e.tag).collect();
+    let last_chunk = index + 1 == header.chunks;
+    if chunk_subtree(previous, &tags, last_chunk) != info.subtree {
+        return Err("its tags do not make the manifest's subtree root".into());
+    }
+    Ok(entries)
+}
+
+/// The sibling hashes that take chunk `index`'s info leaf up to the top of the manifest's
+/// tree ([`chunk_root`]), from the bottom; levels where the node is unpaired add none.
+/// Empty if `index` is past the manifest.
+pub fn info_path(manifest: &[ChunkInfo], index: u32) -> Vec<[u8; 32]> {
+    let mut level = info_leaves(manifest);
+    let mut at = index as usize;
+    if at >= level.len() {
+        return Vec::new();
+    }
+    let mut path = Vec::new();
+    while level.len() > 1 {
+        let sibling = at ^ 1;
+        if let Some(h) = level.get(sibling) {
+            path.push(*h);
+        }
+        level = level_up(&level);
+        at /= 2;
+    }
+    path
+}
+
+/// Whether `info` is chunk `index`'s info in the manifest `header`'s chunk root commits to,
+/// by its [`info_path`].
+pub fn verify_info(
+    header: &SnapshotHeader,
+    index: u32,
+    info: &ChunkInfo,
+    path: &[[u8; 32]],
+) -> bool {
+    if index >= header.chunks {
+        return false;
+    }
+    let mut node = info.leaf(index);
+    let (mut at, mut width) = (index as u64, u64::from(header.chunks));
+    let mut siblings = path.iter();
+    while width > 1 {
+        let sibling = at ^ 1;
+        if sibling < width {
+            let Some(h) = siblings.next() else {
+                return false;
+            };
+            node = if at % 2 == 0 {
+                node_hash(&node, h)
+            } else {
+                node_hash(h, &node)
+            };
+        }
+        at /= 2;
+        width = width.div_ceil(2);
+    }
+    siblings.next().is_none() && top_to_root(header.entries, header.chunks, node) == header.root
+}
+
+fn info_leaves(manifest: &[ChunkInfo]) -> Vec<[u8; 32]> {
+    manifest
+        .iter()
+        .enumerate()
+        .map(|(i, info)| info.leaf(i as u32))
+        .collect()
+}
+
+/// One level up the manifest's tree: neighbours paired, an unpaired last node moved up.
+fn level_up(level: &[[u8; 32]]) -> Vec<[u8; 32]> {
+    level
+        .chunks(2)
+        .map(|pair| match pair {
+            [l, r] => node_hash(l, r),
+            [one] => *one,
+            _ => unreachable!("chunks(2) yields one or two"),
+        })
+        .collect()
+}
+
+fn node_hash(l: &[u8; 32], r: &[u8; 32]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(NODE_LABEL)
+        .chain_update(l)
+        .chain_update(r)
+        .finalize()
+        .into()
+}
+
+fn top_to_root(entries: u64, chunks: u32, top: [u8; 32]) -> [u8; 32] {
     Sha256::new()
         .chain_update(ROOT_LABEL)
         .chain_update(entries.to_be_bytes())
-        .chain_update((manifest.len() as u32).to_be_bytes())
-        .chain_update(level.first().copied().unwrap_or([0; 32]))
+        .chain_update(chunks.to_be_bytes())
+        .chain_update(top)
         .finalize()
         .into()
 }
@@ -248,6 +501,7 @@ pub fn chunk_root(entries: u64, manifest: &[[u8; 32]]) -> [u8; 32] {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     entries: Vec<Entry>,
+    manifest: Vec<ChunkInfo>,
 }
 
 impl Snapshot {
@@ -277,7 +531,12 @@ impl Snapshot {
         if entries.windows(2).any(|w| w[0].tag == w[1].tag) {
             return Err(SnapshotError::PaddingCollision);
         }
-        Ok(Self { entries })
+        let mut snapshot = Self {
+            entries,
+            manifest: Vec::new(),
+        };
+        snapshot.manifest = snapshot.compute_manifest();
+        Ok(snapshot)
     }
 
     /// The entries, in increasing tag order.
@@ -307,42 +566,56 @@ impl Snapshot {
         out
     }
 
-    /// Every chunk's hash, in order.
-    pub fn manifest(&self) -> Vec<[u8; 32]> {
-        (0..self.chunks())
-            .map(|i| chunk_hash(i, &self.chunk(i)))
+    /// Every chunk's info, in order.
+    pub fn manifest(&self) -> Vec<ChunkInfo> {
+        self.manifest.clone()
+    }
+
+    fn compute_manifest(&self) -> Vec<ChunkInfo> {
+        let chunks = self.chunks();
+        (0..chunks)
+            .map(|i| {
+                let start = i as usize * CHUNK_ENTRIES;
+                let end = (start + CHUNK_ENTRIES).min(self.entries.len());
+                let tags: Vec<Tag> = self.entries[start..end].iter().map(|e| e.tag).collect();
+                let previous = start.checked_sub(1).map(|p| self.entries[p].tag);
+                ChunkInfo {
+                    hash: chunk_hash(i, &self.chunk(i)),
+                    last: self.entries[end - 1].tag,
+                    subtree: chunk_subtree(previous, &tags, i + 1 == chunks),
+                }
+            })
             .collect()
     }
 
     /// What the publication carries.
     pub fn header(&self) -> SnapshotHeader {
-        let manifest = self.manifest();
         SnapshotHeader {
             entries: self.entries.len() as u64,
-            chunks: manifest.len() as u32,
-            root: chunk_root(self.entries.len() as u64, &manifest),
+            chunks: self.manifest.len() as u32,
+            root: chunk_root(self.entries.len() as u64, &self.manifest),
         }
     }
 }
 
-/// Receives a snapshot against its published header: the manifest first, then each chunk in
-/// order. Memory is one manifest (32 bytes a chunk) and the chunk in hand.
+/// Receives a snapshot against its publication: the manifest first, then each chunk in order.
+/// Memory is one manifest ([`CHUNK_INFO_LEN`] bytes a chunk) and the chunk in hand.
 #[derive(Debug)]
 pub struct Assembler {
     header: SnapshotHeader,
-    manifest: Option<Vec<[u8; 32]>>,
+    tree_root: [u8; 32],
+    manifest: Option<Vec<ChunkInfo>>,
     next: u32,
-    last: Option<Tag>,
 }
 
 impl Assembler {
-    /// An assembler for the snapshot the publication's `header` names.
-    pub fn new(header: SnapshotHeader) -> Self {
+    /// An assembler for the snapshot the publication names: its `header` and its tree root.
+    pub fn new(header: SnapshotHeader, tree_root: [u8; 32]) -> Self {
         Self {
             header,
+            tree_root,
             manifest: None,
             next: 0,
-            last: None,
         }
     }
 
@@ -351,13 +624,20 @@ impl Assembler {
         self.header
     }
 
+    /// The accepted manifest.
+    pub fn manifest(&self) -> Option<&[ChunkInfo]> {
+        self.manifest.as_deref()
+    }
+
     /// The next chunk due (where a resumed transfer starts).
     pub fn next_chunk(&self) -> u32 {
         self.next
     }
 
-    /// Accepts the manifest if it has the header's chunk count and hashes to its root.
-    pub fn accept_manifest(&mut self, manifest: Vec<[u8; 32]>) -> Result<(), SnapshotError> {
+    /// Accepts the manifest if it has the header's chunk count, hashes to its chunk root, and
+    /// its subtree roots make the published tree root ([`SnapshotError::WrongTree`]: the
+    /// publication is at fault whoever sent it).
+    pub fn accept_manifest(&mut self, manifest: Vec<ChunkInfo>) -> Result<(), SnapshotError> {
         let h = self.header;
         if u64::from(h.chunks) != chunk_count(h.entries) {
             return Err(SnapshotError::BadManifest(format!(
@@ -369,22 +649,33 @@ impl Assembler {
         }
         if manifest.len() != h.chunks as usize {
             return Err(SnapshotError::BadManifest(format!(
-                "{} chunk hashes, the header says {}",
+                "{} chunk infos, the header says {}",
                 manifest.len(),
                 h.chunks
             )));
         }
         if chunk_root(h.entries, &manifest) != h.root {
             return Err(SnapshotError::BadManifest(
-                "the chunk hashes do not hash to the published chunk root".into(),
+                "the chunk infos do not hash to the published chunk root".into(),
             ));
+        }
+        let built = manifest_tree_root(h.entries, &manifest);
+        if built.map(|r| r.to_bytes()) != Some(self.tree_root) {
+            return Err(SnapshotError::WrongTree {
+                built: built.map_or_else(
+                    || "(none: a subtree root is no field element)".into(),
+                    |r| r.to_hex(),
+                ),
+            });
         }
         self.manifest = Some(manifest);
         Ok(())
     }
 
     /// Checks chunk `index` (the one due) and returns its entries: its hash is the manifest's,
-    /// it holds exactly its share of entries, and its tags continue the increasing order.
+    /// it holds exactly its share of entries, its tags increase from after the previous
+    /// chunk's last tag, its last tag is the manifest's and its tags make the manifest's
+    /// subtree root.
     pub fn accept_chunk(&mut self, index: u32, bytes: &[u8]) -> Result<Vec<Entry>, SnapshotError> {
         let manifest = self.manifest.as_ref().ok_or(SnapshotError::NoManifest)?;
         if index != self.next {
@@ -393,36 +684,32 @@ impl Assembler {
                 got: index,
             });
         }
-        let bad = |reason: String| SnapshotError::BadChunk { index, reason };
-        let hash = manifest
+        let info = manifest
             .get(index as usize)
-            .ok_or_else(|| bad("beyond the last chunk".into()))?;
-        if chunk_hash(index, bytes) != *hash {
-            return Err(bad("its hash is not the manifest's".into()));
+            .ok_or_else(|| SnapshotError::BadChunk {
+                index,
+                reason: "beyond the last chunk".into(),
+                committed: false,
+            })?;
+        if chunk_hash(index, bytes) != info.hash {
+            return Err(SnapshotError::BadChunk {
+                index,
+                reason: "its hash is not the manifest's".into(),
+                committed: false,
+            });
         }
-        let before = u64::from(index) * CHUNK_ENTRIES as u64;
-        let due = (self.header.entries - before).min(CHUNK_ENTRIES as u64) as usize;
-        if bytes.len() != due * ENTRY_LEN {
-            return Err(bad(format!(
-                "{} bytes, {due} entries of {ENTRY_LEN} bytes are due",
-                bytes.len()
-            )));
-        }
-        let mut entries = Vec::with_capacity(due);
-        for (k, raw) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
-            let mut t = [0u8; Tag::LEN];
-            t.copy_from_slice(&raw[..Tag::LEN]);
-            let tag = Tag::from_bytes(t).map_err(|e| bad(format!("entry {k}: {e}")))?;
-            if self.last.is_some_and(|last| last >= tag) {
-                return Err(bad(format!(
-                    "entry {k}: the tags are not strictly increasing"
-                )));
-            }
-            self.last = Some(tag);
-            let mut label = [0u8; LABEL_LEN];
-            label.copy_from_slice(&raw[Tag::LEN..]);
-            entries.push(Entry { tag, label });
-        }
+        let previous = index
+            .checked_sub(1)
+            .and_then(|p| manifest.get(p as usize))
+            .map(|p| p.last);
+        let entries =
+            check_committed_chunk(self.header, index, previous, info, bytes).map_err(|reason| {
+                SnapshotError::BadChunk {
+                    index,
+                    reason,
+                    committed: true,
+                }
+            })?;
         self.next += 1;
         Ok(entries)
     }

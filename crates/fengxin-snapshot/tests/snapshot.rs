@@ -2,8 +2,9 @@
 //! published tree from verified chunks and refuses (and names) every tampering.
 
 use fengxin_snapshot::{
-    chunk_count, chunk_root, dummy_tags, size_class, Assembler, Entry, PaddingSecret, Snapshot,
-    SnapshotError, SnapshotHeader, CHUNK_ENTRIES, ENTRY_LEN, LABEL_LEN, MIN_CLASS,
+    chunk_count, chunk_root, dummy_tags, size_class, Assembler, ChunkInfo, Entry, PaddingSecret,
+    Snapshot, SnapshotError, SnapshotHeader, CHUNK_ENTRIES, CHUNK_INFO_LEN, ENTRY_LEN, LABEL_LEN,
+    MIN_CLASS,
 };
 use fengxin_tree::{IndexedMerkleTree, MemoryStore, Root};
 use fengxin_types::{Epoch, ListId, Tag};
@@ -42,13 +43,15 @@ fn published_root(s: &Snapshot) -> Root {
         .root()
 }
 
-/// What a querier does: verify the manifest and each chunk, stream the tags into a tree.
+/// What a querier does against a publication of `header` and `published` tree root: verify
+/// the manifest and each chunk; the accepted tags are streamed into a tree as a cross-check.
 fn receive(
     header: SnapshotHeader,
-    manifest: Vec<[u8; 32]>,
+    published: Root,
+    manifest: Vec<ChunkInfo>,
     chunks: &[Vec<u8>],
 ) -> Result<Root, SnapshotError> {
-    let mut a = Assembler::new(header);
+    let mut a = Assembler::new(header, published.to_bytes());
     a.accept_manifest(manifest)?;
     let mut tags = Vec::new();
     for (i, c) in chunks.iter().enumerate() {
@@ -62,7 +65,7 @@ fn receive(
     )
 }
 
-fn parts(s: &Snapshot) -> (SnapshotHeader, Vec<[u8; 32]>, Vec<Vec<u8>>) {
+fn parts(s: &Snapshot) -> (SnapshotHeader, Vec<ChunkInfo>, Vec<Vec<u8>>) {
     (
         s.header(),
         s.manifest(),
@@ -133,7 +136,14 @@ proptest! {
         let s = Snapshot::build(entries(&seeds), &secret(pad), &list(), Epoch::FIRST).expect("build");
         let (header, manifest, chunks) = parts(&s);
         prop_assert_eq!(u64::from(header.chunks), chunk_count(header.entries));
-        prop_assert_eq!(receive(header, manifest, &chunks), Ok(published_root(&s)));
+        let root = published_root(&s);
+        prop_assert_eq!(receive(header, root, manifest.clone(), &chunks), Ok(root));
+        for (i, info) in manifest.iter().enumerate() {
+            prop_assert_eq!(ChunkInfo::from_bytes(&info.to_bytes()), Some(*info));
+            prop_assert_eq!(info.to_bytes().len(), CHUNK_INFO_LEN);
+            let end = ((i + 1) * CHUNK_ENTRIES).min(s.entries().len());
+            prop_assert_eq!(info.last, s.entries()[end - 1].tag);
+        }
     }
 }
 
@@ -150,10 +160,15 @@ fn every_tampering_is_refused_and_blames_its_chunk() {
     assert!(chunks.len() >= 3, "several chunks");
     assert_eq!(chunks[0].len(), CHUNK_ENTRIES * ENTRY_LEN);
     let blamed = |r: Result<Root, SnapshotError>| match r {
-        Err(SnapshotError::BadChunk { index, reason }) => (index, reason),
+        Err(SnapshotError::BadChunk {
+            index,
+            reason,
+            committed,
+        }) => (index, reason, committed),
         other => panic!("not blamed on a chunk: {other:?}"),
     };
     let root = published_root(&s);
+    let receive = |h, m, c: &[Vec<u8>]| receive(h, root, m, c);
     assert_eq!(receive(header, manifest.clone(), &chunks), Ok(root));
 
     // A wrong chunk root, or a manifest that is not the published one.
@@ -163,12 +178,18 @@ fn every_tampering_is_refused_and_blames_its_chunk() {
         receive(wrong, manifest.clone(), &chunks),
         Err(SnapshotError::BadManifest(_))
     ));
-    let mut bent = manifest.clone();
-    bent[1][5] ^= 1;
-    assert!(matches!(
-        receive(header, bent, &chunks),
-        Err(SnapshotError::BadManifest(_))
-    ));
+    for bend in [0usize, 1, 2] {
+        let mut bent = manifest.clone();
+        match bend {
+            0 => bent[1].hash[5] ^= 1,
+            1 => bent[1].subtree[31] ^= 1,
+            _ => bent.swap(0, 1),
+        }
+        assert!(matches!(
+            receive(header, bent, &chunks),
+            Err(SnapshotError::BadManifest(_))
+        ));
+    }
     let mut miscounted = header;
     miscounted.chunks += 1;
     assert!(matches!(
@@ -176,7 +197,8 @@ fn every_tampering_is_refused_and_blames_its_chunk() {
         Err(SnapshotError::BadManifest(_))
     ));
 
-    // A bad chunk: a flipped label byte, a dropped tag, an added tag, two tags swapped.
+    // A bad chunk: a flipped label byte, a dropped tag, an added tag, two tags swapped: none
+    // is the chunk the manifest names.
     let at = |i: usize, c: Vec<u8>| {
         let mut all = chunks.clone();
         all[i] = c;
@@ -184,48 +206,40 @@ fn every_tampering_is_refused_and_blames_its_chunk() {
     };
     let mut flipped = chunks[1].clone();
     flipped[Tag::LEN + 3] ^= 1;
-    assert_eq!(
-        blamed(receive(header, manifest.clone(), &at(1, flipped))).0,
-        1
-    );
     let dropped = chunks[2][ENTRY_LEN..].to_vec();
-    assert_eq!(
-        blamed(receive(header, manifest.clone(), &at(2, dropped))).0,
-        2
-    );
     let mut added = chunks[0].clone();
     added.extend_from_slice(&chunks[0][..ENTRY_LEN]);
-    assert_eq!(
-        blamed(receive(header, manifest.clone(), &at(0, added))).0,
-        0
-    );
     let mut swapped = chunks[1].clone();
     let (a, b) = swapped.split_at_mut(ENTRY_LEN);
     a.swap_with_slice(&mut b[..ENTRY_LEN]);
-    assert_eq!(
-        blamed(receive(header, manifest.clone(), &at(1, swapped))).0,
-        1
-    );
+    for (i, bent) in [(1, flipped), (2, dropped), (0, added), (1, swapped)] {
+        let (index, reason, committed) = blamed(receive(header, manifest.clone(), &at(i, bent)));
+        assert_eq!((index as usize, committed), (i, false), "{reason}");
+    }
 
-    // A sender whose manifest and chunk root commit to a reordered or shortened list: the
-    // hashes check out, the order or the count does not.
+    // A sender whose manifest and chunk root commit to chunks that do not make their subtree
+    // roots (here chunks 0 and 1 swapped, with the honest subtree roots, last tags and tree):
+    // the hashes check out, the first swapped chunk is blamed, and on the publication.
     let mut reordered: Vec<Vec<u8>> = chunks.clone();
     reordered.swap(0, 1);
-    let rehashed: Vec<[u8; 32]> = reordered
+    let lying_manifest: Vec<ChunkInfo> = manifest
         .iter()
         .enumerate()
-        .map(|(i, c)| fengxin_snapshot::chunk_hash(i as u32, c))
+        .map(|(i, info)| ChunkInfo {
+            hash: fengxin_snapshot::chunk_hash(i as u32, &reordered[i]),
+            ..*info
+        })
         .collect();
     let lying = SnapshotHeader {
-        root: chunk_root(header.entries, &rehashed),
+        root: chunk_root(header.entries, &lying_manifest),
         ..header
     };
-    let (index, reason) = blamed(receive(lying, rehashed, &reordered));
-    assert_eq!(index, 1, "{reason}");
-    assert!(reason.contains("not strictly increasing"), "{reason}");
+    let (index, reason, committed) = blamed(receive(lying, lying_manifest, &reordered));
+    assert_eq!((index, committed), (0, true), "{reason}");
+    assert!(reason.contains("last tag"), "{reason}");
 
     // Out of turn, or finished early.
-    let mut a = Assembler::new(header);
+    let mut a = Assembler::new(header, root.to_bytes());
     assert!(matches!(
         a.accept_chunk(0, &chunks[0]),
         Err(SnapshotError::NoManifest)
@@ -249,16 +263,157 @@ fn every_tampering_is_refused_and_blames_its_chunk() {
 #[test]
 fn a_snapshot_with_one_dropped_or_added_tag_is_not_the_published_tree() {
     // A responder that publishes one tree but serves a consistent snapshot of another list
-    // (one tag fewer, one tag more): every chunk checks out against its own root, and the
-    // rebuilt tree is not the published one.
-    let seeds: Vec<u64> = (0..2000).collect();
+    // (one tag fewer, one tag more): its manifest checks out against its own chunk root, and
+    // its subtree roots do not make the published tree, before any chunk is fetched.
+    let seeds: Vec<u64> = (0..5000).collect();
     let honest =
         Snapshot::build(entries(&seeds), &secret(4), &list(), Epoch::FIRST).expect("build");
     let published = published_root(&honest);
     for other in [&seeds[1..], &[&seeds[..], &[99_999]].concat()[..]] {
         let s = Snapshot::build(entries(other), &secret(4), &list(), Epoch::FIRST).expect("build");
         let (header, manifest, chunks) = parts(&s);
-        let rebuilt = receive(header, manifest, &chunks).expect("consistent");
-        assert_ne!(rebuilt, published);
+        assert_eq!(
+            receive(header, published_root(&s), manifest.clone(), &chunks),
+            Ok(published_root(&s))
+        );
+        assert!(matches!(
+            receive(header, published, manifest, &chunks),
+            Err(SnapshotError::WrongTree { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_chunk_that_its_manifest_names_but_that_breaks_the_tree_is_the_publications_fault() {
+    // The manifest is built from a snapshot whose middle chunk's tags were changed (and its
+    // subtree root, last tag and hash recomputed for the changed chunk): the chunk root and the
+    // tree root no longer match the honest tree, so a liar keeps the honest subtree roots. The
+    // changed chunk then fails its subtree root, and the check needs only that chunk and the
+    // two infos (anyone holding the publication can repeat it).
+    let s = Snapshot::build(
+        entries(&(0..9000).collect::<Vec<_>>()),
+        &secret(5),
+        &list(),
+        Epoch::FIRST,
+    )
+    .expect("build");
+    let (header, manifest, chunks) = parts(&s);
+    let root = published_root(&s);
+    let mut bent = chunks[1].clone();
+    // Replace one tag by a value between its neighbours (the order still holds).
+    let at = 7 * ENTRY_LEN;
+    let (lo, hi) = (
+        &bent[at - ENTRY_LEN..at - ENTRY_LEN + Tag::LEN],
+        &bent[at + ENTRY_LEN..at + ENTRY_LEN + Tag::LEN],
+    );
+    assert!(lo < hi);
+    let mut mid = bent[at..at + Tag::LEN].to_vec();
+    let original = mid.clone();
+    // Step the tag's last byte up or down while it stays strictly between its neighbours.
+    mid[Tag::LEN - 1] ^= 1;
+    if !(lo < &mid[..] && &mid[..] < hi) {
+        mid = original.clone();
+    }
+    assert_ne!(mid, original, "a tag strictly between its neighbours");
+    bent[at..at + Tag::LEN].copy_from_slice(&mid);
+    let mut lying_manifest = manifest.clone();
+    lying_manifest[1].hash = fengxin_snapshot::chunk_hash(1, &bent);
+    let lying = SnapshotHeader {
+        root: chunk_root(header.entries, &lying_manifest),
+        ..header
+    };
+    let mut all = chunks.clone();
+    all[1] = bent.clone();
+    match receive(lying, root, lying_manifest.clone(), &all) {
+        Err(SnapshotError::BadChunk {
+            index: 1,
+            reason,
+            committed: true,
+        }) => assert!(reason.contains("subtree root"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(fengxin_snapshot::check_committed_chunk(
+        lying,
+        1,
+        Some(lying_manifest[0].last),
+        &lying_manifest[1],
+        &bent
+    )
+    .is_err());
+    assert!(fengxin_snapshot::check_committed_chunk(
+        header,
+        1,
+        Some(manifest[0].last),
+        &manifest[1],
+        &chunks[1]
+    )
+    .is_ok());
+}
+
+#[test]
+fn the_manifest_tree_root_is_the_sorted_root_when_the_last_chunk_is_full_or_short() {
+    // Snapshot sizes are size classes; these counts (two full chunks, one entry over) exercise
+    // the subtree after a full last chunk and a last chunk of one entry.
+    for n in [2 * CHUNK_ENTRIES, 2 * CHUNK_ENTRIES + 1, CHUNK_ENTRIES - 1] {
+        let mut tags: Vec<Tag> = (0..n as u64).map(tag_of).collect();
+        tags.sort_unstable();
+        let chunks: Vec<&[Tag]> = tags.chunks(CHUNK_ENTRIES).collect();
+        let manifest: Vec<ChunkInfo> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ChunkInfo {
+                hash: [0; 32],
+                last: *c.last().expect("tag"),
+                subtree: fengxin_snapshot::chunk_subtree(
+                    i.checked_sub(1).map(|p| *chunks[p].last().expect("tag")),
+                    c,
+                    i + 1 == chunks.len(),
+                ),
+            })
+            .collect();
+        let sorted = fengxin_tree::sorted_root(tags.iter().copied()).expect("sorted");
+        assert_eq!(
+            fengxin_snapshot::manifest_tree_root(n as u64, &manifest),
+            Some(sorted),
+            "{n} tags"
+        );
+    }
+}
+
+#[test]
+fn every_chunk_info_has_a_path_to_the_chunk_root_and_nothing_else_does() {
+    use fengxin_snapshot::{info_path, verify_info};
+    for n in [1000u64, 5000, 9000, 20_000, 30_000] {
+        let s = Snapshot::build(
+            entries(&(0..n).collect::<Vec<_>>()),
+            &secret(6),
+            &list(),
+            Epoch::FIRST,
+        )
+        .expect("build");
+        let (header, manifest, _) = parts(&s);
+        for (i, info) in manifest.iter().enumerate() {
+            let i = i as u32;
+            let path = info_path(&manifest, i);
+            assert!(verify_info(&header, i, info, &path), "{n}: chunk {i}");
+            // Another index, another info, a bent or shortened path, another header.
+            assert!(!verify_info(&header, i + 1, info, &path));
+            let mut bent_info = *info;
+            bent_info.subtree[0] ^= 1;
+            assert!(!verify_info(&header, i, &bent_info, &path));
+            if !path.is_empty() {
+                let mut bent = path.clone();
+                bent[0][0] ^= 1;
+                assert!(!verify_info(&header, i, info, &bent));
+                assert!(!verify_info(&header, i, info, &path[1..]));
+            }
+            let mut longer = path.clone();
+            longer.push([0; 32]);
+            assert!(!verify_info(&header, i, info, &longer));
+            let mut other = header;
+            other.root[31] ^= 1;
+            assert!(!verify_info(&other, i, info, &path));
+        }
+        assert!(info_path(&manifest, header.chunks).is_empty());
     }
 }

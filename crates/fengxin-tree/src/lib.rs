@@ -42,7 +42,10 @@ where
 {
     Ok(IndexedMerkleTree::build_sorted(RootOnly, tags.into_iter().map(Ok))?.root())
 }
-pub use tree::{empty_hashes, path_root, IndexedMerkleTree, LeafWitness, Lookup, CAPACITY, DEPTH};
+pub use tree::{
+    empty_hashes, path_root, root_over_subtrees, subtree_root, IndexedMerkleTree, LeafWitness,
+    Lookup, CAPACITY, DEPTH,
+};
 pub use value::{
     field_to_tag, fr_from_bytes, fr_to_bytes, tag_to_field, Leaf, Root, RootError, Value,
     VALUE_BITS,

@@ -31,6 +31,49 @@ pub fn empty_hashes() -> &'static [Fr; DEPTH + 1] {
     })
 }
 
+/// The root of a subtree of height `height` whose first slots hold `leaves` (at most
+/// 2^`height`) and the rest are empty: the node the tree has at level `height` over those
+/// slots.
+///
+/// # Panics
+/// If `height` exceeds [`DEPTH`] or `leaves` does not fit (the caller's invariant).
+pub fn subtree_root(height: usize, leaves: &[crate::value::Leaf]) -> Fr {
+    assert!(height <= DEPTH && leaves.len() as u128 <= 1u128 << height);
+    let empty = empty_hashes();
+    let mut level: Vec<Fr> = leaves.par_iter().map(|l| l.hash()).collect();
+    for e in empty.iter().take(height) {
+        if level.is_empty() {
+            break;
+        }
+        level = level
+            .par_chunks(2)
+            .map(|p| hash2(p[0], p.get(1).copied().unwrap_or(*e)))
+            .collect();
+    }
+    level.first().copied().unwrap_or(empty[height])
+}
+
+/// The root of the tree whose consecutive subtrees of height `height`, from slot 0, have the
+/// roots `roots` and whose other slots are empty.
+///
+/// # Panics
+/// If `height` exceeds [`DEPTH`] or there are more than 2^(`DEPTH` - `height`) roots.
+pub fn root_over_subtrees(height: usize, roots: &[Fr]) -> Root {
+    assert!(height <= DEPTH && roots.len() as u128 <= 1u128 << (DEPTH - height));
+    let empty = empty_hashes();
+    let mut level = roots.to_vec();
+    for e in empty.iter().take(DEPTH).skip(height) {
+        if level.is_empty() {
+            break;
+        }
+        level = level
+            .chunks(2)
+            .map(|p| hash2(p[0], p.get(1).copied().unwrap_or(*e)))
+            .collect();
+    }
+    Root::from_field(level.first().copied().unwrap_or(empty[DEPTH]))
+}
+
 /// A leaf, its slot and its authentication path: what a proof of membership or of
 /// non-membership is built from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,13 +8,13 @@
 //!
 //! **Holding.** Every [`SYNC_ROUND`], the node fetches the snapshot of every other member's
 //! shared list whose current publication it does not hold: the manifest (checked against the
-//! chunk root), then the chunks in order, each checked as it arrives (hash, length, tag order)
-//! and written straight to an owner-only `.part` file in `DATA/held/`, so memory stays one
-//! request of chunks whatever the snapshot's size. The tags are then streamed back from the
-//! file into a sorted build and the root compared with the published root; only then is the
-//! file renamed `.entries` and the copy held. A chunk that fails or a root that differs is the
-//! responder's misbehaviour: the copy is discarded, the failure logged with the failing chunk,
-//! and screening of that list stays in proof mode. Any other failure (the responder
+//! chunk root, its subtree roots against the published tree root), then the chunks in order,
+//! each checked as it arrives (hash, length, tag order, last tag, subtree root) and written
+//! straight to an owner-only `.part` file in `DATA/held/`, so memory stays one request of
+//! chunks whatever the snapshot's size. Once every chunk is in, the file is renamed `.entries`
+//! and the copy held: its tags are exactly the published tree's. A manifest or a chunk that
+//! fails is the responder's misbehaviour: the copy is discarded, the failure logged with the
+//! failing chunk, and screening of that list stays in proof mode. Any other failure (the responder
 //! unreachable or refusing, this node stopped) keeps the manifest and the chunks verified so
 //! far, and the next round or run resumes after them. A copy kept from an earlier run is
 //! checked again from its own files, exactly as if it had just arrived, before it is held; a
@@ -25,10 +25,14 @@
 use super::querier::{exchange, StepError};
 use super::state::Node;
 use crate::genesis::Party;
+use fengxin_ledger::{FaultEvidence, Record, RecordBody, SnapshotFault};
 use fengxin_protocol::{
-    Refusal, RefusalKind, Request, Response, SnapshotRequest, MAX_SNAPSHOT_CHUNKS,
+    Refusal, RefusalKind, Request, Response, ServedChunk, SnapshotRequest, MAX_SNAPSHOT_CHUNKS,
 };
-use fengxin_snapshot::{chunk_hash, Assembler, Snapshot, SnapshotHeader, ENTRY_LEN, LABEL_LEN};
+use fengxin_snapshot::{
+    chunk_hash, info_path, Assembler, ChunkInfo, Snapshot, SnapshotError, SnapshotHeader,
+    CHUNK_INFO_LEN, ENTRY_LEN, LABEL_LEN,
+};
 use fengxin_types::{Epoch, ListId, ListPolicy, MemberName, Tag};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -109,7 +113,11 @@ pub(super) async fn serve(node: Arc<Node>, peer: MemberName, req: SnapshotReques
         );
     }
     let last = req.first.saturating_add(req.count).min(snapshot.chunks());
-    Response::SnapshotChunks((req.first..last).map(|i| snapshot.chunk(i)).collect())
+    Response::SnapshotChunks(
+        (req.first..last)
+            .map(|i| ServedChunk::sign(&node.identity, &p, &header.root, i, snapshot.chunk(i)))
+            .collect(),
+    )
 }
 
 /// The snapshot this node serves for its publication of (list, epoch) with `header`, built
@@ -158,7 +166,7 @@ pub struct Held {
     pub root: [u8; 32],
     /// The published header.
     pub header: SnapshotHeader,
-    manifest: Vec<[u8; 32]>,
+    manifest: Vec<ChunkInfo>,
     /// The first tag of every chunk, to find the chunk a tag would be in.
     first_tags: Vec<Tag>,
     path: PathBuf,
@@ -207,7 +215,7 @@ impl Held {
         file.seek(SeekFrom::Start(start))
             .and_then(|_| file.read_exact(&mut bytes))
             .map_err(|e| format!("{}: {e}", self.path.display()))?;
-        if chunk_hash(c as u32, &bytes) != self.manifest[c] {
+        if chunk_hash(c as u32, &bytes) != self.manifest[c].hash {
             return Err(format!(
                 "{}: chunk {c} no longer matches its manifest (the file was changed)",
                 self.path.display()
@@ -304,6 +312,10 @@ async fn sync_round(node: &Arc<Node>, dir: &Path) {
             s.current_publications()
                 .into_iter()
                 .filter(|p| p.publication.member != node.member)
+                .filter(|p| {
+                    let p = &p.publication;
+                    s.snapshot_fault(&p.member, &p.list, p.epoch).is_none()
+                })
                 .filter_map(|p| {
                     let p = p.publication.clone();
                     let h = p.snapshot?;
@@ -345,14 +357,105 @@ async fn sync_round(node: &Arc<Node>, dir: &Path) {
                 );
                 install(node, &p, h.held, &files);
             }
-            Err(e) => tracing::warn!(
-                "{}'s {} epoch {} snapshot not held: {}",
-                p.member,
-                p.list,
-                p.epoch,
-                e.message()
-            ),
+            Err(f) => {
+                tracing::warn!(
+                    "{}'s {} epoch {} snapshot not held: {}",
+                    p.member,
+                    p.list,
+                    p.epoch,
+                    f.error.message()
+                );
+                if let Some(evidence) = f.evidence {
+                    report(node, &p, *evidence);
+                }
+            }
         }
+    }
+}
+
+/// Submits the evidence of a fault of `p`'s snapshot to the ledger, where every node checks
+/// it and the regulator's audit shows it.
+fn report(node: &Node, p: &fengxin_protocol::Publication, evidence: FaultEvidence) {
+    let kind = evidence.kind();
+    let chunk = evidence
+        .chunk()
+        .map_or_else(|| "the manifest".to_owned(), |c| format!("chunk {c}"));
+    let record = Record::sign(
+        node.chain,
+        node.member.clone(),
+        &node.identity,
+        RecordBody::SnapshotFault(Box::new(SnapshotFault {
+            member: p.member.clone(),
+            list: p.list.clone(),
+            epoch: p.epoch,
+            evidence,
+        })),
+    );
+    // Checking the evidence can take a chunk's worth of hashing: off the async threads.
+    match tokio::task::block_in_place(|| node.ledger.submit(vec![record])) {
+        Ok(ids) => tracing::warn!(
+            "reported {}'s {} epoch {} snapshot fault ({kind}, {chunk}) to the ledger: record {}",
+            p.member,
+            p.list,
+            p.epoch,
+            ids.first().map(hex::encode).unwrap_or_default()
+        ),
+        Err(e) => tracing::info!(
+            "{}'s {} epoch {} snapshot fault ({kind}, {chunk}) not submitted: {e}",
+            p.member,
+            p.list,
+            p.epoch
+        ),
+    }
+}
+
+/// Why a fetch failed, and the evidence when the failure is a fault anyone can check: of the
+/// publication itself, or of a chunk the member signed.
+struct FetchFailure {
+    error: StepError,
+    evidence: Option<Box<FaultEvidence>>,
+}
+
+impl From<StepError> for FetchFailure {
+    fn from(error: StepError) -> Self {
+        Self {
+            error,
+            evidence: None,
+        }
+    }
+}
+
+/// The evidence for chunk `index`, served as `served`, failing with `e` against `manifest`.
+fn chunk_evidence(
+    manifest: &[ChunkInfo],
+    index: u32,
+    served: &ServedChunk,
+    e: &SnapshotError,
+) -> Option<FaultEvidence> {
+    let info = *manifest.get(index as usize)?;
+    let path = info_path(manifest, index);
+    match e {
+        SnapshotError::BadChunk {
+            committed: false, ..
+        } => Some(FaultEvidence::Unfaithful {
+            index,
+            served: served.clone(),
+            info,
+            path,
+        }),
+        SnapshotError::BadChunk {
+            committed: true, ..
+        } => Some(FaultEvidence::Broken {
+            index,
+            bytes: served.bytes.clone(),
+            info,
+            path,
+            previous: index.checked_sub(1).and_then(|p| {
+                let prev = *manifest.get(p as usize)?;
+                Some((prev, info_path(manifest, p)))
+            }),
+        }),
+        _ => None,
     }
 }
 
@@ -401,10 +504,10 @@ async fn fetch(
     p: &fengxin_protocol::Publication,
     header: SnapshotHeader,
     files: &CopyFiles,
-) -> Result<Verified, StepError> {
+) -> Result<Verified, FetchFailure> {
     let result = fetch_into(node, party, p, header, files).await;
-    if let Err(e) = &result {
-        if e.is_misbehaviour() {
+    if let Err(f) = &result {
+        if f.error.is_misbehaviour() {
             files.remove();
         }
     }
@@ -417,7 +520,7 @@ async fn fetch_into(
     p: &fengxin_protocol::Publication,
     header: SnapshotHeader,
     files: &CopyFiles,
-) -> Result<Verified, StepError> {
+) -> Result<Verified, FetchFailure> {
     let misbehaved = |m: String| StepError::misbehaved(m, "bad_snapshot");
     let local = |e: std::io::Error, f: &Path| StepError::local(format!("{}: {e}", f.display()));
     let ask = |first: u32, count: u32| {
@@ -433,7 +536,7 @@ async fn fetch_into(
     if files.entries.exists() {
         std::fs::rename(&files.entries, &files.part).map_err(|e| local(e, &files.part))?;
     }
-    let mut assembler = Assembler::new(header);
+    let mut assembler = Assembler::new(header, p.root);
     let on_disk = read_manifest(&files.manifest)
         .and_then(|m| assembler.accept_manifest(m.clone()).ok().map(|()| m));
     let manifest = match on_disk {
@@ -442,16 +545,24 @@ async fn fetch_into(
             let _ = std::fs::remove_file(&files.part);
             let m = match exchange(node, party, &ask(0, 0)).await? {
                 Response::SnapshotManifest(m) => m,
-                Response::Refused(r) => return Err(StepError::refused(r)),
+                Response::Refused(r) => return Err(StepError::refused(r).into()),
                 _ => {
                     return Err(misbehaved(
                         "answered a manifest request with something else".into(),
-                    ))
+                    )
+                    .into())
                 }
             };
             assembler
                 .accept_manifest(m.clone())
-                .map_err(|e| misbehaved(e.to_string()))?;
+                .map_err(|e| FetchFailure {
+                    evidence: matches!(e, SnapshotError::WrongTree { .. }).then(|| {
+                        Box::new(FaultEvidence::WrongTree {
+                            manifest: m.clone(),
+                        })
+                    }),
+                    error: misbehaved(e.to_string()),
+                })?;
             write_manifest(&files.manifest, &m).map_err(|e| local(e, &files.manifest))?;
             m
         }
@@ -465,36 +576,37 @@ async fn fetch_into(
         let count = MAX_SNAPSHOT_CHUNKS.min(header.chunks - first);
         let chunks = match exchange(node, party, &ask(first, count)).await? {
             Response::SnapshotChunks(c) if !c.is_empty() => c,
-            Response::Refused(r) => return Err(StepError::refused(r)),
-            _ => return Err(misbehaved(format!("no chunks from chunk {first}"))),
+            Response::Refused(r) => return Err(StepError::refused(r).into()),
+            _ => return Err(misbehaved(format!("no chunks from chunk {first}")).into()),
         };
-        for (k, bytes) in chunks.iter().enumerate() {
-            let index = first + k as u32;
-            let entries = assembler
-                .accept_chunk(index, bytes)
-                .map_err(|e| misbehaved(e.to_string()))?;
-            if let Some(e) = entries.first() {
-                first_tags.push(e.tag);
+        // Each chunk's subtree root is a few thousand hashes: off the async threads.
+        tokio::task::block_in_place(|| {
+            for (k, served) in chunks.iter().enumerate() {
+                let index = first + k as u32;
+                if !served.verify(&party.key, p, &header.root, index) {
+                    return Err(misbehaved(format!(
+                        "chunk {index}: not signed by {} for this publication",
+                        party.name
+                    ))
+                    .into());
+                }
+                let bytes = &served.bytes;
+                let entries = assembler
+                    .accept_chunk(index, bytes)
+                    .map_err(|e| FetchFailure {
+                        evidence: chunk_evidence(&manifest, index, served, &e).map(Box::new),
+                        error: misbehaved(e.to_string()),
+                    })?;
+                if let Some(e) = entries.first() {
+                    first_tags.push(e.tag);
+                }
+                file.write_all(bytes).map_err(|e| local(e, &path))?;
             }
-            file.write_all(bytes).map_err(|e| local(e, &path))?;
-        }
+            Ok::<(), FetchFailure>(())
+        })?;
     }
     assembler.finish().map_err(|e| misbehaved(e.to_string()))?;
     file.sync_all().map_err(|e| local(e, &path))?;
-    // The tags, streamed back from the file, must build the published tree. The chunks are
-    // the ones the published chunk root fixes, wherever they were read from: a mismatch is
-    // the responder's.
-    let (read, published) = (path.clone(), p.root);
-    let root = tokio::task::spawn_blocking(move || rebuilt_root(&read))
-        .await
-        .map_err(|e| StepError::local(e.to_string()))?
-        .map_err(StepError::local)?;
-    if root.to_bytes() != published {
-        return Err(misbehaved(format!(
-            "the snapshot's tags build the root {root}, not the published root {}",
-            hex::encode(published)
-        )));
-    }
     Ok(Verified {
         held: Held {
             epoch: p.epoch,
@@ -508,28 +620,22 @@ async fn fetch_into(
     })
 }
 
-/// The manifest saved in `path`, if there is one of whole hashes.
-fn read_manifest(path: &Path) -> Option<Vec<[u8; 32]>> {
+/// The manifest saved in `path`, if there is one of whole chunk infos.
+fn read_manifest(path: &Path) -> Option<Vec<ChunkInfo>> {
     let bytes = std::fs::read(path).ok()?;
-    if bytes.len() % 32 != 0 {
+    if bytes.len() % CHUNK_INFO_LEN != 0 {
         return None;
     }
-    Some(
-        bytes
-            .chunks_exact(32)
-            .map(|h| {
-                let mut a = [0u8; 32];
-                a.copy_from_slice(h);
-                a
-            })
-            .collect(),
-    )
+    bytes
+        .chunks_exact(CHUNK_INFO_LEN)
+        .map(|b| ChunkInfo::from_bytes(b.try_into().ok()?))
+        .collect()
 }
 
-fn write_manifest(path: &Path, manifest: &[[u8; 32]]) -> std::io::Result<()> {
+fn write_manifest(path: &Path, manifest: &[ChunkInfo]) -> std::io::Result<()> {
     let mut file = owner_only_file(path)?;
-    for h in manifest {
-        file.write_all(h)?;
+    for info in manifest {
+        file.write_all(&info.to_bytes())?;
     }
     file.sync_all()
 }
@@ -572,35 +678,6 @@ fn resume(path: &Path, assembler: &mut Assembler) -> std::io::Result<(std::fs::F
     file.set_len(good)?;
     file.seek(SeekFrom::End(0))?;
     Ok((file, first_tags))
-}
-
-/// The root of the sorted build over the tags of a held snapshot file, read in order.
-fn rebuilt_root(path: &Path) -> Result<fengxin_tree::Root, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut failed = None;
-    let tags = std::iter::from_fn(|| {
-        let mut entry = [0u8; ENTRY_LEN];
-        match reader.read_exact(&mut entry) {
-            Ok(()) => {
-                let mut t = [0u8; Tag::LEN];
-                t.copy_from_slice(&entry[..Tag::LEN]);
-                match Tag::from_bytes(t) {
-                    Ok(tag) => Some(tag),
-                    Err(e) => {
-                        failed = Some(e.to_string());
-                        None
-                    }
-                }
-            }
-            Err(_) => None,
-        }
-    });
-    let root = fengxin_tree::sorted_root(tags).map_err(|e| e.to_string())?;
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(root),
-    }
 }
 
 fn owner_only_dir(dir: &Path) -> std::io::Result<()> {

@@ -68,6 +68,13 @@ pub(super) fn block_view(b: &fengxin_ledger::Block) -> fengxin_api::BlockView {
                     "motion": hex::encode(v.motion),
                     "approve": v.approve,
                 }),
+                RecordBody::SnapshotFault(f) => serde_json::json!({
+                    "member": f.member.as_str(),
+                    "list": f.list.as_str(),
+                    "epoch": f.epoch.get(),
+                    "fault": f.evidence.kind(),
+                    "chunk": f.evidence.chunk(),
+                }),
                 _ => serde_json::Value::Null,
             };
             fengxin_api::RecordView {

@@ -1,0 +1,96 @@
+//! Checking snapshot fault evidence against the publication it names (docs/snapshots.md):
+//! deterministic, and from the record and the ledger alone.
+
+use crate::record::FaultEvidence;
+use fengxin_crypto::IdentityPublicKey;
+use fengxin_signed::Publication;
+use fengxin_snapshot::{
+    check_committed_chunk, chunk_hash, chunk_root, manifest_tree_root, verify_info, SnapshotHeader,
+};
+
+/// Whether `evidence` shows that the snapshot `publication` (with `header`, signed by the
+/// member with `member_key`) commits to is not what the publication says; `Err` says why not.
+pub fn check(
+    publication: &Publication,
+    header: &SnapshotHeader,
+    member_key: &IdentityPublicKey,
+    evidence: &FaultEvidence,
+) -> Result<(), String> {
+    match evidence {
+        FaultEvidence::WrongTree { manifest } => {
+            if manifest.len() != header.chunks as usize {
+                return Err(format!(
+                    "{} chunk infos, the publication has {} chunks",
+                    manifest.len(),
+                    header.chunks
+                ));
+            }
+            if chunk_root(header.entries, manifest) != header.root {
+                return Err("the manifest is not the one the chunk root commits to".into());
+            }
+            if manifest_tree_root(header.entries, manifest).map(|r| r.to_bytes())
+                == Some(publication.root)
+            {
+                return Err("the manifest's subtree roots make the published tree root".into());
+            }
+            Ok(())
+        }
+        FaultEvidence::Unfaithful {
+            index,
+            served,
+            info,
+            path,
+        } => {
+            if !verify_info(header, *index, info, path) {
+                return Err(format!("chunk {index}: the info is not the committed one"));
+            }
+            if !served.verify(member_key, publication, &header.root, *index) {
+                return Err(format!(
+                    "chunk {index}: not signed by {} for this publication",
+                    publication.member
+                ));
+            }
+            if chunk_hash(*index, &served.bytes) == info.hash {
+                return Err(format!(
+                    "chunk {index}: the served chunk is the committed one"
+                ));
+            }
+            Ok(())
+        }
+        FaultEvidence::Broken {
+            index,
+            bytes,
+            info,
+            path,
+            previous,
+        } => {
+            if !verify_info(header, *index, info, path) {
+                return Err(format!("chunk {index}: the info is not the committed one"));
+            }
+            let before = match (index.checked_sub(1), previous) {
+                (None, None) => None,
+                (Some(p), Some((prev, prev_path))) => {
+                    if !verify_info(header, p, prev, prev_path) {
+                        return Err(format!("chunk {p}: the info is not the committed one"));
+                    }
+                    Some(prev.last)
+                }
+                _ => {
+                    return Err(format!(
+                        "chunk {index}: the previous chunk's info is required exactly when \
+                         there is a previous chunk"
+                    ))
+                }
+            };
+            if chunk_hash(*index, bytes) != info.hash {
+                return Err(format!(
+                    "chunk {index}: the bytes are not the committed chunk"
+                ));
+            }
+            if check_committed_chunk(*header, *index, before, info, bytes).is_ok() {
+                return Err(format!("chunk {index}: the committed chunk checks out"));
+            }
+            Ok(())
+        }
+    }
+}
