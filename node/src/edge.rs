@@ -41,6 +41,7 @@ pub fn publish_kind(e: &PublishError) -> ErrorKind {
         PublishError::DataDir(e) => data_dir_kind(e),
         PublishError::Store(e) => store_kind(e),
         PublishError::StoredRoot { .. } => ErrorKind::Store,
+        PublishError::TooLargeToShare { .. } => ErrorKind::Usage,
         PublishError::Io { .. } => ErrorKind::Io,
         PublishError::Decode { .. } => ErrorKind::DataDir,
         PublishError::UnknownList(_) => ErrorKind::UnknownList,

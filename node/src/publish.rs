@@ -34,6 +34,19 @@ pub enum PublishError {
         /// Why.
         reason: String,
     },
+    /// A shared list too large for a snapshot.
+    #[error(
+        "{list}: {entries} snapshot entries is over the {max} chunks a shared snapshot may \
+         have; set the list's policy to proof_only"
+    )]
+    TooLargeToShare {
+        /// The list.
+        list: ListId,
+        /// Entries of its snapshot (real and dummy).
+        entries: u64,
+        /// The limit, in chunks.
+        max: u32,
+    },
     /// The publications file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -185,7 +198,29 @@ pub fn sign_publications(
         })?;
         let snapshot = match s.policy {
             fengxin_types::ListPolicy::Shared => {
-                Some(build_snapshot(store, seed, &s.list, s.epoch)?.header())
+                let built = build_snapshot(store, seed, &s.list, s.epoch)?;
+                if built.chunks() > fengxin_snapshot::MAX_SHARED_CHUNKS {
+                    return Err(PublishError::TooLargeToShare {
+                        list: s.list.clone(),
+                        entries: built.entries().len() as u64,
+                        max: fengxin_snapshot::MAX_SHARED_CHUNKS,
+                    });
+                }
+                // Never sign a snapshot whose manifest does not make the list's own root
+                // (tags and tree out of step): every querier could show it as a fault.
+                let made = fengxin_snapshot::manifest_tree_root(
+                    built.entries().len() as u64,
+                    &built.manifest(),
+                );
+                if made != Some(root) {
+                    return Err(PublishError::StoredRoot {
+                        list: s.list.clone(),
+                        reason: "the list's snapshot does not make its stored root; the list \
+                                 database is damaged"
+                            .into(),
+                    });
+                }
+                Some(built.header())
             }
             fengxin_types::ListPolicy::ProofOnly => None,
         };

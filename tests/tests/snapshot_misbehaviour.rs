@@ -368,14 +368,22 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
         fengxin_api::ApiResponse::Status(s) => assert_eq!(s.held_snapshots, 3, "{s:?}"),
         other => panic!("unexpected {other:?}"),
     }
-    let held: Vec<String> = std::fs::read_dir(a.dir.join("held"))
-        .expect("held")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    for bent_list in [BAD_CHUNK, WRONG_TREE] {
-        let prefix = format!("bank-m.{bent_list}.");
-        assert!(!held.iter().any(|f| f.starts_with(&prefix)), "{held:?}");
-    }
+    let files_of = |list: &str| -> Vec<String> {
+        let prefix = format!("bank-m.{list}.");
+        std::fs::read_dir(a.dir.join("held"))
+            .expect("held")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|f| f.starts_with(&prefix))
+            .collect()
+    };
+    // Neither is held; the chunk fault keeps the manifest (and no verified chunk) for a later
+    // round, the tree fault keeps nothing.
+    assert!(files_of(BAD_CHUNK).iter().all(|f| !f.ends_with(".entries")));
+    assert!(
+        files_of(WRONG_TREE).is_empty(),
+        "{:?}",
+        files_of(WRONG_TREE)
+    );
 
     // bank-a reported both to the ledger with their evidence (the signed chunk; the committed
     // manifest), every node checked it, and bank-b's copy of the ledger holds them.
@@ -397,6 +405,16 @@ async fn a_bent_snapshot_is_never_held_and_a_wrong_key_is_misbehaviour() {
             ),
         ]
     );
+    // With the faults on the ledger, bank-a no longer wants those snapshots: their files go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !files_of(BAD_CHUNK).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            files_of(BAD_CHUNK)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     // The regulator's audit flags bank-m for both, naming the reporter.
     let audit = match fengxin_api::call(
         &regulator,

@@ -210,8 +210,22 @@ fn a_committed_chunk_that_breaks_its_info_is_a_fault_and_an_honest_one_is_not() 
     };
     // Rejected: the honest chunk 0 (it checks out), chunk 1 without the previous info, chunk
     // 1's bytes not the committed ones.
-    let why = rejected_because(&w.state, &fault(&w.a, &w.b, broken(0, s.chunk(0), false)));
+    let honest_chunk = fault(&w.a, &w.b, broken(0, s.chunk(0), false));
+    let why = rejected_because(&w.state, &honest_chunk);
     assert!(why.contains("checks out"), "{why}");
+    // A submission's precheck leaves the subtree hashing to the block's application, where
+    // every node rejects it.
+    assert_eq!(
+        w.state
+            .precheck_submission(std::slice::from_ref(&honest_chunk)),
+        vec![Ok(())]
+    );
+    let applied = common::apply(&mut w.state, &w.c, vec![honest_chunk.clone()]);
+    assert!(
+        matches!(&applied.rejected[..], [(id, Rejection::BadFaultEvidence(_))] if *id == honest_chunk.id()),
+        "{:?}",
+        applied.rejected
+    );
     let why = rejected_because(
         &w.state,
         &fault(&w.a, &w.b, broken(1, bytes.clone(), false)),

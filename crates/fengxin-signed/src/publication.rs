@@ -98,7 +98,8 @@ impl Publication {
         match (self.policy, &self.snapshot) {
             (ListPolicy::Shared, Some(h)) if h.is_well_formed() => Ok(Some(h)),
             (ListPolicy::Shared, Some(_)) => Err(PublicationError::Snapshot(
-                "the entry count is not a size class, or the chunk count does not match it",
+                "the entry count is not a size class, the chunk count does not match it, or it is \
+                 over the shared limit (fengxin_snapshot::MAX_SHARED_CHUNKS)",
             )),
             (ListPolicy::Shared, None) => Err(PublicationError::Snapshot(
                 "a shared list's publication carries no snapshot header",

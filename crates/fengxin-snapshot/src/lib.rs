@@ -37,6 +37,10 @@ pub const ENTRY_LEN: usize = Tag::LEN + LABEL_LEN;
 /// The smallest size class.
 pub const MIN_CLASS: u64 = 1024;
 
+/// Most chunks a shared snapshot may have (33,554,432 entries): its manifest, 95 bytes a
+/// chunk, then fits one protocol message and one ledger record (a fault's evidence).
+pub const MAX_SHARED_CHUNKS: u32 = 8192;
+
 /// Most entries a snapshot may hold (a tree holds 2^32 slots, one of them the sentinel).
 pub const MAX_ENTRIES: u64 = (1 << 32) - 1;
 
@@ -213,6 +217,7 @@ impl SnapshotHeader {
     pub fn is_well_formed(&self) -> bool {
         size_class(self.entries) == Some(self.entries)
             && chunk_count(self.entries) == u64::from(self.chunks)
+            && self.chunks <= MAX_SHARED_CHUNKS
     }
 }
 
@@ -231,8 +236,8 @@ pub fn chunk_hash(index: u32, bytes: &[u8]) -> [u8; 32] {
         .into()
 }
 
-/// What the manifest says of one chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// What the manifest says of one chunk (encoded as its three byte strings in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkInfo {
     /// [`chunk_hash`] of the chunk's index and bytes.
     pub hash: [u8; 32],
@@ -243,6 +248,23 @@ pub struct ChunkInfo {
     /// chunk 0) linked to this chunk's first, then this chunk's tags, each linked to the next
     /// (the last chunk's last tag to +infinity if it fits).
     pub subtree: [u8; 32],
+}
+
+impl serde::Serialize for ChunkInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&(self.hash, *self.last.as_bytes(), self.subtree), s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChunkInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (hash, last, subtree) = <([u8; 32], [u8; Tag::LEN], [u8; 32])>::deserialize(d)?;
+        Ok(Self {
+            hash,
+            last: Tag::from_bytes(last).map_err(serde::de::Error::custom)?,
+            subtree,
+        })
+    }
 }
 
 /// Bytes of a [`ChunkInfo`] in its stored form: hash, last tag, subtree root.
@@ -639,6 +661,12 @@ impl Assembler {
     /// publication is at fault whoever sent it).
     pub fn accept_manifest(&mut self, manifest: Vec<ChunkInfo>) -> Result<(), SnapshotError> {
         let h = self.header;
+        if h.chunks > MAX_SHARED_CHUNKS {
+            return Err(SnapshotError::BadManifest(format!(
+                "{} chunks: a shared snapshot has at most {MAX_SHARED_CHUNKS}",
+                h.chunks
+            )));
+        }
         if u64::from(h.chunks) != chunk_count(h.entries) {
             return Err(SnapshotError::BadManifest(format!(
                 "{} entries need {} chunks, the header says {}",

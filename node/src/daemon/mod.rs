@@ -214,6 +214,7 @@ async fn run_async(data: &Path, genesis_path: &Path) -> Result<(), StartError> {
         work: InFlight::default(),
         served: Mutex::new(BTreeMap::new()),
         held: std::sync::RwLock::new(BTreeMap::new()),
+        building: tokio::sync::Mutex::new(()),
     });
 
     let published = match submit_publications(&node, &node.publications) {

@@ -121,21 +121,28 @@ pub(super) async fn serve(node: Arc<Node>, peer: MemberName, req: SnapshotReques
 }
 
 /// The snapshot this node serves for its publication of (list, epoch) with `header`, built
-/// from the list database on first use.
+/// from the list database on first use. One build at a time: requests that miss the cache
+/// while a build runs wait for it and take its result.
 async fn served(
     node: &Arc<Node>,
     list: &ListId,
     epoch: Epoch,
     header: SnapshotHeader,
 ) -> Result<Arc<(Epoch, SnapshotHeader, Snapshot)>, String> {
-    let cached = node
-        .served
-        .lock()
-        .map_err(|_| "snapshot cache poisoned".to_owned())?
-        .get(list)
-        .filter(|s| s.0 == epoch && s.1 == header)
-        .cloned();
-    if let Some(s) = cached {
+    let cached = || -> Result<_, String> {
+        Ok(node
+            .served
+            .lock()
+            .map_err(|_| "snapshot cache poisoned".to_owned())?
+            .get(list)
+            .filter(|s| s.0 == epoch && s.1 == header)
+            .cloned())
+    };
+    if let Some(s) = cached()? {
+        return Ok(s);
+    }
+    let _building = node.building.lock().await;
+    if let Some(s) = cached()? {
         return Ok(s);
     }
     let (n, l) = (node.clone(), list.clone());
@@ -248,6 +255,13 @@ pub(super) fn held(
     epoch: Epoch,
     root: &[u8; 32],
 ) -> Option<Arc<Held>> {
+    let faulted = node
+        .ledger
+        .read(|s| s.snapshot_fault(member, list, epoch).is_some())
+        .unwrap_or(true);
+    if faulted {
+        return None;
+    }
     node.held
         .read()
         .ok()?
@@ -263,12 +277,20 @@ pub(super) async fn sync_snapshots(node: Arc<Node>) {
         tracing::warn!("{}: {e}; snapshots are not held", dir.display());
         return;
     }
+    let mut backoff = Backoff::new();
     // Aborted by the daemon at shutdown (the shutdown notification is the daemon's to take).
     loop {
-        sync_round(&node, &dir).await;
+        sync_round(&node, &dir, &mut backoff).await;
         tokio::time::sleep(SYNC_ROUND).await;
     }
 }
+
+/// How long a publication whose snapshot was served wrong is left alone before it is fetched
+/// again.
+pub const MISBEHAVIOUR_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Publications (member, list, epoch) not to fetch before a time.
+type Backoff = BTreeMap<(MemberName, ListId, Epoch), std::time::Instant>;
 
 /// The files of the copy of one publication's snapshot in `DATA/held/`: the entries once
 /// verified, the entries while they arrive, and the manifest (resumed from on the next round
@@ -305,7 +327,7 @@ impl CopyFiles {
     }
 }
 
-async fn sync_round(node: &Arc<Node>, dir: &Path) {
+async fn sync_round(node: &Arc<Node>, dir: &Path, backoff: &mut Backoff) {
     let wanted: Vec<(Party, fengxin_protocol::Publication, SnapshotHeader)> = node
         .ledger
         .read(|s| {
@@ -339,8 +361,14 @@ async fn sync_round(node: &Arc<Node>, dir: &Path) {
         .map(|(_, p, h)| CopyFiles::stem(p, h))
         .collect();
     remove_stale_files(dir, &stems);
+    let now = std::time::Instant::now();
+    backoff.retain(|_, until| *until > now);
     for (party, p, header) in wanted {
         if held(node, &p.member, &p.list, p.epoch, &p.root).is_some() {
+            continue;
+        }
+        let key = (p.member.clone(), p.list.clone(), p.epoch);
+        if backoff.contains_key(&key) {
             continue;
         }
         let files = CopyFiles::new(dir, &CopyFiles::stem(&p, &header));
@@ -365,6 +393,9 @@ async fn sync_round(node: &Arc<Node>, dir: &Path) {
                     p.epoch,
                     f.error.message()
                 );
+                if f.error.is_misbehaviour() {
+                    backoff.insert(key, now + MISBEHAVIOUR_BACKOFF);
+                }
                 if let Some(evidence) = f.evidence {
                     report(node, &p, *evidence);
                 }
@@ -414,6 +445,9 @@ fn report(node: &Node, p: &fengxin_protocol::Publication, evidence: FaultEvidenc
 struct FetchFailure {
     error: StepError,
     evidence: Option<Box<FaultEvidence>>,
+    /// Whether what is on disk is of no use (the manifest failed); otherwise the chunks
+    /// verified so far are kept.
+    discard: bool,
 }
 
 impl From<StepError> for FetchFailure {
@@ -421,6 +455,7 @@ impl From<StepError> for FetchFailure {
         Self {
             error,
             evidence: None,
+            discard: false,
         }
     }
 }
@@ -507,7 +542,7 @@ async fn fetch(
 ) -> Result<Verified, FetchFailure> {
     let result = fetch_into(node, party, p, header, files).await;
     if let Err(f) = &result {
-        if f.error.is_misbehaviour() {
+        if f.discard {
             files.remove();
         }
     }
@@ -547,10 +582,11 @@ async fn fetch_into(
                 Response::SnapshotManifest(m) => m,
                 Response::Refused(r) => return Err(StepError::refused(r).into()),
                 _ => {
-                    return Err(misbehaved(
-                        "answered a manifest request with something else".into(),
-                    )
-                    .into())
+                    return Err(FetchFailure {
+                        discard: true,
+                        ..misbehaved("answered a manifest request with something else".into())
+                            .into()
+                    })
                 }
             };
             assembler
@@ -562,6 +598,7 @@ async fn fetch_into(
                         })
                     }),
                     error: misbehaved(e.to_string()),
+                    discard: true,
                 })?;
             write_manifest(&files.manifest, &m).map_err(|e| local(e, &files.manifest))?;
             m
@@ -596,6 +633,7 @@ async fn fetch_into(
                     .map_err(|e| FetchFailure {
                         evidence: chunk_evidence(&manifest, index, served, &e).map(Box::new),
                         error: misbehaved(e.to_string()),
+                        discard: false,
                     })?;
                 if let Some(e) = entries.first() {
                     first_tags.push(e.tag);

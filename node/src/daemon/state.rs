@@ -62,6 +62,8 @@ pub struct Node {
     pub(super) served: Mutex<super::snapshots::Served>,
     /// Other members' verified snapshots this node holds.
     pub(super) held: std::sync::RwLock<super::snapshots::HeldCopies>,
+    /// Held while a snapshot to serve is built, so that one build runs at a time.
+    pub(super) building: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Node {
