@@ -187,6 +187,9 @@ pub enum SnapshotError {
         /// The chunk that came.
         got: u32,
     },
+    /// A given subtree root is missing.
+    #[error("no subtree root for chunk {0}")]
+    NoSubtree(u32),
     /// The manifest has not been accepted yet.
     #[error("no manifest yet")]
     NoManifest,
@@ -530,6 +533,37 @@ impl Snapshot {
     /// Pads `real` (any order) with dummies from `secret` up to its size class and sorts the
     /// lot.
     pub fn build(
+        real: Vec<Entry>,
+        secret: &PaddingSecret,
+        list: &ListId,
+        epoch: Epoch,
+    ) -> Result<Self, SnapshotError> {
+        let mut snapshot = Self::padded(real, secret, list, epoch)?;
+        let subtrees = snapshot.compute_subtrees();
+        snapshot.manifest = snapshot.manifest_with(&subtrees);
+        Ok(snapshot)
+    }
+
+    /// As [`Snapshot::build`], with every chunk's subtree root given (a list database reads
+    /// them from the tree it keeps over the same entries, instead of hashing them again).
+    /// `subtree(i)` must be the root of chunk `i`'s subtree ([`ChunkInfo::subtree`]).
+    pub fn build_with_subtrees(
+        real: Vec<Entry>,
+        secret: &PaddingSecret,
+        list: &ListId,
+        epoch: Epoch,
+        mut subtree: impl FnMut(u32) -> Option<[u8; 32]>,
+    ) -> Result<Self, SnapshotError> {
+        let mut snapshot = Self::padded(real, secret, list, epoch)?;
+        let subtrees: Vec<[u8; 32]> = (0..snapshot.chunks())
+            .map(|i| subtree(i).ok_or(SnapshotError::NoSubtree(i)))
+            .collect::<Result<_, _>>()?;
+        snapshot.manifest = snapshot.manifest_with(&subtrees);
+        Ok(snapshot)
+    }
+
+    /// `real` padded and sorted, without a manifest yet.
+    fn padded(
         mut real: Vec<Entry>,
         secret: &PaddingSecret,
         list: &ListId,
@@ -553,12 +587,10 @@ impl Snapshot {
         if entries.windows(2).any(|w| w[0].tag == w[1].tag) {
             return Err(SnapshotError::PaddingCollision);
         }
-        let mut snapshot = Self {
+        Ok(Self {
             entries,
             manifest: Vec::new(),
-        };
-        snapshot.manifest = snapshot.compute_manifest();
-        Ok(snapshot)
+        })
     }
 
     /// The entries, in increasing tag order.
@@ -593,7 +625,8 @@ impl Snapshot {
         self.manifest.clone()
     }
 
-    fn compute_manifest(&self) -> Vec<ChunkInfo> {
+    /// Every chunk's subtree root, hashed from its tags.
+    fn compute_subtrees(&self) -> Vec<[u8; 32]> {
         let chunks = self.chunks();
         (0..chunks)
             .map(|i| {
@@ -601,10 +634,20 @@ impl Snapshot {
                 let end = (start + CHUNK_ENTRIES).min(self.entries.len());
                 let tags: Vec<Tag> = self.entries[start..end].iter().map(|e| e.tag).collect();
                 let previous = start.checked_sub(1).map(|p| self.entries[p].tag);
+                chunk_subtree(previous, &tags, i + 1 == chunks)
+            })
+            .collect()
+    }
+
+    fn manifest_with(&self, subtrees: &[[u8; 32]]) -> Vec<ChunkInfo> {
+        (0..self.chunks())
+            .zip(subtrees)
+            .map(|(i, subtree)| {
+                let end = ((i as usize + 1) * CHUNK_ENTRIES).min(self.entries.len());
                 ChunkInfo {
                     hash: chunk_hash(i, &self.chunk(i)),
                     last: self.entries[end - 1].tag,
-                    subtree: chunk_subtree(previous, &tags, i + 1 == chunks),
+                    subtree: *subtree,
                 }
             })
             .collect()

@@ -333,9 +333,28 @@ impl Store {
                 .map_err(|_| StoreError::Corrupt("label length"))?;
             real.push(fengxin_snapshot::Entry { tag, label });
         }
-        Ok(fengxin_snapshot::Snapshot::build(
-            real, padding, list, epoch,
-        )?)
+        // The chunks' subtree roots are nodes of the list's tree, built over the same
+        // entries: read, not hashed again.
+        let tree = TreeReader::open(&txn, list.as_str(), epoch.get())?;
+        let mut failed = None;
+        let snapshot =
+            fengxin_snapshot::Snapshot::build_with_subtrees(real, padding, list, epoch, |i| {
+                match fengxin_tree::TreeStore::node(
+                    &tree,
+                    fengxin_snapshot::CHUNK_HEIGHT as u8,
+                    u64::from(i),
+                ) {
+                    Ok(node) => node,
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                }
+            });
+        if let Some(e) = failed {
+            return Err(StoreError::Tree(e.to_string()));
+        }
+        Ok(snapshot?)
     }
 
     /// Whether `tag` is stored for `(list, epoch)`.

@@ -70,6 +70,18 @@ fn reference_root(store: &Store, seed: &MasterSeed, list: &ListId) -> String {
         fengxin_tree::sorted_root(snapshot.tags()).expect("root"),
         root
     );
+    // The manifest's subtree roots, read from the stored tree, are the ones a querier hashes
+    // from each chunk: every chunk checks out against the published root.
+    let mut assembler = fengxin_snapshot::Assembler::new(snapshot.header(), root.to_bytes());
+    assembler
+        .accept_manifest(snapshot.manifest())
+        .expect("the manifest makes the root");
+    for i in 0..snapshot.chunks() {
+        assembler
+            .accept_chunk(i, &snapshot.chunk(i))
+            .expect("each chunk makes its subtree root");
+    }
+    assembler.finish().expect("complete");
     root.to_hex()
 }
 
