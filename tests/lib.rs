@@ -236,6 +236,28 @@ impl Drop for RunningNode {
     }
 }
 
+/// Screens the `cn_id` `identifier` through `node` and checks `member`'s answer: verified, in
+/// snapshot mode, and a hit whose label's reason is `hit` or, for `None`, a miss without one.
+#[track_caller]
+pub fn assert_snapshot_answer(
+    node: &RunningNode,
+    member: &str,
+    identifier: &str,
+    hit: Option<&str>,
+) {
+    let report = node.screen("cn_id", identifier);
+    let r = result_of(&report, member);
+    assert!(r.verified, "{r:?}");
+    assert_eq!(r.mode, Some(api::ScreenMode::Snapshot), "{r:?}");
+    let verdict = if hit.is_some() {
+        api::Verdict::Hit
+    } else {
+        api::Verdict::Miss
+    };
+    assert_eq!(r.result, Some(verdict), "{r:?}");
+    assert_eq!(r.label.as_ref().map(|l| l.reason.as_str()), hit, "{r:?}");
+}
+
 /// The complete held copies in a data directory (`held/*.entries`), sorted by name.
 pub fn held_copies(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("held"))

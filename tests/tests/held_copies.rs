@@ -5,8 +5,8 @@
 //! copy screens hits (with labels) and misses in snapshot mode.
 
 use fengxin_e2e::{
-    held_copies, held_copies_until, import_and_publish, init_member, result_of, sample_ids,
-    write_labelled_csv, RunningNode,
+    assert_snapshot_answer, held_copies, held_copies_until, import_and_publish, init_member,
+    sample_ids, write_labelled_csv, RunningNode,
 };
 use fengxin_snapshot::{CHUNK_ENTRIES, ENTRY_LEN};
 use std::path::Path;
@@ -42,28 +42,9 @@ fn restart(bin: &Path, dir: &Path, genesis: &Path) -> (RunningNode, u64) {
 
 fn screens_in_snapshot_mode(node: &RunningNode, hits: &[String], miss: &str) {
     for raw in hits {
-        let report = node.screen("cn_id", raw);
-        let at_b = result_of(&report, "bank-b");
-        assert!(at_b.verified, "{at_b:?}");
-        assert_eq!(
-            at_b.mode,
-            Some(fengxin_api::ScreenMode::Snapshot),
-            "{at_b:?}"
-        );
-        assert_eq!(at_b.result, Some(fengxin_api::Verdict::Hit), "{at_b:?}");
-        assert_eq!(
-            at_b.label.as_ref().map(|l| l.reason.as_str()),
-            Some("mule_account")
-        );
+        assert_snapshot_answer(node, "bank-b", raw, Some("mule_account"));
     }
-    let report = node.screen("cn_id", miss);
-    let at_b = result_of(&report, "bank-b");
-    assert_eq!(
-        at_b.mode,
-        Some(fengxin_api::ScreenMode::Snapshot),
-        "{at_b:?}"
-    );
-    assert_eq!(at_b.result, Some(fengxin_api::Verdict::Miss), "{at_b:?}");
+    assert_snapshot_answer(node, "bank-b", miss, None);
 }
 
 #[test]

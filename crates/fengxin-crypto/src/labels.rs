@@ -71,6 +71,24 @@ pub const LEDGER_GENESIS: &[u8] = b"fengxin/ledger-genesis/v1";
 /// Ed25519 signature of a member over a chunk of its snapshot that it served.
 pub const SNAPSHOT_CHUNK_SIGNATURE: &[u8] = b"fengxin/snapshot-chunk-served/v1";
 
+/// SHA-256 of a snapshot chunk's index and bytes.
+pub const SNAPSHOT_CHUNK: &[u8] = b"fengxin/snapshot-chunk/v2";
+
+/// SHA-256 of a snapshot chunk's info (the manifest tree's leaf).
+pub const SNAPSHOT_CHUNK_INFO: &[u8] = b"fengxin/snapshot-chunk-info/v2";
+
+/// SHA-256 of two nodes of a snapshot's manifest tree.
+pub const SNAPSHOT_NODE: &[u8] = b"fengxin/snapshot-node/v2";
+
+/// SHA-256 of a snapshot's counts and manifest tree top: the chunk root.
+pub const SNAPSHOT_ROOT: &[u8] = b"fengxin/snapshot-root/v2";
+
+/// SHA-512 PRF of the padding secret giving a dummy tag.
+pub const SNAPSHOT_DUMMY_TAG: &[u8] = b"fengxin/snapshot-dummy-tag/v1";
+
+/// SHA-512 PRF of the padding secret giving a dummy's label.
+pub const SNAPSHOT_DUMMY_LABEL: &[u8] = b"fengxin/snapshot-dummy-label/v1";
+
 /// Every label above, for checks that no two share a prefix.
 pub const ALL: &[&[u8]] = &[
     OPRF_KEY_INFO,
@@ -82,6 +100,12 @@ pub const ALL: &[&[u8]] = &[
     SEED_RATCHET,
     PUBLICATION_SIGNATURE,
     SNAPSHOT_CHUNK_SIGNATURE,
+    SNAPSHOT_CHUNK,
+    SNAPSHOT_CHUNK_INFO,
+    SNAPSHOT_NODE,
+    SNAPSHOT_ROOT,
+    SNAPSHOT_DUMMY_TAG,
+    SNAPSHOT_DUMMY_LABEL,
     QUERY_REQUEST_SIGNATURE,
     QUERY_REQUEST_ID,
     BLINDED_BATCH,

@@ -47,12 +47,11 @@ pub const MAX_ENTRIES: u64 = (1 << 32) - 1;
 /// Height of the tree's subtree over one chunk's slots: 2^12 = [`CHUNK_ENTRIES`].
 pub const CHUNK_HEIGHT: usize = 12;
 
-const CHUNK_LABEL: &[u8] = b"fengxin/snapshot-chunk/v2";
-const INFO_LABEL: &[u8] = b"fengxin/snapshot-chunk-info/v2";
-const NODE_LABEL: &[u8] = b"fengxin/snapshot-node/v2";
-const ROOT_LABEL: &[u8] = b"fengxin/snapshot-root/v2";
-const DUMMY_TAG_LABEL: &[u8] = b"fengxin/snapshot-dummy-tag/v1";
-const DUMMY_LABEL_LABEL: &[u8] = b"fengxin/snapshot-dummy-label/v1";
+use fengxin_crypto::labels::{
+    SNAPSHOT_CHUNK as CHUNK_LABEL, SNAPSHOT_CHUNK_INFO as INFO_LABEL,
+    SNAPSHOT_DUMMY_LABEL as DUMMY_LABEL_LABEL, SNAPSHOT_DUMMY_TAG as DUMMY_TAG_LABEL,
+    SNAPSHOT_NODE as NODE_LABEL, SNAPSHOT_ROOT as ROOT_LABEL,
+};
 
 /// The size class a list of `real` entries is padded to: the smallest of 1,024 × 1.25^k
 /// (rounded up at each step) that holds them. `None` past [`MAX_ENTRIES`].

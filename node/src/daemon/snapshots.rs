@@ -531,8 +531,8 @@ struct Verified {
 /// Fetches and verifies `p`'s snapshot into `files`, resuming from what an earlier round or
 /// run left: the manifest and every leading chunk on disk are checked exactly as if they had
 /// just arrived (a chunk that fails is this node's damaged file, cut off and fetched again);
-/// the rest comes from the responder. A fault of the responder's discards the copy; any other
-/// failure keeps what was verified for the next round.
+/// the rest comes from the responder. A manifest that fails discards the copy; any other
+/// failure, a chunk's included, keeps what was verified for the next round.
 async fn fetch(
     node: &Arc<Node>,
     party: &Party,
