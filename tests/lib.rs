@@ -73,6 +73,21 @@ pub fn members_with_lists(
         .collect()
 }
 
+/// Creates `name` as a member whose `fraud_txn` list is `ids` (`cn_id`), each with `reason`,
+/// imported from `root/NAME.csv` and published.
+pub fn member_with_labelled_list(
+    bin: &Path,
+    root: &Path,
+    name: &str,
+    ids: &[String],
+    reason: &str,
+) -> MemberDir {
+    let m = init_member(bin, root, name);
+    let csv = write_labelled_csv(&root.join(format!("{name}.csv")), ids, reason);
+    import_and_publish(bin, &m, "fraud_txn", "cn_id", &csv);
+    m
+}
+
 /// `member`'s result in a screening report; panics if the report has none.
 pub fn result_of<'a>(report: &'a ScreenReport, member: &str) -> &'a api::ScreenResult {
     report

@@ -5,8 +5,8 @@
 //! copy screens hits (with labels) and misses in snapshot mode.
 
 use fengxin_e2e::{
-    assert_snapshot_answer, held_copies, held_copies_until, import_and_publish, init_member,
-    sample_ids, write_labelled_csv, RunningNode,
+    assert_snapshot_answer, held_copies, held_copies_until, member_with_labelled_list, sample_ids,
+    RunningNode,
 };
 use fengxin_snapshot::{CHUNK_ENTRIES, ENTRY_LEN};
 use std::path::Path;
@@ -52,14 +52,10 @@ fn held_copies_survive_restarts_and_damage_and_resume_after_their_last_whole_chu
     let bin = Path::new(BIN);
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
-    let a = init_member(bin, root, "bank-a");
-    let b = init_member(bin, root, "bank-b");
     let b_list = sample_ids(61, ENTRIES);
     let nowhere = sample_ids(62, 1);
-    write_labelled_csv(&root.join("b.csv"), &b_list, "mule_account");
-    write_labelled_csv(&root.join("a.csv"), &sample_ids(63, 100), "fraud");
-    import_and_publish(bin, &b, "fraud_txn", "cn_id", &root.join("b.csv"));
-    import_and_publish(bin, &a, "fraud_txn", "cn_id", &root.join("a.csv"));
+    let b = member_with_labelled_list(bin, root, "bank-b", &b_list, "mule_account");
+    let a = member_with_labelled_list(bin, root, "bank-a", &sample_ids(63, 100), "fraud");
     let genesis = fengxin_e2e::write_genesis(bin, root, &[&a.dir, &b.dir], None);
     let _node_b = RunningNode::start(bin, &b.dir, &genesis);
     let class = fengxin_snapshot::size_class(ENTRIES as u64).expect("class");

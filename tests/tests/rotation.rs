@@ -5,8 +5,8 @@
 //! finished by running the command again.
 
 use fengxin_e2e::{
-    assert_snapshot_answer, files_containing, held_copies_until, import_and_publish, init_member,
-    path_str, result_of, sample_ids, write_labelled_csv, Builder, RunningNode,
+    assert_snapshot_answer, files_containing, held_copies_until, member_with_labelled_list,
+    path_str, result_of, sample_ids, Builder, RunningNode,
 };
 use std::path::{Path, PathBuf};
 
@@ -30,14 +30,10 @@ fn a_rotated_list_is_screened_through_its_new_epoch_and_the_old_seed_is_gone() {
     let bin = Path::new(BIN);
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
-    let a = init_member(bin, root, "bank-a");
-    let b = init_member(bin, root, "bank-b");
     let b_list = sample_ids(51, 1200);
     let nowhere = sample_ids(52, 10);
-    write_labelled_csv(&root.join("b.csv"), &b_list, "mule_account");
-    write_labelled_csv(&root.join("a.csv"), &sample_ids(53, 500), "fraud");
-    import_and_publish(bin, &b, "fraud_txn", "cn_id", &root.join("b.csv"));
-    import_and_publish(bin, &a, "fraud_txn", "cn_id", &root.join("a.csv"));
+    let b = member_with_labelled_list(bin, root, "bank-b", &b_list, "mule_account");
+    let a = member_with_labelled_list(bin, root, "bank-a", &sample_ids(53, 500), "fraud");
     let genesis = fengxin_e2e::write_genesis(bin, root, &[&a.dir, &b.dir], None);
     let node_a = RunningNode::start(bin, &a.dir, &genesis);
     let mut node_b = RunningNode::start(bin, &b.dir, &genesis);
@@ -119,9 +115,7 @@ fn a_rotation_stopped_after_the_ratchet_is_refused_until_it_is_finished() {
     let bin = Path::new(BIN);
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
-    let b = init_member(bin, root, "bank-b");
-    write_labelled_csv(&root.join("b.csv"), &sample_ids(61, 300), "mule_account");
-    import_and_publish(bin, &b, "fraud_txn", "cn_id", &root.join("b.csv"));
+    let b = member_with_labelled_list(bin, root, "bank-b", &sample_ids(61, 300), "mule_account");
     let data: PathBuf = b.dir.clone();
     let d = data.as_os_str();
     // The ratchet happened, the re-tagging did not (a crash in between).

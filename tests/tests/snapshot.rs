@@ -4,8 +4,8 @@
 //! responder's data directory and log hold neither the identifiers nor the querier's tags.
 
 use fengxin_e2e::{
-    files_containing, import_and_publish, init_member, node_cmd, path_str, result_of, sample_ids,
-    write_labelled_csv, RunningNode,
+    files_containing, init_member, member_with_labelled_list, node_cmd, path_str, result_of,
+    sample_ids, write_labelled_csv, RunningNode,
 };
 use fengxin_types::{CanonicalId, Epoch, IdType, ListId};
 use std::path::Path;
@@ -17,16 +17,13 @@ fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_pr
     let bin = Path::new(BIN);
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
-    let a = init_member(bin, root, "bank-a");
-    let b = init_member(bin, root, "bank-b");
-    let c = init_member(bin, root, "bank-c");
     let b_list = sample_ids(11, 1500);
     let c_list = sample_ids(22, 20);
     let nowhere = sample_ids(33, 300);
-    write_labelled_csv(&root.join("b.csv"), &b_list, "mule_account");
+    let a = member_with_labelled_list(bin, root, "bank-a", &sample_ids(44, 3000), "fraud");
+    let b = member_with_labelled_list(bin, root, "bank-b", &b_list, "mule_account");
+    let c = init_member(bin, root, "bank-c");
     write_labelled_csv(&root.join("c.csv"), &c_list, "overdue");
-    write_labelled_csv(&root.join("a.csv"), &sample_ids(44, 3000), "fraud");
-    import_and_publish(bin, &b, "fraud_txn", "cn_id", &root.join("b.csv"));
     // bank-c's list is proof-only: published without a snapshot.
     node_cmd(
         bin,
@@ -63,7 +60,6 @@ fn a_held_snapshot_answers_a_batch_with_labels_and_a_proof_only_list_stays_in_pr
     let published: serde_json::Value = serde_json::from_str(&published).expect("json");
     assert_eq!(published[0]["policy"], "proof_only");
     assert!(published[0].get("snapshot_entries").is_none());
-    import_and_publish(bin, &a, "fraud_txn", "cn_id", &root.join("a.csv"));
     let b_published = fengxin_node::publish::read_publications(&b.dir).expect("publications");
     let header = b_published[0]
         .publication

@@ -5,7 +5,7 @@ use crate::record::FaultEvidence;
 use fengxin_crypto::IdentityPublicKey;
 use fengxin_signed::Publication;
 use fengxin_snapshot::{
-    check_committed_chunk, chunk_hash, chunk_root, manifest_tree_root, verify_info, SnapshotHeader,
+    check_committed_chunk, chunk_hash, verify_info, Assembler, SnapshotError, SnapshotHeader,
 };
 
 /// Whether `evidence` shows that the snapshot `publication` (with `header`, signed by the
@@ -23,23 +23,16 @@ pub fn check(
         return Err("the publication's snapshot header is not well formed".into());
     }
     match evidence {
+        // The receiver's own check of a manifest, with the verdict turned round: the
+        // evidence holds exactly when the committed manifest fails on the tree.
         FaultEvidence::WrongTree { manifest } => {
-            if manifest.len() != header.chunks as usize {
-                return Err(format!(
-                    "{} chunk infos, the publication has {} chunks",
-                    manifest.len(),
-                    header.chunks
-                ));
+            match Assembler::new(*header, publication.root).accept_manifest(manifest.clone()) {
+                Err(SnapshotError::WrongTree { .. }) => Ok(()),
+                Ok(()) => Err("the manifest's subtree roots make the published tree root".into()),
+                Err(e) => Err(format!(
+                    "the manifest is not the one the chunk root commits to: {e}"
+                )),
             }
-            if chunk_root(header.entries, manifest) != header.root {
-                return Err("the manifest is not the one the chunk root commits to".into());
-            }
-            if manifest_tree_root(header.entries, manifest).map(|r| r.to_bytes())
-                == Some(publication.root)
-            {
-                return Err("the manifest's subtree roots make the published tree root".into());
-            }
-            Ok(())
         }
         FaultEvidence::Unfaithful {
             index,

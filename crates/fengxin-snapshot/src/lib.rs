@@ -609,14 +609,25 @@ impl Snapshot {
 
     /// The bytes of chunk `index` (empty past the last).
     pub fn chunk(&self, index: u32) -> Vec<u8> {
-        let start = (index as usize).saturating_mul(CHUNK_ENTRIES);
-        let end = start.saturating_add(CHUNK_ENTRIES).min(self.entries.len());
-        let mut out = Vec::with_capacity(end.saturating_sub(start) * ENTRY_LEN);
-        for e in self.entries.get(start..end).unwrap_or(&[]) {
+        let entries = self.chunk_entries(index);
+        let mut out = Vec::with_capacity(entries.len() * ENTRY_LEN);
+        for e in entries {
             out.extend_from_slice(e.tag.as_bytes());
             out.extend_from_slice(&e.label);
         }
         out
+    }
+
+    /// The entries of chunk `index` (none past the last), and the entry before them.
+    fn chunk_entries_after(&self, index: u32) -> (Option<&Entry>, &[Entry]) {
+        let start = (index as usize).saturating_mul(CHUNK_ENTRIES);
+        let end = start.saturating_add(CHUNK_ENTRIES).min(self.entries.len());
+        let before = start.checked_sub(1).and_then(|p| self.entries.get(p));
+        (before, self.entries.get(start..end).unwrap_or(&[]))
+    }
+
+    fn chunk_entries(&self, index: u32) -> &[Entry] {
+        self.chunk_entries_after(index).1
     }
 
     /// Every chunk's info, in order.
@@ -629,11 +640,9 @@ impl Snapshot {
         let chunks = self.chunks();
         (0..chunks)
             .map(|i| {
-                let start = i as usize * CHUNK_ENTRIES;
-                let end = (start + CHUNK_ENTRIES).min(self.entries.len());
-                let tags: Vec<Tag> = self.entries[start..end].iter().map(|e| e.tag).collect();
-                let previous = start.checked_sub(1).map(|p| self.entries[p].tag);
-                chunk_subtree(previous, &tags, i + 1 == chunks)
+                let (before, entries) = self.chunk_entries_after(i);
+                let tags: Vec<Tag> = entries.iter().map(|e| e.tag).collect();
+                chunk_subtree(before.map(|e| e.tag), &tags, i + 1 == chunks)
             })
             .collect()
     }
@@ -641,13 +650,12 @@ impl Snapshot {
     fn manifest_with(&self, subtrees: &[[u8; 32]]) -> Vec<ChunkInfo> {
         (0..self.chunks())
             .zip(subtrees)
-            .map(|(i, subtree)| {
-                let end = ((i as usize + 1) * CHUNK_ENTRIES).min(self.entries.len());
-                ChunkInfo {
+            .filter_map(|(i, subtree)| {
+                Some(ChunkInfo {
                     hash: chunk_hash(i, &self.chunk(i)),
-                    last: self.entries[end - 1].tag,
+                    last: self.chunk_entries(i).last()?.tag,
                     subtree: *subtree,
-                }
+                })
             })
             .collect()
     }
@@ -691,6 +699,11 @@ impl Assembler {
     /// The accepted manifest.
     pub fn manifest(&self) -> Option<&[ChunkInfo]> {
         self.manifest.as_deref()
+    }
+
+    /// The accepted manifest, taken once the snapshot is received.
+    pub fn into_manifest(self) -> Option<Vec<ChunkInfo>> {
+        self.manifest
     }
 
     /// The next chunk due (where a resumed transfer starts).

@@ -386,6 +386,9 @@ async fn sync_round(node: &Arc<Node>, dir: &Path, backoff: &mut Backoff) {
                 install(node, &p, h.held, &files);
             }
             Err(f) => {
+                if f.discard {
+                    files.remove();
+                }
                 tracing::warn!(
                     "{}'s {} epoch {} snapshot not held: {}",
                     p.member,
@@ -531,25 +534,10 @@ struct Verified {
 /// Fetches and verifies `p`'s snapshot into `files`, resuming from what an earlier round or
 /// run left: the manifest and every leading chunk on disk are checked exactly as if they had
 /// just arrived (a chunk that fails is this node's damaged file, cut off and fetched again);
-/// the rest comes from the responder. A manifest that fails discards the copy; any other
-/// failure, a chunk's included, keeps what was verified for the next round.
+/// the rest comes from the responder. A manifest that fails makes the files useless
+/// ([`FetchFailure::discard`]); any other failure, a chunk's included, leaves what was
+/// verified for the next round.
 async fn fetch(
-    node: &Arc<Node>,
-    party: &Party,
-    p: &fengxin_protocol::Publication,
-    header: SnapshotHeader,
-    files: &CopyFiles,
-) -> Result<Verified, FetchFailure> {
-    let result = fetch_into(node, party, p, header, files).await;
-    if let Err(f) = &result {
-        if f.discard {
-            files.remove();
-        }
-    }
-    result
-}
-
-async fn fetch_into(
     node: &Arc<Node>,
     party: &Party,
     p: &fengxin_protocol::Publication,
@@ -572,38 +560,31 @@ async fn fetch_into(
         std::fs::rename(&files.entries, &files.part).map_err(|e| local(e, &files.part))?;
     }
     let mut assembler = Assembler::new(header, p.root);
-    let on_disk = read_manifest(&files.manifest)
-        .and_then(|m| assembler.accept_manifest(m.clone()).ok().map(|()| m));
-    let manifest = match on_disk {
-        Some(m) => m,
-        None => {
-            let _ = std::fs::remove_file(&files.part);
-            let m = match exchange(node, party, &ask(0, 0)).await? {
-                Response::SnapshotManifest(m) => m,
-                Response::Refused(r) => return Err(StepError::refused(r).into()),
-                _ => {
-                    return Err(FetchFailure {
-                        discard: true,
-                        ..misbehaved("answered a manifest request with something else".into())
-                            .into()
-                    })
-                }
-            };
-            assembler
-                .accept_manifest(m.clone())
-                .map_err(|e| FetchFailure {
-                    evidence: matches!(e, SnapshotError::WrongTree { .. }).then(|| {
-                        Box::new(FaultEvidence::WrongTree {
-                            manifest: m.clone(),
-                        })
-                    }),
-                    error: misbehaved(e.to_string()),
+    let on_disk =
+        read_manifest(&files.manifest).is_some_and(|m| assembler.accept_manifest(m).is_ok());
+    if !on_disk {
+        let _ = std::fs::remove_file(&files.part);
+        let m = match exchange(node, party, &ask(0, 0)).await? {
+            Response::SnapshotManifest(m) => m,
+            Response::Refused(r) => return Err(StepError::refused(r).into()),
+            _ => {
+                return Err(FetchFailure {
                     discard: true,
-                })?;
-            write_manifest(&files.manifest, &m).map_err(|e| local(e, &files.manifest))?;
-            m
-        }
-    };
+                    ..misbehaved("answered a manifest request with something else".into()).into()
+                })
+            }
+        };
+        let evidence = FaultEvidence::WrongTree {
+            manifest: m.clone(),
+        };
+        assembler.accept_manifest(m).map_err(|e| FetchFailure {
+            evidence: matches!(e, SnapshotError::WrongTree { .. }).then(|| Box::new(evidence)),
+            error: misbehaved(e.to_string()),
+            discard: true,
+        })?;
+        let accepted = assembler.manifest().unwrap_or_default();
+        write_manifest(&files.manifest, accepted).map_err(|e| local(e, &files.manifest))?;
+    }
     let path = files.part.clone();
     let (mut file, mut first_tags) = tokio::task::block_in_place(|| resume(&path, &mut assembler))
         .map_err(|e| local(e, &path))?;
@@ -631,7 +612,10 @@ async fn fetch_into(
                 let entries = assembler
                     .accept_chunk(index, bytes)
                     .map_err(|e| FetchFailure {
-                        evidence: chunk_evidence(&manifest, index, served, &e).map(Box::new),
+                        evidence: assembler
+                            .manifest()
+                            .and_then(|m| chunk_evidence(m, index, served, &e))
+                            .map(Box::new),
                         error: misbehaved(e.to_string()),
                         discard: false,
                     })?;
@@ -650,7 +634,7 @@ async fn fetch_into(
             epoch: p.epoch,
             root: p.root,
             header,
-            manifest,
+            manifest: assembler.into_manifest().unwrap_or_default(),
             first_tags,
             path: files.entries.clone(),
         },
